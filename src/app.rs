@@ -1,0 +1,68 @@
+//! Wiring: opens the data directory and runs what each CLI command asks for. `main.rs` only
+//! parses arguments and calls in here, so tests and benches can drive the same code.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::gateway::Gateway;
+use crate::http::server::{self, ServerLimits, Shutdown};
+use crate::services::import::{import_car, CarImport};
+use crate::store::{Blockstore, StoreOptions};
+
+/// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
+pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
+    explicit
+        .or_else(|| std::env::var_os("CAIRN_DATA").map(PathBuf::from))
+        .or_else(|| dirs::data_dir().map(|d| d.join("cairn")))
+        .unwrap_or_else(|| PathBuf::from(".cairn"))
+}
+
+/// Opens the store in a data directory.
+pub fn open_store(data: &Path, options: StoreOptions) -> Result<Arc<Blockstore>, String> {
+    Blockstore::open(data, options)
+        .map(Arc::new)
+        .map_err(|e| format!("cannot open the block store in {}: {e}", data.display()))
+}
+
+/// What `cairn serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub data: PathBuf,
+    pub gateway: SocketAddr,
+    pub store: StoreOptions,
+    pub limits: ServerLimits,
+}
+
+/// Serves until `shutdown` fires. `on_ready` is told the bound gateway address (useful with
+/// port 0).
+pub async fn serve(
+    options: ServeOptions,
+    shutdown: Shutdown,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    let store = open_store(&options.data, options.store.clone())?;
+    let listener = server::bind(options.gateway)
+        .await
+        .map_err(|e| e.to_string())?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    on_ready(bound);
+    let gateway = Arc::new(Gateway::new(store));
+    server::serve(listener, gateway, options.limits, shutdown).await;
+    Ok(())
+}
+
+/// Imports CAR files, returning one report per file in order.
+pub fn import(data: &Path, files: &[PathBuf]) -> Result<Vec<CarImport>, String> {
+    let store = open_store(data, StoreOptions::default())?;
+    files
+        .iter()
+        .map(|path| {
+            let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            import_car(&store, BufReader::with_capacity(1 << 16, file))
+                .map_err(|e| format!("{}: {e}", path.display()))
+        })
+        .collect()
+}

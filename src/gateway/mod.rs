@@ -1,0 +1,85 @@
+//! The gateway API on its own port: the Agregore IPFS gateway routes and Kubo's path-gateway
+//! read behaviour. Requests are routed by [`crate::http::router`]; each handler returns a
+//! response or an [`HttpError`], and every response leaves here with CORS headers.
+
+mod listing;
+pub mod path;
+mod read;
+
+use std::sync::Arc;
+
+use http::{header, HeaderValue, Method, Request, StatusCode};
+use hyper::body::Incoming;
+
+use crate::http::router::{self, NoRoute, Route};
+use crate::http::server::Handler;
+use crate::http::{cors, Body, HttpError, Response};
+use crate::store::Blockstore;
+
+/// Longest request target (path and query) accepted; longer ones get 414.
+pub const MAX_URI_BYTES: usize = 8 << 10;
+
+/// The gateway's state, shared by every connection.
+pub struct Gateway {
+    store: Arc<Blockstore>,
+}
+
+impl Gateway {
+    pub fn new(store: Arc<Blockstore>) -> Self {
+        Gateway { store }
+    }
+
+    fn dispatch(&self, request: &Request<Incoming>) -> Result<Response, HttpError> {
+        let uri = request.uri();
+        let target_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+        if target_len > MAX_URI_BYTES {
+            return Err(HttpError::new(
+                StatusCode::URI_TOO_LONG,
+                format!("request target is longer than {MAX_URI_BYTES} bytes"),
+            ));
+        }
+        match router::route(request.method(), uri.path()) {
+            Ok(Route::Preflight) => Ok(preflight()),
+            Ok(Route::IpfsRead { rest }) => read::ipfs(self, request, rest),
+            Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
+                "no such route: {} (content lives under /ipfs/<cid>)",
+                uri.path()
+            ))),
+            Err(NoRoute::MethodNotAllowed { allow }) => Err(HttpError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("method {} is not allowed here", request.method()),
+            )
+            .with_header(header::ALLOW, HeaderValue::from_static(allow))),
+        }
+    }
+}
+
+impl Handler for Gateway {
+    async fn handle(&self, request: Request<Incoming>) -> Response {
+        let mut response = match self.dispatch(&request) {
+            Ok(response) => response,
+            Err(error) => error.into_response(prefers_html(&request)),
+        };
+        if request.method() == Method::HEAD {
+            // Headers (Content-Length included) stay as for GET; no body is sent.
+            *response.body_mut() = Body::empty();
+        }
+        cors::apply(response.headers_mut());
+        response
+    }
+}
+
+fn preflight() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+/// Whether the client's Accept header asks for HTML (browsers), for error bodies.
+fn prefers_html<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}

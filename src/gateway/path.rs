@@ -1,0 +1,157 @@
+//! Reading the request target: percent-decoding path segments, lexical cleaning (`.`, `..`,
+//! empty segments, as Go's `path.Clean` does for Kubo), and query parameters with form
+//! decoding (`+` is a space), as Go's `URL.Query` reads them.
+
+use std::borrow::Cow;
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+use smallvec::SmallVec;
+
+use crate::http::HttpError;
+
+/// Path segments, decoded; most paths are short enough to stay on the stack.
+pub type Segments<'a> = SmallVec<[Cow<'a, str>; 8]>;
+
+/// Most segments a path may have (deeper paths are refused before any lookup).
+pub const MAX_SEGMENTS: usize = 128;
+
+/// Decodes one `%XX`-escaped segment; the result must be UTF-8 and free of `/` and NUL.
+pub fn decode_segment(raw: &str) -> Result<Cow<'_, str>, HttpError> {
+    if !raw.contains('%') {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let decoded = percent_decode_str(raw).decode_utf8().map_err(|_| {
+        HttpError::bad_request(format!("path segment {raw:?} is not UTF-8 once decoded"))
+    })?;
+    if decoded.contains(['/', '\0']) {
+        return Err(HttpError::bad_request(format!(
+            "path segment {raw:?} decodes to a name with '/' or NUL"
+        )));
+    }
+    Ok(decoded)
+}
+
+/// Splits and decodes a path, dropping empty and `.` segments and applying `..` lexically
+/// (never above the first segment).
+pub fn segments(raw: &str) -> Result<Segments<'_>, HttpError> {
+    let mut out = Segments::new();
+    for part in raw.split('/') {
+        let part = decode_segment(part)?;
+        match &*part {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            _ => {
+                if out.len() >= MAX_SEGMENTS {
+                    return Err(HttpError::bad_request(format!(
+                        "path has more than {MAX_SEGMENTS} segments"
+                    )));
+                }
+                out.push(part)
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Characters escaped in a path segment we write (RFC 3986 §3.3 `pchar` allows the rest).
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Percent-encodes one name for use as a path segment in a URL we write.
+pub fn encode_segment(name: &str) -> Cow<'_, str> {
+    utf8_percent_encode(name, SEGMENT).into()
+}
+
+/// Looks a query parameter up. `Some("")` for a bare `?name`.
+pub fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<Cow<'q, str>> {
+    let query = query?;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if form_decode(key) == name {
+            return Some(form_decode(value));
+        }
+    }
+    None
+}
+
+fn form_decode(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['%', '+']) {
+        return Cow::Borrowed(raw);
+    }
+    let spaced = raw.replace('+', " ");
+    Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(raw: &str) -> Vec<String> {
+        segments(raw)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn cleaning() {
+        assert_eq!(segs("a/b/c"), ["a", "b", "c"]);
+        assert_eq!(segs("a//b/./c/"), ["a", "b", "c"]);
+        assert_eq!(segs("a/../b"), ["b"]);
+        assert_eq!(segs("../../a"), ["a"]);
+        assert_eq!(segs("Screen%20Shot.png"), ["Screen Shot.png"]);
+        assert_eq!(segs("%C4%85/%C4%99"), ["ą", "ę"]);
+        assert!(segs("").is_empty());
+    }
+
+    #[test]
+    fn bad_segments() {
+        assert!(segments("a%2Fb").is_err());
+        assert!(segments("%ff").is_err());
+        assert!(segments("a%00").is_err());
+        assert!(segments(&"a/".repeat(MAX_SEGMENTS + 1)).is_err());
+    }
+
+    #[test]
+    fn encoding_round_trips() {
+        for name in [
+            "plain.txt",
+            "Screen Shot.png",
+            "a#b?c%d",
+            "ą ę/x",
+            "Portugal%2C+España",
+        ] {
+            let encoded = encode_segment(name);
+            assert!(!encoded.contains([' ', '#', '?', '/']), "{encoded}");
+            assert_eq!(percent_decode_str(&encoded).decode_utf8().unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn query() {
+        let q = Some("filename=a+b%20c.txt&download=true&noResolve");
+        assert_eq!(query_param(q, "filename").unwrap(), "a b c.txt");
+        assert_eq!(query_param(q, "download").unwrap(), "true");
+        assert_eq!(query_param(q, "noResolve").unwrap(), "");
+        assert_eq!(query_param(q, "format"), None);
+        assert_eq!(query_param(None, "format"), None);
+    }
+}

@@ -1,0 +1,147 @@
+//! Response bodies: nothing, one buffer, or a sequence of segments where each segment is a
+//! buffer or a stream of block slices (a UnixFS file range). Block bytes go to the socket as
+//! the `Bytes` the store returned, never copied. A stream that fails midway ends the body with
+//! an error, so hyper cuts the connection rather than pass a short body off as complete.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+
+use crate::services::file::FileStream;
+use crate::store::Blockstore;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One piece of a body.
+pub enum Segment {
+    Bytes(Bytes),
+    File(FileStream<Arc<Blockstore>>),
+}
+
+impl Segment {
+    fn len(&self) -> u64 {
+        match self {
+            Segment::Bytes(b) => b.len() as u64,
+            Segment::File(f) => f.remaining(),
+        }
+    }
+}
+
+/// A response body.
+pub struct Body {
+    segments: VecDeque<Segment>,
+    remaining: u64,
+}
+
+impl Body {
+    pub fn empty() -> Self {
+        Body {
+            segments: VecDeque::new(),
+            remaining: 0,
+        }
+    }
+
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        let mut body = Body::empty();
+        if !bytes.is_empty() {
+            body.push(Segment::Bytes(bytes));
+        }
+        body
+    }
+
+    pub fn file(stream: FileStream<Arc<Blockstore>>) -> Self {
+        let mut body = Body::empty();
+        body.push(Segment::File(stream));
+        body
+    }
+
+    /// Appends a segment.
+    pub fn push(&mut self, segment: Segment) {
+        self.remaining += segment.len();
+        self.segments.push_back(segment);
+    }
+
+    /// Exact number of bytes the body will produce.
+    pub fn len(&self) -> u64 {
+        self.remaining
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.remaining == 0
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::full(s)
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::full(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            let Some(front) = this.segments.front_mut() else {
+                return Poll::Ready(None);
+            };
+            let next = match front {
+                Segment::Bytes(b) => {
+                    let b = std::mem::take(b);
+                    this.segments.pop_front();
+                    if b.is_empty() {
+                        continue;
+                    }
+                    Ok(b)
+                }
+                Segment::File(stream) => match stream.next_chunk() {
+                    Some(Ok(chunk)) => Ok(chunk),
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "response body failed midway");
+                        this.segments.clear();
+                        this.remaining = 0;
+                        Err(Box::new(e) as BoxError)
+                    }
+                    None => {
+                        this.segments.pop_front();
+                        continue;
+                    }
+                },
+            };
+            return Poll::Ready(Some(next.map(|chunk| {
+                this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
+                Frame::data(chunk)
+            })));
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
+}

@@ -1,0 +1,139 @@
+//! The one place where errors become HTTP statuses. Handlers return [`HttpError`]; lower-layer
+//! errors convert into it here by kind, never by message text. The body is a short text naming
+//! the problem (HTML when the client prefers it), with CORS headers like every response.
+
+use http::{header, HeaderValue, StatusCode};
+
+use super::{cors, Body, Response};
+use crate::ipld::ErrorKind as IpldKind;
+use crate::{services, store};
+
+/// An error response: a status and a message for the client.
+#[derive(Debug)]
+pub struct HttpError {
+    pub status: StatusCode,
+    pub message: String,
+    /// Extra header (e.g. `Allow` for 405, `Content-Range` for 416).
+    pub header: Option<(header::HeaderName, HeaderValue)>,
+}
+
+impl HttpError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        HttpError {
+            status,
+            message: message.into(),
+            header: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
+        self.header = Some((name, value));
+        self
+    }
+
+    /// Renders the error. `html` is whether the client's Accept prefers text/html.
+    pub fn into_response(self, html: bool) -> Response {
+        let (content_type, body) = if html {
+            let text = escape_html(&self.message);
+            let status = self.status;
+            (
+                "text/html; charset=utf-8",
+                format!(
+                    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{status}</title></head>\
+                     <body><h1>{status}</h1><p>{text}</p></body></html>\n"
+                ),
+            )
+        } else {
+            ("text/plain; charset=utf-8", format!("{}\n", self.message))
+        };
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if let Some((name, value)) = self.header {
+            headers.insert(name, value);
+        }
+        cors::apply(headers);
+        response
+    }
+}
+
+impl From<services::Error> for HttpError {
+    fn from(e: services::Error) -> Self {
+        use services::Error as E;
+        let status = match &e {
+            E::NotFound(_) | E::BlockMissing(_) => StatusCode::NOT_FOUND,
+            E::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            E::Ipld(inner) => match inner.kind() {
+                // A CID the client wrote.
+                IpldKind::Cid => StatusCode::BAD_REQUEST,
+                // Stored data cairn cannot serve: the content, not the client, is at fault.
+                IpldKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
+                _ => StatusCode::BAD_GATEWAY,
+            },
+            E::Store(store::Error::Io { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Store(_) => StatusCode::BAD_REQUEST,
+        };
+        if status.is_server_error() {
+            tracing::warn!(error = %e, %status, "request failed");
+        }
+        HttpError::new(status, e.to_string())
+    }
+}
+
+impl From<crate::ipld::Error> for HttpError {
+    fn from(e: crate::ipld::Error) -> Self {
+        services::Error::from(e).into()
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(
+            escape_html(r#"<a href="x">&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn kinds_map_to_statuses() {
+        let nf: HttpError = services::Error::NotFound("x".into()).into();
+        assert_eq!(nf.status, StatusCode::NOT_FOUND);
+        let bad: HttpError = crate::ipld::Error::cid("x").into();
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        let corrupt: HttpError = crate::ipld::Error::dag_pb("x").into();
+        assert_eq!(corrupt.status, StatusCode::BAD_GATEWAY);
+    }
+}

@@ -1,0 +1,18 @@
+//! The http layer: everything HTTP-shaped that the APIs share — the server loop and its
+//! limits, the router, response bodies, CORS, Range/ETag evaluation, content types, and the
+//! one place where lower-layer errors become statuses.
+
+pub mod body;
+pub mod conditional;
+pub mod content_type;
+pub mod cors;
+pub mod error;
+pub mod range;
+pub mod router;
+pub mod server;
+
+pub use body::Body;
+pub use error::HttpError;
+
+/// A response as every handler returns it.
+pub type Response = http::Response<Body>;

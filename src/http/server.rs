@@ -1,0 +1,138 @@
+//! The server loop: accepts connections on a listener and serves HTTP/1.1 (keep-alive) and
+//! HTTP/2 over cleartext (h2c, prior knowledge) on each, through hyper-util's auto builder.
+//! Limits on the request head live here (hyper answers 431 past the header buffer and 414 for
+//! an overlong URI); graceful shutdown stops accepting and lets in-flight responses finish
+//! within a bounded wait.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Request;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::Response;
+
+/// What serves requests on a listener.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: Request<Incoming>) -> impl Future<Output = Response> + Send;
+}
+
+/// Connection-level limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+    /// Bytes of request head (request line and headers) buffered before answering 431.
+    pub max_head_bytes: usize,
+    /// Time allowed for a client to send a request head.
+    pub head_timeout: Duration,
+    /// How long shutdown waits for in-flight responses.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_head_bytes: 64 << 10,
+            head_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A shutdown signal shared by every listener of one process.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+/// Fires a [`Shutdown`].
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// A linked trigger and signal.
+pub fn shutdown_channel() -> (ShutdownTrigger, Shutdown) {
+    let (tx, rx) = watch::channel(false);
+    (ShutdownTrigger(tx), Shutdown(rx))
+}
+
+impl Shutdown {
+    async fn wait(&mut self) {
+        let _ = self.0.wait_for(|fired| *fired).await;
+    }
+}
+
+/// Serves `handler` on `listener` until `shutdown` fires, then drains connections.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: ServerLimits,
+    mut shutdown: Shutdown,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .max_buf_size(limits.max_head_bytes.max(8192))
+        .header_read_timeout(limits.head_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(limits.max_head_bytes as u32);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.wait() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        let service = service_fn(move |request| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!("shutdown grace period over; closing remaining connections");
+        }
+    }
+}
+
+/// Binds a listener, with a message naming the address on failure.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+}

@@ -1,0 +1,11 @@
+//! The ipld layer: content identifiers and the formats blocks come in (dag-pb, UnixFS, HAMT
+//! shards, CAR streams). Pure data handling: no IO, no HTTP, no store.
+
+pub mod car;
+pub mod cid;
+pub mod dagpb;
+mod error;
+pub mod hamt;
+pub mod unixfs;
+
+pub use error::{Error, ErrorKind, Result};

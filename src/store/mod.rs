@@ -1,0 +1,310 @@
+//! The block store: immutable blocks addressed by multihash, on disk under the data directory,
+//! with a bounded in-memory cache of hot blocks.
+//!
+//! Layout (like Kubo's flatfs, `next-to-last/2` sharding): `blocks/<shard>/<key>.data`, where
+//! `key` is the base32 (lower case, unpadded) multihash and `shard` its next-to-last two
+//! characters, so millions of blocks spread over 1,024 directories. One file per block keeps
+//! the store safe for several processes at once (`cairn serve` beside `cairn import` or
+//! `cairn gc`): a block becomes visible by an atomic rename of a fully written and synced
+//! temporary file, so no reader ever sees a partial or unverified block.
+//!
+//! Blocks are keyed by multihash, not CID: the same bytes under CIDv0 and CIDv1, or under two
+//! codecs, are one block. Identity-hash CIDs never touch the disk: their digest is the block.
+
+mod error;
+mod verify;
+
+pub use error::{Error, Result};
+pub use verify::verify;
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use cid::Cid;
+use multihash::Multihash;
+
+/// Multihash code of the identity "hash".
+const IDENTITY: u64 = 0x00;
+
+/// Largest block accepted: Kubo refuses blocks over 2 MiB on the network and its importer never
+/// makes one over 1 MiB plus framing; 4 MiB leaves room for CARs made by other tools.
+pub const MAX_BLOCK_SIZE: usize = 4 << 20;
+
+/// How the store is tuned.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Bytes of block data kept in memory.
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            cache_bytes: 256 << 20,
+        }
+    }
+}
+
+type CacheKey = Multihash<64>;
+
+#[derive(Clone)]
+struct ByteWeighter;
+
+impl quick_cache::Weighter<CacheKey, Bytes> for ByteWeighter {
+    fn weight(&self, _key: &CacheKey, value: &Bytes) -> u64 {
+        // The key and bookkeeping cost about as much as a small block; counting them keeps a
+        // cache of tiny blocks from growing without bound in entries.
+        value.len() as u64 + 128
+    }
+}
+
+/// The embedded on-disk block store. Cheap to share behind an `Arc`.
+pub struct Blockstore {
+    blocks_dir: PathBuf,
+    tmp_dir: PathBuf,
+    cache: quick_cache::sync::Cache<CacheKey, Bytes, ByteWeighter>,
+    /// Distinguishes temporary files of concurrent writers in this process; the pid does so
+    /// across processes.
+    tmp_counter: AtomicU64,
+    /// Shard directories whose new entries have not been synced yet.
+    unsynced_dirs: Mutex<HashSet<PathBuf>>,
+}
+
+impl Blockstore {
+    /// Opens (creating if needed) the store under `data_dir`.
+    pub fn open(data_dir: &Path, options: StoreOptions) -> Result<Self> {
+        let blocks_dir = data_dir.join("blocks");
+        let tmp_dir = data_dir.join("tmp");
+        for dir in [&blocks_dir, &tmp_dir] {
+            fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        }
+        let estimated_items = (options.cache_bytes / 4096).clamp(16, 1 << 20) as usize;
+        let cache = quick_cache::sync::Cache::with_weighter(
+            estimated_items,
+            options.cache_bytes.max(1),
+            ByteWeighter,
+        );
+        Ok(Blockstore {
+            blocks_dir,
+            tmp_dir,
+            cache,
+            tmp_counter: AtomicU64::new(0),
+            unsynced_dirs: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The block's bytes, or `None` when it is not in the store.
+    ///
+    /// Reads are synchronous: a block is one small file, normally in the page cache, and a
+    /// blocking read of it costs less than handing it to another thread (nginx serves files
+    /// the same way).
+    pub fn get(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        let mh = cid.hash();
+        if mh.code() == IDENTITY {
+            return Ok(Some(Bytes::copy_from_slice(mh.digest())));
+        }
+        if let Some(hit) = self.cache.get(mh) {
+            return Ok(Some(hit));
+        }
+        let path = self.block_path(mh);
+        let data = match fs::read(&path) {
+            Ok(data) => Bytes::from(data),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read block", &path, e)),
+        };
+        self.cache.insert(*mh, data.clone());
+        Ok(Some(data))
+    }
+
+    /// Whether the block is present, without reading it.
+    pub fn has(&self, cid: &Cid) -> Result<bool> {
+        let mh = cid.hash();
+        if mh.code() == IDENTITY || self.cache.contains_key(mh) {
+            return Ok(true);
+        }
+        let path = self.block_path(mh);
+        match fs::metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("stat block", &path, e)),
+        }
+    }
+
+    /// Stores a block after checking it against its CID. Returns whether it was new.
+    ///
+    /// The data reaches the disk (fsync) before the block becomes visible; the directory entry
+    /// is made durable by [`Blockstore::sync`], which callers run before acknowledging a write.
+    pub fn put(&self, cid: &Cid, data: &[u8]) -> Result<bool> {
+        if data.len() > MAX_BLOCK_SIZE {
+            return Err(Error::TooLarge {
+                cid: *cid,
+                size: data.len(),
+            });
+        }
+        verify(cid, data)?;
+        let mh = cid.hash();
+        if mh.code() == IDENTITY {
+            return Ok(false);
+        }
+        let path = self.block_path(mh);
+        if path.exists() {
+            return Ok(false);
+        }
+        let shard_dir = path.parent().unwrap_or(&self.blocks_dir).to_path_buf();
+        fs::create_dir_all(&shard_dir).map_err(|e| Error::io("create directory", &shard_dir, e))?;
+        let tmp = self.tmp_dir.join(format!(
+            "{}-{}.tmp",
+            std::process::id(),
+            self.tmp_counter.fetch_add(1, Ordering::Relaxed)
+        ));
+        let write = || -> io::Result<()> {
+            let mut file = File::create(&tmp)?;
+            file.write_all(data)?;
+            file.sync_data()?;
+            fs::rename(&tmp, &path)
+        };
+        if let Err(e) = write() {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io("write block", &path, e));
+        }
+        if let Ok(mut dirs) = self.unsynced_dirs.lock() {
+            dirs.insert(shard_dir);
+        }
+        Ok(true)
+    }
+
+    /// Makes every block written so far durable (their directory entries synced).
+    pub fn sync(&self) -> Result<()> {
+        let dirs: Vec<PathBuf> = match self.unsynced_dirs.lock() {
+            Ok(mut dirs) => dirs.drain().collect(),
+            Err(_) => Vec::new(),
+        };
+        for dir in dirs {
+            File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io("sync directory", &dir, e))?;
+        }
+        Ok(())
+    }
+
+    fn block_path(&self, mh: &CacheKey) -> PathBuf {
+        let mut key = [0u8; 128];
+        let key = block_key(mh, &mut key);
+        let shard = &key[key.len().saturating_sub(3)..key.len().saturating_sub(1)];
+        let mut path = self.blocks_dir.join(shard);
+        path.push(key);
+        path.set_extension("data");
+        path
+    }
+}
+
+impl AsRef<Blockstore> for Blockstore {
+    fn as_ref(&self) -> &Blockstore {
+        self
+    }
+}
+
+/// Base32 (RFC 4648, lower case, no padding) of the multihash bytes, written into `buf`.
+fn block_key<'b>(mh: &CacheKey, buf: &'b mut [u8; 128]) -> &'b str {
+    let mut raw = [0u8; 80];
+    let len = mh.encoded_len();
+    let written = mh.write(&mut raw[..]).unwrap_or(0);
+    let raw = &raw[..written.min(len)];
+    let enc = data_encoding::BASE32_NOPAD;
+    let out_len = enc.encode_len(raw.len());
+    enc.encode_mut(raw, &mut buf[..out_len]);
+    buf[..out_len].make_ascii_lowercase();
+    // base32 output is ASCII.
+    std::str::from_utf8(&buf[..out_len]).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha256_cid(codec: u64, data: &[u8]) -> Cid {
+        use multihash_codetable::{Code, MultihashDigest};
+        Cid::new_v1(codec, Code::Sha2_256.digest(data))
+    }
+
+    fn store() -> (tempfile::TempDir, Blockstore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn put_then_get_round_trips_and_survives_reopen() {
+        let (dir, store) = store();
+        let cid = sha256_cid(0x55, b"hello\n");
+        assert_eq!(store.get(&cid).unwrap(), None);
+        assert!(store.put(&cid, b"hello\n").unwrap());
+        assert!(
+            !store.put(&cid, b"hello\n").unwrap(),
+            "second put is a no-op"
+        );
+        store.sync().unwrap();
+        assert_eq!(store.get(&cid).unwrap().unwrap(), &b"hello\n"[..]);
+        let reopened = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        assert!(reopened.has(&cid).unwrap());
+        assert_eq!(reopened.get(&cid).unwrap().unwrap(), &b"hello\n"[..]);
+        // The same multihash under another codec is the same block.
+        let as_pb = Cid::new_v1(0x70, *cid.hash());
+        assert!(reopened.has(&as_pb).unwrap());
+    }
+
+    #[test]
+    fn wrong_bytes_are_refused_and_leave_nothing() {
+        let (dir, store) = store();
+        let cid = sha256_cid(0x55, b"right");
+        let err = store.put(&cid, b"wrong").unwrap_err();
+        assert!(matches!(err, Error::HashMismatch { .. }), "{err}");
+        assert!(!store.has(&cid).unwrap());
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn identity_blocks_need_no_disk() {
+        let (_dir, store) = store();
+        let cid: Cid = "bafkqabtimvwgy3yk".parse().unwrap();
+        assert_eq!(store.get(&cid).unwrap().unwrap(), &b"hello\n"[..]);
+        assert!(!store.put(&cid, b"hello\n").unwrap());
+        assert!(store.put(&cid, b"other\n").is_err());
+    }
+
+    #[test]
+    fn layout_is_sharded_by_next_to_last_two_characters() {
+        let (dir, store) = store();
+        let cid = sha256_cid(0x55, b"layout");
+        store.put(&cid, b"layout").unwrap();
+        let mut buf = [0u8; 128];
+        let key = block_key(cid.hash(), &mut buf).to_string();
+        assert!(
+            key.starts_with("ciq"),
+            "sha2-256 multihash 0x1220 → ciq…: {key}"
+        );
+        let shard = &key[key.len() - 3..key.len() - 1];
+        assert!(dir
+            .path()
+            .join("blocks")
+            .join(shard)
+            .join(format!("{key}.data"))
+            .exists());
+    }
+
+    #[test]
+    fn oversized_block_is_refused() {
+        let (_dir, store) = store();
+        let data = vec![0u8; MAX_BLOCK_SIZE + 1];
+        let cid = sha256_cid(0x55, &data);
+        assert!(matches!(
+            store.put(&cid, &data),
+            Err(Error::TooLarge { .. })
+        ));
+    }
+}

@@ -1,0 +1,355 @@
+//! Test harness: starts the real `cairn` binary on an ephemeral port over a fresh data
+//! directory, speaks plain HTTP/1.1 to it over a socket (so tests see exactly what goes on the
+//! wire), and finds the external peers (Kubo) that comparison tests use.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The conformance fixtures shipped beside the repository.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gateway-conformance")
+}
+
+/// Every `.car` fixture the gateway is tested with (the suite's own tooling CARs excluded).
+pub fn fixture_cars() -> Vec<PathBuf> {
+    let mut cars = Vec::new();
+    let mut dirs = vec![fixtures()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("fixtures directory") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("_tooling") {
+                    dirs.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "car") {
+                cars.push(path);
+            }
+        }
+    }
+    cars.sort();
+    cars
+}
+
+pub fn cairn_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cairn")
+}
+
+/// Runs `cairn import` on CAR files into `data`; returns stdout.
+pub fn import(data: &Path, cars: &[PathBuf]) -> String {
+    let out = Command::new(cairn_bin())
+        .arg("import")
+        .arg("--data")
+        .arg(data)
+        .args(cars)
+        .output()
+        .expect("run cairn import");
+    assert!(
+        out.status.success(),
+        "cairn import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `cairn serve`, killed on drop.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub data: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server over a new data directory holding every fixture CAR.
+    pub fn with_fixtures() -> Server {
+        let data = tempfile::tempdir().unwrap();
+        import(data.path(), &fixture_cars());
+        Server::start_in(data, &[])
+    }
+
+    /// Starts a server over `data` with extra arguments.
+    pub fn start_in(data: tempfile::TempDir, args: &[&str]) -> Server {
+        let mut child = Command::new(cairn_bin())
+            .arg("serve")
+            .arg("--data")
+            .arg(data.path())
+            .args(["--gateway", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cairn serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        Server { child, addr, data }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[])
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        http_request(self.addr, method, path, headers)
+    }
+
+    /// Sends raw bytes and reads one response.
+    pub fn raw(&self, request: &[u8], head: bool) -> Response {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(request).unwrap();
+        read_response(&mut BufReader::new(stream), head)
+    }
+
+    /// The process id, to send signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP response as read off the wire.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of a header (names compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').expect("header line");
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    let mut response = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if head || status == 204 || status == 304 {
+        return response;
+    }
+    if let Some(len) = response.header("content-length") {
+        let len: usize = len.parse().unwrap();
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        response.body = body;
+    } else if response
+        .header("transfer-encoding")
+        .is_some_and(|t| t.contains("chunked"))
+    {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).unwrap();
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16).unwrap();
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                break;
+            }
+            response.body.extend_from_slice(&chunk[..size]);
+        }
+    } else {
+        reader.read_to_end(&mut response.body).unwrap();
+    }
+    response
+}
+
+/// Whether tests must fail, rather than skip, when a peer is missing.
+pub fn peers_required() -> bool {
+    std::env::var("CAIRN_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// Finds an external tool on PATH or in Go's bin directory; prints a visible skip message (or
+/// fails under `CAIRN_REQUIRE_PEERS=1`) when it is absent.
+pub fn peer(tool: &str) -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(tool)).collect())
+        .unwrap_or_default();
+    if let Some(gopath) = std::env::var_os("GOPATH") {
+        candidates.push(PathBuf::from(gopath).join("bin").join(tool));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(PathBuf::from(home).join("go/bin").join(tool));
+    }
+    if let Some(found) = candidates.into_iter().find(|c| c.is_file()) {
+        return Some(found);
+    }
+    if peers_required() {
+        panic!("{tool} is required (CAIRN_REQUIRE_PEERS=1) but was not found");
+    }
+    eprintln!("SKIP: {tool} not installed; the comparison with it did not run");
+    None
+}
+
+/// An offline Kubo repository in a temporary directory (`ipfs init --profile=test`); commands
+/// run without a daemon.
+pub struct Kubo {
+    bin: PathBuf,
+    pub repo: tempfile::TempDir,
+}
+
+impl Kubo {
+    pub fn init() -> Option<Kubo> {
+        let bin = peer("ipfs")?;
+        let repo = tempfile::tempdir().unwrap();
+        let kubo = Kubo { bin, repo };
+        kubo.run(&["init", "--profile=test"]);
+        Some(kubo)
+    }
+
+    /// Runs an `ipfs` command and returns its stdout; panics on failure.
+    pub fn run(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.command(args).output().expect("run ipfs");
+        assert!(
+            out.status.success(),
+            "ipfs {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// Starts `ipfs daemon --offline` on this repository (loopback, ephemeral ports).
+    pub fn daemon(&self) -> KuboDaemon {
+        let mut child = self
+            .command(&["daemon", "--offline"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ipfs daemon");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut api, mut gateway) = (None, None);
+        let port_of = |line: &str| -> Option<SocketAddr> {
+            let port = line.rsplit("/tcp/").next()?.trim().parse::<u16>().ok()?;
+            Some(SocketAddr::from(([127, 0, 0, 1], port)))
+        };
+        for line in lines.by_ref() {
+            let line = line.expect("read ipfs daemon output");
+            if line.starts_with("RPC API server listening on") {
+                api = port_of(&line);
+            } else if line.starts_with("Gateway server listening on") {
+                gateway = port_of(&line);
+            } else if line.contains("Daemon is ready") {
+                break;
+            }
+        }
+        // Keep draining stdout so the daemon never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        KuboDaemon {
+            child,
+            api: api.expect("RPC API address"),
+            gateway: gateway.expect("gateway address"),
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
+            .env("IPFS_PATH", self.repo.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+}
+
+/// A running offline Kubo daemon, stopped on drop.
+pub struct KuboDaemon {
+    child: Child,
+    pub api: SocketAddr,
+    pub gateway: SocketAddr,
+}
+
+impl KuboDaemon {
+    /// `GET` on Kubo's gateway.
+    pub fn gateway_get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        http_request(self.gateway, "GET", path, headers)
+    }
+
+    /// `POST /api/v0/<command>?<query>` on the RPC API.
+    pub fn rpc(&self, command_and_query: &str) -> Response {
+        http_request(
+            self.api,
+            "POST",
+            &format!("/api/v0/{command_and_query}"),
+            &[("Content-Length", "0")],
+        )
+    }
+}
+
+impl Drop for KuboDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request on a new connection.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(req.as_bytes()).unwrap();
+    read_response(&mut BufReader::new(stream), method == "HEAD")
+}
