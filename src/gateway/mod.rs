@@ -29,7 +29,22 @@ impl Gateway {
         Gateway { store }
     }
 
-    fn dispatch(&self, request: &Request<Incoming>) -> Result<Response, HttpError> {
+    /// Answers a request that needs no request body (every read route). Used by the server
+    /// and, with any body type, by benches.
+    pub fn respond<B>(&self, request: &Request<B>) -> Response {
+        let mut response = match self.dispatch(request) {
+            Ok(response) => response,
+            Err(error) => error.into_response(prefers_html(request)),
+        };
+        if request.method() == Method::HEAD {
+            // Headers (Content-Length included) stay as for GET; no body is sent.
+            *response.body_mut() = Body::empty();
+        }
+        cors::apply(response.headers_mut());
+        response
+    }
+
+    fn dispatch<B>(&self, request: &Request<B>) -> Result<Response, HttpError> {
         let uri = request.uri();
         let target_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
         if target_len > MAX_URI_BYTES {
@@ -56,16 +71,7 @@ impl Gateway {
 
 impl Handler for Gateway {
     async fn handle(&self, request: Request<Incoming>) -> Response {
-        let mut response = match self.dispatch(&request) {
-            Ok(response) => response,
-            Err(error) => error.into_response(prefers_html(&request)),
-        };
-        if request.method() == Method::HEAD {
-            // Headers (Content-Length included) stay as for GET; no body is sent.
-            *response.body_mut() = Body::empty();
-        }
-        cors::apply(response.headers_mut());
-        response
+        self.respond(&request)
     }
 }
 

@@ -16,9 +16,10 @@ use http::{Request, StatusCode};
 use super::path::{self, query_param};
 use super::{listing, Gateway};
 use crate::http::body::Segment;
+use crate::http::header_text::HeaderText;
 use crate::http::range::{self, RangePlan, RangeRequest};
 use crate::http::{conditional, content_type, Body, HttpError, Response};
-use crate::ipld::cid::{codec, to_v1_string};
+use crate::ipld::cid::{codec, v1_text};
 use crate::services::dir;
 use crate::services::file::FileStream;
 use crate::services::resolve::{self, FileRoot, Node, Resolved};
@@ -71,31 +72,35 @@ fn serve_resolved(
     name: Option<&str>,
 ) -> Result<Response, HttpError> {
     let Resolved { cid, node, roots } = resolved;
-    let mut headers = HeaderMap::new();
-    set(&mut headers, X_IPFS_PATH, ask.raw_path);
-    let roots_text = roots.iter().map(to_v1_string).collect::<Vec<_>>().join(",");
-    set(&mut headers, X_IPFS_ROOTS, &roots_text);
+    let mut text = HeaderText::with_capacity(ask.raw_path.len() + 64 * (roots.len() + 3));
+    text.set(X_IPFS_PATH, ask.raw_path);
+    text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&roots)));
     match node {
-        Node::Directory(_) | Node::HamtDirectory(..) => {
-            serve_directory(gw, ask, cid, node, headers)
-        }
-        Node::File(root) => serve_file(gw, ask, cid, &root, name, headers, None),
+        Node::Directory(_) | Node::HamtDirectory(..) => serve_directory(gw, ask, cid, node, text),
+        Node::File(root) => serve_file(gw, ask, cid, &root, name, text, None),
         Node::Symlink(target) => {
             let root = FileRoot::Raw(target);
-            serve_file(gw, ask, cid, &root, name, headers, Some("inode/symlink"))
+            serve_file(gw, ask, cid, &root, name, text, Some("inode/symlink"))
         }
         Node::Other(codec, bytes) => {
             let root = FileRoot::Raw(bytes);
-            serve_file(
-                gw,
-                ask,
-                cid,
-                &root,
-                name,
-                headers,
-                codec_content_type(codec),
-            )
+            serve_file(gw, ask, cid, &root, name, text, codec_content_type(codec))
         }
+    }
+}
+
+/// `X-Ipfs-Roots`: the CIDs the path went through, comma-joined.
+struct RootsList<'a>(&'a [Cid]);
+
+impl std::fmt::Display for RootsList<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, cid) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(v1_text(cid).as_str())?;
+        }
+        Ok(())
     }
 }
 
@@ -115,64 +120,68 @@ fn serve_directory(
     ask: &Ask<'_>,
     cid: Cid,
     node: Node,
-    mut headers: HeaderMap,
+    mut text: HeaderText,
 ) -> Result<Response, HttpError> {
+    let mut headers = HeaderMap::with_capacity(16);
     // A directory URL must end in '/' so relative links inside it work (agregore-browser
     // #193); the query is kept.
     if !ask.raw_path.ends_with('/') {
-        let location = match ask.query {
-            Some(q) => format!("{}/?{q}", ask.raw_path),
-            None => format!("{}/", ask.raw_path),
-        };
-        set(&mut headers, header::LOCATION, &location);
+        match ask.query {
+            Some(q) => text.set_fmt(header::LOCATION, format_args!("{}/?{q}", ask.raw_path)),
+            None => text.set_fmt(header::LOCATION, format_args!("{}/", ask.raw_path)),
+        }
+        text.apply(&mut headers);
         return Ok(with_status(
             StatusCode::MOVED_PERMANENTLY,
             headers,
             Body::empty(),
         ));
     }
-    let dir_cid = to_v1_string(&cid);
     if query_param(ask.query, "noResolve").is_none() {
         if let Some(index) = dir::lookup(&gw.store, &node, "index.html")? {
             if let Node::File(root) = resolve::Node::load(&gw.store, &index)? {
                 // The page stands for the directory: Etag and Ipfs-Hash are the directory's.
-                return serve_file(gw, ask, cid, &root, Some("index.html"), headers, None);
+                return serve_file(gw, ask, cid, &root, Some("index.html"), text, None);
             }
         }
     }
-    set(&mut headers, IPFS_HASH, &dir_cid);
+    let dir_cid = v1_text(&cid);
+    text.set(IPFS_HASH, dir_cid.as_str());
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=604800, stale-while-revalidate=2678400"),
     );
-    let entries = dir::list(&gw.store, &node)?;
-    let (etag, content_type, body) = if wants_json_listing(ask.headers) {
-        (
-            format!("\"DirIndex-json_CID-{dir_cid}\""),
-            "application/json",
-            listing::json(&gw.store, &entries),
-        )
+    let json = wants_json_listing(ask.headers);
+    let etag = if json {
+        format!("\"DirIndex-json_CID-{dir_cid}\"")
     } else {
-        (
-            format!(
-                "\"DirIndex-{}_CID-{dir_cid}\"",
-                listing::ASSET_HASH.as_str()
-            ),
-            "text/html",
-            listing::html(ask.raw_path, &dir_cid, &entries),
+        format!(
+            "\"DirIndex-{}_CID-{dir_cid}\"",
+            listing::ASSET_HASH.as_str()
         )
     };
-    set(&mut headers, header::ETAG, &etag);
+    text.set(header::ETAG, &etag);
     if not_modified(ask.headers, &etag) {
+        text.apply(&mut headers);
         return Ok(with_status(
             StatusCode::NOT_MODIFIED,
             headers,
             Body::empty(),
         ));
     }
+    let entries = dir::list(&gw.store, &node)?;
+    let (content_type, body) = if json {
+        ("application/json", listing::json(&gw.store, &entries))
+    } else {
+        (
+            "text/html",
+            listing::html(ask.raw_path, dir_cid.as_str(), &entries),
+        )
+    };
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    text.set_u64(header::CONTENT_LENGTH, body.len() as u64);
+    text.apply(&mut headers);
     Ok(with_status(StatusCode::OK, headers, Body::full(body)))
 }
 
@@ -187,32 +196,30 @@ fn wants_json_listing(headers: &HeaderMap) -> bool {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn serve_file(
     gw: &Gateway,
     ask: &Ask<'_>,
     cid: Cid,
     root: &FileRoot,
     name: Option<&str>,
-    mut headers: HeaderMap,
+    mut text: HeaderText,
     fixed_type: Option<&'static str>,
 ) -> Result<Response, HttpError> {
-    let cid_text = to_v1_string(&cid);
-    let etag = format!("\"{cid_text}\"");
-    set(&mut headers, IPFS_HASH, &cid_text);
-    set(&mut headers, header::ETAG, &etag);
+    let mut headers = HeaderMap::with_capacity(16);
+    let cid_text = v1_text(&cid);
+    let mut etag_buf = [0u8; ETAG_CAPACITY];
+    let etag = quoted(cid_text.as_str(), &mut etag_buf);
+    text.set(IPFS_HASH, cid_text.as_str());
+    text.set(header::ETAG, etag);
     headers.insert(header::CACHE_CONTROL, IMMUTABLE);
     let last_modified = root.mtime().and_then(|t| {
         SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(t.seconds).ok()?))
     });
     if let Some(modified) = last_modified {
-        set(
-            &mut headers,
-            header::LAST_MODIFIED,
-            &httpdate::fmt_http_date(modified),
-        );
+        text.set(header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
     }
-    if not_modified(ask.headers, &etag) {
+    if not_modified(ask.headers, etag) {
+        text.apply(&mut headers);
         return Ok(with_status(
             StatusCode::NOT_MODIFIED,
             headers,
@@ -222,8 +229,7 @@ fn serve_file(
     let filename = query_param(ask.query, "filename");
     if let Some(filename) = &filename {
         let download = query_param(ask.query, "download").is_some_and(|v| v == "true");
-        set(
-            &mut headers,
+        text.set(
             header::CONTENT_DISPOSITION,
             &content_disposition(filename, download),
         );
@@ -232,7 +238,7 @@ fn serve_file(
 
     let size = root.size();
     let plan = match ask.headers.get(header::RANGE) {
-        Some(value) if range_applies(ask.headers, &etag, last_modified) => {
+        Some(value) if range_applies(ask.headers, etag, last_modified) => {
             match range::parse_range(value.as_bytes())
                 .map_err(|e| HttpError::bad_request(format!("invalid Range header: {e}")))?
             {
@@ -244,30 +250,30 @@ fn serve_file(
     };
     let store = &gw.store;
     let type_name = filename.as_deref().or(name);
-    match plan {
-        RangePlan::Unsatisfiable => Err(HttpError::new(
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            format!("range not satisfiable: the file is {size} bytes"),
-        )
-        .with_header(
-            header::CONTENT_RANGE,
-            value(range::content_range_unsatisfied(size).as_str())?,
-        )),
+    let (status, body) = match plan {
+        RangePlan::Unsatisfiable => {
+            return Err(HttpError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                format!("range not satisfiable: the file is {size} bytes"),
+            )
+            .with_header(
+                header::CONTENT_RANGE,
+                value(range::content_range_unsatisfied(size).as_str())?,
+            ))
+        }
         RangePlan::Full => {
             let mut body = Body::empty();
             let content_type = match fixed_type {
                 Some(t) => t,
-                None => {
-                    let by_name = type_name.and_then(content_type::by_extension);
-                    match by_name {
-                        Some(t) => trim_html(t),
-                        None if size == 0 => "text/plain",
-                        None => {
-                            let head = read_prefix(store, root, &mut body, size)?;
-                            content_type::for_file(None, &head)
-                        }
+                None => match type_name.and_then(content_type::by_extension) {
+                    Some(t) => trim_html(t),
+                    // An empty file has nothing to sniff (boxo sends plain text).
+                    None if size == 0 => "text/plain",
+                    None => {
+                        let head = read_prefix(store, root, &mut body, size)?;
+                        content_type::for_file(None, &head)
                     }
-                }
+                },
             };
             let consumed = body.len();
             if consumed < size {
@@ -279,8 +285,7 @@ fn serve_file(
                 )?));
             }
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-            Ok(with_status(StatusCode::OK, headers, body))
+            (StatusCode::OK, body)
         }
         RangePlan::Partial(ranges) => {
             let content_type = match fixed_type {
@@ -292,42 +297,50 @@ fn serve_file(
             };
             if let [only] = ranges.as_slice() {
                 let stream = FileStream::new(Arc::clone(store), root, only.start, only.len())?;
-                let content_range = range::content_range(*only, size);
-                headers.insert(header::CONTENT_RANGE, value(content_range.as_str())?);
+                text.set(
+                    header::CONTENT_RANGE,
+                    range::content_range(*only, size).as_str(),
+                );
                 headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(only.len()));
-                return Ok(with_status(
-                    StatusCode::PARTIAL_CONTENT,
-                    headers,
-                    Body::file(stream),
-                ));
+                (StatusCode::PARTIAL_CONTENT, Body::file(stream))
+            } else {
+                let boundary = range::Boundary::generate();
+                let Some(layout) =
+                    range::MultipartByteranges::new(&ranges, size, content_type, &boundary)
+                else {
+                    return Err(HttpError::bad_request("ranges do not fit the file"));
+                };
+                let mut body = Body::empty();
+                for part in layout.parts() {
+                    body.push(Segment::Bytes(part.header.clone()));
+                    body.push(Segment::File(FileStream::new(
+                        Arc::clone(store),
+                        root,
+                        part.range.start,
+                        part.range.len(),
+                    )?));
+                }
+                body.push(Segment::Bytes(layout.closing_delimiter().clone()));
+                text.set(header::CONTENT_TYPE, boundary.content_type().as_str());
+                (StatusCode::PARTIAL_CONTENT, body)
             }
-            let boundary = range::Boundary::generate();
-            let Some(layout) =
-                range::MultipartByteranges::new(&ranges, size, content_type, &boundary)
-            else {
-                return Err(HttpError::bad_request("ranges do not fit the file"));
-            };
-            let mut body = Body::empty();
-            for part in layout.parts() {
-                body.push(Segment::Bytes(part.header.clone()));
-                body.push(Segment::File(FileStream::new(
-                    Arc::clone(store),
-                    root,
-                    part.range.start,
-                    part.range.len(),
-                )?));
-            }
-            body.push(Segment::Bytes(layout.closing_delimiter().clone()));
-            set(
-                &mut headers,
-                header::CONTENT_TYPE,
-                boundary.content_type().as_str(),
-            );
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-            Ok(with_status(StatusCode::PARTIAL_CONTENT, headers, body))
         }
-    }
+    };
+    text.set_u64(header::CONTENT_LENGTH, body.len());
+    text.apply(&mut headers);
+    Ok(with_status(status, headers, body))
+}
+
+/// Room for `"<cid>"` with the longest CID text.
+const ETAG_CAPACITY: usize = 192;
+
+/// `"<text>"`, written into `buf`.
+fn quoted<'b>(text: &str, buf: &'b mut [u8; ETAG_CAPACITY]) -> &'b str {
+    let n = text.len().min(ETAG_CAPACITY - 2);
+    buf[0] = b'"';
+    buf[1..1 + n].copy_from_slice(&text.as_bytes()[..n]);
+    buf[1 + n] = b'"';
+    std::str::from_utf8(&buf[..n + 2]).unwrap_or("\"\"")
 }
 
 /// Range applies unless an `If-Range` validator no longer matches (RFC 9110 §13.1.5).
@@ -427,15 +440,6 @@ const RFC8187_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHA
     .remove(b'`')
     .remove(b'|')
     .remove(b'~');
-
-pub(super) fn set(headers: &mut HeaderMap, name: HeaderName, text: &str) {
-    match HeaderValue::from_str(text) {
-        Ok(v) => {
-            headers.insert(name, v);
-        }
-        Err(_) => tracing::debug!(header = %name, "value not valid in a header; left out"),
-    }
-}
 
 fn value(text: &str) -> Result<HeaderValue, HttpError> {
     HeaderValue::from_str(text)

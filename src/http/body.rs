@@ -31,16 +31,23 @@ impl Segment {
     }
 }
 
-/// A response body.
+/// A response body. One-piece bodies (the common case: a file, a listing) hold their piece
+/// inline; only multi-part bodies keep a queue.
 pub struct Body {
-    segments: VecDeque<Segment>,
+    kind: Kind,
     remaining: u64,
+}
+
+enum Kind {
+    Empty,
+    One(Segment),
+    Many(VecDeque<Segment>),
 }
 
 impl Body {
     pub fn empty() -> Self {
         Body {
-            segments: VecDeque::new(),
+            kind: Kind::Empty,
             remaining: 0,
         }
     }
@@ -63,7 +70,14 @@ impl Body {
     /// Appends a segment.
     pub fn push(&mut self, segment: Segment) {
         self.remaining += segment.len();
-        self.segments.push_back(segment);
+        self.kind = match std::mem::replace(&mut self.kind, Kind::Empty) {
+            Kind::Empty => Kind::One(segment),
+            Kind::One(first) => Kind::Many(VecDeque::from([first, segment])),
+            Kind::Many(mut queue) => {
+                queue.push_back(segment);
+                Kind::Many(queue)
+            }
+        };
     }
 
     /// Exact number of bytes the body will produce.
@@ -73,6 +87,27 @@ impl Body {
 
     pub fn is_empty(&self) -> bool {
         self.remaining == 0
+    }
+
+    fn front(&mut self) -> Option<&mut Segment> {
+        match &mut self.kind {
+            Kind::Empty => None,
+            Kind::One(segment) => Some(segment),
+            Kind::Many(queue) => queue.front_mut(),
+        }
+    }
+
+    fn pop_front(&mut self) {
+        match &mut self.kind {
+            Kind::Empty => {}
+            Kind::One(_) => self.kind = Kind::Empty,
+            Kind::Many(queue) => {
+                queue.pop_front();
+                if queue.is_empty() {
+                    self.kind = Kind::Empty;
+                }
+            }
+        }
     }
 }
 
@@ -104,13 +139,13 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
-            let Some(front) = this.segments.front_mut() else {
+            let Some(front) = this.front() else {
                 return Poll::Ready(None);
             };
             let next = match front {
                 Segment::Bytes(b) => {
                     let b = std::mem::take(b);
-                    this.segments.pop_front();
+                    this.pop_front();
                     if b.is_empty() {
                         continue;
                     }
@@ -120,12 +155,12 @@ impl http_body::Body for Body {
                     Some(Ok(chunk)) => Ok(chunk),
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, "response body failed midway");
-                        this.segments.clear();
+                        this.kind = Kind::Empty;
                         this.remaining = 0;
                         Err(Box::new(e) as BoxError)
                     }
                     None => {
-                        this.segments.pop_front();
+                        this.pop_front();
                         continue;
                     }
                 },
@@ -138,7 +173,7 @@ impl http_body::Body for Body {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.segments.is_empty()
+        matches!(self.kind, Kind::Empty)
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -7,6 +7,7 @@ pub mod conditional;
 pub mod content_type;
 pub mod cors;
 pub mod error;
+pub mod header_text;
 pub mod range;
 pub mod router;
 pub mod server;

@@ -37,7 +37,59 @@ pub fn parse(text: &str) -> Result<Cid> {
             "CID longer than {MAX_CID_TEXT} characters"
         )));
     }
+    // Base32 lower case is what nearly every request carries: decode it on the stack.
+    if let Some(b32) = text.strip_prefix('b') {
+        let mut buf = [0u8; MAX_CID_TEXT];
+        let enc = data_encoding::BASE32_NOPAD_NOCASE;
+        if let Ok(len) = enc.decode_len(b32.len()) {
+            if let Ok(n) = enc.decode_mut(b32.as_bytes(), &mut buf[..len]) {
+                return from_bytes(&buf[..n])
+                    .map_err(|e| Error::cid(format!("{text:?}: {}", e.message())));
+            }
+        }
+        return Err(Error::cid(format!("{text:?}: not valid base32")));
+    }
     Cid::try_from(text).map_err(|e| Error::cid(format!("{text:?}: {e}")))
+}
+
+/// Longest CIDv1 in bytes: version, codec and hash code varints plus a 64-byte digest.
+const MAX_CID_BYTES: usize = 96;
+
+/// A CID's CIDv1 base32 text, formatted on the stack (no heap allocation).
+pub struct CidText {
+    buf: [u8; 1 + MAX_CID_BYTES * 8 / 5 + 1],
+    len: usize,
+}
+
+impl CidText {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII (the multibase prefix and base32 digits) is ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Display for CidText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The CIDv1 base32 text of `cid` (CIDv0 converted), without allocating.
+pub fn v1_text(cid: &Cid) -> CidText {
+    let mut raw = [0u8; MAX_CID_BYTES];
+    let v1 = to_v1(cid);
+    let n = v1.write_bytes(&mut raw[..]).unwrap_or(0);
+    let mut text = CidText {
+        buf: [0u8; 1 + MAX_CID_BYTES * 8 / 5 + 1],
+        len: 0,
+    };
+    let enc = data_encoding::BASE32_NOPAD;
+    let out = enc.encode_len(n);
+    text.buf[0] = b'b';
+    enc.encode_mut(&raw[..n], &mut text.buf[1..1 + out]);
+    text.buf[1..1 + out].make_ascii_lowercase();
+    text.len = 1 + out;
+    text
 }
 
 /// Reads a binary CID that must span all of `bytes`.
@@ -104,6 +156,24 @@ mod tests {
         let cid = parse("bafkqabtimvwgy3yk").unwrap();
         assert!(is_inline(&cid));
         assert_eq!(cid.hash().digest(), b"hello\n");
+    }
+
+    #[test]
+    fn stack_text_matches_the_cid_crate() {
+        for text in [
+            "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am",
+            "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn",
+            "bafkqabtimvwgy3yk",
+        ] {
+            let cid = parse(text).unwrap();
+            assert_eq!(v1_text(&cid).as_str(), to_v1_string(&cid));
+        }
+        let big = Cid::new_v1(
+            codec::DAG_JSON,
+            multihash::Multihash::<64>::wrap(0x13, &[7u8; 64]).unwrap(),
+        );
+        assert_eq!(v1_text(&big).as_str(), big.to_string());
+        assert_eq!(parse(&big.to_string()).unwrap(), big);
     }
 
     #[test]

@@ -79,14 +79,7 @@ impl Node {
                     DataType::File | DataType::Raw => Node::File(FileRoot::UnixFs { node, data }),
                     DataType::Directory => Node::Directory(node),
                     DataType::HamtShard => {
-                        let fanout = data.fanout.unwrap_or(0);
-                        hamt::prefix_len(fanout)?;
-                        if data.hash_type != Some(hamt::MURMUR3_X64_64) {
-                            return Err(IpldError::hamt(
-                                "HAMT hash function is not murmur3-x64-64",
-                            )
-                            .into());
-                        }
+                        let fanout = hamt_fanout(&data)?;
                         Node::HamtDirectory(node, fanout)
                     }
                     DataType::Symlink => Node::Symlink(data.data.unwrap_or_default()),
@@ -114,14 +107,15 @@ pub struct Resolved {
 }
 
 /// Resolves `segments` (already percent-decoded, without empty, `.` or `..` segments) below
-/// `root`.
+/// `root`. Intermediate directories are scanned lazily, link by link, without building a
+/// node; only the block the path ends at is fully decoded.
 pub fn resolve<'s>(
     store: &Blockstore,
     root: Cid,
     segments: impl IntoIterator<Item = &'s str>,
 ) -> Result<Resolved> {
     let mut cid = root;
-    let mut node = Node::load(store, &root)?;
+    let mut block = fetch(store, &root)?;
     let mut roots = SmallVec::new();
     roots.push(root);
     for (depth, segment) in segments.into_iter().enumerate() {
@@ -130,10 +124,10 @@ pub fn resolve<'s>(
                 "path is deeper than {MAX_PATH_DEPTH} segments"
             )));
         }
-        let child = match &node {
-            Node::Directory(dir) => find_link(dir, segment),
-            Node::HamtDirectory(shard, fanout) => hamt_lookup(store, shard, *fanout, segment)?,
-            _ => None,
+        let child = if cid.codec() == codec::DAG_PB {
+            child_of(store, &block, segment)?
+        } else {
+            None
         };
         let Some(child) = child else {
             return Err(Error::NotFound(format!(
@@ -142,10 +136,45 @@ pub fn resolve<'s>(
             )));
         };
         cid = child;
-        node = Node::load(store, &cid)?;
+        block = fetch(store, &cid)?;
         roots.push(cid);
     }
+    let node = Node::decode(&cid, block)?;
     Ok(Resolved { cid, node, roots })
+}
+
+/// The child named `name` of a dag-pb block, if the block is a directory that has one.
+fn child_of(store: &Blockstore, block: &Bytes, name: &str) -> Result<Option<Cid>> {
+    let node = dagpb::decode_lazily(block)?;
+    let Some(data) = &node.data else {
+        return Ok(None);
+    };
+    let data = unixfs::decode(data)?;
+    match data.kind {
+        DataType::Directory => {
+            for link in node.links {
+                let link = link?;
+                if link.name_str() == name {
+                    return Ok(Some(link.cid));
+                }
+            }
+            Ok(None)
+        }
+        DataType::HamtShard => {
+            let fanout = hamt_fanout(&data)?;
+            hamt_lookup_lazily(store, block.clone(), fanout, name)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn hamt_fanout(data: &UnixFsData) -> Result<u64> {
+    let fanout = data.fanout.unwrap_or(0);
+    hamt::prefix_len(fanout)?;
+    if data.hash_type != Some(hamt::MURMUR3_X64_64) {
+        return Err(IpldError::hamt("HAMT hash function is not murmur3-x64-64").into());
+    }
+    Ok(fanout)
 }
 
 /// The named link of a plain directory.
@@ -156,7 +185,7 @@ pub fn find_link(dir: &PbNode, name: &str) -> Option<Cid> {
         .map(|link| link.cid)
 }
 
-/// Looks `name` up in a HAMT, fetching only the shards on its hash path.
+/// Looks `name` up in a decoded HAMT root.
 pub fn hamt_lookup(
     store: &Blockstore,
     root: &PbNode,
@@ -165,38 +194,87 @@ pub fn hamt_lookup(
 ) -> Result<Option<Cid>> {
     let width = hamt::prefix_len(fanout)?;
     let mut hash = hamt::HashBits::new(name.as_bytes(), fanout)?;
-    let mut owned: PbNode;
-    let mut shard = root;
-    loop {
-        let slot = hash.next_slot()?;
-        let mut next = None;
-        for link in &shard.links {
-            let (link_slot, kind) = hamt::classify_link(link.name_str(), width)?;
-            if link_slot != slot {
-                continue;
-            }
-            match kind {
-                hamt::HamtLink::Entry(entry) => return Ok((entry == name).then_some(link.cid)),
-                hamt::HamtLink::Shard => next = Some(link.cid),
-            }
-            break;
-        }
-        let Some(next) = next else {
-            return Ok(None);
-        };
-        let node = dagpb::decode(&fetch(store, &next)?)?;
-        check_shard(&node, fanout)?;
-        owned = node;
-        shard = &owned;
+    let slot = hash.next_slot()?;
+    match slot_link(root.links.iter().cloned().map(Ok), slot, width, name)? {
+        Slot::Found(cid) => Ok(Some(cid)),
+        Slot::Absent => Ok(None),
+        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name),
     }
+}
+
+/// Looks `name` up in a HAMT given its root block, fetching only the shards on its hash path.
+fn hamt_lookup_lazily(
+    store: &Blockstore,
+    root: Bytes,
+    fanout: u64,
+    name: &str,
+) -> Result<Option<Cid>> {
+    let width = hamt::prefix_len(fanout)?;
+    let mut hash = hamt::HashBits::new(name.as_bytes(), fanout)?;
+    let slot = hash.next_slot()?;
+    match slot_link(dagpb::decode_lazily(&root)?.links, slot, width, name)? {
+        Slot::Found(cid) => Ok(Some(cid)),
+        Slot::Absent => Ok(None),
+        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name),
+    }
+}
+
+fn descend_hamt(
+    store: &Blockstore,
+    mut shard: Cid,
+    fanout: u64,
+    width: usize,
+    mut hash: hamt::HashBits,
+    name: &str,
+) -> Result<Option<Cid>> {
+    loop {
+        let block = fetch(store, &shard)?;
+        let node = dagpb::decode_lazily(&block)?;
+        check_shard_data(node.data.as_ref(), fanout)?;
+        let slot = hash.next_slot()?;
+        match slot_link(node.links, slot, width, name)? {
+            Slot::Found(cid) => return Ok(Some(cid)),
+            Slot::Absent => return Ok(None),
+            Slot::Shard(next) => shard = next,
+        }
+    }
+}
+
+enum Slot {
+    Found(Cid),
+    Absent,
+    Shard(Cid),
+}
+
+/// What a shard's links say about `name` at hash slot `slot`.
+fn slot_link(
+    links: impl IntoIterator<Item = crate::ipld::Result<dagpb::PbLink>>,
+    slot: u32,
+    width: usize,
+    name: &str,
+) -> Result<Slot> {
+    for link in links {
+        let link = link?;
+        let (link_slot, kind) = hamt::classify_link(link.name_str(), width)?;
+        if link_slot != slot {
+            continue;
+        }
+        return Ok(match kind {
+            hamt::HamtLink::Entry(entry) if entry == name => Slot::Found(link.cid),
+            hamt::HamtLink::Entry(_) => Slot::Absent,
+            hamt::HamtLink::Shard => Slot::Shard(link.cid),
+        });
+    }
+    Ok(Slot::Absent)
 }
 
 /// A HAMT child shard must be a HAMT node with the same fanout as its parent.
 pub(crate) fn check_shard(node: &PbNode, fanout: u64) -> Result<()> {
-    let data = node
-        .data
-        .as_ref()
-        .ok_or_else(|| IpldError::hamt("shard has no UnixFS Data"))?;
+    check_shard_data(node.data.as_ref(), fanout)
+}
+
+fn check_shard_data(data: Option<&Bytes>, fanout: u64) -> Result<()> {
+    let data = data.ok_or_else(|| IpldError::hamt("shard has no UnixFS Data"))?;
     let data = unixfs::decode(data)?;
     if data.kind != DataType::HamtShard || data.fanout != Some(fanout) {
         return Err(IpldError::hamt("child shard is not a HAMT node of the same fanout").into());

@@ -1,0 +1,65 @@
+//! The GET hot path, in-process: routing, resolution, headers and body production for a cached
+//! small file, a range inside a multi-block file, and directory listings.
+
+mod support;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use http::Method;
+use std::hint::black_box;
+
+use support::{drain, get, DIR_LISTING, DIR_WITH_FILES, HAMT_DIR};
+
+fn hot_path(c: &mut Criterion) {
+    let data = tempfile::tempdir().unwrap();
+    let gateway = support::gateway(data.path());
+    let mut group = c.benchmark_group("get");
+
+    let small = get(&format!("/ipfs/{DIR_WITH_FILES}/hello.txt"), &[]);
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("small_file_cached", |b| {
+        b.iter(|| drain(gateway.respond(black_box(&small)).into_body()))
+    });
+
+    let range = get(
+        &format!("/ipfs/{DIR_WITH_FILES}/multiblock.txt"),
+        &[("Range", "bytes=300-700")],
+    );
+    group.bench_function("range_multiblock", |b| {
+        b.iter(|| drain(gateway.respond(black_box(&range)).into_body()))
+    });
+
+    let conditional = get(
+        &format!("/ipfs/{DIR_WITH_FILES}/hello.txt"),
+        &[(
+            "If-None-Match",
+            "\"bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4\"",
+        )],
+    );
+    group.bench_function("not_modified", |b| {
+        b.iter(|| drain(gateway.respond(black_box(&conditional)).into_body()))
+    });
+
+    let listing = get(&format!("/ipfs/{DIR_LISTING}/"), &[("Accept", "text/html")]);
+    group.bench_function("listing_html_small", |b| {
+        b.iter(|| drain(gateway.respond(black_box(&listing)).into_body()))
+    });
+    let hamt = get(&format!("/ipfs/{HAMT_DIR}/"), &[("Accept", "text/html")]);
+    group.bench_function("listing_html_hamt", |b| {
+        b.iter(|| drain(gateway.respond(black_box(&hamt)).into_body()))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("router");
+    group.bench_function("ipfs_read", |b| {
+        b.iter(|| {
+            cairn::http::router::route(
+                black_box(&Method::GET),
+                black_box("/ipfs/bafybeihchr7vmgjaasntayyatmp5sv6xza57iy2h4xj7g46bpjij6yhrmy/a/b"),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hot_path);
+criterion_main!(benches);

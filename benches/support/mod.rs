@@ -1,0 +1,60 @@
+//! Shared setup for benches: a gateway over a store holding the conformance fixtures, and a
+//! way to drain a response body in-process (no sockets, so only cairn's own work is timed).
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use cairn::gateway::Gateway;
+use cairn::http::Body;
+use cairn::store::{Blockstore, StoreOptions};
+use http_body::Body as _;
+
+pub const DIR_WITH_FILES: &str = "bafybeihchr7vmgjaasntayyatmp5sv6xza57iy2h4xj7g46bpjij6yhrmy";
+pub const DIR_LISTING: &str = "bafybeig6ka5mlwkl4subqhaiatalkcleo4jgnr3hqwvpmsqfca27cijp3i";
+pub const HAMT_DIR: &str = "bafybeidbclfqleg2uojchspzd4bob56dqetqjsj27gy2cq3klkkgxtpn4i";
+
+/// A gateway over a fresh store with the fixture CARs imported.
+pub fn gateway(data: &Path) -> Gateway {
+    let store = Arc::new(Blockstore::open(data, StoreOptions::default()).unwrap());
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gateway-conformance");
+    for car in [
+        "path_gateway_unixfs/dir-with-files.car",
+        "dir_listing/fixtures.car",
+        "trustless_gateway_car/single-layer-hamt-with-multi-block-files.car",
+    ] {
+        let file = std::fs::File::open(fixtures.join(car)).unwrap();
+        cairn::services::import::import_car(&store, std::io::BufReader::new(file)).unwrap();
+    }
+    Gateway::new(store)
+}
+
+pub fn get(path: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+    let mut builder = http::Request::get(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap()
+}
+
+/// Polls a body to its end, returning the bytes it produced.
+pub fn drain(mut body: Body) -> u64 {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut total = 0;
+    loop {
+        match Pin::new(&mut body).poll_frame(&mut cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    total += data.len() as u64;
+                }
+            }
+            Poll::Ready(Some(Err(e))) => panic!("body failed: {e}"),
+            Poll::Ready(None) => return total,
+            Poll::Pending => unreachable!("cairn bodies never wait"),
+        }
+    }
+}
