@@ -8,6 +8,7 @@ pub mod content_type;
 pub mod cors;
 pub mod error;
 pub mod header_text;
+pub mod multipart;
 pub mod range;
 pub mod router;
 pub mod server;

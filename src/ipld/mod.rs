@@ -1,11 +1,12 @@
 //! The ipld layer: content identifiers and the formats blocks come in (dag-pb, UnixFS, HAMT
-//! shards, CAR streams). Pure data handling: no IO, no HTTP, no store.
+//! shards, CAR streams, IPNS records). Pure data handling: no IO, no HTTP, no store.
 
 pub mod car;
 pub mod cid;
 pub mod dagpb;
 mod error;
 pub mod hamt;
+pub mod ipns;
 pub mod unixfs;
 
 pub use error::{Error, ErrorKind, Result};

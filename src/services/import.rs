@@ -38,8 +38,14 @@ pub fn import_car(store: &Blockstore, mut source: impl Read) -> Result<CarImport
             Some(CarEvent::Block { cid, data }) => {
                 report.blocks += 1;
                 report.block_bytes += data.len() as u64;
-                let new = store.put(&cid, &data).map_err(|e| {
-                    Error::InvalidInput(format!("block {} of the CAR: {e}", report.blocks))
+                let new = store.put(&cid, &data).map_err(|e| match e {
+                    // The disk failing is ours to report as such; anything else is the CAR's.
+                    crate::store::Error::Io { .. } => Error::Store(e),
+                    e => Error::InvalidInput(format!(
+                        "block {} of the CAR (before byte {}): {e}",
+                        report.blocks,
+                        decoder.offset()
+                    )),
                 })?;
                 report.new_blocks += u64::from(new);
             }

@@ -5,6 +5,7 @@
 pub mod dir;
 pub mod file;
 pub mod import;
+pub mod keystore;
 pub mod resolve;
 
 use cid::Cid;
