@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use crate::gateway::Gateway;
 use crate::http::server::{self, ServerLimits, Shutdown};
+use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
+use crate::services::pins::{Pin, Pinset};
 use crate::store::{Blockstore, StoreOptions};
 
 /// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
@@ -49,20 +51,47 @@ pub async fn serve(
         .map_err(|e| e.to_string())?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     on_ready(bound);
+    // Another process's GC (`cairn gc`) must not leave removed blocks served from memory.
+    let watched = Arc::clone(&store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            watched.notice_collections();
+        }
+    });
     let gateway = Arc::new(Gateway::new(store));
     server::serve(listener, gateway, options.limits, shutdown).await;
     Ok(())
 }
 
-/// Imports CAR files, returning one report per file in order.
-pub fn import(data: &Path, files: &[PathBuf]) -> Result<Vec<CarImport>, String> {
+/// Imports CAR files, returning one report per file in order. With `pin_roots`, each CAR's
+/// roots are pinned recursively (as `ipfs dag import` does by default).
+pub fn import(data: &Path, files: &[PathBuf], pin_roots: bool) -> Result<Vec<CarImport>, String> {
     let store = open_store(data, StoreOptions::default())?;
+    let pins = Pinset::open(data).map_err(|e| e.to_string())?;
+    // Hold GC off until the roots are pinned.
+    let _lease = store.write_lease().map_err(|e| e.to_string())?;
     files
         .iter()
         .map(|path| {
             let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            import_car(&store, BufReader::with_capacity(1 << 16, file))
-                .map_err(|e| format!("{}: {e}", path.display()))
+            let report = import_car(&store, BufReader::with_capacity(1 << 16, file))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if pin_roots {
+                for root in &report.roots {
+                    pins.add(&Pin::recursive(root))
+                        .map_err(|e| format!("pinning {root}: {e}"))?;
+                }
+            }
+            Ok(report)
         })
         .collect()
+}
+
+/// Removes every block no pin reaches.
+pub fn gc(data: &Path) -> Result<GcReport, String> {
+    let store = open_store(data, StoreOptions::default())?;
+    let pins = Pinset::open(data).map_err(|e| e.to_string())?;
+    gc::collect(&store, &pins, &[]).map_err(|e| e.to_string())
 }

@@ -43,9 +43,21 @@ enum Command {
         /// Data directory [default: $CAIRN_DATA, else the platform data directory]
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
+        /// Pin each CAR's roots (recursively), as `ipfs dag import` does.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+        pin_roots: bool,
         /// CAR files to import.
         #[arg(required = true, value_name = "FILE.car")]
         files: Vec<PathBuf>,
+    },
+    /// Remove every block that no pin reaches (safe beside a running server).
+    Gc {
+        /// Data directory [default: $CAIRN_DATA, else the platform data directory]
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Print nothing but errors.
+        #[arg(short, long)]
+        quiet: bool,
     },
 }
 
@@ -70,22 +82,34 @@ fn main() -> ExitCode {
             },
             limits: ServerLimits::default(),
         }),
-        Command::Import { data, files } => {
-            app::import(&app::data_dir(data), &files).map(|reports| {
-                for (file, report) in files.iter().zip(reports) {
-                    for root in &report.roots {
-                        println!("{}", cairn::ipld::cid::to_v1_string(root));
-                    }
-                    eprintln!(
-                        "{}: {} blocks ({} new, {} bytes)",
-                        file.display(),
-                        report.blocks,
-                        report.new_blocks,
-                        report.block_bytes
-                    );
+        Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
+            if !quiet {
+                for cid in &report.removed {
+                    println!("removed {cid}");
                 }
-            })
-        }
+            }
+            for root in &report.incomplete_pins {
+                eprintln!("warning: pinned DAG {root} has blocks missing from the store");
+            }
+        }),
+        Command::Import {
+            data,
+            pin_roots,
+            files,
+        } => app::import(&app::data_dir(data), &files, pin_roots).map(|reports| {
+            for (file, report) in files.iter().zip(reports) {
+                for root in &report.roots {
+                    println!("{}", cairn::ipld::cid::to_v1_string(root));
+                }
+                eprintln!(
+                    "{}: {} blocks ({} new, {} bytes)",
+                    file.display(),
+                    report.blocks,
+                    report.new_blocks,
+                    report.block_bytes
+                );
+            }
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ pub mod dagpb;
 mod error;
 pub mod hamt;
 pub mod ipns;
+pub mod links;
 pub mod unixfs;
 
 pub use error::{Error, ErrorKind, Result};

@@ -4,8 +4,10 @@
 
 pub mod dir;
 pub mod file;
+pub mod gc;
 pub mod import;
 pub mod keystore;
+pub mod pins;
 pub mod resolve;
 
 use cid::Cid;

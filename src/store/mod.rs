@@ -73,6 +73,8 @@ pub struct Blockstore {
     tmp_counter: AtomicU64,
     /// Shard directories whose new entries have not been synced yet.
     unsynced_dirs: Mutex<HashSet<PathBuf>>,
+    /// The GC epoch last seen (see [`Blockstore::notice_collections`]).
+    seen_epoch: Mutex<Option<std::time::SystemTime>>,
 }
 
 impl Blockstore {
@@ -95,6 +97,7 @@ impl Blockstore {
             cache,
             tmp_counter: AtomicU64::new(0),
             unsynced_dirs: Mutex::new(HashSet::new()),
+            seen_epoch: Mutex::new(None),
         })
     }
 
@@ -192,6 +195,101 @@ impl Blockstore {
         Ok(())
     }
 
+    /// Removes a block. Returns whether it was there.
+    pub fn delete(&self, mh: &Multihash<64>) -> Result<bool> {
+        self.cache.remove(mh);
+        let path = self.block_path(mh);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("remove block", &path, e)),
+        }
+    }
+
+    /// Calls `f` with the multihash of every block on disk (in no particular order).
+    pub fn for_each_block(&self, mut f: impl FnMut(Multihash<64>) -> Result<()>) -> Result<()> {
+        let shards = fs::read_dir(&self.blocks_dir)
+            .map_err(|e| Error::io("list blocks", &self.blocks_dir, e))?;
+        for shard in shards {
+            let shard = shard.map_err(|e| Error::io("list blocks", &self.blocks_dir, e))?;
+            let shard_path = shard.path();
+            let Ok(files) = fs::read_dir(&shard_path) else {
+                continue;
+            };
+            for file in files {
+                let file = file.map_err(|e| Error::io("list blocks", &shard_path, e))?;
+                let name = file.file_name();
+                let Some(key) = name.to_str().and_then(|n| n.strip_suffix(".data")) else {
+                    continue;
+                };
+                if let Some(mh) = parse_block_key(key) {
+                    f(mh)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Holds off garbage collection while blocks are being written and not yet pinned: any
+    /// number of writers share this lease; GC waits for them all (see [`Blockstore::gc_lock`]).
+    /// The lock is a file lock, so it works across processes (`cairn gc` beside a server).
+    pub fn write_lease(&self) -> Result<GcLock> {
+        let file = self.lock_file()?;
+        file.lock_shared()
+            .map_err(|e| Error::io("take the write lease", &self.lock_path(), e))?;
+        Ok(GcLock { _file: file })
+    }
+
+    /// Excludes every writer for the duration of a garbage collection.
+    pub fn gc_lock(&self) -> Result<GcLock> {
+        let file = self.lock_file()?;
+        file.lock()
+            .map_err(|e| Error::io("take the GC lock", &self.lock_path(), e))?;
+        Ok(GcLock { _file: file })
+    }
+
+    /// Records that a garbage collection removed blocks, for other processes' caches.
+    pub fn mark_collected(&self) -> Result<()> {
+        let path = self.epoch_path();
+        let stamp = format!("{:?}\n", std::time::SystemTime::now());
+        fs::write(&path, stamp).map_err(|e| Error::io("write GC epoch", &path, e))
+    }
+
+    /// Drops the in-memory cache if another process collected garbage since the last call, so
+    /// removed blocks stop being served from memory. Cheap (one `stat`); servers call it
+    /// periodically.
+    pub fn notice_collections(&self) {
+        let modified = fs::metadata(self.epoch_path())
+            .and_then(|m| m.modified())
+            .ok();
+        if let Ok(mut seen) = self.seen_epoch.lock() {
+            if *seen != modified {
+                if seen.is_some() || modified.is_some() {
+                    self.cache.clear();
+                }
+                *seen = modified;
+            }
+        }
+    }
+
+    fn epoch_path(&self) -> PathBuf {
+        self.tmp_dir.with_file_name("gc.epoch")
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.tmp_dir.with_file_name("gc.lock")
+    }
+
+    fn lock_file(&self) -> Result<File> {
+        let path = self.lock_path();
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open lock file", &path, e))
+    }
+
     fn block_path(&self, mh: &CacheKey) -> PathBuf {
         let mut key = [0u8; 128];
         let key = block_key(mh, &mut key);
@@ -201,6 +299,20 @@ impl Blockstore {
         path.set_extension("data");
         path
     }
+}
+
+/// A held file lock (shared write lease or exclusive GC lock); released on drop.
+pub struct GcLock {
+    _file: File,
+}
+
+/// The multihash a block file is named after.
+fn parse_block_key(key: &str) -> Option<Multihash<64>> {
+    let mut raw = [0u8; 128];
+    let enc = data_encoding::BASE32_NOPAD_NOCASE;
+    let len = enc.decode_len(key.len()).ok()?;
+    let n = enc.decode_mut(key.as_bytes(), raw.get_mut(..len)?).ok()?;
+    Multihash::from_bytes(&raw[..n]).ok()
 }
 
 impl AsRef<Blockstore> for Blockstore {
@@ -295,6 +407,46 @@ mod tests {
             .join(shard)
             .join(format!("{key}.data"))
             .exists());
+    }
+
+    #[test]
+    fn blocks_are_listed_and_deleted() {
+        let (_dir, store) = store();
+        let a = sha256_cid(0x55, b"a");
+        let b = sha256_cid(0x70, b"b");
+        store.put(&a, b"a").unwrap();
+        store.put(&b, b"b").unwrap();
+        let mut seen = Vec::new();
+        store
+            .for_each_block(|mh| {
+                seen.push(mh);
+                Ok(())
+            })
+            .unwrap();
+        seen.sort_by_key(|mh| mh.to_bytes());
+        let mut want = vec![*a.hash(), *b.hash()];
+        want.sort_by_key(|mh| mh.to_bytes());
+        assert_eq!(seen, want);
+        store.get(&a).unwrap();
+        assert!(store.delete(a.hash()).unwrap());
+        assert!(!store.delete(a.hash()).unwrap());
+        assert_eq!(
+            store.get(&a).unwrap(),
+            None,
+            "the cache forgets deleted blocks"
+        );
+        assert!(store.has(&b).unwrap());
+    }
+
+    #[test]
+    fn writers_share_the_lease_and_gc_excludes_them() {
+        let (_dir, store) = store();
+        let one = store.write_lease().unwrap();
+        let two = store.write_lease().unwrap();
+        let file = store.lock_file().unwrap();
+        assert!(file.try_lock().is_err(), "GC must wait for writers");
+        drop((one, two));
+        assert!(file.try_lock().is_ok(), "GC proceeds once writers are done");
     }
 
     #[test]
