@@ -16,6 +16,9 @@ use crate::store::Blockstore;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A body produced asynchronously (event streams, streamed JSON): any `http_body::Body`.
+pub type DynBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError> + Send>>;
+
 /// One piece of a body.
 pub enum Segment {
     Bytes(Bytes),
@@ -42,6 +45,8 @@ enum Kind {
     Empty,
     One(Segment),
     Many(VecDeque<Segment>),
+    /// Length unknown up front; never mixed with segments.
+    Stream(DynBody),
 }
 
 impl Body {
@@ -67,7 +72,16 @@ impl Body {
         body
     }
 
-    /// Appends a segment.
+    /// A body whose frames come from `body` as it produces them (sent chunked, or as HTTP/2
+    /// DATA frames; its trailers, if any, are passed on).
+    pub fn stream(body: impl http_body::Body<Data = Bytes, Error = BoxError> + Send + 'static) -> Self {
+        Body {
+            kind: Kind::Stream(Box::pin(body)),
+            remaining: 0,
+        }
+    }
+
+    /// Appends a segment. (Not for stream bodies, whose length is not known.)
     pub fn push(&mut self, segment: Segment) {
         self.remaining += segment.len();
         self.kind = match std::mem::replace(&mut self.kind, Kind::Empty) {
@@ -76,6 +90,10 @@ impl Body {
             Kind::Many(mut queue) => {
                 queue.push_back(segment);
                 Kind::Many(queue)
+            }
+            Kind::Stream(_) => {
+                debug_assert!(false, "segments cannot follow a stream");
+                Kind::One(segment)
             }
         };
     }
@@ -91,7 +109,7 @@ impl Body {
 
     fn front(&mut self) -> Option<&mut Segment> {
         match &mut self.kind {
-            Kind::Empty => None,
+            Kind::Empty | Kind::Stream(_) => None,
             Kind::One(segment) => Some(segment),
             Kind::Many(queue) => queue.front_mut(),
         }
@@ -99,7 +117,7 @@ impl Body {
 
     fn pop_front(&mut self) {
         match &mut self.kind {
-            Kind::Empty => {}
+            Kind::Empty | Kind::Stream(_) => {}
             Kind::One(_) => self.kind = Kind::Empty,
             Kind::Many(queue) => {
                 queue.pop_front();
@@ -135,9 +153,12 @@ impl http_body::Body for Body {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Kind::Stream(inner) = &mut this.kind {
+            return inner.as_mut().poll_frame(cx);
+        }
         loop {
             let Some(front) = this.front() else {
                 return Poll::Ready(None);
@@ -173,10 +194,17 @@ impl http_body::Body for Body {
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self.kind, Kind::Empty)
+        match &self.kind {
+            Kind::Empty => true,
+            Kind::Stream(inner) => inner.is_end_stream(),
+            _ => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
+        match &self.kind {
+            Kind::Stream(inner) => inner.size_hint(),
+            _ => SizeHint::with_exact(self.remaining),
+        }
     }
 }
