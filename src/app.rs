@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, GatewayOptions};
 use crate::http::server::{self, ServerLimits, Shutdown};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
@@ -36,6 +36,10 @@ pub struct ServeOptions {
     pub gateway: SocketAddr,
     pub store: StoreOptions,
     pub limits: ServerLimits,
+    /// Accept writes even on a non-loopback address.
+    pub writable: bool,
+    /// Largest upload accepted (bytes).
+    pub max_upload: Option<u64>,
 }
 
 /// Serves until `shutdown` fires. `on_ready` is told the bound gateway address (useful with
@@ -60,7 +64,17 @@ pub async fn serve(
             watched.notice_collections();
         }
     });
-    let gateway = Arc::new(Gateway::new(store));
+    let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
+    // Writes are safe by default only where nobody else can reach them.
+    let writable = options.writable || bound.ip().is_loopback();
+    if !writable {
+        tracing::info!("gateway is read-only (not on loopback; --writable to accept uploads)");
+    }
+    let gateway_options = GatewayOptions {
+        writable,
+        max_upload: options.max_upload,
+    };
+    let gateway = Arc::new(Gateway::new(store, pins, gateway_options));
     server::serve(listener, gateway, options.limits, shutdown).await;
     Ok(())
 }

@@ -37,6 +37,13 @@ enum Command {
         /// Bytes of hot blocks kept in memory.
         #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
         cache_size: u64,
+        /// Accept POST/PUT/DELETE even when the gateway listens beyond loopback (writes are on
+        /// by default only on a loopback address).
+        #[arg(long)]
+        writable: bool,
+        /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
+        #[arg(long, value_name = "BYTES")]
+        max_upload: Option<u64>,
     },
     /// Import CAR files (v1 or v2) into the block store and print their roots.
     Import {
@@ -74,6 +81,8 @@ fn main() -> ExitCode {
             data,
             gateway,
             cache_size,
+            writable,
+            max_upload,
         } => serve(ServeOptions {
             data: app::data_dir(data),
             gateway,
@@ -81,6 +90,8 @@ fn main() -> ExitCode {
                 cache_bytes: cache_size,
             },
             limits: ServerLimits::default(),
+            writable,
+            max_upload,
         }),
         Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
             if !quiet {

@@ -30,7 +30,8 @@ pub fn gateway(data: &Path) -> Gateway {
         let file = std::fs::File::open(fixtures.join(car)).unwrap();
         cairn::services::import::import_car(&store, std::io::BufReader::new(file)).unwrap();
     }
-    Gateway::new(store)
+    let pins = std::sync::Arc::new(cairn::services::pins::Pinset::open(data).unwrap());
+    Gateway::new(store, pins, cairn::gateway::GatewayOptions::default())
 }
 
 pub fn get(path: &str, headers: &[(&str, &str)]) -> http::Request<()> {

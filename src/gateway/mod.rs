@@ -5,6 +5,7 @@
 mod listing;
 pub mod path;
 mod read;
+mod write;
 
 use std::sync::Arc;
 
@@ -14,19 +15,72 @@ use hyper::body::Incoming;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
+use crate::services::pins::Pinset;
 use crate::store::Blockstore;
 
 /// Longest request target (path and query) accepted; longer ones get 414.
 pub const MAX_URI_BYTES: usize = 8 << 10;
 
+/// How the gateway is set up.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    /// Whether POST/PUT/DELETE are allowed.
+    pub writable: bool,
+    /// Largest upload accepted, in bytes (413 beyond).
+    pub max_upload: Option<u64>,
+}
+
 /// The gateway's state, shared by every connection.
 pub struct Gateway {
     store: Arc<Blockstore>,
+    pins: Arc<Pinset>,
+    writable: bool,
+    max_upload: Option<u64>,
 }
 
 impl Gateway {
-    pub fn new(store: Arc<Blockstore>) -> Self {
-        Gateway { store }
+    pub fn new(store: Arc<Blockstore>, pins: Arc<Pinset>, options: GatewayOptions) -> Self {
+        Gateway {
+            store,
+            pins,
+            writable: options.writable,
+            max_upload: options.max_upload,
+        }
+    }
+
+    /// Routes that take a request body, then everything else.
+    async fn dispatch_async(&self, request: Request<Incoming>) -> Result<Response, HttpError> {
+        let path = request.uri().path().to_owned();
+        match router::route(request.method(), &path) {
+            Ok(Route::IpfsPost) => {
+                self.check_writable()?;
+                write::post(self, request).await
+            }
+            Ok(Route::IpfsPut { rest }) => {
+                self.check_writable()?;
+                write::put(self, request, rest).await
+            }
+            Ok(Route::IpfsDelete { rest }) => {
+                self.check_writable()?;
+                write::delete(self, &request, rest)
+            }
+            _ => Ok(self.respond(&request)),
+        }
+    }
+
+    fn check_writable(&self) -> Result<(), HttpError> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(HttpError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this gateway is read-only (start it with --writable to accept uploads)",
+            )
+            .with_header(
+                header::ALLOW,
+                HeaderValue::from_static("GET, HEAD, OPTIONS"),
+            ))
+        }
     }
 
     /// Answers a request that needs no request body (every read route). Used by the server
@@ -56,6 +110,9 @@ impl Gateway {
         match router::route(request.method(), uri.path()) {
             Ok(Route::Preflight) => Ok(preflight()),
             Ok(Route::IpfsRead { rest }) => read::ipfs(self, request, rest),
+            Ok(Route::IpfsPost | Route::IpfsPut { .. } | Route::IpfsDelete { .. }) => {
+                Err(HttpError::bad_request("this route needs the request body"))
+            }
             Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
                 "no such route: {} (content lives under /ipfs/<cid>)",
                 uri.path()
@@ -71,7 +128,13 @@ impl Gateway {
 
 impl Handler for Gateway {
     async fn handle(&self, request: Request<Incoming>) -> Response {
-        self.respond(&request)
+        let html = prefers_html(&request);
+        let mut response = match self.dispatch_async(request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(html),
+        };
+        cors::apply(response.headers_mut());
+        response
     }
 }
 

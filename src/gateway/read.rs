@@ -26,7 +26,7 @@ use crate::services::resolve::{self, FileRoot, Node, Resolved};
 
 pub(super) const X_IPFS_PATH: HeaderName = HeaderName::from_static("x-ipfs-path");
 pub(super) const X_IPFS_ROOTS: HeaderName = HeaderName::from_static("x-ipfs-roots");
-pub(super) const IPFS_HASH: HeaderName = HeaderName::from_static("ipfs-hash");
+pub(crate) const IPFS_HASH: HeaderName = HeaderName::from_static("ipfs-hash");
 
 /// `/ipfs` content never changes: cache it for a year (Kubo's value).
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=29030400, immutable");

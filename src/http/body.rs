@@ -74,7 +74,9 @@ impl Body {
 
     /// A body whose frames come from `body` as it produces them (sent chunked, or as HTTP/2
     /// DATA frames; its trailers, if any, are passed on).
-    pub fn stream(body: impl http_body::Body<Data = Bytes, Error = BoxError> + Send + 'static) -> Self {
+    pub fn stream(
+        body: impl http_body::Body<Data = Bytes, Error = BoxError> + Send + 'static,
+    ) -> Self {
         Body {
             kind: Kind::Stream(Box::pin(body)),
             remaining: 0,

@@ -83,13 +83,19 @@ impl From<services::Error> for HttpError {
                 IpldKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
                 _ => StatusCode::BAD_GATEWAY,
             },
-            E::Store(store::Error::Io { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Store(store::Error::Io { .. }) | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             E::Store(_) => StatusCode::BAD_REQUEST,
         };
         if status.is_server_error() {
             tracing::warn!(error = %e, %status, "request failed");
         }
         HttpError::new(status, e.to_string())
+    }
+}
+
+impl From<store::Error> for HttpError {
+    fn from(e: store::Error) -> Self {
+        services::Error::from(e).into()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod multipart;
 pub mod range;
 pub mod router;
 pub mod server;
+pub mod upload;
 
 pub use body::Body;
 pub use error::HttpError;

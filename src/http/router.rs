@@ -11,6 +11,12 @@ pub enum Route<'a> {
     Preflight,
     /// `GET`/`HEAD /ipfs/<cid>[/<path>]`: `rest` is everything after `/ipfs/`.
     IpfsRead { rest: &'a str },
+    /// `POST /ipfs/` or `/ipfs/localhost/` (what `ipfs://localhost/` becomes): a new upload.
+    IpfsPost,
+    /// `PUT /ipfs/<cid>[/<path>]`: write into an existing tree.
+    IpfsPut { rest: &'a str },
+    /// `DELETE /ipfs/<cid>[/<path>]`: remove from a tree, or unpin.
+    IpfsDelete { rest: &'a str },
 }
 
 /// Why no route matched.
@@ -23,7 +29,8 @@ pub enum NoRoute {
     },
 }
 
-const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+const IPFS_CONTENT: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
+const IPFS_UPLOAD: &str = "POST, OPTIONS";
 
 /// Matches a request. `path` is the URI path, starting with `/`.
 pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
@@ -32,10 +39,22 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
     }
     let path = path.strip_prefix('/').ok_or(NoRoute::NotFound)?;
     let (namespace, rest) = path.split_once('/').unwrap_or((path, ""));
-    let read = *method == Method::GET || *method == Method::HEAD;
-    match (namespace, read) {
-        ("ipfs", true) => Ok(Route::IpfsRead { rest }),
-        ("ipfs", false) => Err(NoRoute::MethodNotAllowed { allow: READ_ONLY }),
+    let m = method.as_str();
+    match namespace {
+        "ipfs" => {
+            // `/ipfs/` and `/ipfs/localhost/` name no content: they are where uploads go.
+            let upload_point = matches!(rest, "" | "localhost" | "localhost/");
+            match (m, upload_point) {
+                ("POST", true) => Ok(Route::IpfsPost),
+                ("GET" | "HEAD", _) => Ok(Route::IpfsRead { rest }),
+                ("PUT", false) => Ok(Route::IpfsPut { rest }),
+                ("DELETE", false) => Ok(Route::IpfsDelete { rest }),
+                (_, true) => Err(NoRoute::MethodNotAllowed { allow: IPFS_UPLOAD }),
+                (_, false) => Err(NoRoute::MethodNotAllowed {
+                    allow: IPFS_CONTENT,
+                }),
+            }
+        }
         _ => Err(NoRoute::NotFound),
     }
 }
@@ -62,7 +81,34 @@ mod tests {
             (
                 Method::PATCH,
                 "/ipfs/bafy",
-                Err(NoRoute::MethodNotAllowed { allow: READ_ONLY }),
+                Err(NoRoute::MethodNotAllowed {
+                    allow: IPFS_CONTENT,
+                }),
+            ),
+            (Method::POST, "/ipfs/", Ok(Route::IpfsPost)),
+            (Method::POST, "/ipfs/localhost/", Ok(Route::IpfsPost)),
+            (Method::POST, "/ipfs/localhost", Ok(Route::IpfsPost)),
+            (
+                Method::POST,
+                "/ipfs/bafy",
+                Err(NoRoute::MethodNotAllowed {
+                    allow: IPFS_CONTENT,
+                }),
+            ),
+            (
+                Method::PUT,
+                "/ipfs/",
+                Err(NoRoute::MethodNotAllowed { allow: IPFS_UPLOAD }),
+            ),
+            (
+                Method::PUT,
+                "/ipfs/bafy/a.txt",
+                Ok(Route::IpfsPut { rest: "bafy/a.txt" }),
+            ),
+            (
+                Method::DELETE,
+                "/ipfs/bafy",
+                Ok(Route::IpfsDelete { rest: "bafy" }),
             ),
             (Method::GET, "/", Err(NoRoute::NotFound)),
             (Method::GET, "/ipfsx/bafy", Err(NoRoute::NotFound)),

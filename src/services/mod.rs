@@ -2,7 +2,9 @@
 //! file bytes, list directories, import CARs. No HTTP types here; the http layer maps
 //! [`Error`] kinds to statuses in one place.
 
+pub mod add;
 pub mod dir;
+pub mod edit;
 pub mod file;
 pub mod gc;
 pub mod import;
@@ -32,11 +34,54 @@ pub enum Error {
     /// The store failed.
     #[error("{0}")]
     Store(#[from] store::Error),
+    /// Something on our side failed (a worker died, a disk write failed mid-import).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<add::AddError> for Error {
+    fn from(e: add::AddError) -> Self {
+        match e {
+            add::AddError::NotFound(m) => Error::NotFound(m),
+            add::AddError::InvalidInput(_) | add::AddError::InvalidOption(_) => {
+                Error::InvalidInput(e.to_string())
+            }
+            add::AddError::Sink(_) => Error::Internal(e.to_string()),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Fetches a block that must be present.
+/// The empty UnixFS directory node (`bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354`):
+/// always available, stored or not, so it can serve as a starting point for writes.
+pub const EMPTY_DIRECTORY: &[u8] = &[0x0a, 0x02, 0x08, 0x01];
+
+/// The sha2-256 multihash of [`EMPTY_DIRECTORY`].
+const EMPTY_DIRECTORY_SHA256: [u8; 32] = [
+    0x59, 0x94, 0x84, 0x39, 0x06, 0x5f, 0x29, 0x61, 0x9e, 0xf4, 0x12, 0x80, 0xcb, 0xb9, 0x32, 0xbe,
+    0x52, 0xc5, 0x6d, 0x99, 0xc5, 0x96, 0x6b, 0x65, 0xe0, 0x11, 0x12, 0x39, 0xf0, 0x98, 0xbb, 0xef,
+];
+
+/// Fetches a block that must be present (the empty directory always is).
 pub(crate) fn fetch(store: &store::Blockstore, cid: &Cid) -> Result<bytes::Bytes> {
-    store.get(cid)?.ok_or(Error::BlockMissing(*cid))
+    if let Some(block) = store.get(cid)? {
+        return Ok(block);
+    }
+    let mh = cid.hash();
+    if mh.code() == 0x12 && mh.digest() == EMPTY_DIRECTORY_SHA256 {
+        return Ok(bytes::Bytes::from_static(EMPTY_DIRECTORY));
+    }
+    Err(Error::BlockMissing(*cid))
+}
+
+#[cfg(test)]
+mod tests {
+    use multihash_codetable::{Code, MultihashDigest};
+
+    #[test]
+    fn empty_directory_digest_is_right() {
+        let mh = Code::Sha2_256.digest(super::EMPTY_DIRECTORY);
+        assert_eq!(mh.digest(), super::EMPTY_DIRECTORY_SHA256);
+    }
 }

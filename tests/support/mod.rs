@@ -75,11 +75,12 @@ impl Server {
 
     /// Starts a server over `data` with extra arguments.
     pub fn start_in(data: tempfile::TempDir, args: &[&str]) -> Server {
-        let mut child = Command::new(cairn_bin())
-            .arg("serve")
-            .arg("--data")
-            .arg(data.path())
-            .args(["--gateway", "127.0.0.1:0"])
+        let mut command = Command::new(cairn_bin());
+        command.arg("serve").arg("--data").arg(data.path());
+        if !args.contains(&"--gateway") {
+            command.args(["--gateway", "127.0.0.1:0"]);
+        }
+        let mut child = command
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -96,6 +97,16 @@ impl Server {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
         Server { child, addr, data }
+    }
+
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        http_request_with_body(self.addr, method, path, headers, body)
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -334,6 +345,56 @@ impl Drop for KuboDaemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One request with a body on a new connection (`Content-Length` set from the body).
+pub fn http_request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    // The server may answer (413, 400) before reading the whole body; ignore write errors.
+    let _ = stream.write_all(&bytes);
+    read_response(&mut BufReader::new(stream), method == "HEAD")
+}
+
+/// A multipart/form-data body: `(field name, filename, content type, data)` parts.
+pub fn form(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "cairn-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, filename, content_type, data) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match filename {
+            Some(f) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n")
+                    .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// One request on a new connection.

@@ -42,6 +42,9 @@ pub enum AddError {
     /// A tree that cannot be built (duplicate or empty names, a file used as a directory).
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A path or block that does not exist.
+    #[error("{0}")]
+    NotFound(String),
     /// The sink failed (disk full, …).
     #[error("storing a block failed: {0}")]
     Sink(String),
@@ -161,4 +164,47 @@ pub struct Entry {
 pub struct Metadata {
     pub mode: Option<u32>,
     pub mtime: Option<crate::ipld::unixfs::UnixTime>,
+}
+
+pub use dir::BlockSource;
+
+/// A sink that stores blocks (verified and durable once [`crate::store::Blockstore::sync`]
+/// runs), counting what it wrote.
+pub struct StoreSink<'s> {
+    store: &'s crate::store::Blockstore,
+    /// Blocks handed to the sink.
+    pub blocks: u64,
+    /// Bytes of block data handed to the sink.
+    pub bytes: u64,
+}
+
+impl<'s> StoreSink<'s> {
+    pub fn new(store: &'s crate::store::Blockstore) -> Self {
+        StoreSink {
+            store,
+            blocks: 0,
+            bytes: 0,
+        }
+    }
+}
+
+impl BlockSink for StoreSink<'_> {
+    fn put(&mut self, cid: &Cid, block: Bytes) -> Result<(), AddError> {
+        self.blocks += 1;
+        self.bytes += block.len() as u64;
+        self.store
+            .put(cid, &block)
+            .map(|_| ())
+            .map_err(|e| AddError::Sink(e.to_string()))
+    }
+}
+
+impl BlockSource for crate::store::Blockstore {
+    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError> {
+        match super::fetch(self, cid) {
+            Ok(block) => Ok(Some(block)),
+            Err(super::Error::BlockMissing(_)) => Ok(None),
+            Err(e) => Err(AddError::Sink(e.to_string())),
+        }
+    }
 }

@@ -1,0 +1,202 @@
+//! The writable gateway (Agregore spec): `POST /ipfs/` uploads a file or a form, `PUT
+//! /ipfs/<cid>/<path>` writes into an existing tree, `DELETE /ipfs/<cid>/<path>` removes from
+//! one and `DELETE /ipfs/<cid>` unpins. Uploads stream through the shared importer
+//! (Kubo-identical CIDs, CIDv1 with raw leaves); only directories on the edited path are
+//! rewritten. A 201 goes out after the new blocks are durable and, with `X-Ipfs-Pin`, the new
+//! root pinned; until then the upload's write lease keeps garbage collection away.
+
+use std::sync::Arc;
+
+use http::header::{self, HeaderMap, HeaderName};
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
+
+use super::path::{self, encode_segment};
+use super::read::{with_status, IPFS_HASH};
+use super::Gateway;
+use crate::http::header_text::HeaderText;
+use crate::http::upload::{self, FormNames, UploadOptions};
+use crate::http::{Body, HttpError, Response};
+use crate::ipld::cid::v1_text;
+use crate::services::add::{Entry, ImportParams};
+use crate::services::edit;
+use crate::services::pins::Pin;
+
+const X_IPFS_PIN: HeaderName = HeaderName::from_static("x-ipfs-pin");
+
+/// The settings every gateway write uses: Kubo's `ipfs add --cid-version=1`.
+fn params() -> ImportParams {
+    ImportParams::cid_v1()
+}
+
+fn upload_options(gw: &Gateway) -> UploadOptions {
+    UploadOptions {
+        params: params(),
+        max_bytes: gw.max_upload,
+        form_names: FormNames::Agregore,
+        hidden: true,
+    }
+}
+
+fn content_type(request: &Request<Incoming>) -> Option<&str> {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn content_length(request: &Request<Incoming>) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn wants_pin(request: &Request<Incoming>) -> bool {
+    request.headers().contains_key(X_IPFS_PIN)
+}
+
+/// Pins `root` when the client asked for it.
+fn pin_if_asked(gw: &Gateway, asked: bool, root: &Entry) -> Result<(), HttpError> {
+    if asked {
+        gw.pins.add(&Pin::recursive(&root.cid))?;
+    }
+    Ok(())
+}
+
+/// `201 Created` with `Location` and `Ipfs-Hash`.
+fn created(status: StatusCode, root: &Entry, location: &str) -> Response {
+    let mut text = HeaderText::with_capacity(location.len() + 80);
+    text.set(header::LOCATION, location);
+    text.set(IPFS_HASH, v1_text(&root.cid).as_str());
+    let mut headers = HeaderMap::with_capacity(8);
+    text.apply(&mut headers);
+    with_status(status, headers, Body::empty())
+}
+
+/// `POST /ipfs/`: a plain body becomes one file; a form, a new directory of its files.
+pub(super) async fn post(gw: &Gateway, request: Request<Incoming>) -> Result<Response, HttpError> {
+    let pin = wants_pin(&request);
+    let kind = content_type(&request).map(str::to_owned);
+    let length = content_length(&request);
+    let uploaded = upload::upload(
+        Arc::clone(&gw.store),
+        request.into_body(),
+        kind.as_deref(),
+        length,
+        upload_options(gw),
+    )
+    .await?;
+    pin_if_asked(gw, pin, &uploaded.root)?;
+    let cid = v1_text(&uploaded.root.cid);
+    let location = if uploaded.form {
+        format!("ipfs://{cid}/")
+    } else {
+        format!("ipfs://{cid}")
+    };
+    Ok(created(StatusCode::CREATED, &uploaded.root, &location))
+}
+
+/// `PUT /ipfs/<cid>[/<path>]`: a plain body is written as the file at `path`; a form's
+/// entries are merged into the directory at `path` (same names replaced).
+pub(super) async fn put(
+    gw: &Gateway,
+    request: Request<Incoming>,
+    rest: &str,
+) -> Result<Response, HttpError> {
+    let (root, segments) = target(rest)?;
+    let form = upload::is_form(content_type(&request));
+    if segments.is_empty() && !form {
+        return Err(HttpError::bad_request(
+            "PUT of a plain body needs a path to write the file to: /ipfs/<cid>/<path>",
+        ));
+    }
+    edit::require_directory(&gw.store, &root)?;
+    let pin = wants_pin(&request);
+    let kind = content_type(&request).map(str::to_owned);
+    let length = content_length(&request);
+    let uploaded = upload::upload(
+        Arc::clone(&gw.store),
+        request.into_body(),
+        kind.as_deref(),
+        length,
+        upload_options(gw),
+    )
+    .await?;
+    let names: Vec<&str> = segments.iter().map(|s| &**s).collect();
+    let new_root = if uploaded.form {
+        let mut tree = root;
+        let mut entry = None;
+        for (path, added) in &uploaded.added {
+            if path.is_empty() || path.contains('/') {
+                continue; // the form's own root, and entries below its top level
+            }
+            let mut at = names.clone();
+            at.push(path);
+            let updated = edit::put_at(&gw.store, &tree, &at, added, &params())?;
+            tree = updated.cid;
+            entry = Some(updated);
+        }
+        match entry {
+            Some(entry) => entry,
+            None => edit::entry_for(&gw.store, &root)?,
+        }
+    } else {
+        edit::put_at(&gw.store, &root, &names, &uploaded.root, &params())?
+    };
+    gw.store.sync()?;
+    pin_if_asked(gw, pin, &new_root)?;
+    drop(uploaded.lease);
+    let mut location = format!("ipfs://{}", v1_text(&new_root.cid));
+    for name in &names {
+        location.push('/');
+        location.push_str(&encode_segment(name));
+    }
+    if uploaded.form {
+        location.push('/');
+    }
+    Ok(created(StatusCode::CREATED, &new_root, &location))
+}
+
+/// `DELETE /ipfs/<cid>/<path>` removes the entry; `DELETE /ipfs/<cid>` unpins.
+pub(super) fn delete(
+    gw: &Gateway,
+    request: &Request<Incoming>,
+    rest: &str,
+) -> Result<Response, HttpError> {
+    let (root, segments) = target(rest)?;
+    if segments.is_empty() {
+        return match gw.pins.remove(&root)? {
+            Some(_) => {
+                let mut headers = HeaderMap::with_capacity(4);
+                let mut text = HeaderText::with_capacity(80);
+                text.set(IPFS_HASH, v1_text(&root).as_str());
+                text.apply(&mut headers);
+                Ok(with_status(StatusCode::OK, headers, Body::empty()))
+            }
+            None => Err(HttpError::not_found(format!(
+                "{} is not pinned",
+                v1_text(&root)
+            ))),
+        };
+    }
+    let _lease = gw.store.write_lease()?;
+    let names: Vec<&str> = segments.iter().map(|s| &**s).collect();
+    let new_root = edit::remove_at(&gw.store, &root, &names, &params())?;
+    gw.store.sync()?;
+    pin_if_asked(gw, wants_pin(request), &new_root)?;
+    let mut location = format!("ipfs://{}/", v1_text(&new_root.cid));
+    for name in &names[..names.len() - 1] {
+        location.push_str(&encode_segment(name));
+        location.push('/');
+    }
+    Ok(created(StatusCode::CREATED, &new_root, &location))
+}
+
+/// The root CID and decoded path segments of `/ipfs/<cid>[/<path>]`.
+fn target(rest: &str) -> Result<(cid::Cid, path::Segments<'_>), HttpError> {
+    let (cid_text, sub_path) = rest.split_once('/').unwrap_or((rest, ""));
+    let root = crate::ipld::cid::parse(&path::decode_segment(cid_text)?)?;
+    Ok((root, path::segments(sub_path)?))
+}
