@@ -57,6 +57,8 @@ enum Command {
         #[arg(required = true, value_name = "FILE.car")]
         files: Vec<PathBuf>,
     },
+    /// Add files or directories, with the CIDs `ipfs add` gives them (Kubo's flags).
+    Add(Box<AddArgs>),
     /// Remove every block that no pin reaches (safe beside a running server).
     Gc {
         /// Data directory [default: $CAIRN_DATA, else the platform data directory]
@@ -66,6 +68,79 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct AddArgs {
+    /// Data directory [default: $CAIRN_DATA, else the platform data directory]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Files or directories to add; `-` (or none) reads standard input.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Add directories recursively.
+    #[arg(short, long)]
+    recursive: bool,
+    /// Wrap the added files in a directory.
+    #[arg(short = 'w', long)]
+    wrap_with_directory: bool,
+    /// Include files whose names start with a dot.
+    #[arg(short = 'H', long)]
+    hidden: bool,
+    /// Print only CIDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print only the final CID.
+    #[arg(short = 'Q', long)]
+    quieter: bool,
+    /// Compute CIDs; store nothing.
+    #[arg(short = 'n', long)]
+    only_hash: bool,
+    /// Pin what is added (recursively).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pin: bool,
+    /// Name to give data read from standard input.
+    #[arg(long, value_name = "NAME")]
+    stdin_name: Option<String>,
+    /// Import defaults: unixfs-v0-2015 (Kubo's default) or unixfs-v1-2025 (IPIP-499).
+    #[arg(long, value_name = "PROFILE")]
+    profile: Option<String>,
+    /// CID version: 0 or 1 (1 implies raw leaves).
+    #[arg(long, value_name = "N")]
+    cid_version: Option<u8>,
+    /// Store file leaves as raw blocks.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    raw_leaves: Option<bool>,
+    /// Chunker: size-N, rabin[-MIN-AVG-MAX] or buzhash.
+    #[arg(short = 's', long, value_name = "CHUNKER")]
+    chunker: Option<String>,
+    /// Use the trickle DAG layout.
+    #[arg(short, long)]
+    trickle: bool,
+    /// Most links per file node.
+    #[arg(long, value_name = "N")]
+    max_file_links: Option<usize>,
+    /// Most links per plain directory before it is sharded.
+    #[arg(long, value_name = "N")]
+    max_directory_links: Option<usize>,
+    /// HAMT fanout of sharded directories.
+    #[arg(long, value_name = "N")]
+    max_hamt_fanout: Option<u64>,
+    /// Hash function (sha2-256, blake3, …).
+    #[arg(long, value_name = "NAME")]
+    hash: Option<String>,
+    /// Inline small blocks into identity CIDs.
+    #[arg(long)]
+    inline: bool,
+    /// Largest block inlined with --inline.
+    #[arg(long, value_name = "BYTES")]
+    inline_limit: Option<usize>,
+    /// Record file modes (UnixFS 1.5).
+    #[arg(long)]
+    preserve_mode: bool,
+    /// Record modification times (UnixFS 1.5).
+    #[arg(long)]
+    preserve_mtime: bool,
 }
 
 fn main() -> ExitCode {
@@ -93,6 +168,40 @@ fn main() -> ExitCode {
             writable,
             max_upload,
         }),
+        Command::Add(args) => {
+            let args = *args;
+            let options = app::add::AddOptions {
+                paths: args.paths,
+                recursive: args.recursive,
+                wrap: args.wrap_with_directory,
+                hidden: args.hidden,
+                quiet: args.quiet,
+                quieter: args.quieter,
+                only_hash: args.only_hash,
+                pin: args.pin,
+                stdin_name: args.stdin_name,
+                flags: app::add::ImportFlags {
+                    profile: args.profile,
+                    cid_version: args.cid_version,
+                    raw_leaves: args.raw_leaves,
+                    chunker: args.chunker,
+                    trickle: args.trickle,
+                    max_file_links: args.max_file_links,
+                    max_directory_links: args.max_directory_links,
+                    max_hamt_fanout: args.max_hamt_fanout,
+                    hash: args.hash,
+                    inline: args.inline,
+                    inline_limit: args.inline_limit,
+                    preserve_mode: args.preserve_mode,
+                    preserve_mtime: args.preserve_mtime,
+                },
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            app::add::add(&app::data_dir(args.data), &options, &mut out).and_then(|_| {
+                std::io::Write::flush(&mut out).map_err(|e| format!("writing output: {e}"))
+            })
+        }
         Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
             if !quiet {
                 for cid in &report.removed {

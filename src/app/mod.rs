@@ -1,6 +1,8 @@
 //! Wiring: opens the data directory and runs what each CLI command asks for. `main.rs` only
 //! parses arguments and calls in here, so tests and benches can drive the same code.
 
+pub mod add;
+
 use std::fs::File;
 use std::io::BufReader;
 use std::net::SocketAddr;
