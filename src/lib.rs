@@ -3,10 +3,11 @@
 //! Layers, each importing only those before it:
 //! [`store`] (blocks on disk) → [`ipld`] (CIDs, dag-pb, UnixFS, HAMT, CAR) → [`services`]
 //! (path resolution, file streaming, listings, import) → [`http`] (server, router, bodies,
-//! Range/ETag, CORS, error mapping) → [`gateway`] (the API) → [`app`] (wiring the pieces into
+//! Range/ETag, CORS, error mapping) → [`gateway`] and [`cluster`] (the APIs) → [`app`] (wiring the pieces into
 //! the commands `main.rs` exposes).
 
 pub mod app;
+pub mod cluster;
 pub mod gateway;
 pub mod http;
 pub mod ipld;

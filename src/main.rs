@@ -44,6 +44,12 @@ enum Command {
         /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
         #[arg(long, value_name = "BYTES")]
         max_upload: Option<u64>,
+        /// Address of the IPFS Cluster REST API, or `off`.
+        #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
+        cluster_api: String,
+        /// Cluster API credentials (repeatable); turns on Basic and JWT authentication.
+        #[arg(long, value_name = "USER:PASSWORD")]
+        cluster_auth: Vec<String>,
     },
     /// Import CAR files (v1 or v2) into the block store and print their roots.
     Import {
@@ -158,15 +164,21 @@ fn main() -> ExitCode {
             cache_size,
             writable,
             max_upload,
-        } => serve(ServeOptions {
-            data: app::data_dir(data),
-            gateway,
-            store: StoreOptions {
-                cache_bytes: cache_size,
-            },
-            limits: ServerLimits::default(),
-            writable,
-            max_upload,
+            cluster_api,
+            cluster_auth,
+        } => parse_cluster_api(&cluster_api).and_then(|cluster_api| {
+            serve(ServeOptions {
+                data: app::data_dir(data),
+                gateway,
+                store: StoreOptions {
+                    cache_bytes: cache_size,
+                },
+                limits: ServerLimits::default(),
+                writable,
+                max_upload,
+                cluster_api,
+                cluster_auth,
+            })
         }),
         Command::Add(args) => {
             let args = *args;
@@ -253,13 +265,25 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             trigger.trigger();
         });
         let data = options.data.clone();
-        app::serve(options, shutdown, |addr| {
-            // Tests and scripts read this line to learn the port when given port 0.
-            println!("gateway listening on http://{addr}");
+        app::serve(options, shutdown, |gateway, cluster| {
+            // Tests and scripts read these lines to learn the ports when given port 0.
+            println!("gateway listening on http://{gateway}");
+            if let Some(cluster) = cluster {
+                println!("cluster api listening on http://{cluster}");
+            }
             tracing::info!(data = %data.display(), "serving");
         })
         .await
     })
+}
+
+fn parse_cluster_api(text: &str) -> Result<Option<SocketAddr>, String> {
+    if text == "off" {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|e| format!("--cluster-api {text:?}: {e} (an address, or off)"))
 }
 
 async fn wait_for_signal() {

@@ -9,10 +9,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::cluster::auth::Credentials;
+use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayOptions};
-use crate::http::server::{self, ServerLimits, Shutdown};
+use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
+use crate::services::keystore::Keystore;
 use crate::services::pins::{Pin, Pinset};
 use crate::store::{Blockstore, StoreOptions};
 
@@ -40,23 +43,36 @@ pub struct ServeOptions {
     pub limits: ServerLimits,
     /// Accept writes even on a non-loopback address.
     pub writable: bool,
+    /// Where the IPFS Cluster REST API listens (None: off).
+    pub cluster_api: Option<SocketAddr>,
+    /// `USER:PASSWORD` pairs turning on Cluster API authentication.
+    pub cluster_auth: Vec<String>,
     /// Largest upload accepted (bytes).
     pub max_upload: Option<u64>,
 }
 
-/// Serves until `shutdown` fires. `on_ready` is told the bound gateway address (useful with
-/// port 0).
+/// Serves until `shutdown` fires. `on_ready` is told the bound addresses (gateway, then the
+/// Cluster API if on), useful with port 0.
 pub async fn serve(
     options: ServeOptions,
     shutdown: Shutdown,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
 ) -> Result<(), String> {
     let store = open_store(&options.data, options.store.clone())?;
+    let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
+    let keystore = Keystore::open(&options.data).map_err(|e| e.to_string())?;
     let listener = server::bind(options.gateway)
         .await
         .map_err(|e| e.to_string())?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    on_ready(bound);
+    let cluster_listener = match options.cluster_api {
+        Some(addr) => Some(server::bind(addr).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let cluster_bound = match &cluster_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
     // Another process's GC (`cairn gc`) must not leave removed blocks served from memory.
     let watched = Arc::clone(&store);
     tokio::spawn(async move {
@@ -66,7 +82,6 @@ pub async fn serve(
             watched.notice_collections();
         }
     });
-    let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
     // Writes are safe by default only where nobody else can reach them.
     let writable = options.writable || bound.ip().is_loopback();
     if !writable {
@@ -76,9 +91,91 @@ pub async fn serve(
         writable,
         max_upload: options.max_upload,
     };
-    let gateway = Arc::new(Gateway::new(store, pins, gateway_options));
-    server::serve(listener, gateway, options.limits, shutdown).await;
+    let gateway_counters = Arc::new(ByteCounters::default());
+    let gateway = Arc::new(Gateway::new(
+        Arc::clone(&store),
+        Arc::clone(&pins),
+        gateway_options,
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(listener) = cluster_listener {
+        let counters = Arc::new(ByteCounters::default());
+        let mut credentials = cluster_credentials(&options.data)?;
+        for spec in &options.cluster_auth {
+            credentials
+                .add_spec(spec)
+                .map_err(|e| format!("--cluster-auth: {e}"))?;
+        }
+        let cluster = ClusterApi::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            ClusterOptions {
+                peer_id: keystore.self_key().peer_id(),
+                peername: hostname(),
+                credentials,
+                data_dir: options.data.clone(),
+                max_upload: options.max_upload,
+                bandwidth: vec![
+                    ("/http/gateway".to_owned(), Arc::clone(&gateway_counters)),
+                    ("/http/cluster-api".to_owned(), Arc::clone(&counters)),
+                ],
+            },
+        )?;
+        let (limits, shutdown) = (options.limits.clone(), shutdown.clone());
+        tasks.spawn(server::serve(
+            listener,
+            Arc::new(cluster),
+            limits,
+            counters,
+            shutdown,
+        ));
+    }
+    on_ready(bound, cluster_bound);
+    tasks.spawn(server::serve(
+        listener,
+        gateway,
+        options.limits,
+        gateway_counters,
+        shutdown,
+    ));
+    while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Credentials from `<data>/cluster.json` (`{"basic_auth_credentials": {"user": "pass"}}`,
+/// as in ipfs-cluster's service.json), if that file exists.
+fn cluster_credentials(data: &Path) -> Result<Credentials, String> {
+    let mut credentials = Credentials::new();
+    let path = data.join("cluster.json");
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(credentials),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let config: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(map) = config
+        .get("basic_auth_credentials")
+        .and_then(|v| v.as_object())
+    {
+        for (user, password) in map {
+            let password = password
+                .as_str()
+                .ok_or_else(|| format!("{}: password of {user} is not a string", path.display()))?;
+            credentials
+                .add_spec(&format!("{user}:{password}"))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(credentials)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "cairn".to_owned())
 }
 
 /// Imports CAR files, returning one report per file in order. With `pin_roots`, each CAR's

@@ -120,7 +120,9 @@ impl Credentials {
         for (i, (u, _)) in self.entries.iter().enumerate() {
             found.conditional_assign(&(i as u64), u.as_bytes().ct_eq(user));
         }
-        usize::try_from(found).ok().filter(|&i| i < self.entries.len())
+        usize::try_from(found)
+            .ok()
+            .filter(|&i| i < self.entries.len())
     }
 
     /// The index of the entry matching both `user` and `password`, visiting every entry with
@@ -131,7 +133,9 @@ impl Credentials {
             let hit = u.as_bytes().ct_eq(user) & p.as_bytes().ct_eq(password);
             found.conditional_assign(&(i as u64), hit);
         }
-        usize::try_from(found).ok().filter(|&i| i < self.entries.len())
+        usize::try_from(found)
+            .ok()
+            .filter(|&i| i < self.entries.len())
     }
 }
 
@@ -276,9 +280,12 @@ fn has_scheme(value: &[u8], scheme: &[u8]) -> bool {
     value.len() >= scheme.len() && value[..scheme.len()].eq_ignore_ascii_case(scheme)
 }
 
+/// A decoded Basic user or password (on the stack for ordinary lengths).
+type BasicPart = SmallVec<[u8; 64]>;
+
 /// Go's `parseBasicAuth`: `Basic ` (any case), then standard padded base64 of `user:password`
 /// split at the first `:`. `None` when the header is not usable Basic credentials.
-fn parse_basic(value: &[u8]) -> Option<(SmallVec<[u8; 64]>, SmallVec<[u8; 64]>)> {
+fn parse_basic(value: &[u8]) -> Option<(BasicPart, BasicPart)> {
     if !has_scheme(value, b"Basic ") {
         return None;
     }
@@ -465,13 +472,16 @@ fn claim_key(key: &str) -> Option<&'static str> {
         folded[n] = c as u8;
         n += 1;
     }
-    NAMES.iter().copied().find(|name| name.as_bytes() == &folded[..n])
+    NAMES
+        .iter()
+        .copied()
+        .find(|name| name.as_bytes() == &folded[..n])
 }
 
 /// Go's `float64` → `int64` conversion as amd64 performs it: out-of-range values become
 /// `i64::MIN`.
 fn go_f64_to_i64(f: f64) -> i64 {
-    if f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
+    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
         f as i64
     } else {
         i64::MIN
@@ -603,21 +613,13 @@ fn parse_claims(json: &[u8]) -> Option<Claims> {
             Ok(Ok(Claims::default()))
         }
     }
-    let mut stream = serde_json::Deserializer::from_slice(json).into_iter::<IgnoredValue>();
+    let mut stream = serde_json::Deserializer::from_slice(json).into_iter::<IgnoredAny>();
     // Find where the first value ends, then decode just that slice.
     let first = stream.next()?;
     first.ok()?;
     let end = stream.byte_offset();
     let mut de = serde_json::Deserializer::from_slice(&json[..end]);
     de.deserialize_any(ClaimsVisitor).ok()?.ok()
-}
-
-/// Skips one JSON value (used to find where the first value ends).
-struct IgnoredValue;
-impl<'de> serde::Deserialize<'de> for IgnoredValue {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        IgnoredAny::deserialize(d).map(|_| IgnoredValue)
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,17 +718,20 @@ mod tests {
         );
         let sig = match bits {
             256 => {
-                let mut m = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+                let mut m =
+                    <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
                 m.update(input.as_bytes());
                 m.finalize().into_bytes().to_vec()
             }
             384 => {
-                let mut m = <Hmac<sha2::Sha384> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+                let mut m =
+                    <Hmac<sha2::Sha384> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
                 m.update(input.as_bytes());
                 m.finalize().into_bytes().to_vec()
             }
             _ => {
-                let mut m = <Hmac<sha2::Sha512> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+                let mut m =
+                    <Hmac<sha2::Sha512> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
                 m.update(input.as_bytes());
                 m.finalize().into_bytes().to_vec()
             }
@@ -790,7 +795,11 @@ mod tests {
         assert!(check_tok(&make(&h("HS384"), r#"{"iss":"user"}"#, "pass", 384)).is_ok());
         assert!(check_tok(&make(&h("HS512"), r#"{"iss":"user"}"#, "pass", 512)).is_ok());
         // No typ needed; other header fields ignored.
-        assert!(check_tok(&tok(r#"{"alg":"HS256","kid":[1,{"a":null}]}"#, r#"{"iss":"user"}"#)).is_ok());
+        assert!(check_tok(&tok(
+            r#"{"alg":"HS256","kid":[1,{"a":null}]}"#,
+            r#"{"iss":"user"}"#
+        ))
+        .is_ok());
         // The alg must match the MAC actually used.
         assert!(check_tok(&make(&h("HS256"), r#"{"iss":"user"}"#, "pass", 512)).is_err());
     }
@@ -810,29 +819,80 @@ mod tests {
             ("alg lower case", tok(r#"{"alg":"hs256"}"#, good_claims)),
             ("alg missing", tok(r#"{"typ":"JWT"}"#, good_claims)),
             ("alg not a string", tok(r#"{"alg":256}"#, good_claims)),
-            ("alg last wins", tok(r#"{"alg":"HS256","alg":"none"}"#, good_claims)),
+            (
+                "alg last wins",
+                tok(r#"{"alg":"HS256","alg":"none"}"#, good_claims),
+            ),
             ("header not object", tok(r#"["HS256"]"#, good_claims)),
             ("header null", tok("null", good_claims)),
-            ("header trailing data", tok(r#"{"alg":"HS256"}x"#, good_claims)),
-            ("unknown issuer", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"mallory"}"#)),
+            (
+                "header trailing data",
+                tok(r#"{"alg":"HS256"}x"#, good_claims),
+            ),
+            (
+                "unknown issuer",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"mallory"}"#),
+            ),
             ("no issuer", tok(r#"{"alg":"HS256"}"#, r#"{"sub":"user"}"#)),
             ("empty issuer", tok(r#"{"alg":"HS256"}"#, r#"{"iss":""}"#)),
-            ("issuer not a string", tok(r#"{"alg":"HS256"}"#, r#"{"iss":["user"]}"#)),
+            (
+                "issuer not a string",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":["user"]}"#),
+            ),
             ("claims null", tok(r#"{"alg":"HS256"}"#, "null")),
-            ("claims array", tok(r#"{"alg":"HS256"}"#, r#"[{"iss":"user"}]"#)),
+            (
+                "claims array",
+                tok(r#"{"alg":"HS256"}"#, r#"[{"iss":"user"}]"#),
+            ),
             ("claims empty", tok(r#"{"alg":"HS256"}"#, "")),
-            ("wrong key", make(r#"{"alg":"HS256"}"#, good_claims, "other", 256)),
-            ("other user's key", make(r#"{"alg":"HS256"}"#, good_claims, "se:cr:et", 256)),
-            ("expired", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1699999999}"#)),
-            ("expires now", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1700000000}"#)),
-            ("not yet valid", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","nbf":1700000001}"#)),
-            ("issued in future", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","iat":1700000001}"#)),
-            ("exp bad type", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":true}"#)),
-            ("exp bad string", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":"soon"}"#)),
-            ("exp overflow", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1e400}"#)),
-            ("exp beyond int64", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1e19}"#)),
-            ("aud bad type", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","aud":5}"#)),
-            ("aud bad item", tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","aud":["a",5]}"#)),
+            (
+                "wrong key",
+                make(r#"{"alg":"HS256"}"#, good_claims, "other", 256),
+            ),
+            (
+                "other user's key",
+                make(r#"{"alg":"HS256"}"#, good_claims, "se:cr:et", 256),
+            ),
+            (
+                "expired",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1699999999}"#),
+            ),
+            (
+                "expires now",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1700000000}"#),
+            ),
+            (
+                "not yet valid",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","nbf":1700000001}"#),
+            ),
+            (
+                "issued in future",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","iat":1700000001}"#),
+            ),
+            (
+                "exp bad type",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":true}"#),
+            ),
+            (
+                "exp bad string",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":"soon"}"#),
+            ),
+            (
+                "exp overflow",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1e400}"#),
+            ),
+            (
+                "exp beyond int64",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","exp":1e19}"#),
+            ),
+            (
+                "aud bad type",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","aud":5}"#),
+            ),
+            (
+                "aud bad item",
+                tok(r#"{"alg":"HS256"}"#, r#"{"iss":"user","aud":["a",5]}"#),
+            ),
             ("two segments", {
                 let t = issue_token("user", "pass");
                 t.rsplit_once('.').unwrap().0.to_string()
@@ -841,11 +901,23 @@ mod tests {
             ("dots", "..".into()),
             ("bad base64 header", format!("!{}", &VECTOR[1..])),
             ("padded signature", format!("{VECTOR}=")),
-            ("bad base64 signature", format!("{}*", &VECTOR[..VECTOR.len() - 1])),
-            ("truncated signature", VECTOR[..VECTOR.len() - 2].to_string()),
-            ("std alphabet", VECTOR.replace('_', "/").replace('-', "+") + "+"),
+            (
+                "bad base64 signature",
+                format!("{}*", &VECTOR[..VECTOR.len() - 1]),
+            ),
+            (
+                "truncated signature",
+                VECTOR[..VECTOR.len() - 2].to_string(),
+            ),
+            (
+                "std alphabet",
+                VECTOR.replace('_', "/").replace('-', "+") + "+",
+            ),
             ("huge", "a".repeat(MAX_AUTHORIZATION_LEN * 2)),
-            ("huge valid-looking", format!("{VECTOR}{}", "A".repeat(MAX_AUTHORIZATION_LEN))),
+            (
+                "huge valid-looking",
+                format!("{VECTOR}{}", "A".repeat(MAX_AUTHORIZATION_LEN)),
+            ),
         ];
         for (name, token) in cases {
             assert_eq!(check_tok(&token), Err(AuthFailure::InvalidToken), "{name}");
@@ -855,7 +927,9 @@ mod tests {
         parts[1] = BASE64URL_NOPAD.encode(br#"{"iss":"admin"}"#);
         assert_eq!(check_tok(&parts.join(".")), Err(AuthFailure::InvalidToken));
         // A flipped signature bit.
-        let mut sig = BASE64URL_NOPAD.decode(VECTOR.split('.').nth(2).unwrap().as_bytes()).unwrap();
+        let mut sig = BASE64URL_NOPAD
+            .decode(VECTOR.split('.').nth(2).unwrap().as_bytes())
+            .unwrap();
         sig[0] ^= 1;
         let flipped = format!(
             "{}.{}",
@@ -939,10 +1013,18 @@ mod tests {
     fn basic_auth() {
         let c = creds();
         let ok = check_at(Some(&basic(b"user:pass")), &c, now()).unwrap();
-        assert_eq!(ok, AuthedUser { user: "user".into(), method: AuthMethod::Basic });
+        assert_eq!(
+            ok,
+            AuthedUser {
+                user: "user".into(),
+                method: AuthMethod::Basic
+            }
+        );
         // The password may contain colons: split at the first one.
         assert_eq!(
-            check_at(Some(&basic(b"admin:se:cr:et")), &c, now()).unwrap().user,
+            check_at(Some(&basic(b"admin:se:cr:et")), &c, now())
+                .unwrap()
+                .user,
             "admin"
         );
         // Scheme is case-insensitive; surrounding whitespace is trimmed.
@@ -1028,7 +1110,10 @@ mod tests {
 
     #[test]
     fn failure_replies_match_upstream() {
-        assert_eq!(AuthFailure::NoAuthProvided.message(), "unauthorized: no auth provided");
+        assert_eq!(
+            AuthFailure::NoAuthProvided.message(),
+            "unauthorized: no auth provided"
+        );
         assert_eq!(
             AuthFailure::NoAuthProvided.www_authenticate(),
             &[
@@ -1036,18 +1121,27 @@ mod tests {
                 "Basic realm=\"Restricted IPFS Cluster API\""
             ]
         );
-        assert_eq!(AuthFailure::AccessDenied.message(), "unauthorized: access denied");
+        assert_eq!(
+            AuthFailure::AccessDenied.message(),
+            "unauthorized: access denied"
+        );
         assert_eq!(
             AuthFailure::AccessDenied.www_authenticate(),
             &["Basic realm=\"Restricted IPFS Cluster API\""]
         );
-        assert_eq!(AuthFailure::InvalidToken.message(), "unauthorized: invalid token");
+        assert_eq!(
+            AuthFailure::InvalidToken.message(),
+            "unauthorized: invalid token"
+        );
         assert_eq!(
             AuthFailure::InvalidToken.www_authenticate(),
             &["Bearer realm=\"Restricted IPFS Cluster API\", error=\"invalid_token\""]
         );
         assert_eq!(AuthFailure::InvalidToken.status(), 401);
-        assert_eq!(AuthFailure::AccessDenied.to_string(), AuthFailure::AccessDenied.message());
+        assert_eq!(
+            AuthFailure::AccessDenied.to_string(),
+            AuthFailure::AccessDenied.message()
+        );
     }
 
     #[test]
@@ -1056,9 +1150,18 @@ mod tests {
             Credentials::parse_spec("u:p:q"),
             Ok(("u".to_string(), "p:q".to_string()))
         );
-        assert_eq!(Credentials::parse_spec("up"), Err(CredentialsError::MissingColon));
-        assert_eq!(Credentials::parse_spec(":p"), Err(CredentialsError::EmptyUser));
-        assert_eq!(Credentials::parse_spec("u:"), Err(CredentialsError::EmptyPassword));
+        assert_eq!(
+            Credentials::parse_spec("up"),
+            Err(CredentialsError::MissingColon)
+        );
+        assert_eq!(
+            Credentials::parse_spec(":p"),
+            Err(CredentialsError::EmptyUser)
+        );
+        assert_eq!(
+            Credentials::parse_spec("u:"),
+            Err(CredentialsError::EmptyPassword)
+        );
         let mut c = creds();
         assert_eq!(c.len(), 2);
         c.add_spec("user:again").unwrap();

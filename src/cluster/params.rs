@@ -70,7 +70,7 @@ impl<'a> Query<'a> {
                 continue;
             }
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (Some(k), Some(v)) = (go_query_unescape(k), go_query_unescape(v)) else {
+            let (Ok(k), Ok(v)) = (go_query_unescape(k), go_query_unescape(v)) else {
                 continue;
             };
             q.pairs.push((lossy(k), lossy(v)));
@@ -247,7 +247,8 @@ pub fn parse_duration_bytes(orig: &[u8]) -> Result<i64, DurationError> {
                 return Err(err("invalid duration"));
             }
         }
-        d += v;
+        // Go adds in uint64 and can wrap here (2^63 + 2^63): mirror it, never panic.
+        d = d.wrapping_add(v);
         if d > LIMIT {
             return Err(err("invalid duration"));
         }
@@ -348,9 +349,8 @@ pub fn pin_options_from_query(q: &Query<'_>, now: Timestamp) -> Result<PinOption
     if !origins.is_empty() {
         let mut list = Vec::new();
         for text in origins.split(',') {
-            let ma = Multiaddr::parse(text).map_err(|e| {
-                ParamError(Cow::Owned(format!("error decoding multiaddress: {e}")))
-            })?;
+            let ma = Multiaddr::parse(text)
+                .map_err(|e| ParamError(Cow::Owned(format!("error decoding multiaddress: {e}"))))?;
             if ma.p2p_value().is_none() {
                 return Err(ParamError(Cow::Borrowed(
                     "multiaddress does not contain peer ID: protocol not found in multiaddr",
@@ -533,8 +533,7 @@ pub fn status_cids(q: &Query<'_>) -> Result<Option<Vec<Cid>>, ParamError> {
     }
     text.split(',')
         .map(|c| {
-            parse_cid(c)
-                .map_err(|e| ParamError(Cow::Owned(format!("error decoding Cid: {e}"))))
+            parse_cid(c).map_err(|e| ParamError(Cow::Owned(format!("error decoding Cid: {e}"))))
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
@@ -622,7 +621,16 @@ mod tests {
         assert_eq!(parse_int("-1"), Some(-1));
         assert_eq!(parse_int("9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_int("-9223372036854775808"), Some(i64::MIN));
-        for bad in ["9223372036854775808", "", "-", "+", " 5", "1_000", "0x10", "1e3"] {
+        for bad in [
+            "9223372036854775808",
+            "",
+            "-",
+            "+",
+            " 5",
+            "1_000",
+            "0x10",
+            "1e3",
+        ] {
             assert_eq!(parse_int(bad), None, "{bad}");
         }
     }
@@ -698,7 +706,10 @@ mod tests {
         (b"9223372036854776us", r#""9223372036854776us""#),
         (b"3000000h", r#""3000000h""#),
         (b"9223372036854775.808us", r#""9223372036854775.808us""#),
-        (b"9223372036854ms775us808ns", r#""9223372036854ms775us808ns""#),
+        (
+            b"9223372036854ms775us808ns",
+            r#""9223372036854ms775us808ns""#,
+        ),
     ];
 
     #[test]
@@ -727,6 +738,16 @@ mod tests {
             parse_duration("1é").unwrap_err().to_string(),
             r#"time: unknown unit "\xc3\xa9" in duration "1\xc3\xa9""#
         );
+        // Go's uint64 sum wraps for 2^63 + 2^63, giving 0 (printed by Go).
+        assert_eq!(
+            parse_duration("9223372036854775808ns9223372036854775808ns"),
+            Ok(0)
+        );
+        assert_eq!(
+            parse_duration("-9223372036854775808ns9223372036854775808ns"),
+            Ok(0)
+        );
+        assert!(parse_duration("5000000000000000000ns5000000000000000000ns").is_err());
         // Long input does not overflow or loop.
         assert!(parse_duration(&"9".repeat(100_000)).is_err());
         assert_eq!(
@@ -752,7 +773,9 @@ mod tests {
         );
         assert_eq!(
             pin_json(&format!("user-allocations={PID},bogus,{PID2}")),
-            Ok(format!(r#"{{"replication_factor_min":0,"replication_factor_max":0,"name":"","mode":"recursive","shard_size":0,"user_allocations":["{PID}","{PID2}"],"expire_at":"0001-01-01T00:00:00Z","metadata":{{}},"pin_update":null,"origins":null}}"#))
+            Ok(format!(
+                r#"{{"replication_factor_min":0,"replication_factor_max":0,"name":"","mode":"recursive","shard_size":0,"user_allocations":["{PID}","{PID2}"],"expire_at":"0001-01-01T00:00:00Z","metadata":{{}},"pin_update":null,"origins":null}}"#
+            ))
         );
         assert_eq!(
             pin_json("user-allocations=bogus"),
@@ -767,8 +790,12 @@ mod tests {
             Ok(r#"{"replication_factor_min":0,"replication_factor_max":0,"name":"","mode":"recursive","shard_size":0,"user_allocations":null,"expire_at":"0001-01-01T00:00:00Z","metadata":{},"pin_update":"QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG","origins":null}"#.into())
         );
         assert_eq!(
-            pin_json(&format!("origins=/ip4/1.2.3.4/tcp/4001/p2p/{PID},/dns4/x.com/tcp/1/ipfs/{PID2}")),
-            Ok(format!(r#"{{"replication_factor_min":0,"replication_factor_max":0,"name":"","mode":"recursive","shard_size":0,"user_allocations":null,"expire_at":"0001-01-01T00:00:00Z","metadata":{{}},"pin_update":null,"origins":["/ip4/1.2.3.4/tcp/4001/p2p/{PID}","/dns4/x.com/tcp/1/p2p/{PID2}"]}}"#))
+            pin_json(&format!(
+                "origins=/ip4/1.2.3.4/tcp/4001/p2p/{PID},/dns4/x.com/tcp/1/ipfs/{PID2}"
+            )),
+            Ok(format!(
+                r#"{{"replication_factor_min":0,"replication_factor_max":0,"name":"","mode":"recursive","shard_size":0,"user_allocations":null,"expire_at":"0001-01-01T00:00:00Z","metadata":{{}},"pin_update":null,"origins":["/ip4/1.2.3.4/tcp/4001/p2p/{PID}","/dns4/x.com/tcp/1/p2p/{PID2}"]}}"#
+            ))
         );
         // An empty `replication` does not override.
         assert!(pin_json("replication=&replication-min=2")
@@ -784,20 +811,44 @@ mod tests {
         for (query, msg) in [
             ("replication-min=x", "parameter replication-min invalid"),
             // '+' is a space in a query, and Atoi refuses " 5".
-            ("replication-min=+5&replication-max=-1", "parameter replication-min invalid"),
-            ("replication-max=9223372036854775808", "parameter replication-max invalid"),
+            (
+                "replication-min=+5&replication-max=-1",
+                "parameter replication-min invalid",
+            ),
+            (
+                "replication-max=9223372036854775808",
+                "parameter replication-max invalid",
+            ),
             ("replication=x", "parameter replication-min invalid"),
             ("shard-size=-1", "parameter shard_size is invalid"),
             ("shard-size=%2B1", "parameter shard_size is invalid"),
             ("expire-in=500ms", "expire-in duration too short"),
             ("expire-in=-1h", "expire-in duration too short"),
-            ("expire-in=abc", r#"expire-in cannot be parsed: time: invalid duration "abc""#),
-            ("expire-at=abc", r#"expire-at cannot be parsed: parsing time "abc" as "2006-01-02T15:04:05Z07:00": cannot parse "abc" as "2006""#),
-            ("origins=/ip4/1.2.3.4/tcp/4001", "multiaddress does not contain peer ID: protocol not found in multiaddr"),
-            ("origins=bogus", r#"error decoding multiaddress: failed to parse multiaddr "bogus": must begin with /"#),
+            (
+                "expire-in=abc",
+                r#"expire-in cannot be parsed: time: invalid duration "abc""#,
+            ),
+            (
+                "expire-at=abc",
+                r#"expire-at cannot be parsed: parsing time "abc" as "2006-01-02T15:04:05Z07:00": cannot parse "abc" as "2006""#,
+            ),
+            (
+                "origins=/ip4/1.2.3.4/tcp/4001",
+                "multiaddress does not contain peer ID: protocol not found in multiaddr",
+            ),
+            (
+                "origins=bogus",
+                r#"error decoding multiaddress: failed to parse multiaddr "bogus": must begin with /"#,
+            ),
             // Order: replication before shard size before expiry.
-            ("shard-size=x&replication-max=x", "parameter replication-max invalid"),
-            ("expire-in=x&shard-size=x", "parameter shard_size is invalid"),
+            (
+                "shard-size=x&replication-max=x",
+                "parameter replication-max invalid",
+            ),
+            (
+                "expire-in=x&shard-size=x",
+                "parameter shard_size is invalid",
+            ),
         ] {
             assert_eq!(pin_json(query), Err(msg.to_string()), "{query}");
         }
@@ -872,7 +923,10 @@ mod tests {
             ("layout=x", "layout parameter is invalid"),
             ("format=x", "format parameter is invalid"),
             ("local=x&layout=x", "layout parameter is invalid"),
-            ("layout=x&replication-min=x", "parameter replication-min invalid"),
+            (
+                "layout=x&replication-min=x",
+                "parameter replication-min invalid",
+            ),
             ("hidden=2", "parameter hidden invalid"),
             ("cid-version=x", "parameter cid-version invalid"),
             ("raw-leaves=yes", "parameter raw-leaves invalid"),
@@ -921,7 +975,10 @@ mod tests {
         assert_eq!(f("filter=pinned,bogus"), Ok(TrackerStatus::PINNED));
         assert!(f("filter=bogus").is_err());
         assert!(f("filter=undefined").is_err());
-        assert_eq!(f("filter=bogus").unwrap_err().to_string(), "invalid filter value");
+        assert_eq!(
+            f("filter=bogus").unwrap_err().to_string(),
+            "invalid filter value"
+        );
 
         let c = |s: &str| status_cids(&Query::parse(s));
         assert_eq!(c("cids="), Ok(None));
@@ -941,7 +998,14 @@ mod tests {
     fn local_is_literal_true() {
         assert!(is_local(&Query::parse("local=true")));
         assert!(is_local(&Query::parse("local=true&local=false")));
-        for q in ["local=True", "local=1", "local=t", "local=", "", "local=false&local=true"] {
+        for q in [
+            "local=True",
+            "local=1",
+            "local=t",
+            "local=",
+            "",
+            "local=false&local=true",
+        ] {
             assert!(!is_local(&Query::parse(q)), "{q}");
         }
     }

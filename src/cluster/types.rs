@@ -82,7 +82,7 @@ pub(crate) fn go_time_quote(s: &[u8]) -> String {
 /// Go's error text.
 pub(crate) fn go_parse_uint(s: &str, bits: u32) -> Result<u64, String> {
     let fail = |what: &str| format!("strconv.ParseUint: parsing {}: {what}", go_quote(s));
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() {
         return Err(fail("invalid syntax"));
     }
     let max = if bits >= 64 {
@@ -91,8 +91,15 @@ pub(crate) fn go_parse_uint(s: &str, bits: u32) -> Result<u64, String> {
         (1u64 << bits) - 1
     };
     let mut n: u64 = 0;
+    // Left to right, as Go: a bad character or an overflow is reported where it is met.
     for b in s.bytes() {
-        n = match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(b - b'0'))) {
+        if !b.is_ascii_digit() {
+            return Err(fail("invalid syntax"));
+        }
+        n = match n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+        {
             Some(n) if n <= max => n,
             _ => return Err(fail("value out of range")),
         };
@@ -123,9 +130,9 @@ fn go_uvarint(buf: &[u8]) -> Result<(u64, &[u8]), &'static str> {
     Err("varints malformed, could not reach the end")
 }
 
-/// The code and digest length of a multihash whose bytes are exactly `bytes` (go-multihash
-/// `Decode` rules: any code, declared length must match what follows).
-fn multihash_parts(bytes: &[u8]) -> Result<(u64, usize), String> {
+/// go-multihash `readMultihashFromBuf`: the code, digest length and total length of the
+/// multihash at the start of `bytes` (more bytes may follow).
+fn multihash_prefix(bytes: &[u8]) -> Result<(u64, usize, usize), String> {
     if bytes.len() < 2 {
         return Err("multihash too short. must be >= 2 bytes".into());
     }
@@ -138,14 +145,129 @@ fn multihash_parts(bytes: &[u8]) -> Result<(u64, usize), String> {
     if len > rest.len() {
         return Err("length greater than remaining number of bytes in buffer".into());
     }
-    if len != rest.len() {
+    Ok((code, len, bytes.len() - rest.len() + len))
+}
+
+/// The code and digest length of a multihash whose bytes are exactly `bytes` (go-multihash
+/// `Cast`: any code, declared length must match what follows).
+fn multihash_parts(bytes: &[u8]) -> Result<(u64, usize), String> {
+    let (code, len, total) = multihash_prefix(bytes)?;
+    if total != bytes.len() {
+        // go-multihash reports the declared digest length and the size it implies.
         return Err(format!(
-            "multihash length inconsistent: expected {}; got {}",
-            bytes.len() - rest.len() + len,
-            bytes.len()
+            "multihash length inconsistent: expected {len}; got {total}"
         ));
     }
     Ok((code, len))
+}
+
+/// Decodes RFC 4648 base32 without padding the way go-multibase (go-base32 v0.1) does for
+/// `b`/`B`: case-insensitively, spare trailing bits ignored, and a final group of 1, 3 or 6
+/// characters silently yielding nothing (that fork lacks Go's later check).
+fn go_base32_decode(text: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8 + 5);
+    let mut group = [0u8; 8];
+    let mut j = 0;
+    for (i, &c) in text.iter().enumerate() {
+        group[j] = match c {
+            b'a'..=b'z' => c - b'a',
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            b'\r' | b'\n' => continue,
+            _ => return Err(format!("illegal base32 data at input byte {i}")),
+        };
+        j += 1;
+        if j == 8 {
+            push_base32_group(&group, 8, &mut out);
+            j = 0;
+        }
+    }
+    push_base32_group(&group, j, &mut out);
+    Ok(out)
+}
+
+/// The bytes `n` base32 digits of a group carry (none for 1, 3 or 6 digits, as go-base32).
+fn push_base32_group(g: &[u8; 8], n: usize, out: &mut Vec<u8>) {
+    let bytes = match n {
+        2 => 1,
+        4 => 2,
+        5 => 3,
+        7 => 4,
+        8 => 5,
+        _ => return,
+    };
+    let v = g.iter().fold(0u64, |acc, &d| (acc << 5) | u64::from(d));
+    out.extend_from_slice(&v.to_be_bytes()[3..3 + bytes]);
+}
+
+/// A CID's binary form checked as go-cid's `Decode` checks it; returns the bytes and the codec.
+fn go_cid_bytes(text: &str) -> Result<(Vec<u8>, u64), String> {
+    const DAG_PB: u64 = 0x70;
+    if text.len() < 2 {
+        return Err("invalid cid: cid too short".into());
+    }
+    if text.len() > MAX_CID_TEXT {
+        return Err("invalid cid: cid too long".into());
+    }
+    if text.len() == 46 && text.starts_with("Qm") {
+        let bytes = Base::Base58Btc
+            .decode(text)
+            .map_err(|_| "invalid cid: input isn't valid multihash".to_string())?;
+        let (code, len) = multihash_parts(&bytes).map_err(|e| format!("invalid cid: {e}"))?;
+        if code != SHA2_256 || len != 32 {
+            return Err("invalid cid: invalid hash for cidv0".into());
+        }
+        return Ok((bytes, DAG_PB));
+    }
+    let data = match text.as_bytes()[0] {
+        b'b' | b'B' => go_base32_decode(&text.as_bytes()[1..]),
+        // go-multibase v0.3 knows these prefixes; the Rust crate knows a few more (base8,
+        // base10, base32z) that Go refuses.
+        b'\0' | b'0' | b'f' | b'F' | b'v' | b'V' | b'c' | b'C' | b't' | b'T' | b'k' | b'K'
+        | b'z' | b'Z' | b'm' | b'M' | b'u' | b'U' => cid::multibase::decode(text)
+            .map(|(_, d)| d)
+            .map_err(|e| match e {
+                cid::multibase::Error::UnknownBase(_) => "selected encoding not supported".into(),
+                e => e.to_string(),
+            }),
+        _ => Err("selected encoding not supported".into()),
+    }
+    .map_err(|e| format!("invalid cid: {e}"))?;
+    // go-cid wraps CidFromBytes's errors twice.
+    let twice = |e: String| format!("invalid cid: invalid cid: {e}");
+    // go-cid CidFromBytes: a bare sha2-256 multihash is a CIDv0.
+    let (used, codec) = if data.len() > 2 && data[0] == 0x12 && data[1] == 32 {
+        if data.len() < 34 {
+            return Err(twice("not enough bytes for cid v0".into()));
+        }
+        multihash_parts(&data[..34]).map_err(twice)?;
+        (34, DAG_PB)
+    } else {
+        let (version, rest) = go_uvarint(&data).map_err(|e| twice(e.into()))?;
+        if version != 1 {
+            return Err(twice(format!(
+                "expected 1 as the cid version number, got: {version}"
+            )));
+        }
+        let (codec, rest) = go_uvarint(rest).map_err(|e| twice(e.into()))?;
+        let (_, _, mh_len) = multihash_prefix(rest).map_err(twice)?;
+        (data.len() - rest.len() + mh_len, codec)
+    };
+    if used != data.len() {
+        return Err("invalid cid: trailing bytes in data buffer passed to cid Cast".into());
+    }
+    Ok((data, codec))
+}
+
+/// The multihash inside a CID's binary form (a bare multihash for CIDv0).
+fn cid_multihash(bytes: &[u8]) -> &[u8] {
+    if bytes.len() == 34 && bytes[0] == 0x12 {
+        return bytes;
+    }
+    match go_uvarint(bytes).and_then(|(_, rest)| go_uvarint(rest)) {
+        Ok((_, mh)) => mh,
+        Err(_) => bytes,
+    }
 }
 
 /// Longest peer ID text accepted. Real peer IDs are 46 (`Qm…`) to 53 (`16Uiu2…`) characters and
@@ -196,18 +318,18 @@ impl PeerId {
             })?;
             multihash_parts(&bytes)
                 .map_err(|e| PeerIdError(format!("failed to parse peer ID: {e}")))?;
-            // Re-encoding normalises nothing for base58 input, but keeps one code path.
-            return Ok(PeerId(Base::Base58Btc.encode(&bytes)));
+            // Base58 text that decodes is already canonical: keep it as written.
+            return Ok(PeerId(text.to_owned()));
         }
-        let cid = parse_cid(text)
-            .map_err(|e| PeerIdError(format!("failed to parse peer ID: {e}")))?;
-        if cid.codec() != LIBP2P_KEY_CODEC {
+        let (bytes, codec) =
+            go_cid_bytes(text).map_err(|e| PeerIdError(format!("failed to parse peer ID: {e}")))?;
+        if codec != LIBP2P_KEY_CODEC {
             return Err(PeerIdError(format!(
                 "can't convert CID of type {} to a peer ID",
-                go_quote(&multicodec_name(cid.codec()))
+                go_quote(&multicodec_name(codec))
             )));
         }
-        Ok(PeerId(Base::Base58Btc.encode(cid.hash().to_bytes())))
+        Ok(PeerId(Base::Base58Btc.encode(cid_multihash(&bytes))))
     }
 
     /// A peer ID from raw multihash bytes (go-libp2p `peer.IDFromBytes`).
@@ -237,15 +359,12 @@ impl Serialize for PeerId {
 /// Longest CID text accepted (as in `ipld::cid`): bounds work on hostile input.
 const MAX_CID_TEXT: usize = 256;
 
-/// Parses a CID in any multibase (v1) or base58btc (v0), like go-cid's `cid.Decode`.
+/// Parses a CID in any multibase (v1) or base58btc (v0) with go-cid's `cid.Decode` rules
+/// (base32 case-insensitive, no trailing bytes) and go-cid's error texts where they matter.
+/// Digests longer than 64 bytes, which go-cid would take, are refused.
 pub fn parse_cid(text: &str) -> Result<Cid, String> {
-    if text.len() < 2 {
-        return Err("invalid cid: cid too short".into());
-    }
-    if text.len() > MAX_CID_TEXT {
-        return Err("invalid cid: cid too long".into());
-    }
-    Cid::try_from(text).map_err(|e| format!("invalid cid: {e}"))
+    let (bytes, _) = go_cid_bytes(text)?;
+    Cid::try_from(&bytes[..]).map_err(|e| format!("invalid cid: {e}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,22 +482,31 @@ fn go_query_escape(bytes: &[u8], out: &mut String) {
     }
 }
 
-/// Go's `url.QueryUnescape` (`+` is a space); `None` on a bad `%` escape.
-pub(crate) fn go_query_unescape(s: &str) -> Option<Cow<'_, [u8]>> {
+/// Go's `url.QueryUnescape` (`+` is a space). A bad `%` escape fails with Go's
+/// `invalid URL escape "%zz"` text.
+pub(crate) fn go_query_unescape(s: &str) -> Result<Cow<'_, [u8]>, String> {
     let bytes = s.as_bytes();
     if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
-        return Some(Cow::Borrowed(bytes));
+        return Ok(Cow::Borrowed(bytes));
     }
+    let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' => {
-                let hi = bytes.get(i + 1).and_then(|&b| (b as char).to_digit(16))?;
-                let lo = bytes.get(i + 2).and_then(|&b| (b as char).to_digit(16))?;
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
+            b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+                (Some(hi), Some(lo)) => {
+                    out.push((hi * 16 + lo) as u8);
+                    i += 3;
+                }
+                _ => {
+                    let bad = &bytes[i..bytes.len().min(i + 3)];
+                    return Err(format!(
+                        "invalid URL escape {}",
+                        go_quote(&String::from_utf8_lossy(bad))
+                    ));
+                }
+            },
             b'+' => {
                 out.push(b' ');
                 i += 1;
@@ -389,7 +517,7 @@ pub(crate) fn go_query_unescape(s: &str) -> Option<Cow<'_, [u8]>> {
             }
         }
     }
-    Some(Cow::Owned(out))
+    Ok(Cow::Owned(out))
 }
 
 /// Decodes base64 the way Go's non-strict `encoding/base64` does: `\r`/`\n` skipped anywhere,
@@ -557,8 +685,8 @@ fn ma_value(kind: MaValue, v: &str, out: &mut String) -> Result<(), String> {
                     "failed to parse onion addr: {v} not a Tor onion address"
                 ));
             }
-            let port = go_parse_uint(port, 16)
-                .map_err(|e| format!("failed to parse onion addr: {e}"))?;
+            let port =
+                go_parse_uint(port, 16).map_err(|e| format!("failed to parse onion addr: {e}"))?;
             if port == 0 {
                 return Err("failed to parse onion addr: non-zero port".into());
             }
@@ -579,7 +707,7 @@ fn ma_value(kind: MaValue, v: &str, out: &mut String) -> Result<(), String> {
         }
         MaValue::Garlic32 => {
             let mut padded = v.to_ascii_uppercase();
-            while padded.len() % 8 != 0 {
+            while !padded.len().is_multiple_of(8) {
                 padded.push('=');
             }
             let bytes = data_encoding::BASE32
@@ -602,20 +730,22 @@ fn ma_value(kind: MaValue, v: &str, out: &mut String) -> Result<(), String> {
                 let bytes = Base::Base58Btc.decode(v).map_err(|_| {
                     format!("failed to parse p2p addr: {v} input isn't valid multihash")
                 })?;
-                multihash_parts(&bytes).map_err(|e| format!("failed to parse p2p addr: {v} {e}"))?;
+                multihash_parts(&bytes)
+                    .map_err(|e| format!("failed to parse p2p addr: {v} {e}"))?;
                 bytes
             } else {
-                let cid = parse_cid(v).map_err(|e| format!("failed to parse p2p addr: {v} {e}"))?;
-                if cid.codec() != LIBP2P_KEY_CODEC {
+                let (bytes, codec) =
+                    go_cid_bytes(v).map_err(|e| format!("failed to parse p2p addr: {v} {e}"))?;
+                if codec != LIBP2P_KEY_CODEC {
                     return Err(format!(
-                        "failed to parse p2p addr: {v} has the invalid codec {}",
-                        cid.codec()
+                        "failed to parse p2p addr: {v} has the invalid codec {codec}"
                     ));
                 }
-                cid.hash().to_bytes()
+                cid_multihash(&bytes).to_vec()
             };
             // go-multiaddr's p2pVal: only sha2-256 (32 bytes) or identity peer IDs.
-            let (code, len) = multihash_parts(&bytes).map_err(|e| format!("invalid multihash: {e}"))?;
+            let (code, len) =
+                multihash_parts(&bytes).map_err(|e| format!("invalid multihash: {e}"))?;
             if code != SHA2_256 && code != IDENTITY {
                 return Err(format!(
                     "invalid multihash code {code} expected sha-256 or identity"
@@ -649,9 +779,7 @@ fn ma_value(kind: MaValue, v: &str, out: &mut String) -> Result<(), String> {
             out.push_str(&cid::multibase::encode(Base::Base64Url, &bytes));
         }
         MaValue::HttpPath => {
-            let bytes = go_query_unescape(v).ok_or_else(|| {
-                format!("invalid URL escape {}", go_quote(v))
-            })?;
+            let bytes = go_query_unescape(v)?;
             if bytes.is_empty() {
                 return Err("empty http path is not allowed".into());
             }
@@ -667,7 +795,9 @@ impl Multiaddr {
     pub fn parse(text: &str) -> Result<Multiaddr, MultiaddrError> {
         // go-multiaddr trims trailing slashes before anything else, and quotes the trimmed text.
         let s = text.trim_end_matches('/');
-        let fail = |msg: String| MultiaddrError(format!("failed to parse multiaddr {}: {msg}", go_quote(s)));
+        let fail = |msg: String| {
+            MultiaddrError(format!("failed to parse multiaddr {}: {msg}", go_quote(s)))
+        };
         let Some(rest) = s.strip_prefix('/') else {
             if s.is_empty() {
                 return Err(fail("empty multiaddr".into()));
@@ -828,7 +958,15 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 impl Timestamp {
@@ -1056,14 +1194,21 @@ fn parse_rfc3339_layout(value_all: &[u8]) -> Result<Timestamp, TimeParseError> {
             go_time_quote(layout_elem.as_bytes())
         ))
     };
-    let message = |msg: &str| {
-        TimeParseError(format!("parsing time {}{msg}", go_time_quote(value_all)))
-    };
+    let message =
+        |msg: &str| TimeParseError(format!("parsing time {}{msg}", go_time_quote(value_all)));
     let out_of_range = |what: &str| message(&format!(": {what} out of range"));
     fn skip(value: &[u8], lit: u8) -> Option<&[u8]> {
         (value.first() == Some(&lit)).then(|| &value[1..])
     }
-    let lit = |c: u8| if c == b'T' { "T" } else if c == b':' { ":" } else { "-" };
+    let lit = |c: u8| {
+        if c == b'T' {
+            "T"
+        } else if c == b':' {
+            ":"
+        } else {
+            "-"
+        }
+    };
     let skip = |value, c| skip(value, c).ok_or_else(|| cannot(value, lit(c)));
 
     let value = value_all;
@@ -1122,12 +1267,13 @@ fn parse_rfc3339_layout(value_all: &[u8]) -> Result<Timestamp, TimeParseError> {
         let (Some(hr), Some(mm)) = (hr, mm) else {
             return Err(cannot(hold, "Z07:00"));
         };
-        // Go checks these ranges with `>`: offsets of 24 hours or 60 minutes pass.
-        if hr > 24 {
-            return Err(out_of_range("time zone offset hour"));
-        }
+        // Go checks these ranges with `>` (offsets of 24 hours or 60 minutes pass), both before
+        // the sign, the minute's complaint replacing the hour's.
         if mm > 60 {
             return Err(out_of_range("time zone offset minute"));
+        }
+        if hr > 24 {
+            return Err(out_of_range("time zone offset hour"));
         }
         let off = (hr * 60 + mm) * 60;
         offset = match sign {
@@ -1753,7 +1899,8 @@ mod tests {
     const PID2: &str = "QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N";
     const CID1: &str = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
     const CID0: &str = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
-    const MA: &str = "/ip4/1.2.3.4/tcp/9096/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";
+    const MA: &str =
+        "/ip4/1.2.3.4/tcp/9096/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo";
 
     fn pid(s: &str) -> PeerId {
         PeerId::parse(s).unwrap()
@@ -1840,8 +1987,10 @@ mod tests {
             json(&types),
             r#"["bad-type","pin","meta-pin","clusterdag-pin","shard-pin"]"#
         );
-        let statuses: Vec<TrackerStatus> =
-            TRACKER_STATUS_NAMES.iter().map(|&(b, _)| TrackerStatus(b)).collect();
+        let statuses: Vec<TrackerStatus> = TRACKER_STATUS_NAMES
+            .iter()
+            .map(|&(b, _)| TrackerStatus(b))
+            .collect();
         assert_eq!(
             json(&statuses),
             r#"["undefined","cluster_error","pin_error","unpin_error","error","pinned","pinning","unpinning","unpinned","remote","pin_queued","unpin_queued","queued","sharded","unexpectedly_unpinned"]"#
@@ -1993,7 +2142,10 @@ mod tests {
             size: 0,
             allocations: vec![],
         };
-        assert_eq!(json(&progress), r#"{"name":"hello.txt","cid":null,"bytes":5}"#);
+        assert_eq!(
+            json(&progress),
+            r#"{"name":"hello.txt","cid":null,"bytes":5}"#
+        );
     }
 
     #[test]
@@ -2143,7 +2295,10 @@ mod tests {
     fn timestamps_format_like_go() {
         assert_eq!(Timestamp::ZERO.to_string(), "0001-01-01T00:00:00Z");
         assert!(Timestamp::ZERO.is_zero());
-        assert_eq!(Timestamp::from_unix(0, 0).to_string(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            Timestamp::from_unix(0, 0).to_string(),
+            "1970-01-01T00:00:00Z"
+        );
         assert!(Timestamp::from_unix(0, 0).is_unset());
         assert_eq!(ts().to_string(), "2024-01-02T03:04:05.12Z");
         let t = Timestamp::parse_rfc3339("2024-01-02T03:04:05.000000001-05:30").unwrap();
@@ -2152,8 +2307,14 @@ mod tests {
             Timestamp::from_unix(1_704_164_645, 100).to_string(),
             "2024-01-02T03:04:05.0000001Z"
         );
-        assert_eq!(Timestamp::from_unix(-1, 0).to_string(), "1969-12-31T23:59:59Z");
-        assert_eq!(Timestamp::from_unix(0, -1).to_string(), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            Timestamp::from_unix(-1, 0).to_string(),
+            "1969-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix(0, -1).to_string(),
+            "1969-12-31T23:59:59.999999999Z"
+        );
         // Adding keeps the offset and crosses days.
         assert_eq!(
             t.add_nanos(86_400 * 1_000_000_000).to_string(),
@@ -2161,32 +2322,67 @@ mod tests {
         );
         assert_eq!(t.to_utc().to_string(), "2024-01-02T08:34:05.000000001Z");
         let leap = Timestamp::parse_rfc3339("2024-02-29T23:59:59Z").unwrap();
-        assert_eq!(leap.add_nanos(1_000_000_000).to_string(), "2024-03-01T00:00:00Z");
+        assert_eq!(
+            leap.add_nanos(1_000_000_000).to_string(),
+            "2024-03-01T00:00:00Z"
+        );
     }
 
     #[test]
     fn rfc3339_parsing_matches_go() {
         // (input, Go's MarshalJSON of the result or "", Unix nanoseconds, Go's error).
         let ok: &[(&str, &str, i128)] = &[
-            ("2006-01-02T15:04:05Z", "2006-01-02T15:04:05Z", 1136214245000000000),
+            (
+                "2006-01-02T15:04:05Z",
+                "2006-01-02T15:04:05Z",
+                1136214245000000000,
+            ),
             (
                 "2006-01-02T15:04:05.999999999+07:00",
                 "2006-01-02T15:04:05.999999999+07:00",
                 1136189045999999999,
             ),
-            ("2006-01-02T1:04:05Z", "2006-01-02T01:04:05Z", 1136163845000000000),
-            ("2006-01-02T15:04:05,5Z", "2006-01-02T15:04:05.5Z", 1136214245500000000),
+            (
+                "2006-01-02T1:04:05Z",
+                "2006-01-02T01:04:05Z",
+                1136163845000000000,
+            ),
+            (
+                "2006-01-02T15:04:05,5Z",
+                "2006-01-02T15:04:05.5Z",
+                1136214245500000000,
+            ),
             (
                 "2006-01-02T15:04:05.1234567891234Z",
                 "2006-01-02T15:04:05.123456789Z",
                 1136214245123456789,
             ),
-            ("0000-01-01T00:00:00Z", "0000-01-01T00:00:00Z", -62167219200000000000),
-            ("9999-12-31T23:59:59-23:59", "9999-12-31T23:59:59-23:59", 253402387139000000000),
-            ("2006-01-02T15:04:05-00:00", "2006-01-02T15:04:05Z", 1136214245000000000),
+            (
+                "0000-01-01T00:00:00Z",
+                "0000-01-01T00:00:00Z",
+                -62167219200000000000,
+            ),
+            (
+                "9999-12-31T23:59:59-23:59",
+                "9999-12-31T23:59:59-23:59",
+                253402387139000000000,
+            ),
+            (
+                "2006-01-02T15:04:05-00:00",
+                "2006-01-02T15:04:05Z",
+                1136214245000000000,
+            ),
             // Go accepts these but then cannot marshal them; the instant is kept, in UTC.
-            ("2006-01-02T15:04:05+24:00", "2006-01-01T15:04:05Z", 1136127845000000000),
-            ("2006-01-02T15:04:05+23:60", "2006-01-01T15:04:05Z", 1136127845000000000),
+            (
+                "2006-01-02T15:04:05+24:00",
+                "2006-01-01T15:04:05Z",
+                1136127845000000000,
+            ),
+            (
+                "2006-01-02T15:04:05+23:60",
+                "2006-01-01T15:04:05Z",
+                1136127845000000000,
+            ),
         ];
         for &(input, shown, nanos) in ok {
             let t = Timestamp::parse_rfc3339(input).unwrap_or_else(|e| panic!("{input}: {e}"));
@@ -2194,22 +2390,70 @@ mod tests {
             assert_eq!(t.to_string(), shown, "{input}");
         }
         let bad: &[(&str, &str)] = &[
-            ("2006-01-02T15:04:05", r#"parsing time "2006-01-02T15:04:05" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "Z07:00""#),
-            ("2006-02-30T15:04:05Z", r#"parsing time "2006-02-30T15:04:05Z": day out of range"#),
-            ("2006-01-02t15:04:05Z", r#"parsing time "2006-01-02t15:04:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "t15:04:05Z" as "T""#),
-            ("2006-01-02T15:04:05z", r#"parsing time "2006-01-02T15:04:05z" as "2006-01-02T15:04:05Z07:00": cannot parse "z" as "Z07:00""#),
-            ("xyz", r#"parsing time "xyz" as "2006-01-02T15:04:05Z07:00": cannot parse "xyz" as "2006""#),
-            ("2006-13-02T15:04:05Z", r#"parsing time "2006-13-02T15:04:05Z": month out of range"#),
-            ("2006-01-02T24:04:05Z", r#"parsing time "2006-01-02T24:04:05Z": hour out of range"#),
-            ("2006-01-02T15:60:05Z", r#"parsing time "2006-01-02T15:60:05Z": minute out of range"#),
-            ("2006-01-02T15:04:60Z", r#"parsing time "2006-01-02T15:04:60Z": second out of range"#),
-            ("2006-01-02T15:04:05Zjunk", r#"parsing time "2006-01-02T15:04:05Zjunk": extra text: "junk""#),
-            ("2006-01-02T15:04:05.Z", r#"parsing time "2006-01-02T15:04:05.Z" as "2006-01-02T15:04:05Z07:00": cannot parse ".Z" as "Z07:00""#),
-            ("2006-01-02T15:04:05+0700", r#"parsing time "2006-01-02T15:04:05+0700" as "2006-01-02T15:04:05Z07:00": cannot parse "+0700" as "Z07:00""#),
-            ("2006-1-02T15:04:05Z", r#"parsing time "2006-1-02T15:04:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "1-02T15:04:05Z" as "01""#),
-            ("+006-01-02T15:04:05Z", r#"parsing time "+006-01-02T15:04:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "+006-01-02T15:04:05Z" as "2006""#),
-            ("2006-01-02T15:4:05Z", r#"parsing time "2006-01-02T15:4:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "4:05Z" as "04""#),
-            ("2006-01-02T15:04:05+7:00", r#"parsing time "2006-01-02T15:04:05+7:00" as "2006-01-02T15:04:05Z07:00": cannot parse "+7:00" as "Z07:00""#),
+            (
+                "2006-01-02T15:04:05",
+                r#"parsing time "2006-01-02T15:04:05" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "Z07:00""#,
+            ),
+            (
+                "2006-02-30T15:04:05Z",
+                r#"parsing time "2006-02-30T15:04:05Z": day out of range"#,
+            ),
+            (
+                "2006-01-02t15:04:05Z",
+                r#"parsing time "2006-01-02t15:04:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "t15:04:05Z" as "T""#,
+            ),
+            (
+                "2006-01-02T15:04:05z",
+                r#"parsing time "2006-01-02T15:04:05z" as "2006-01-02T15:04:05Z07:00": cannot parse "z" as "Z07:00""#,
+            ),
+            (
+                "xyz",
+                r#"parsing time "xyz" as "2006-01-02T15:04:05Z07:00": cannot parse "xyz" as "2006""#,
+            ),
+            (
+                "2006-13-02T15:04:05Z",
+                r#"parsing time "2006-13-02T15:04:05Z": month out of range"#,
+            ),
+            (
+                "2006-01-02T24:04:05Z",
+                r#"parsing time "2006-01-02T24:04:05Z": hour out of range"#,
+            ),
+            (
+                "2006-01-02T15:60:05Z",
+                r#"parsing time "2006-01-02T15:60:05Z": minute out of range"#,
+            ),
+            (
+                "2006-01-02T15:04:60Z",
+                r#"parsing time "2006-01-02T15:04:60Z": second out of range"#,
+            ),
+            (
+                "2006-01-02T15:04:05Zjunk",
+                r#"parsing time "2006-01-02T15:04:05Zjunk": extra text: "junk""#,
+            ),
+            (
+                "2006-01-02T15:04:05.Z",
+                r#"parsing time "2006-01-02T15:04:05.Z" as "2006-01-02T15:04:05Z07:00": cannot parse ".Z" as "Z07:00""#,
+            ),
+            (
+                "2006-01-02T15:04:05+0700",
+                r#"parsing time "2006-01-02T15:04:05+0700" as "2006-01-02T15:04:05Z07:00": cannot parse "+0700" as "Z07:00""#,
+            ),
+            (
+                "2006-1-02T15:04:05Z",
+                r#"parsing time "2006-1-02T15:04:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "1-02T15:04:05Z" as "01""#,
+            ),
+            (
+                "+006-01-02T15:04:05Z",
+                r#"parsing time "+006-01-02T15:04:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "+006-01-02T15:04:05Z" as "2006""#,
+            ),
+            (
+                "2006-01-02T15:4:05Z",
+                r#"parsing time "2006-01-02T15:4:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse "4:05Z" as "04""#,
+            ),
+            (
+                "2006-01-02T15:04:05+7:00",
+                r#"parsing time "2006-01-02T15:04:05+7:00" as "2006-01-02T15:04:05Z07:00": cannot parse "+7:00" as "Z07:00""#,
+            ),
         ];
         for &(input, msg) in bad {
             match Timestamp::parse_rfc3339(input) {
@@ -2218,7 +2462,12 @@ mod tests {
             }
         }
         // Hostile input: no panic on non-ASCII or truncated text.
-        for input in ["", "2006-01-02T15:04:05+", "２００６-01-02T15:04:05Z", "2006-01-02T15:04:05.ééé"] {
+        for input in [
+            "",
+            "2006-01-02T15:04:05+",
+            "２００６-01-02T15:04:05Z",
+            "2006-01-02T15:04:05.ééé",
+        ] {
             assert!(Timestamp::parse_rfc3339(input).is_err(), "{input}");
         }
         assert_eq!(
@@ -2247,18 +2496,33 @@ mod tests {
             assert_eq!(PeerId::parse(input).unwrap().as_str(), want, "{input}");
         }
         for (input, msg) in [
-            ("1", "failed to parse peer ID: multihash too short. must be >= 2 bytes"),
-            ("Qm", "failed to parse peer ID: length greater than remaining number of bytes in buffer"),
+            (
+                "1",
+                "failed to parse peer ID: multihash too short. must be >= 2 bytes",
+            ),
+            (
+                "Qm",
+                "failed to parse peer ID: length greater than remaining number of bytes in buffer",
+            ),
             (
                 "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2X0",
                 "failed to parse peer ID: input isn't valid multihash",
             ),
             (CID1, "can't convert CID of type \"raw\" to a peer ID"),
         ] {
-            assert_eq!(PeerId::parse(input).unwrap_err().to_string(), msg, "{input}");
+            assert_eq!(
+                PeerId::parse(input).unwrap_err().to_string(),
+                msg,
+                "{input}"
+            );
         }
         assert!(PeerId::parse("").is_err());
-        assert!(PeerId::parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5").is_err());
+        assert_eq!(
+            PeerId::parse("QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5")
+                .unwrap_err()
+                .to_string(),
+            "failed to parse peer ID: multihash length inconsistent: expected 2; got 4"
+        );
         assert!(PeerId::parse(&"1".repeat(10_000)).is_err());
         // Non-minimal varint in the multihash header.
         assert!(PeerId::from_multihash_bytes(&[0x80, 0x00, 0x00]).is_err());
@@ -2308,28 +2572,85 @@ mod tests {
                 "/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N/p2p-circuit/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo",
             ),
             ("/ip4/1.2.3.4/tcp/1/ws", "/ip4/1.2.3.4/tcp/1/ws"),
+            ("/ip6/::1.2.3.4", "/ip6/::102:304"),
+            ("/ip6/::", "/ip6/::"),
+            ("/ip6/1:0:0:1:0:0:0:1", "/ip6/1:0:0:1::1"),
+            (
+                "/garlic32/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                "/garlic32/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ),
+            (
+                "/certhash/zQmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
+                "/certhash/uEiCdbCvlD3BpU0eaud8s4-3KkLaAU8ALMAS38KzL4eju3w",
+            ),
+            ("/http-path/a+b%20c", "/http-path/a+b+c"),
         ] {
             let got = Multiaddr::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(got.as_str(), want, "{input}");
         }
         for (input, msg) in [
-            ("/ip4/01.2.3.4", r#"failed to parse multiaddr "/ip4/01.2.3.4": invalid value "01.2.3.4" for protocol ip4: failed to parse ip4 addr: 01.2.3.4"#),
-            ("/tcp/65536", r#"failed to parse multiaddr "/tcp/65536": invalid value "65536" for protocol tcp: failed to parse port addr: strconv.ParseUint: parsing "65536": value out of range"#),
-            ("/tcp/-1", r#"failed to parse multiaddr "/tcp/-1": invalid value "-1" for protocol tcp: failed to parse port addr: strconv.ParseUint: parsing "-1": invalid syntax"#),
-            ("/tcp/+1", r#"failed to parse multiaddr "/tcp/+1": invalid value "+1" for protocol tcp: failed to parse port addr: strconv.ParseUint: parsing "+1": invalid syntax"#),
-            ("/dns4/", r#"failed to parse multiaddr "/dns4": unexpected end of multiaddr"#),
-            ("/dns4//tcp/1", r#"failed to parse multiaddr "/dns4//tcp/1": invalid value "" for protocol dns4: empty dns addr"#),
-            ("/p2p/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", r#"failed to parse multiaddr "/p2p/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy": invalid value "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy" for protocol p2p: failed to parse p2p addr: bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy has the invalid codec 85"#),
-            ("/bogus/1", r#"failed to parse multiaddr "/bogus/1": unknown protocol bogus"#),
+            (
+                "/ip4/01.2.3.4",
+                r#"failed to parse multiaddr "/ip4/01.2.3.4": invalid value "01.2.3.4" for protocol ip4: failed to parse ip4 addr: 01.2.3.4"#,
+            ),
+            (
+                "/tcp/65536",
+                r#"failed to parse multiaddr "/tcp/65536": invalid value "65536" for protocol tcp: failed to parse port addr: strconv.ParseUint: parsing "65536": value out of range"#,
+            ),
+            (
+                "/tcp/-1",
+                r#"failed to parse multiaddr "/tcp/-1": invalid value "-1" for protocol tcp: failed to parse port addr: strconv.ParseUint: parsing "-1": invalid syntax"#,
+            ),
+            (
+                "/tcp/+1",
+                r#"failed to parse multiaddr "/tcp/+1": invalid value "+1" for protocol tcp: failed to parse port addr: strconv.ParseUint: parsing "+1": invalid syntax"#,
+            ),
+            (
+                "/dns4/",
+                r#"failed to parse multiaddr "/dns4": unexpected end of multiaddr"#,
+            ),
+            (
+                "/dns4//tcp/1",
+                r#"failed to parse multiaddr "/dns4//tcp/1": invalid value "" for protocol dns4: empty dns addr"#,
+            ),
+            (
+                "/p2p/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
+                r#"failed to parse multiaddr "/p2p/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy": invalid value "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy" for protocol p2p: failed to parse p2p addr: bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy has the invalid codec 85"#,
+            ),
+            (
+                "/bogus/1",
+                r#"failed to parse multiaddr "/bogus/1": unknown protocol bogus"#,
+            ),
             ("/", r#"failed to parse multiaddr "": empty multiaddr"#),
             ("", r#"failed to parse multiaddr "": empty multiaddr"#),
-            ("bogus", r#"failed to parse multiaddr "bogus": must begin with /"#),
-            ("//ip4/1.2.3.4", r#"failed to parse multiaddr "//ip4/1.2.3.4": unknown protocol "#),
-            ("/ip4/1.2.3.4//tcp/1", r#"failed to parse multiaddr "/ip4/1.2.3.4//tcp/1": unknown protocol "#),
-            ("/ip4", r#"failed to parse multiaddr "/ip4": unexpected end of multiaddr"#),
-            ("/ipcidr/256", r#"failed to parse multiaddr "/ipcidr/256": invalid value "256" for protocol ipcidr: strconv.ParseUint: parsing "256": value out of range"#),
-            ("/p2p/1", r#"failed to parse multiaddr "/p2p/1": invalid value "1" for protocol p2p: failed to parse p2p addr: 1 multihash too short. must be >= 2 bytes"#),
-            ("/x-parity-ws/%2F", r#"failed to parse multiaddr "/x-parity-ws/%2F": unknown protocol x-parity-ws"#),
+            (
+                "bogus",
+                r#"failed to parse multiaddr "bogus": must begin with /"#,
+            ),
+            (
+                "//ip4/1.2.3.4",
+                r#"failed to parse multiaddr "//ip4/1.2.3.4": unknown protocol "#,
+            ),
+            (
+                "/ip4/1.2.3.4//tcp/1",
+                r#"failed to parse multiaddr "/ip4/1.2.3.4//tcp/1": unknown protocol "#,
+            ),
+            (
+                "/ip4",
+                r#"failed to parse multiaddr "/ip4": unexpected end of multiaddr"#,
+            ),
+            (
+                "/ipcidr/256",
+                r#"failed to parse multiaddr "/ipcidr/256": invalid value "256" for protocol ipcidr: strconv.ParseUint: parsing "256": value out of range"#,
+            ),
+            (
+                "/p2p/1",
+                r#"failed to parse multiaddr "/p2p/1": invalid value "1" for protocol p2p: failed to parse p2p addr: 1 multihash too short. must be >= 2 bytes"#,
+            ),
+            (
+                "/x-parity-ws/%2F",
+                r#"failed to parse multiaddr "/x-parity-ws/%2F": unknown protocol x-parity-ws"#,
+            ),
         ] {
             match Multiaddr::parse(input) {
                 Ok(m) => panic!("{input} parsed as {m}"),
@@ -2353,7 +2674,16 @@ mod tests {
         out.clear();
         go_base64_decode(b"YQ\r\n==", BASE64_STD_ALPHABET, true, &mut out).unwrap();
         assert_eq!(out, b"a");
-        for bad in [&b"YQ"[..], b"YQ=", b"YQ==YQ==", b"Y===", b"Y", b"YQ==x", b"=", b"Y Q=="] {
+        for bad in [
+            &b"YQ"[..],
+            b"YQ=",
+            b"YQ==YQ==",
+            b"Y===",
+            b"Y",
+            b"YQ==x",
+            b"=",
+            b"Y Q==",
+        ] {
             out.clear();
             assert!(
                 go_base64_decode(bad, BASE64_STD_ALPHABET, true, &mut out).is_err(),

@@ -21,6 +21,83 @@ use tokio::sync::watch;
 
 use super::Response;
 
+/// Bytes read and written on one listener's connections (for bandwidth reporting).
+#[derive(Debug, Default)]
+pub struct ByteCounters {
+    pub read: std::sync::atomic::AtomicU64,
+    pub written: std::sync::atomic::AtomicU64,
+}
+
+/// A connection that counts the bytes going through it.
+struct Counted<T> {
+    inner: T,
+    counters: Arc<ByteCounters>,
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        self.counters
+            .read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        poll
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &poll {
+            self.counters
+                .written
+                .fetch_add(*n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let std::task::Poll::Ready(Ok(n)) = &poll {
+            self.counters
+                .written
+                .fetch_add(*n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 /// What serves requests on a listener.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: Request<Incoming>) -> impl Future<Output = Response> + Send;
@@ -77,6 +154,7 @@ pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
     limits: ServerLimits,
+    counters: Arc<ByteCounters>,
     mut shutdown: Shutdown,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -111,6 +189,10 @@ pub async fn serve<H: Handler>(
             let handler = handler.clone();
             async move { Ok::<_, Infallible>(handler.handle(request).await) }
         });
+        let stream = Counted {
+            inner: stream,
+            counters: Arc::clone(&counters),
+        };
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();

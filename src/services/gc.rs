@@ -88,9 +88,13 @@ pub fn mark_dag(
         if !marked.insert(*cid.hash()) {
             continue;
         }
-        let Some(block) = store.get(&cid)? else {
-            complete = false;
-            continue;
+        let block = match super::fetch(store, &cid) {
+            Ok(block) => block,
+            Err(super::Error::BlockMissing(_)) => {
+                complete = false;
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         links.clear();
         if crate::ipld::links::links(&cid, &block, &mut links).is_err() {

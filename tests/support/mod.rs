@@ -62,6 +62,8 @@ pub fn import(data: &Path, cars: &[PathBuf]) -> String {
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// The Cluster API's address, unless started with `--cluster-api off`.
+    pub cluster: Option<SocketAddr>,
     pub data: tempfile::TempDir,
 }
 
@@ -80,6 +82,10 @@ impl Server {
         if !args.contains(&"--gateway") {
             command.args(["--gateway", "127.0.0.1:0"]);
         }
+        let cluster_on = !args.windows(2).any(|w| w == ["--cluster-api", "off"]);
+        if !args.contains(&"--cluster-api") {
+            command.args(["--cluster-api", "127.0.0.1:0"]);
+        }
         let mut child = command
             .args(args)
             .env("RUST_LOG", "warn")
@@ -87,16 +93,24 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start cairn serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        Server { child, addr, data }
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut read_addr = || -> SocketAddr {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            line.trim()
+                .rsplit("http://")
+                .next()
+                .and_then(|a| a.parse().ok())
+                .unwrap_or_else(|| panic!("no address in {line:?}"))
+        };
+        let addr = read_addr();
+        let cluster = cluster_on.then(&mut read_addr);
+        Server {
+            child,
+            addr,
+            cluster,
+            data,
+        }
     }
 
     pub fn send(

@@ -1,0 +1,995 @@
+//! The IPFS Cluster REST API (wire-compatible with ipfs-cluster v1.1.6, so `ipfs-cluster-ctl`
+//! and the Go/JS clients work unmodified) on its own port. cairn is a one-peer cluster: every
+//! pin is allocated to this node, whose identity key names the peer. The pinset is the one
+//! the writable gateway uses; uploads go through the same importer.
+//!
+//! - [`types`]: the JSON shapes, written as Go's encoding/json writes them.
+//! - [`params`]: query parameters as upstream reads them.
+//! - [`auth`]: Basic and JWT (HS256) authentication.
+//! - this module: the route table, the handlers, streaming replies (NDJSON with an
+//!   `X-Stream-Error` trailer; 204 when empty) and the error shape.
+
+pub mod auth;
+pub mod params;
+pub mod types;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin as StdPin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use cid::Cid;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, StatusCode};
+use http_body::Frame;
+use hyper::body::Incoming;
+use serde::Serialize;
+
+use crate::http::body::BoxError;
+use crate::http::server::{ByteCounters, Handler};
+use crate::http::upload::{self, FormNames, UploadOptions};
+use crate::http::{Body, HttpError, Response};
+use crate::services::add::{ChunkerSpec, ImportParams, Layout};
+use crate::services::pins::{Pin as StoredPin, PinMode as StoredMode, Pinset};
+use crate::services::{gc, resolve};
+use crate::store::Blockstore;
+use types::{
+    AddedOutput, ApiError, GlobalPinInfo, Metric, PeerId, Pin, PinInfoShort, PinOptions, PinType,
+    Timestamp, TrackerStatus,
+};
+
+/// The version this API reports (upstream's, which clients check for compatibility).
+pub const CLUSTER_VERSION: &str = "1.1.6";
+const X_STREAM_ERROR: HeaderName = HeaderName::from_static("x-stream-error");
+
+/// What the Cluster API needs from the node.
+pub struct ClusterApi {
+    store: Arc<Blockstore>,
+    pins: Arc<Pinset>,
+    peer: PeerId,
+    peername: String,
+    credentials: auth::Credentials,
+    data_dir: std::path::PathBuf,
+    max_upload: Option<u64>,
+    started: Instant,
+    /// Byte counters of the listeners, by protocol name, for `/health/bandwidth`.
+    bandwidth: Vec<(String, Arc<ByteCounters>)>,
+    last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
+}
+
+/// How the Cluster API is set up.
+pub struct ClusterOptions {
+    pub peer_id: String,
+    pub peername: String,
+    pub credentials: auth::Credentials,
+    pub data_dir: std::path::PathBuf,
+    pub max_upload: Option<u64>,
+    pub bandwidth: Vec<(String, Arc<ByteCounters>)>,
+}
+
+impl ClusterApi {
+    pub fn new(
+        store: Arc<Blockstore>,
+        pins: Arc<Pinset>,
+        options: ClusterOptions,
+    ) -> Result<Self, String> {
+        Ok(ClusterApi {
+            store,
+            pins,
+            peer: PeerId::parse(&options.peer_id).map_err(|e| e.to_string())?,
+            peername: options.peername,
+            credentials: options.credentials,
+            data_dir: options.data_dir,
+            max_upload: options.max_upload,
+            started: Instant::now(),
+            bandwidth: options.bandwidth,
+            last_rates: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    async fn dispatch(&self, request: Request<Incoming>) -> Result<Response, ApiFailure> {
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let query_text = request.uri().query().unwrap_or("").to_owned();
+        let query = params::Query::parse(&query_text);
+        if !self.credentials.is_empty() && !auth::is_public(method.as_str(), &path) {
+            let header = request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes());
+            if let Err(failure) = auth::check(header, &self.credentials) {
+                return Err(ApiFailure::Auth(failure));
+            }
+        }
+        if method == Method::OPTIONS {
+            return Ok(empty(StatusCode::NO_CONTENT));
+        }
+        if path.len() > 1 && path.ends_with('/') {
+            // Upstream's router redirects a trailing slash away.
+            let mut location = path.trim_end_matches('/').to_owned();
+            if !query_text.is_empty() {
+                location.push('?');
+                location.push_str(&query_text);
+            }
+            let mut response = empty(StatusCode::TEMPORARY_REDIRECT);
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            return Ok(response);
+        }
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let m = method.as_str();
+        match (m, segments.as_slice()) {
+            ("GET", ["health"]) => Ok(empty(StatusCode::NO_CONTENT)),
+            ("GET", ["id"]) => json(&self.id()),
+            ("GET", ["version"]) => json(&types::Version {
+                version: CLUSTER_VERSION.to_owned(),
+            }),
+            ("GET", ["peers"]) => stream(vec![self.id()]),
+            ("DELETE", ["peers", peer]) => {
+                let peer = PeerId::parse(peer).map_err(|e| ApiFailure::bad(e.to_string()))?;
+                if peer == self.peer {
+                    Err(ApiFailure::status(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "cannot remove the only peer of this cluster".into(),
+                    ))
+                } else {
+                    Err(ApiFailure::status(
+                        StatusCode::NOT_FOUND,
+                        format!("peer {peer} is not part of the cluster"),
+                    ))
+                }
+            }
+            ("POST", ["add"]) => self.add(request, &query).await,
+            ("GET", ["allocations"]) => {
+                let filter = params::allocations_filter(&query).map_err(ApiFailure::param)?;
+                let pins: Vec<Pin> = self
+                    .pins
+                    .list()
+                    .map_err(ApiFailure::internal)?
+                    .iter()
+                    .map(|p| self.cluster_pin(p))
+                    .filter(|p| filter.matches(p.pin_type))
+                    .collect();
+                stream(pins)
+            }
+            ("GET", ["allocations", cid]) => {
+                let cid = parse_cid(cid)?;
+                match self.pins.get(&cid).map_err(ApiFailure::internal)? {
+                    Some(pin) => json(&self.cluster_pin(&pin)),
+                    None => Err(not_in_pinset()),
+                }
+            }
+            ("GET", ["pins"]) => {
+                let filter = params::status_filter(&query).map_err(ApiFailure::param)?;
+                let infos = match params::status_cids(&query).map_err(ApiFailure::param)? {
+                    Some(cids) => cids
+                        .iter()
+                        .map(|cid| self.status(cid))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => self
+                        .pins
+                        .list()
+                        .map_err(ApiFailure::internal)?
+                        .iter()
+                        .map(|p| self.status_of_pin(p))
+                        .collect(),
+                };
+                let infos = infos
+                    .into_iter()
+                    .filter(|info| {
+                        filter == TrackerStatus::UNDEFINED
+                            || info
+                                .peer_map
+                                .as_ref()
+                                .is_some_and(|m| m.values().any(|s| s.status.matches(filter)))
+                    })
+                    .collect();
+                stream(infos)
+            }
+            ("POST", ["pins", "recover"]) => {
+                let infos: Vec<GlobalPinInfo> = self
+                    .pins
+                    .list()
+                    .map_err(ApiFailure::internal)?
+                    .iter()
+                    .map(|p| self.status_of_pin(p))
+                    .collect();
+                stream(infos)
+            }
+            ("GET", ["pins", cid]) => json(&self.status(&parse_cid(cid)?)?),
+            ("POST", ["pins", cid, "recover"]) => {
+                let cid = parse_cid(cid)?;
+                json(&self.status(&cid)?)
+            }
+            ("POST", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
+                let cid = self.resolve_path(kind, rest)?;
+                self.pin(cid, &query)
+            }
+            ("POST", ["pins", cid]) => self.pin(parse_cid(cid)?, &query),
+            ("DELETE", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
+                let cid = self.resolve_path(kind, rest)?;
+                self.unpin(&cid)
+            }
+            ("DELETE", ["pins", cid]) => self.unpin(&parse_cid(cid)?),
+            ("GET", ["monitor", "metrics"]) => json(&["freespace", "numpin", "ping", "tag:group"]),
+            ("GET", ["monitor", "metrics", name]) => json(&self.metrics(name)?),
+            ("GET", ["health", "alerts"]) => json(&Vec::<types::Alert>::new()),
+            ("GET", ["health", "graph"]) => json(&self.graph()),
+            ("GET", ["health", "bandwidth"]) => json(&self.bandwidth()),
+            ("POST", ["ipfs", "gc"]) => self.gc(),
+            ("POST", ["token"]) => self.token(&request),
+            (_, route) if known_route(route) => Err(ApiFailure::status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed".into(),
+            )),
+            _ => Err(ApiFailure::status(
+                StatusCode::NOT_FOUND,
+                "not found".into(),
+            )),
+        }
+    }
+
+    fn id(&self) -> types::Id {
+        types::Id {
+            id: self.peer.clone(),
+            addresses: Some(Vec::new()),
+            cluster_peers: vec![self.peer.clone()],
+            cluster_peers_addresses: Vec::new(),
+            version: format!("{CLUSTER_VERSION}+cairn-{}", env!("CARGO_PKG_VERSION")),
+            commit: String::new(),
+            rpc_protocol_version: "/ipfscluster/1.0/rpc".to_owned(),
+            error: String::new(),
+            ipfs: types::IpfsId {
+                id: Some(self.peer.clone()),
+                addresses: Some(Vec::new()),
+                error: String::new(),
+            },
+            peername: self.peername.clone(),
+        }
+    }
+
+    /// A stored pin as the Cluster API shows it.
+    fn cluster_pin(&self, pin: &StoredPin) -> Pin {
+        let user_allocations: Vec<PeerId> = pin
+            .user_allocations
+            .iter()
+            .filter_map(|p| PeerId::parse(p).ok())
+            .collect();
+        let mode = match pin.mode {
+            StoredMode::Recursive => types::PinMode::Recursive,
+            StoredMode::Direct => types::PinMode::Direct,
+        };
+        let allocations = if user_allocations.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.peer.clone()]
+        };
+        Pin {
+            options: PinOptions {
+                replication_factor_min: i64::from(pin.replication_factor_min),
+                replication_factor_max: i64::from(pin.replication_factor_max),
+                name: pin.name.clone(),
+                mode,
+                shard_size: pin.shard_size,
+                user_allocations: (!user_allocations.is_empty()).then_some(user_allocations),
+                expire_at: if pin.expire_at == 0 {
+                    Timestamp::ZERO
+                } else {
+                    Timestamp::from_unix(pin.expire_at as i64, 0)
+                },
+                metadata: Some(pin.metadata.clone()),
+                pin_update: pin.pin_update.as_deref().and_then(|c| c.parse().ok()),
+                origins: Some(
+                    pin.origins
+                        .iter()
+                        .filter_map(|o| types::Multiaddr::parse(o).ok())
+                        .collect(),
+                ),
+            },
+            cid: pin.root().ok(),
+            pin_type: PinType::Data,
+            allocations: Some(allocations),
+            max_depth: mode.max_depth(),
+            reference: None,
+            timestamp: Timestamp::from_unix(pin.timestamp as i64, 0),
+        }
+    }
+
+    /// Status of a pinned DAG: pinned when every block is here, else a pin error saying what
+    /// is missing (there is no remote source of blocks to fetch from yet).
+    fn status_of_pin(&self, pin: &StoredPin) -> GlobalPinInfo {
+        let cluster = self.cluster_pin(pin);
+        let (status, error) = match pin.root() {
+            Ok(root) => {
+                let complete = match pin.mode {
+                    StoredMode::Direct => crate::services::fetch(&self.store, &root).is_ok(),
+                    StoredMode::Recursive => gc::is_complete(&self.store, root).unwrap_or(false),
+                };
+                if complete {
+                    (TrackerStatus::PINNED, String::new())
+                } else {
+                    (
+                        TrackerStatus::PIN_ERROR,
+                        "blocks of this DAG are missing from the store and no peer can provide \
+                         them; import them (e.g. a CAR) and recover"
+                            .to_owned(),
+                    )
+                }
+            }
+            Err(e) => (TrackerStatus::PIN_ERROR, e.to_string()),
+        };
+        self.global_info(cluster.cid, &cluster, status, error)
+    }
+
+    fn global_info(
+        &self,
+        cid: Option<Cid>,
+        pin: &Pin,
+        status: TrackerStatus,
+        error: String,
+    ) -> GlobalPinInfo {
+        let mut peer_map = BTreeMap::new();
+        peer_map.insert(
+            self.peer.to_string(),
+            PinInfoShort {
+                peername: self.peername.clone(),
+                ipfs_peer_id: Some(self.peer.clone()),
+                ipfs_peer_addresses: Vec::new(),
+                status,
+                timestamp: Timestamp::now(),
+                error,
+                attempt_count: 0,
+                priority_pin: false,
+            },
+        );
+        GlobalPinInfo {
+            cid,
+            name: pin.options.name.clone(),
+            allocations: pin.allocations.clone(),
+            origins: pin.options.origins.clone(),
+            created: pin.timestamp,
+            metadata: pin.options.metadata.clone(),
+            peer_map: Some(peer_map),
+        }
+    }
+
+    fn status(&self, cid: &Cid) -> Result<GlobalPinInfo, ApiFailure> {
+        match self.pins.get(cid).map_err(ApiFailure::internal)? {
+            Some(pin) => Ok(self.status_of_pin(&pin)),
+            None => {
+                let pin = Pin {
+                    options: PinOptions::default(),
+                    cid: Some(*cid),
+                    pin_type: PinType::Bad,
+                    allocations: None,
+                    max_depth: 0,
+                    reference: None,
+                    timestamp: Timestamp::ZERO,
+                };
+                Ok(self.global_info(Some(*cid), &pin, TrackerStatus::UNPINNED, String::new()))
+            }
+        }
+    }
+
+    fn resolve_path(&self, kind: &str, rest: &[&str]) -> Result<Cid, ApiFailure> {
+        let bad = |e: String| ApiFailure::bad(format!("error parsing path: {e}"));
+        let Some((root, path)) = rest.split_first() else {
+            return Err(bad("no CID in the path".into()));
+        };
+        if kind == "ipns" {
+            return Err(bad("/ipns paths cannot be resolved by this peer".into()));
+        }
+        let root = crate::ipld::cid::parse(root).map_err(|e| bad(e.to_string()))?;
+        let path: Vec<&str> = path.iter().copied().filter(|s| !s.is_empty()).collect();
+        if path.is_empty() {
+            return Ok(root);
+        }
+        resolve::resolve(&self.store, root, path.iter().copied())
+            .map(|r| r.cid)
+            .map_err(|e| bad(e.to_string()))
+    }
+
+    fn pin(&self, cid: Cid, query: &params::Query<'_>) -> Result<Response, ApiFailure> {
+        let options =
+            params::pin_options_from_query(query, Timestamp::now()).map_err(ApiFailure::param)?;
+        let mut stored = stored_pin(&cid, &options);
+        if let Some(previous) = options.pin_update {
+            if let Some(old) = self.pins.get(&previous).map_err(ApiFailure::internal)? {
+                if stored.name.is_empty() {
+                    stored.name = old.name.clone();
+                }
+                if stored.metadata.is_empty() {
+                    stored.metadata = old.metadata.clone();
+                }
+            }
+        }
+        self.pins.add(&stored).map_err(ApiFailure::internal)?;
+        if let Some(previous) = options.pin_update {
+            if previous.hash() != cid.hash() {
+                self.pins.remove(&previous).map_err(ApiFailure::internal)?;
+            }
+        }
+        json(&self.cluster_pin(&stored))
+    }
+
+    fn unpin(&self, cid: &Cid) -> Result<Response, ApiFailure> {
+        match self.pins.remove(cid).map_err(ApiFailure::internal)? {
+            Some(pin) => json(&self.cluster_pin(&pin)),
+            None => Err(not_in_pinset()),
+        }
+    }
+
+    fn metrics(&self, name: &str) -> Result<Vec<Metric>, ApiFailure> {
+        let now_ns = unix_nanos();
+        let value = match name {
+            "freespace" => free_space(&self.data_dir).to_string(),
+            "numpin" => self
+                .pins
+                .list()
+                .map_err(ApiFailure::internal)?
+                .len()
+                .to_string(),
+            "ping" => String::new(),
+            "tag:group" => "default".to_owned(),
+            _ => return Ok(Vec::new()),
+        };
+        Ok(vec![Metric {
+            name: name.to_owned(),
+            peer: self.peer.clone(),
+            value,
+            // Metrics are computed when asked, so they are always fresh: valid for 30 s.
+            expire: now_ns + 30_000_000_000,
+            valid: true,
+            weight: 0,
+            partitionable: name == "freespace",
+            received_at: now_ns,
+        }])
+    }
+
+    fn graph(&self) -> types::ConnectGraph {
+        let me = self.peer.to_string();
+        types::ConnectGraph {
+            cluster_id: self.peer.clone(),
+            id_to_peername: BTreeMap::from([(me.clone(), self.peername.clone())]),
+            ipfs_links: BTreeMap::from([(me.clone(), Vec::new())]),
+            cluster_links: BTreeMap::from([(me.clone(), Vec::new())]),
+            cluster_trust_links: BTreeMap::from([(me.clone(), true)]),
+            cluster_to_ipfs: BTreeMap::from([(me, self.peer.clone())]),
+        }
+    }
+
+    fn bandwidth(&self) -> types::BandwidthByProtocol {
+        let mut out = types::BandwidthByProtocol::new();
+        let now = Instant::now();
+        let mut last = self.last_rates.lock().unwrap_or_else(|e| e.into_inner());
+        for (protocol, counters) in &self.bandwidth {
+            let total_in = counters.read.load(Ordering::Relaxed);
+            let total_out = counters.written.load(Ordering::Relaxed);
+            let (since, prev_in, prev_out) =
+                last.get(protocol).copied().unwrap_or((self.started, 0, 0));
+            let secs = now.duration_since(since).as_secs_f64().max(1e-3);
+            out.insert(
+                protocol.clone(),
+                types::Bandwidth {
+                    total_in: total_in as i64,
+                    total_out: total_out as i64,
+                    rate_in: (total_in - prev_in.min(total_in)) as f64 / secs,
+                    rate_out: (total_out - prev_out.min(total_out)) as f64 / secs,
+                },
+            );
+            last.insert(protocol.clone(), (now, total_in, total_out));
+        }
+        out
+    }
+
+    fn gc(&self) -> Result<Response, ApiFailure> {
+        let report = gc::collect(&self.store, &self.pins, &[]).map_err(ApiFailure::internal)?;
+        let keys = report
+            .removed
+            .into_iter()
+            .map(|cid| types::IpfsRepoGc {
+                key: Some(cid),
+                error: String::new(),
+            })
+            .collect();
+        let mut peer_map = BTreeMap::new();
+        peer_map.insert(
+            self.peer.to_string(),
+            types::RepoGc {
+                peer: self.peer.clone(),
+                peername: self.peername.clone(),
+                keys,
+                error: String::new(),
+            },
+        );
+        json(&types::GlobalRepoGc { peer_map })
+    }
+
+    fn token(&self, request: &Request<Incoming>) -> Result<Response, ApiFailure> {
+        if self.credentials.is_empty() {
+            return Err(ApiFailure::status(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized: no credentials configured".into(),
+            ));
+        }
+        let header = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        let user = auth::check(header, &self.credentials).map_err(ApiFailure::Auth)?;
+        let token = auth::token_for(&self.credentials, &user)
+            .ok_or_else(|| ApiFailure::status(StatusCode::UNAUTHORIZED, "unauthorized".into()))?;
+        json(&types::TokenReply { token })
+    }
+
+    /// `POST /add`: the multipart format Go clients send (or a CAR with `format=car`),
+    /// through the shared importer; AddedOutput lines as upstream writes them.
+    async fn add(
+        &self,
+        request: Request<Incoming>,
+        query: &params::Query<'_>,
+    ) -> Result<Response, ApiFailure> {
+        let add =
+            params::add_params_from_query(query, Timestamp::now()).map_err(ApiFailure::param)?;
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let mut lines: Vec<AddedOutput> = Vec::new();
+        let allocations = Vec::new();
+        let root = match add.format {
+            params::AddFormat::Car => {
+                let (root, bytes, size, lease) = self
+                    .add_car(request.into_body(), content_type.as_deref())
+                    .await?;
+                lines.push(AddedOutput {
+                    name: String::new(),
+                    cid: Some(root),
+                    bytes,
+                    size,
+                    allocations,
+                });
+                (root, lease)
+            }
+            _ => {
+                let params = import_params(&add)?;
+                let uploaded = upload::upload(
+                    Arc::clone(&self.store),
+                    request.into_body(),
+                    content_type.as_deref(),
+                    length,
+                    UploadOptions {
+                        params,
+                        max_bytes: self.max_upload,
+                        form_names: FormNames::GoClient,
+                        hidden: add.hidden,
+                    },
+                )
+                .await
+                .map_err(ApiFailure::Http)?;
+                let top_level: Vec<&(String, crate::services::add::Entry)> = uploaded
+                    .added
+                    .iter()
+                    .filter(|(p, _)| !p.is_empty() && !p.contains('/'))
+                    .collect();
+                let root = if add.wrap {
+                    uploaded.root
+                } else {
+                    match top_level.last() {
+                        Some((_, entry)) => *entry,
+                        None => uploaded.root,
+                    }
+                };
+                for (path, entry) in &uploaded.added {
+                    if path.is_empty() && !add.wrap {
+                        continue;
+                    }
+                    if add.progress {
+                        lines.push(AddedOutput {
+                            name: path.clone(),
+                            cid: None,
+                            bytes: entry.size,
+                            size: 0,
+                            allocations: Vec::new(),
+                        });
+                    }
+                    lines.push(AddedOutput {
+                        name: path.clone(),
+                        cid: Some(entry.cid),
+                        bytes: 0,
+                        size: entry.tsize,
+                        allocations: Vec::new(),
+                    });
+                }
+                (root.cid, uploaded.lease)
+            }
+        };
+        let (root, lease) = root;
+        if !add.no_pin {
+            let stored = stored_pin(&root, &add.pin_options);
+            self.pins.add(&stored).map_err(ApiFailure::internal)?;
+        }
+        drop(lease);
+        if let Some(last) = lines.last_mut() {
+            last.allocations = vec![self.peer.clone()];
+        }
+        if add.stream_channels {
+            let mut response = stream(lines)?;
+            response
+                .headers_mut()
+                .insert("x-chunked-output", HeaderValue::from_static("1"));
+            Ok(response)
+        } else {
+            json(&lines)
+        }
+    }
+
+    async fn add_car(
+        &self,
+        body: Incoming,
+        content_type: Option<&str>,
+    ) -> Result<(Cid, u64, u64, crate::store::GcLock), ApiFailure> {
+        use crate::ipld::car::{CarDecoder, CarEvent, CarLimits};
+        use http_body_util::BodyExt;
+        // The CAR comes as the one file part of a form, or as the whole body.
+        let mut parser = if upload::is_form(content_type) {
+            Some(
+                crate::http::multipart::MultipartParser::from_content_type(
+                    content_type.unwrap_or(""),
+                    crate::http::multipart::Limits::default(),
+                )
+                .map_err(|e| ApiFailure::bad(format!("malformed multipart body: {e}")))?,
+            )
+        } else {
+            None
+        };
+        let lease = self.store.write_lease().map_err(ApiFailure::internal)?;
+        let mut decoder = CarDecoder::new(CarLimits::default());
+        let mut roots = Vec::new();
+        let (mut bytes, mut size) = (0u64, 0u64);
+        let mut body = body;
+        let mut finished = false;
+        let mut in_file = false;
+        loop {
+            // Drain what the decoder has.
+            loop {
+                match decoder.next().map_err(|e| ApiFailure::bad(e.to_string()))? {
+                    Some(CarEvent::Header { roots: r, .. }) => roots = r,
+                    Some(CarEvent::Block { cid, data }) => {
+                        bytes += data.len() as u64;
+                        size += data.len() as u64;
+                        self.store
+                            .put(&cid, &data)
+                            .map_err(|e| ApiFailure::bad(e.to_string()))?;
+                    }
+                    None => break,
+                }
+            }
+            if finished {
+                break;
+            }
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    match &mut parser {
+                        None => decoder.push(data),
+                        Some(parser) => {
+                            parser.push(data);
+                            while let Some(event) = parser.next().map_err(|e| {
+                                ApiFailure::bad(format!("malformed multipart body: {e}"))
+                            })? {
+                                match event {
+                                    crate::http::multipart::Event::PartStart(_) => in_file = true,
+                                    crate::http::multipart::Event::Data(d) if in_file => {
+                                        decoder.push(d)
+                                    }
+                                    crate::http::multipart::Event::Data(_) => {}
+                                    crate::http::multipart::Event::PartEnd => in_file = false,
+                                }
+                            }
+                        }
+                    }
+                }
+                Some(Err(e)) => return Err(ApiFailure::bad(format!("reading the body: {e}"))),
+                None => {
+                    if let Some(parser) = &mut parser {
+                        parser.finish();
+                        while let Some(event) = parser.next().map_err(|e| {
+                            ApiFailure::bad(format!("malformed multipart body: {e}"))
+                        })? {
+                            if let crate::http::multipart::Event::Data(d) = event {
+                                decoder.push(d);
+                            }
+                        }
+                    }
+                    decoder.finish();
+                    finished = true;
+                }
+            }
+        }
+        let [root] = roots.as_slice() else {
+            return Err(ApiFailure::bad(format!(
+                "a CAR to add must have exactly one root; this one has {}",
+                roots.len()
+            )));
+        };
+        self.store.sync().map_err(ApiFailure::internal)?;
+        Ok((*root, bytes, size, lease))
+    }
+}
+
+fn import_params(add: &params::AddParams) -> Result<ImportParams, ApiFailure> {
+    let cid_version = match add.cid_version {
+        0 => 0,
+        1 => 1,
+        other => return Err(ApiFailure::bad(format!("unknown CID version {other}"))),
+    };
+    let hash = crate::services::add::file::hash_code_for_name(&add.hash_fun)
+        .map_err(|e| ApiFailure::bad(e.to_string()))?;
+    Ok(ImportParams {
+        // A hash other than sha2-256 needs CIDv1, as in Kubo.
+        cid_version: if hash != 0x12 { 1 } else { cid_version },
+        raw_leaves: add.raw_leaves,
+        chunker: ChunkerSpec::parse(&add.chunker).map_err(|e| ApiFailure::bad(e.to_string()))?,
+        hash,
+        layout: match add.layout {
+            params::Layout::Trickle => Layout::Trickle,
+            _ => Layout::Balanced,
+        },
+        ..ImportParams::default()
+    })
+}
+
+fn stored_pin(cid: &Cid, options: &PinOptions) -> StoredPin {
+    let mut pin = StoredPin::recursive(cid);
+    pin.mode = match options.mode {
+        types::PinMode::Direct => StoredMode::Direct,
+        types::PinMode::Recursive => StoredMode::Recursive,
+    };
+    pin.name = options.name.clone();
+    // 0 means "the cluster's default", which for a one-peer cluster is everywhere (-1).
+    let factor = |f: i64| {
+        if f == 0 {
+            -1
+        } else {
+            f.clamp(-1, i64::from(i32::MAX)) as i32
+        }
+    };
+    pin.replication_factor_min = factor(options.replication_factor_min);
+    pin.replication_factor_max = factor(options.replication_factor_max);
+    pin.shard_size = options.shard_size;
+    pin.user_allocations = options
+        .user_allocations
+        .iter()
+        .flatten()
+        .map(|p| p.to_string())
+        .collect();
+    pin.expire_at = if options.expire_at.is_unset() {
+        0
+    } else {
+        options.expire_at.unix_secs().max(1) as u64
+    };
+    pin.metadata = options.metadata.clone().unwrap_or_default();
+    pin.pin_update = options.pin_update.map(|c| c.to_string());
+    pin.origins = options
+        .origins
+        .iter()
+        .flatten()
+        .map(|o| o.to_string())
+        .collect();
+    pin
+}
+
+fn known_route(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        ["health"]
+            | ["id"]
+            | ["version"]
+            | ["peers"]
+            | ["peers", _]
+            | ["add"]
+            | ["allocations"]
+            | ["allocations", _]
+            | ["pins", ..]
+            | ["monitor", "metrics", ..]
+            | ["health", _]
+            | ["ipfs", "gc"]
+            | ["token"]
+    )
+}
+
+fn parse_cid(text: &str) -> Result<Cid, ApiFailure> {
+    types::parse_cid(text).map_err(|e| ApiFailure::bad(format!("error decoding Cid: {e}")))
+}
+
+fn not_in_pinset() -> ApiFailure {
+    ApiFailure::status(
+        StatusCode::NOT_FOUND,
+        "pin is not part of the pinset".into(),
+    )
+}
+
+fn unix_nanos() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Free bytes on the file system holding `dir` (statvfs).
+fn free_space(dir: &std::path::Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return 0;
+    };
+    let mut stat: libc::statvfs = unsafe {
+        // SAFETY: statvfs is plain data; all-zero is a valid value to be overwritten.
+        std::mem::zeroed()
+    };
+    // SAFETY: `path` is a valid NUL-terminated string and `stat` a valid out-pointer.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+        return 0;
+    }
+    (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64)
+}
+
+/// Why a Cluster API request failed: rendered as `{"code":…,"message":…}`.
+enum ApiFailure {
+    Status(StatusCode, String),
+    Auth(auth::AuthFailure),
+    Http(HttpError),
+}
+
+impl ApiFailure {
+    fn status(status: StatusCode, message: String) -> Self {
+        ApiFailure::Status(status, message)
+    }
+    fn bad(message: String) -> Self {
+        ApiFailure::Status(StatusCode::BAD_REQUEST, message)
+    }
+    fn param(e: params::ParamError) -> Self {
+        ApiFailure::bad(e.0.into_owned())
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        ApiFailure::Status(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+
+    fn into_response(self) -> Response {
+        let (status, message, www) = match self {
+            ApiFailure::Status(status, message) => (status, message, &[][..]),
+            ApiFailure::Http(e) => (e.status, e.message, &[][..]),
+            ApiFailure::Auth(failure) => (
+                StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+                failure.message().to_owned(),
+                failure.www_authenticate(),
+            ),
+        };
+        let body = types::to_go_json(&ApiError {
+            code: status.as_u16(),
+            message,
+        })
+        .unwrap_or_default();
+        let mut response = Response::new(Body::full(body));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for value in www {
+            response
+                .headers_mut()
+                .append(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+        }
+        response
+    }
+}
+
+fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    response
+}
+
+/// One JSON value (Go's encoding, newline-terminated).
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<Response, ApiFailure> {
+    let body = types::to_go_json(value).map_err(ApiFailure::internal)?;
+    let mut response = Response::new(Body::full(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+/// A streaming reply: one JSON object per line, 204 when there are none, ending with the
+/// `X-Stream-Error` trailer (empty on success).
+fn stream<T: Serialize>(items: Vec<T>) -> Result<Response, ApiFailure> {
+    if items.is_empty() {
+        return Ok(empty(StatusCode::NO_CONTENT));
+    }
+    let lines = items
+        .iter()
+        .map(|item| types::to_go_json(item).map(Bytes::from))
+        .collect::<Result<VecDeque<_>, _>>()
+        .map_err(ApiFailure::internal)?;
+    let mut response = Response::new(Body::stream(NdjsonBody {
+        lines,
+        trailer_sent: false,
+    }));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::TRAILER, HeaderValue::from_static("X-Stream-Error"));
+    Ok(response)
+}
+
+/// Lines, then the trailer.
+struct NdjsonBody {
+    lines: VecDeque<Bytes>,
+    trailer_sent: bool,
+}
+
+impl http_body::Body for NdjsonBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: StdPin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(line) = self.lines.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(line))));
+        }
+        if self.trailer_sent {
+            return Poll::Ready(None);
+        }
+        self.trailer_sent = true;
+        let mut trailers = HeaderMap::new();
+        trailers.insert(X_STREAM_ERROR, HeaderValue::from_static(""));
+        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.lines.is_empty() && self.trailer_sent
+    }
+}
+
+impl Handler for ClusterApi {
+    async fn handle(&self, request: Request<Incoming>) -> Response {
+        let head = request.method() == Method::HEAD;
+        let mut response = match self.dispatch(request).await {
+            Ok(response) => response,
+            Err(failure) => failure.into_response(),
+        };
+        if head {
+            *response.body_mut() = Body::empty();
+        }
+        // Upstream's CORS defaults.
+        let headers = response.headers_mut();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(
+                "Content-Type, X-Stream-Output, X-Chunked-Output, X-Content-Length",
+            ),
+        );
+        response
+    }
+}
