@@ -31,7 +31,13 @@ pub fn gateway(data: &Path) -> Gateway {
         cairn::services::import::import_car(&store, std::io::BufReader::new(file)).unwrap();
     }
     let pins = std::sync::Arc::new(cairn::services::pins::Pinset::open(data).unwrap());
-    Gateway::new(store, pins, cairn::gateway::GatewayOptions::default())
+    let pubsub = Arc::new(cairn::services::pubsub::LocalBus::new("12D3KooWBench"));
+    Gateway::new(
+        store,
+        pins,
+        pubsub,
+        cairn::gateway::GatewayOptions::default(),
+    )
 }
 
 pub fn get(path: &str, headers: &[(&str, &str)]) -> http::Request<()> {

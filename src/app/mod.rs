@@ -17,6 +17,7 @@ use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
 use crate::services::pins::{Pin, Pinset};
+use crate::services::pubsub::LocalBus;
 use crate::store::{Blockstore, StoreOptions};
 
 /// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
@@ -92,9 +93,19 @@ pub async fn serve(
         max_upload: options.max_upload,
     };
     let gateway_counters = Arc::new(ByteCounters::default());
+    let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));
+    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
+    // wait out its grace period for them.
+    let closing = Arc::clone(&bus);
+    let mut stopping = shutdown.clone();
+    tokio::spawn(async move {
+        stopping.wait().await;
+        closing.close();
+    });
     let gateway = Arc::new(Gateway::new(
         Arc::clone(&store),
         Arc::clone(&pins),
+        bus,
         gateway_options,
     ));
     let mut tasks = tokio::task::JoinSet::new();

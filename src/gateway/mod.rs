@@ -4,6 +4,7 @@
 
 mod listing;
 pub mod path;
+pub mod pubsub;
 mod read;
 mod write;
 
@@ -16,6 +17,7 @@ use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
 use crate::services::pins::Pinset;
+use crate::services::pubsub::PubsubBackend;
 use crate::store::Blockstore;
 
 /// Longest request target (path and query) accepted; longer ones get 414.
@@ -36,13 +38,21 @@ pub struct Gateway {
     pins: Arc<Pinset>,
     writable: bool,
     max_upload: Option<u64>,
+    pubsub: pubsub::PubsubApi,
 }
 
 impl Gateway {
-    pub fn new(store: Arc<Blockstore>, pins: Arc<Pinset>, options: GatewayOptions) -> Self {
+    /// A gateway over `store`, whose `/pubsub` API goes through `pubsub`.
+    pub fn new(
+        store: Arc<Blockstore>,
+        pins: Arc<Pinset>,
+        pubsub: Arc<dyn PubsubBackend>,
+        options: GatewayOptions,
+    ) -> Self {
         Gateway {
             store,
             pins,
+            pubsub: pubsub::PubsubApi::new(pubsub),
             writable: options.writable,
             max_upload: options.max_upload,
         }
@@ -63,6 +73,10 @@ impl Gateway {
             Ok(Route::IpfsDelete { rest }) => {
                 self.check_writable()?;
                 write::delete(self, &request, rest)
+            }
+            Ok(Route::PubsubPublish { rest }) => {
+                let (parts, body) = request.into_parts();
+                pubsub::publish(&self.pubsub, &parts.headers, rest, body).await
             }
             _ => Ok(self.respond(&request)),
         }
@@ -110,9 +124,13 @@ impl Gateway {
         match router::route(request.method(), uri.path()) {
             Ok(Route::Preflight) => Ok(preflight()),
             Ok(Route::IpfsRead { rest }) => read::ipfs(self, request, rest),
-            Ok(Route::IpfsPost | Route::IpfsPut { .. } | Route::IpfsDelete { .. }) => {
-                Err(HttpError::bad_request("this route needs the request body"))
-            }
+            Ok(Route::PubsubRead { rest }) => pubsub::read(&self.pubsub, request, rest),
+            Ok(
+                Route::IpfsPost
+                | Route::IpfsPut { .. }
+                | Route::IpfsDelete { .. }
+                | Route::PubsubPublish { .. },
+            ) => Err(HttpError::bad_request("this route needs the request body")),
             Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
                 "no such route: {} (content lives under /ipfs/<cid>)",
                 uri.path()

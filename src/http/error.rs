@@ -99,6 +99,18 @@ impl From<store::Error> for HttpError {
     }
 }
 
+impl From<services::pubsub::PubsubError> for HttpError {
+    fn from(e: services::pubsub::PubsubError) -> Self {
+        use services::pubsub::PubsubError as E;
+        let status = match &e {
+            E::EmptyTopic => StatusCode::BAD_REQUEST,
+            E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            E::Closed => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        HttpError::new(status, e.to_string())
+    }
+}
+
 impl From<crate::ipld::Error> for HttpError {
     fn from(e: crate::ipld::Error) -> Self {
         services::Error::from(e).into()

@@ -17,6 +17,10 @@ pub enum Route<'a> {
     IpfsPut { rest: &'a str },
     /// `DELETE /ipfs/<cid>[/<path>]`: remove from a tree, or unpin.
     IpfsDelete { rest: &'a str },
+    /// `GET`/`HEAD /pubsub/<topic>`: `rest` is everything after `/pubsub/`.
+    PubsubRead { rest: &'a str },
+    /// `POST /pubsub/<topic>`: `rest` is everything after `/pubsub/`.
+    PubsubPublish { rest: &'a str },
 }
 
 /// Why no route matched.
@@ -31,6 +35,7 @@ pub enum NoRoute {
 
 const IPFS_CONTENT: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
 const IPFS_UPLOAD: &str = "POST, OPTIONS";
+const PUBSUB: &str = "GET, HEAD, POST, OPTIONS";
 
 /// Matches a request. `path` is the URI path, starting with `/`.
 pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
@@ -55,6 +60,13 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
                 }),
             }
         }
+        // `HEAD /pubsub/` and below always answers (the Agregore spec); the handlers check
+        // the topic for the other methods.
+        "pubsub" => match m {
+            "GET" | "HEAD" => Ok(Route::PubsubRead { rest }),
+            "POST" => Ok(Route::PubsubPublish { rest }),
+            _ => Err(NoRoute::MethodNotAllowed { allow: PUBSUB }),
+        },
         _ => Err(NoRoute::NotFound),
     }
 }
@@ -113,6 +125,29 @@ mod tests {
             (Method::GET, "/", Err(NoRoute::NotFound)),
             (Method::GET, "/ipfsx/bafy", Err(NoRoute::NotFound)),
             (Method::GET, "ipfs/bafy", Err(NoRoute::NotFound)),
+            (
+                Method::GET,
+                "/pubsub/a%20b/c",
+                Ok(Route::PubsubRead { rest: "a%20b/c" }),
+            ),
+            (Method::HEAD, "/pubsub/", Ok(Route::PubsubRead { rest: "" })),
+            (Method::HEAD, "/pubsub", Ok(Route::PubsubRead { rest: "" })),
+            (
+                Method::POST,
+                "/pubsub/t",
+                Ok(Route::PubsubPublish { rest: "t" }),
+            ),
+            (
+                Method::PUT,
+                "/pubsub/t",
+                Err(NoRoute::MethodNotAllowed { allow: PUBSUB }),
+            ),
+            (
+                Method::DELETE,
+                "/pubsub/t",
+                Err(NoRoute::MethodNotAllowed { allow: PUBSUB }),
+            ),
+            (Method::GET, "/pubsubs/t", Err(NoRoute::NotFound)),
         ];
         for (method, path, want) in cases {
             assert_eq!(&route(method, path), want, "{method} {path}");

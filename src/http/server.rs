@@ -144,7 +144,8 @@ pub fn shutdown_channel() -> (ShutdownTrigger, Shutdown) {
 }
 
 impl Shutdown {
-    async fn wait(&mut self) {
+    /// Waits until the shutdown fires.
+    pub async fn wait(&mut self) {
         let _ = self.0.wait_for(|fired| *fired).await;
     }
 }

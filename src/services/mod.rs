@@ -10,6 +10,7 @@ pub mod gc;
 pub mod import;
 pub mod keystore;
 pub mod pins;
+pub mod pubsub;
 pub mod resolve;
 
 use cid::Cid;
