@@ -3,11 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use cairn::app::{self, ServeOptions};
 use cairn::http::server::{shutdown_channel, ServerLimits};
+use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::store::StoreOptions;
 
 #[global_allocator]
@@ -50,6 +52,21 @@ enum Command {
         /// Cluster API credentials (repeatable); turns on Basic and JWT authentication.
         #[arg(long, value_name = "USER:PASSWORD")]
         cluster_auth: Vec<String>,
+        /// DNS server for DNSLink lookups, IP:PORT [default: the system's resolver
+        /// configuration]
+        #[arg(long, value_name = "IP:PORT", value_parser = names::parse_dns_server)]
+        dns_resolver: Option<SocketAddr>,
+        /// A static DNSLink entry, DOMAIN=/ipfs/<cid>[/path] or DOMAIN=/ipns/<name>
+        /// (repeatable; wins over DNS)
+        #[arg(long = "dnslink", value_name = "DOMAIN=PATH")]
+        dnslinks: Vec<String>,
+        /// Static DNSLink entries in Kubo's format: domain:/ipfs/<cid>,domain2:/ipns/<name>
+        #[arg(long, env = "IPFS_NS_MAP", value_name = "MAP")]
+        ipfs_ns_map: Option<String>,
+        /// How long IPNS records published here stay valid (48h, 30m, 90s…); they are
+        /// re-signed while the key exists
+        #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_lifetime)]
+        ipns_lifetime: Duration,
     },
     /// Import CAR files (v1 or v2) into the block store and print their roots.
     Import {
@@ -166,7 +183,17 @@ fn main() -> ExitCode {
             max_upload,
             cluster_api,
             cluster_auth,
+            dns_resolver,
+            dnslinks,
+            ipfs_ns_map,
+            ipns_lifetime,
         } => parse_cluster_api(&cluster_api).and_then(|cluster_api| {
+            let names = name_options(
+                dns_resolver,
+                &dnslinks,
+                ipfs_ns_map.as_deref(),
+                ipns_lifetime,
+            )?;
             serve(ServeOptions {
                 data: app::data_dir(data),
                 gateway,
@@ -178,6 +205,7 @@ fn main() -> ExitCode {
                 max_upload,
                 cluster_api,
                 cluster_auth,
+                names,
             })
         }),
         Command::Add(args) => {
@@ -250,6 +278,37 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// IPNS options from the command line; `IPFS_NS_MAP` entries first, `--dnslink` ones after
+/// (a later entry for the same domain wins).
+fn name_options(
+    dns_resolver: Option<SocketAddr>,
+    dnslinks: &[String],
+    ipfs_ns_map: Option<&str>,
+    lifetime: Duration,
+) -> Result<NameOptions, String> {
+    let mut static_dnslinks = match ipfs_ns_map {
+        Some(map) => names::parse_ns_map(map).map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    for entry in dnslinks {
+        static_dnslinks.push(names::parse_static_dnslink(entry).map_err(|e| e.to_string())?);
+    }
+    Ok(NameOptions {
+        lifetime,
+        dns_servers: dns_resolver.map_or(DnsServers::System, DnsServers::One),
+        static_dnslinks,
+        ..NameOptions::default()
+    })
+}
+
+fn parse_lifetime(text: &str) -> Result<Duration, String> {
+    let lifetime = names::parse_duration(text)?;
+    if lifetime < Duration::from_secs(1) {
+        return Err("the IPNS record lifetime must be at least 1s".into());
+    }
+    Ok(lifetime)
 }
 
 fn serve(options: ServeOptions) -> Result<(), String> {

@@ -16,6 +16,7 @@ use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
+use crate::services::names::{NameOptions, NameService};
 use crate::services::pins::{Pin, Pinset};
 use crate::services::pubsub::LocalBus;
 use crate::store::{Blockstore, StoreOptions};
@@ -50,6 +51,8 @@ pub struct ServeOptions {
     pub cluster_auth: Vec<String>,
     /// Largest upload accepted (bytes).
     pub max_upload: Option<u64>,
+    /// IPNS: record lifetime, DNS for DNSLink, static DNSLink entries.
+    pub names: NameOptions,
 }
 
 /// Serves until `shutdown` fires. `on_ready` is told the bound addresses (gateway, then the
@@ -102,12 +105,18 @@ pub async fn serve(
         stopping.wait().await;
         closing.close();
     });
-    let gateway = Arc::new(Gateway::new(
+    let names = NameService::open(
+        &options.data,
         Arc::clone(&store),
         Arc::clone(&pins),
-        bus,
-        gateway_options,
-    ));
+        options.names.clone(),
+    )
+    .map(Arc::new)
+    .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
+    names.spawn_republisher();
+    let gateway = Arc::new(
+        Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options).with_names(names),
+    );
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = cluster_listener {
         let counters = Arc::new(ByteCounters::default());

@@ -2,6 +2,7 @@
 //! read behaviour. Requests are routed by [`crate::http::router`]; each handler returns a
 //! response or an [`HttpError`], and every response leaves here with CORS headers.
 
+mod ipns;
 mod listing;
 pub mod path;
 pub mod pubsub;
@@ -16,6 +17,7 @@ use hyper::body::Incoming;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
+use crate::services::names::NameService;
 use crate::services::pins::Pinset;
 use crate::services::pubsub::PubsubBackend;
 use crate::store::Blockstore;
@@ -39,6 +41,8 @@ pub struct Gateway {
     writable: bool,
     max_upload: Option<u64>,
     pubsub: pubsub::PubsubApi,
+    /// IPNS: `/ipns`, the key API, Delegated Routing V1 (absent: those routes answer 501).
+    names: Option<Arc<NameService>>,
 }
 
 impl Gateway {
@@ -55,7 +59,14 @@ impl Gateway {
             pubsub: pubsub::PubsubApi::new(pubsub),
             writable: options.writable,
             max_upload: options.max_upload,
+            names: None,
         }
+    }
+
+    /// Serves IPNS from `names`.
+    pub fn with_names(mut self, names: Arc<NameService>) -> Self {
+        self.names = Some(names);
+        self
     }
 
     /// Routes that take a request body, then everything else.
@@ -78,6 +89,15 @@ impl Gateway {
                 let (parts, body) = request.into_parts();
                 pubsub::publish(&self.pubsub, &parts.headers, rest, body).await
             }
+            // Resolution may ask DNS; publishing takes a body.
+            Ok(
+                Route::IpnsRead { .. }
+                | Route::IpnsPost { .. }
+                | Route::IpnsPut { .. }
+                | Route::IpnsDelete { .. }
+                | Route::RoutingIpnsGet { .. }
+                | Route::RoutingIpnsPut { .. },
+            ) => Ok(ipns::respond(self, request).await),
             _ => Ok(self.respond(&request)),
         }
     }
@@ -131,6 +151,17 @@ impl Gateway {
                 | Route::IpfsDelete { .. }
                 | Route::PubsubPublish { .. },
             ) => Err(HttpError::bad_request("this route needs the request body")),
+            Ok(
+                Route::IpnsRead { .. }
+                | Route::IpnsPost { .. }
+                | Route::IpnsPut { .. }
+                | Route::IpnsDelete { .. }
+                | Route::RoutingIpnsGet { .. }
+                | Route::RoutingIpnsPut { .. },
+            ) => Err(HttpError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "IPNS routes are served asynchronously (Gateway::handle)",
+            )),
             Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
                 "no such route: {} (content lives under /ipfs/<cid>)",
                 uri.path()

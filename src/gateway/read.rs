@@ -35,11 +35,14 @@ const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=2903040
 const SNIFF_LEN: u64 = 512;
 
 /// What the request asked for beyond its path.
-struct Ask<'r> {
+pub(super) struct Ask<'r> {
     /// The request path as written, for `X-Ipfs-Path` and redirects.
-    raw_path: &'r str,
-    query: Option<&'r str>,
-    headers: &'r HeaderMap,
+    pub(super) raw_path: &'r str,
+    pub(super) query: Option<&'r str>,
+    pub(super) headers: &'r HeaderMap,
+    /// `None` for immutable `/ipfs` content; for `/ipns` the TTL the name resolved with, which
+    /// replaces the immutable caching (boxo `contentCacheControl`, `dirListingCacheControl`).
+    pub(super) ttl: Option<Duration>,
 }
 
 pub(super) fn ipfs<B>(
@@ -60,12 +63,13 @@ pub(super) fn ipfs<B>(
         raw_path: request.uri().path(),
         query: request.uri().query(),
         headers: request.headers(),
+        ttl: None,
     };
     let name = segments.last().map(|s| &**s);
     serve_resolved(gw, &ask, resolved, name)
 }
 
-fn serve_resolved(
+pub(super) fn serve_resolved(
     gw: &Gateway,
     ask: &Ask<'_>,
     resolved: Resolved,
@@ -148,10 +152,19 @@ fn serve_directory(
     let dir_cid = v1_text(&cid);
     text.set(IPFS_HASH, dir_cid.as_str());
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=604800, stale-while-revalidate=2678400"),
-    );
+    match ask.ttl.map(|ttl| ttl.as_secs()) {
+        None => {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=604800, stale-while-revalidate=2678400"),
+            );
+        }
+        Some(0) => {}
+        Some(seconds) => text.set_fmt(
+            header::CACHE_CONTROL,
+            format_args!("public, max-age={seconds}, stale-while-revalidate=2678400"),
+        ),
+    }
     let json = wants_json_listing(ask.headers);
     let etag = if json {
         format!("\"DirIndex-json_CID-{dir_cid}\"")
@@ -211,7 +224,16 @@ fn serve_file(
     let etag = quoted(cid_text.as_str(), &mut etag_buf);
     text.set(IPFS_HASH, cid_text.as_str());
     text.set(header::ETAG, etag);
-    headers.insert(header::CACHE_CONTROL, IMMUTABLE);
+    match ask.ttl.map(|ttl| ttl.as_secs()) {
+        None => {
+            headers.insert(header::CACHE_CONTROL, IMMUTABLE);
+        }
+        Some(0) => {}
+        Some(seconds) => text.set_fmt(
+            header::CACHE_CONTROL,
+            format_args!("public, max-age={seconds}"),
+        ),
+    }
     let last_modified = root.mtime().and_then(|t| {
         SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(t.seconds).ok()?))
     });
@@ -412,7 +434,7 @@ fn trim_html(content_type: &'static str) -> &'static str {
 
 /// `inline; filename="<ascii>"; filename*=UTF-8''<escaped>` (RFC 6266 §4.3, RFC 8187), as
 /// Kubo writes it; `attachment` when a download is asked for.
-fn content_disposition(filename: &str, download: bool) -> String {
+pub(super) fn content_disposition(filename: &str, download: bool) -> String {
     let kind = if download { "attachment" } else { "inline" };
     let ascii: String = filename
         .chars()

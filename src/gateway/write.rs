@@ -25,11 +25,11 @@ use crate::services::pins::Pin;
 const X_IPFS_PIN: HeaderName = HeaderName::from_static("x-ipfs-pin");
 
 /// The settings every gateway write uses: Kubo's `ipfs add --cid-version=1`.
-fn params() -> ImportParams {
+pub(super) fn params() -> ImportParams {
     ImportParams::cid_v1()
 }
 
-fn upload_options(gw: &Gateway) -> UploadOptions {
+pub(super) fn upload_options(gw: &Gateway) -> UploadOptions {
     UploadOptions {
         params: params(),
         max_bytes: gw.max_upload,
@@ -125,26 +125,7 @@ pub(super) async fn put(
     )
     .await?;
     let names: Vec<&str> = segments.iter().map(|s| &**s).collect();
-    let new_root = if uploaded.form {
-        let mut tree = root;
-        let mut entry = None;
-        for (path, added) in &uploaded.added {
-            if path.is_empty() || path.contains('/') {
-                continue; // the form's own root, and entries below its top level
-            }
-            let mut at = names.clone();
-            at.push(path);
-            let updated = edit::put_at(&gw.store, &tree, &at, added, &params())?;
-            tree = updated.cid;
-            entry = Some(updated);
-        }
-        match entry {
-            Some(entry) => entry,
-            None => edit::entry_for(&gw.store, &root)?,
-        }
-    } else {
-        edit::put_at(&gw.store, &root, &names, &uploaded.root, &params())?
-    };
+    let new_root = apply_upload(&gw.store, &root, &names, &uploaded.added, uploaded.form)?;
     gw.store.sync()?;
     pin_if_asked(gw, pin, &new_root)?;
     drop(uploaded.lease);
@@ -157,6 +138,41 @@ pub(super) async fn put(
         location.push('/');
     }
     Ok(created(StatusCode::CREATED, &new_root, &location))
+}
+
+/// Writes an upload into the tree `root` at `at`: a plain body's file goes to `at`; a form's
+/// top-level entries are merged into the directory at `at` (same names replaced). Returns the
+/// new root. `added` is the upload's entry list (root last, path `""`).
+pub(super) fn apply_upload(
+    store: &crate::store::Blockstore,
+    root: &cid::Cid,
+    at: &[&str],
+    added: &[(String, Entry)],
+    form: bool,
+) -> Result<Entry, crate::services::Error> {
+    if !form {
+        let file = added
+            .last()
+            .map(|(_, entry)| *entry)
+            .ok_or_else(|| crate::services::Error::InvalidInput("empty upload".into()))?;
+        return edit::put_at(store, root, at, &file, &params());
+    }
+    let mut tree = *root;
+    let mut entry = None;
+    for (path, added) in added {
+        if path.is_empty() || path.contains('/') {
+            continue; // the form's own root, and entries below its top level
+        }
+        let mut target = at.to_vec();
+        target.push(path);
+        let updated = edit::put_at(store, &tree, &target, added, &params())?;
+        tree = updated.cid;
+        entry = Some(updated);
+    }
+    match entry {
+        Some(entry) => Ok(entry),
+        None => edit::entry_for(store, root),
+    }
 }
 
 /// `DELETE /ipfs/<cid>/<path>` removes the entry; `DELETE /ipfs/<cid>` unpins.

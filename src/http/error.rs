@@ -6,6 +6,8 @@ use http::{header, HeaderValue, StatusCode};
 
 use super::{cors, Body, Response};
 use crate::ipld::ErrorKind as IpldKind;
+use crate::services::keystore::KeystoreError;
+use crate::services::names::NameError;
 use crate::{services, store};
 
 /// An error response: a status and a message for the client.
@@ -111,6 +113,35 @@ impl From<services::pubsub::PubsubError> for HttpError {
     }
 }
 
+impl From<NameError> for HttpError {
+    fn from(e: NameError) -> Self {
+        use NameError as E;
+        let e = match e {
+            // Reading content or editing a tree: the same statuses as /ipfs.
+            E::Content(inner) => return inner.into(),
+            other => other,
+        };
+        let status = match &e {
+            E::InvalidName(_) | E::InvalidValue(_) | E::InvalidRecord(_) => StatusCode::BAD_REQUEST,
+            E::Keystore(KeystoreError::InvalidName(_) | KeystoreError::Reserved) => {
+                StatusCode::BAD_REQUEST
+            }
+            E::NotLocal(_) => StatusCode::FORBIDDEN,
+            E::UnknownKey(_) | E::NoDnsLink(_) => StatusCode::NOT_FOUND,
+            // The name is fine; no valid record or answer for it could be had. Kubo answers
+            // 5xx here too, and the conformance suite expects it for refused records.
+            E::NoRecord(_) | E::DnsFailure(_) => StatusCode::BAD_GATEWAY,
+            E::DnsTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            E::TooDeep(_) => StatusCode::LOOP_DETECTED,
+            E::Keystore(_) | E::Io(_) | E::Content(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status.is_server_error() {
+            tracing::warn!(error = %e, %status, "IPNS request failed");
+        }
+        HttpError::new(status, e.to_string())
+    }
+}
+
 impl From<crate::ipld::Error> for HttpError {
     fn from(e: crate::ipld::Error) -> Self {
         services::Error::from(e).into()
@@ -143,6 +174,33 @@ mod tests {
             escape_html(r#"<a href="x">&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn name_errors_map_to_statuses() {
+        use crate::services::names::NameError as E;
+        let cases = [
+            (E::InvalidName("x".into()), StatusCode::BAD_REQUEST),
+            (E::InvalidValue("x".into()), StatusCode::BAD_REQUEST),
+            (E::UnknownKey("x".into()), StatusCode::NOT_FOUND),
+            (E::NotLocal("x".into()), StatusCode::FORBIDDEN),
+            (E::NoRecord("x".into()), StatusCode::BAD_GATEWAY),
+            (E::NoDnsLink("x".into()), StatusCode::NOT_FOUND),
+            (E::DnsTimeout("x".into()), StatusCode::GATEWAY_TIMEOUT),
+            (E::TooDeep("x".into()), StatusCode::LOOP_DETECTED),
+            (
+                E::Keystore(KeystoreError::Reserved),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                E::Content(services::Error::NotFound("x".into())),
+                StatusCode::NOT_FOUND,
+            ),
+        ];
+        for (error, status) in cases {
+            let text = error.to_string();
+            assert_eq!(HttpError::from(error).status, status, "{text}");
+        }
     }
 
     #[test]

@@ -21,6 +21,19 @@ pub enum Route<'a> {
     PubsubRead { rest: &'a str },
     /// `POST /pubsub/<topic>`: `rest` is everything after `/pubsub/`.
     PubsubPublish { rest: &'a str },
+    /// `GET`/`HEAD /ipns/<name>[/<path>]` (and the key API `/ipns/localhost?key=`): `rest` is
+    /// everything after `/ipns/`.
+    IpnsRead { rest: &'a str },
+    /// `POST /ipns/<key>[/<path>]` (and the key API).
+    IpnsPost { rest: &'a str },
+    /// `PUT /ipns/<key>[/<path>]`.
+    IpnsPut { rest: &'a str },
+    /// `DELETE /ipns/<key>/<path>` (and the key API).
+    IpnsDelete { rest: &'a str },
+    /// `GET`/`HEAD /routing/v1/ipns/<name>` (Delegated Routing V1): `name` still encoded.
+    RoutingIpnsGet { name: &'a str },
+    /// `PUT /routing/v1/ipns/<name>`.
+    RoutingIpnsPut { name: &'a str },
 }
 
 /// Why no route matched.
@@ -36,6 +49,8 @@ pub enum NoRoute {
 const IPFS_CONTENT: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
 const IPFS_UPLOAD: &str = "POST, OPTIONS";
 const PUBSUB: &str = "GET, HEAD, POST, OPTIONS";
+const IPNS_METHODS: &str = "GET, HEAD, POST, PUT, DELETE, OPTIONS";
+const ROUTING_IPNS_METHODS: &str = "GET, HEAD, PUT, OPTIONS";
 
 /// Matches a request. `path` is the URI path, starting with `/`.
 pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
@@ -67,7 +82,36 @@ pub fn route<'a>(method: &Method, path: &'a str) -> Result<Route<'a>, NoRoute> {
             "POST" => Ok(Route::PubsubPublish { rest }),
             _ => Err(NoRoute::MethodNotAllowed { allow: PUBSUB }),
         },
+        "ipns" => ipns_route(method, rest),
+        "routing" => routing_route(method, rest),
         _ => Err(NoRoute::NotFound),
+    }
+}
+
+fn ipns_route<'a>(method: &Method, rest: &'a str) -> Result<Route<'a>, NoRoute> {
+    match *method {
+        Method::GET | Method::HEAD => Ok(Route::IpnsRead { rest }),
+        Method::POST => Ok(Route::IpnsPost { rest }),
+        Method::PUT => Ok(Route::IpnsPut { rest }),
+        Method::DELETE => Ok(Route::IpnsDelete { rest }),
+        _ => Err(NoRoute::MethodNotAllowed {
+            allow: IPNS_METHODS,
+        }),
+    }
+}
+
+/// Delegated Routing V1 (IPIP-337/379): only the IPNS endpoint is served.
+fn routing_route<'a>(method: &Method, rest: &'a str) -> Result<Route<'a>, NoRoute> {
+    let name = match rest.strip_prefix("v1/ipns/") {
+        Some(name) if !name.is_empty() && !name.contains('/') => name,
+        _ => return Err(NoRoute::NotFound),
+    };
+    match *method {
+        Method::GET | Method::HEAD => Ok(Route::RoutingIpnsGet { name }),
+        Method::PUT => Ok(Route::RoutingIpnsPut { name }),
+        _ => Err(NoRoute::MethodNotAllowed {
+            allow: ROUTING_IPNS_METHODS,
+        }),
     }
 }
 
@@ -121,6 +165,58 @@ mod tests {
                 Method::DELETE,
                 "/ipfs/bafy",
                 Ok(Route::IpfsDelete { rest: "bafy" }),
+            ),
+            (
+                Method::GET,
+                "/ipns/k51/a",
+                Ok(Route::IpnsRead { rest: "k51/a" }),
+            ),
+            (
+                Method::HEAD,
+                "/ipns/x.com",
+                Ok(Route::IpnsRead { rest: "x.com" }),
+            ),
+            (
+                Method::POST,
+                "/ipns/localhost",
+                Ok(Route::IpnsPost { rest: "localhost" }),
+            ),
+            (Method::PUT, "/ipns/k/p", Ok(Route::IpnsPut { rest: "k/p" })),
+            (
+                Method::DELETE,
+                "/ipns/k/p",
+                Ok(Route::IpnsDelete { rest: "k/p" }),
+            ),
+            (
+                Method::PATCH,
+                "/ipns/k",
+                Err(NoRoute::MethodNotAllowed {
+                    allow: IPNS_METHODS,
+                }),
+            ),
+            (
+                Method::GET,
+                "/routing/v1/ipns/k51",
+                Ok(Route::RoutingIpnsGet { name: "k51" }),
+            ),
+            (
+                Method::PUT,
+                "/routing/v1/ipns/k51",
+                Ok(Route::RoutingIpnsPut { name: "k51" }),
+            ),
+            (
+                Method::POST,
+                "/routing/v1/ipns/k51",
+                Err(NoRoute::MethodNotAllowed {
+                    allow: ROUTING_IPNS_METHODS,
+                }),
+            ),
+            (Method::GET, "/routing/v1/ipns/", Err(NoRoute::NotFound)),
+            (Method::GET, "/routing/v1/ipns/a/b", Err(NoRoute::NotFound)),
+            (
+                Method::GET,
+                "/routing/v1/providers/bafy",
+                Err(NoRoute::NotFound),
             ),
             (Method::GET, "/", Err(NoRoute::NotFound)),
             (Method::GET, "/ipfsx/bafy", Err(NoRoute::NotFound)),

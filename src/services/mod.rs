@@ -9,6 +9,7 @@ pub mod file;
 pub mod gc;
 pub mod import;
 pub mod keystore;
+pub mod names;
 pub mod pins;
 pub mod pubsub;
 pub mod resolve;

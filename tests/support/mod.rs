@@ -77,6 +77,15 @@ impl Server {
 
     /// Starts a server over `data` with extra arguments.
     pub fn start_in(data: tempfile::TempDir, args: &[&str]) -> Server {
+        Server::start_in_with_env(data, args, &[])
+    }
+
+    /// Starts a server over `data` with extra arguments and environment variables.
+    pub fn start_in_with_env(
+        data: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut command = Command::new(cairn_bin());
         command.arg("serve").arg("--data").arg(data.path());
         if !args.contains(&"--gateway") {
@@ -89,6 +98,7 @@ impl Server {
         let mut child = command
             .args(args)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
