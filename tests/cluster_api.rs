@@ -176,6 +176,22 @@ fn routes_answer_with_upstream_shapes() {
     );
     let r = send(&server, "DELETE", &format!("/pins/ipfs/{root}/hello.txt"));
     assert_eq!(r.status, 200);
+    // By IPNS path: a local key pointing at the fixture.
+    let r = http_request_with_body(server.addr, "POST", "/ipns/localhost?key=k", &[], b"");
+    assert_eq!(r.status, 201);
+    let r = http_request_with_body(server.addr, "POST", "/ipns/k", &[], root.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(&server, "POST", "/pins/ipns/k/hello.txt");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        json(&r)["cid"],
+        "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4"
+    );
+    assert_eq!(
+        send(&server, "DELETE", "/pins/ipns/k/hello.txt").status,
+        200
+    );
+    assert_eq!(send(&server, "POST", "/pins/ipns/no-such-key").status, 400);
     // Errors.
     let r = send(&server, "DELETE", &format!("/pins/{other}/../x"));
     assert!(r.status >= 400);

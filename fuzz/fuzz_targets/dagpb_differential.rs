@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(node.links.len(), other.links.len());
         for (a, b) in node.links.iter().zip(&other.links) {
             assert_eq!(a.cid.to_bytes(), b.cid.to_bytes());
-            assert_eq!(a.name().map(|n| &n[..]), b.name.as_deref().map(str::as_bytes));
+            assert_eq!(
+                a.name().map(|n| &n[..]),
+                b.name.as_deref().map(str::as_bytes)
+            );
             assert_eq!(a.tsize, b.size);
         }
     }

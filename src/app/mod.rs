@@ -115,7 +115,8 @@ pub async fn serve(
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
     let gateway = Arc::new(
-        Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options).with_names(names),
+        Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
+            .with_names(Arc::clone(&names)),
     );
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = cluster_listener {
@@ -135,6 +136,7 @@ pub async fn serve(
                 credentials,
                 data_dir: options.data.clone(),
                 max_upload: options.max_upload,
+                names: Some(Arc::clone(&names)),
                 bandwidth: vec![
                     ("/http/gateway".to_owned(), Arc::clone(&gateway_counters)),
                     ("/http/cluster-api".to_owned(), Arc::clone(&counters)),

@@ -33,6 +33,7 @@ use crate::http::server::{ByteCounters, Handler};
 use crate::http::upload::{self, FormNames, UploadOptions};
 use crate::http::{Body, HttpError, Response};
 use crate::services::add::{ChunkerSpec, ImportParams, Layout};
+use crate::services::names::NameService;
 use crate::services::pins::{Pin as StoredPin, PinMode as StoredMode, Pinset};
 use crate::services::{gc, resolve};
 use crate::store::Blockstore;
@@ -57,6 +58,8 @@ pub struct ClusterApi {
     started: Instant,
     /// Byte counters of the listeners, by protocol name, for `/health/bandwidth`.
     bandwidth: Vec<(String, Arc<ByteCounters>)>,
+    /// Resolves `/ipns` paths to pin.
+    names: Option<Arc<NameService>>,
     last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
 }
 
@@ -67,6 +70,7 @@ pub struct ClusterOptions {
     pub credentials: auth::Credentials,
     pub data_dir: std::path::PathBuf,
     pub max_upload: Option<u64>,
+    pub names: Option<Arc<NameService>>,
     pub bandwidth: Vec<(String, Arc<ByteCounters>)>,
 }
 
@@ -86,6 +90,7 @@ impl ClusterApi {
             max_upload: options.max_upload,
             started: Instant::now(),
             bandwidth: options.bandwidth,
+            names: options.names,
             last_rates: Mutex::new(BTreeMap::new()),
         })
     }
@@ -206,12 +211,12 @@ impl ClusterApi {
                 json(&self.status(&cid)?)
             }
             ("POST", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
-                let cid = self.resolve_path(kind, rest)?;
+                let cid = self.resolve_path(kind, rest).await?;
                 self.pin(cid, &query)
             }
             ("POST", ["pins", cid]) => self.pin(parse_cid(cid)?, &query),
             ("DELETE", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
-                let cid = self.resolve_path(kind, rest)?;
+                let cid = self.resolve_path(kind, rest).await?;
                 self.unpin(&cid)
             }
             ("DELETE", ["pins", cid]) => self.unpin(&parse_cid(cid)?),
@@ -375,20 +380,30 @@ impl ClusterApi {
         }
     }
 
-    fn resolve_path(&self, kind: &str, rest: &[&str]) -> Result<Cid, ApiFailure> {
+    /// The CID an `/ipfs`, `/ipld` or `/ipns` path names (IPNS names and DNSLink domains
+    /// resolved first).
+    async fn resolve_path(&self, kind: &str, rest: &[&str]) -> Result<Cid, ApiFailure> {
         let bad = |e: String| ApiFailure::bad(format!("error parsing path: {e}"));
-        let Some((root, path)) = rest.split_first() else {
-            return Err(bad("no CID in the path".into()));
+        let Some((first, path)) = rest.split_first() else {
+            return Err(bad("no CID or name in the path".into()));
         };
-        if kind == "ipns" {
-            return Err(bad("/ipns paths cannot be resolved by this peer".into()));
-        }
-        let root = crate::ipld::cid::parse(root).map_err(|e| bad(e.to_string()))?;
-        let path: Vec<&str> = path.iter().copied().filter(|s| !s.is_empty()).collect();
-        if path.is_empty() {
+        let mut segments: Vec<String> = Vec::new();
+        let root = if kind == "ipns" {
+            let names = self
+                .names
+                .as_ref()
+                .ok_or_else(|| bad("IPNS is not enabled".into()))?;
+            let resolution = names.resolve(first).await.map_err(|e| bad(e.to_string()))?;
+            segments = resolution.segments;
+            resolution.root
+        } else {
+            crate::ipld::cid::parse(first).map_err(|e| bad(e.to_string()))?
+        };
+        segments.extend(path.iter().filter(|s| !s.is_empty()).map(|s| s.to_string()));
+        if segments.is_empty() {
             return Ok(root);
         }
-        resolve::resolve(&self.store, root, path.iter().copied())
+        resolve::resolve(&self.store, root, segments.iter().map(String::as_str))
             .map(|r| r.cid)
             .map_err(|e| bad(e.to_string()))
     }

@@ -717,7 +717,7 @@ fn build_resolver(
 
 /// The DNSLink value among TXT record texts (DNSLink spec): texts starting with `dnslink=`
 /// whose value is `/ipfs/<id>…` or `/ipns/<id>…`; of several, the lexicographically first.
-fn pick_dnslink(texts: impl IntoIterator<Item = Vec<u8>>) -> Option<String> {
+pub fn pick_dnslink(texts: impl IntoIterator<Item = Vec<u8>>) -> Option<String> {
     texts
         .into_iter()
         .filter_map(|bytes| {
