@@ -446,24 +446,12 @@ fn hamt_directories_list_and_resolve() {
     // Every listed name resolves through the shards.
     for name in names.iter().take(40) {
         let name = name.trim_end_matches('/');
-        let encoded = percent_encode(name);
+        let encoded = support::percent_encode(name);
         let r = server.request("HEAD", &format!("/ipfs/{HAMT_DIR}/{encoded}"), &[]);
         assert!(matches!(r.status, 200 | 301), "{name}: {}", r.status);
     }
     let r = server.get(&format!("/ipfs/{HAMT_DIR}/definitely-not-there.txt"));
     assert_eq!(r.status, 404);
-}
-
-fn percent_encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[test]

@@ -22,18 +22,6 @@ const TREES: &[&str] = &[
     "bafybeiegxwlgmoh2cny7qlolykdf7aq7g6dlommarldrbm7c4hbckhfcke",
 ];
 
-fn encode(name: &str) -> String {
-    name.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[test]
 fn every_fixture_file_matches_kubo_byte_for_byte() {
     let Some(repo) = Kubo::init() else { return };
@@ -56,7 +44,7 @@ fn every_fixture_file_matches_kubo_byte_for_byte() {
             let names: Vec<String> = serde_json::from_slice(&r.body).unwrap();
             let ls = kubo.rpc(&format!(
                 "ls?arg={}&resolve-type=false&size=false",
-                encode(&ipfs_path)
+                support::percent_encode(&ipfs_path)
             ));
             assert_eq!(ls.status, 200, "ipfs ls {ipfs_path}: {}", ls.text());
             let ls: serde_json::Value = serde_json::from_slice(&ls.body).unwrap();
@@ -73,7 +61,7 @@ fn every_fixture_file_matches_kubo_byte_for_byte() {
             for name in &names {
                 let name = name.trim_end_matches('/');
                 pending.push((
-                    format!("{url}/{}", encode(name)),
+                    format!("{url}/{}", support::percent_encode(name)),
                     format!("{ipfs_path}/{name}"),
                 ));
             }

@@ -75,19 +75,27 @@ fn created(status: StatusCode, root: &Entry, location: &str) -> Response {
     with_status(status, headers, Body::empty())
 }
 
-/// `POST /ipfs/`: a plain body becomes one file; a form, a new directory of its files.
-pub(super) async fn post(gw: &Gateway, request: Request<Incoming>) -> Result<Response, HttpError> {
-    let pin = wants_pin(&request);
+/// Streams the request body through the importer with the gateway's settings.
+async fn upload_body(
+    gw: &Gateway,
+    request: Request<Incoming>,
+) -> Result<upload::Uploaded, HttpError> {
     let kind = content_type(&request).map(str::to_owned);
     let length = content_length(&request);
-    let uploaded = upload::upload(
+    upload::upload(
         Arc::clone(&gw.store),
         request.into_body(),
         kind.as_deref(),
         length,
         upload_options(gw),
     )
-    .await?;
+    .await
+}
+
+/// `POST /ipfs/`: a plain body becomes one file; a form, a new directory of its files.
+pub(super) async fn post(gw: &Gateway, request: Request<Incoming>) -> Result<Response, HttpError> {
+    let pin = wants_pin(&request);
+    let uploaded = upload_body(gw, request).await?;
     pin_if_asked(gw, pin, &uploaded.root)?;
     let cid = v1_text(&uploaded.root.cid);
     let location = if uploaded.form {
@@ -114,16 +122,7 @@ pub(super) async fn put(
     }
     edit::require_directory(&gw.store, &root)?;
     let pin = wants_pin(&request);
-    let kind = content_type(&request).map(str::to_owned);
-    let length = content_length(&request);
-    let uploaded = upload::upload(
-        Arc::clone(&gw.store),
-        request.into_body(),
-        kind.as_deref(),
-        length,
-        upload_options(gw),
-    )
-    .await?;
+    let uploaded = upload_body(gw, request).await?;
     let names: Vec<&str> = segments.iter().map(|s| &**s).collect();
     let new_root = apply_upload(&gw.store, &root, &names, &uploaded.added, uploaded.form)?;
     gw.store.sync()?;

@@ -8,6 +8,7 @@ mod error;
 pub mod hamt;
 pub mod ipns;
 pub mod links;
+mod protobuf;
 pub mod unixfs;
 
 pub use error::{Error, ErrorKind, Result};

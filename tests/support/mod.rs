@@ -244,6 +244,19 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
     response
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters (for names in test URLs).
+pub fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// Whether tests must fail, rather than skip, when a peer is missing.
 pub fn peers_required() -> bool {
     std::env::var("CAIRN_REQUIRE_PEERS").is_ok_and(|v| v == "1")
