@@ -16,7 +16,7 @@ for target in $targets; do
   echo "fuzz: $target for ${seconds}s"
   if ! cargo fuzz run -O "$target" "$work" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 >"$log" 2>&1; then
-    tail -n 40 "$log"
+    grep -E -A4 "panicked|ERROR: libFuzzer|SUMMARY" "$log" | head -n 40
     echo "fuzz target $target failed (crash input under fuzz/artifacts/$target/)"
     exit 1
   fi

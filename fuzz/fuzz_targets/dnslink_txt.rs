@@ -1,6 +1,6 @@
 //! DNSLink TXT values and the static DNSLink maps (`IPFS_NS_MAP`, `--dnslink`) on arbitrary
 //! input: never panic, and a chosen value is one of the TXT texts' `dnslink=` values, naming
-//! an /ipfs or /ipns path.
+//! an /ipfs, /ipld or /ipns path.
 #![no_main]
 
 use cairn::services::names::{parse_ns_map, parse_static_dnslink, pick_dnslink};
@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
     let texts: Vec<Vec<u8>> = data.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
     if let Some(value) = pick_dnslink(texts.clone()) {
         assert!(
-            value.starts_with("/ipfs/") || value.starts_with("/ipns/"),
+            ["/ipfs/", "/ipld/", "/ipns/"]
+                .iter()
+                .any(|ns| value.starts_with(ns)),
             "{value}"
         );
         assert!(texts
