@@ -360,49 +360,18 @@ where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
     B::Error: Display,
 {
-    let (key_raw, sub_path) = rest.split_once('/').unwrap_or((rest, ""));
-    if key_raw.is_empty() {
-        return Err(HttpError::bad_request(
-            "no key in the path: expected /ipns/<key>[/<path>]",
-        ));
-    }
-    let key_ref = path::decode_segment(key_raw)?.into_owned();
-    if key_ref == KEY_API_NAME {
+    let key_raw = first_segment(rest);
+    if !key_raw.is_empty() && path::decode_segment(key_raw)? == KEY_API_NAME {
         return create_key(names, parts.uri.query()).await;
     }
-    let at: Vec<String> = path::segments(sub_path)?
-        .into_iter()
-        .map(Cow::into_owned)
-        .collect();
+    let (key_ref, key_text, at) = key_and_path(rest)?;
     let body = read_body(body, &parts.headers, MAX_PATH_BODY, "the content path").await?;
     let target = parse_target(&body)?;
-    // Headers name the key as written, IPNS names canonicalised to base36.
-    let key_text = match IpnsName::parse(&key_ref) {
-        Ok(name) => name.to_base36(),
-        Err(_) => encode_segment(&key_ref).into_owned(),
-    };
-    let mut path_text = String::new();
-    for segment in &at {
-        if !path_text.is_empty() {
-            path_text.push('/');
-        }
-        path_text.push_str(&encode_segment(segment));
-    }
     let service = Arc::clone(names);
-    let published = blocking(move || service.publish(&key_ref, &target, &at)).await?;
-    let mut headers = HeaderMap::with_capacity(6);
-    let mut text = HeaderText::with_capacity(2 * (key_text.len() + path_text.len()) + 128);
-    if path_text.is_empty() {
-        text.set_fmt(X_IPNS_PATH, format_args!("/ipns/{key_text}"));
-    } else {
-        text.set_fmt(X_IPNS_PATH, format_args!("/ipns/{key_text}/{path_text}"));
-    }
-    text.set_fmt(
-        header::LOCATION,
-        format_args!("ipns://{key_text}/{path_text}"),
-    );
-    text.set(IPFS_HASH, v1_text(&published.root).as_str());
-    text.apply(&mut headers);
+    let segments = at.clone();
+    let published = blocking(move || service.publish(&key_ref, &target, &segments)).await?;
+    let at: Vec<&str> = at.iter().map(String::as_str).collect();
+    let headers = ipns_path_headers(&key_text, &at, false, &published.root);
     Ok(read::with_status(StatusCode::OK, headers, Body::empty()))
 }
 
