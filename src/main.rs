@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use cairn::app::{self, ServeOptions};
+use cairn::gateway::ListingDefault;
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::store::StoreOptions;
@@ -29,45 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gateway on the data directory's block store.
-    Serve {
-        /// Data directory [default: $CAIRN_DATA, else the platform data directory]
-        #[arg(long, value_name = "DIR")]
-        data: Option<PathBuf>,
-        /// Address the gateway listens on.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-        gateway: SocketAddr,
-        /// Bytes of hot blocks kept in memory.
-        #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
-        cache_size: u64,
-        /// Accept POST/PUT/DELETE even when the gateway listens beyond loopback (writes are on
-        /// by default only on a loopback address).
-        #[arg(long)]
-        writable: bool,
-        /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
-        #[arg(long, value_name = "BYTES")]
-        max_upload: Option<u64>,
-        /// Address of the IPFS Cluster REST API, or `off`.
-        #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
-        cluster_api: String,
-        /// Cluster API credentials (repeatable); turns on Basic and JWT authentication.
-        #[arg(long, value_name = "USER:PASSWORD")]
-        cluster_auth: Vec<String>,
-        /// DNS server for DNSLink lookups, IP:PORT [default: the system's resolver
-        /// configuration]
-        #[arg(long, value_name = "IP:PORT", value_parser = names::parse_dns_server)]
-        dns_resolver: Option<SocketAddr>,
-        /// A static DNSLink entry, DOMAIN=/ipfs/<cid>[/path] or DOMAIN=/ipns/<name>
-        /// (repeatable; wins over DNS)
-        #[arg(long = "dnslink", value_name = "DOMAIN=PATH")]
-        dnslinks: Vec<String>,
-        /// Static DNSLink entries in Kubo's format: domain:/ipfs/<cid>,domain2:/ipns/<name>
-        #[arg(long, env = "IPFS_NS_MAP", value_name = "MAP")]
-        ipfs_ns_map: Option<String>,
-        /// How long IPNS records published here stay valid (48h, 30m, 90s…); they are
-        /// re-signed while the key exists
-        #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_lifetime)]
-        ipns_lifetime: Duration,
-    },
+    Serve(Box<ServeArgs>),
     /// Import CAR files (v1 or v2) into the block store and print their roots.
     Import {
         /// Data directory [default: $CAIRN_DATA, else the platform data directory]
@@ -91,6 +54,55 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Data directory [default: $CAIRN_DATA, else the platform data directory]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Address the gateway listens on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    gateway: SocketAddr,
+    /// Bytes of hot blocks kept in memory.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    cache_size: u64,
+    /// Accept POST/PUT/DELETE even when the gateway listens beyond loopback (writes are on
+    /// by default only on a loopback address).
+    #[arg(long)]
+    writable: bool,
+    /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
+    #[arg(long, value_name = "BYTES")]
+    max_upload: Option<u64>,
+    /// Address of the IPFS Cluster REST API, or `off`.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
+    cluster_api: String,
+    /// Cluster API credentials (repeatable); turns on Basic and JWT authentication.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    cluster_auth: Vec<String>,
+    /// DNS server for DNSLink lookups, IP:PORT [default: the system's resolver
+    /// configuration]
+    #[arg(long, value_name = "IP:PORT", value_parser = names::parse_dns_server)]
+    dns_resolver: Option<SocketAddr>,
+    /// A static DNSLink entry, DOMAIN=/ipfs/<cid>[/path] or DOMAIN=/ipns/<name>
+    /// (repeatable; wins over DNS)
+    #[arg(long = "dnslink", value_name = "DOMAIN=PATH")]
+    dnslinks: Vec<String>,
+    /// Static DNSLink entries in Kubo's format: domain:/ipfs/<cid>,domain2:/ipns/<name>
+    #[arg(long, env = "IPFS_NS_MAP", value_name = "MAP")]
+    ipfs_ns_map: Option<String>,
+    /// How long IPNS records published here stay valid (48h, 30m, 90s…); they are
+    /// re-signed while the key exists
+    #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_lifetime)]
+    ipns_lifetime: Duration,
+    /// Serve HOST as a subdomain gateway (repeatable): <cid>.ipfs.HOST and
+    /// <name>.ipns.HOST each get their own origin, and HOST/ipfs/<cid> redirects there
+    #[arg(long = "subdomain-host", value_name = "HOST")]
+    subdomain_hosts: Vec<String>,
+    /// What a directory answers to a request without an Accept header: `json` (the
+    /// Agregore spec) or `html` (Kubo)
+    #[arg(long, value_name = "json|html", default_value = "json", value_parser = parse_listing_default)]
+    listing_without_accept: ListingDefault,
 }
 
 #[derive(clap::Args)]
@@ -175,39 +187,46 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Serve {
-            data,
-            gateway,
-            cache_size,
-            writable,
-            max_upload,
-            cluster_api,
-            cluster_auth,
-            dns_resolver,
-            dnslinks,
-            ipfs_ns_map,
-            ipns_lifetime,
-        } => parse_cluster_api(&cluster_api).and_then(|cluster_api| {
-            let names = name_options(
-                dns_resolver,
-                &dnslinks,
-                ipfs_ns_map.as_deref(),
-                ipns_lifetime,
-            )?;
-            serve(ServeOptions {
-                data: app::data_dir(data),
+        Command::Serve(args) => {
+            let ServeArgs {
+                data,
                 gateway,
-                store: StoreOptions {
-                    cache_bytes: cache_size,
-                },
-                limits: ServerLimits::default(),
+                cache_size,
                 writable,
                 max_upload,
                 cluster_api,
                 cluster_auth,
-                names,
+                dns_resolver,
+                dnslinks,
+                ipfs_ns_map,
+                ipns_lifetime,
+                subdomain_hosts,
+                listing_without_accept,
+            } = *args;
+            parse_cluster_api(&cluster_api).and_then(|cluster_api| {
+                let names = name_options(
+                    dns_resolver,
+                    &dnslinks,
+                    ipfs_ns_map.as_deref(),
+                    ipns_lifetime,
+                )?;
+                serve(ServeOptions {
+                    data: app::data_dir(data),
+                    gateway,
+                    store: StoreOptions {
+                        cache_bytes: cache_size,
+                    },
+                    limits: ServerLimits::default(),
+                    writable,
+                    max_upload,
+                    cluster_api,
+                    cluster_auth,
+                    names,
+                    subdomain_hosts,
+                    listing_without_accept,
+                })
             })
-        }),
+        }
         Command::Add(args) => {
             let args = *args;
             let options = app::add::AddOptions {
@@ -357,5 +376,13 @@ async fn wait_for_signal() {
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+fn parse_listing_default(text: &str) -> Result<ListingDefault, String> {
+    match text {
+        "json" => Ok(ListingDefault::Json),
+        "html" => Ok(ListingDefault::Html),
+        other => Err(format!("expected json or html, not {other:?}")),
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
-use crate::gateway::{Gateway, GatewayOptions};
+use crate::gateway::{Gateway, GatewayOptions, ListingDefault};
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
@@ -53,6 +53,10 @@ pub struct ServeOptions {
     pub max_upload: Option<u64>,
     /// IPNS: record lifetime, DNS for DNSLink, static DNSLink entries.
     pub names: NameOptions,
+    /// Hosts served as subdomain gateways.
+    pub subdomain_hosts: Vec<String>,
+    /// What a directory answers to a request without `Accept`.
+    pub listing_without_accept: ListingDefault,
 }
 
 /// Serves until `shutdown` fires. `on_ready` is told the bound addresses (gateway, then the
@@ -94,6 +98,8 @@ pub async fn serve(
     let gateway_options = GatewayOptions {
         writable,
         max_upload: options.max_upload,
+        subdomain_hosts: options.subdomain_hosts.clone(),
+        listing_without_accept: options.listing_without_accept,
     };
     let gateway_counters = Arc::new(ByteCounters::default());
     let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));

@@ -28,9 +28,11 @@ use http::request::Parts;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 
+use super::format::Format;
 use super::path::{self, encode_segment, query_param};
-use super::read::{self, Ask, IPFS_HASH};
+use super::read::{self, Ask, Origin, IPFS_HASH};
 use super::{prefers_html, Gateway, MAX_URI_BYTES};
 use crate::http::header_text::HeaderText;
 use crate::http::router::{self, NoRoute, Route};
@@ -38,7 +40,6 @@ use crate::http::{cors, Body, HttpError, Response};
 use crate::ipld::cid::{to_v1, v1_text};
 use crate::ipld::ipns::{IpnsName, MAX_RECORD_SIZE};
 use crate::services::names::{ContentPath, NameError, NameService, StoredRecord};
-use crate::services::resolve;
 
 const X_IPNS_PATH: HeaderName = HeaderName::from_static("x-ipns-path");
 /// IPNS record media type (IPNS spec; trustless gateway spec).
@@ -142,6 +143,9 @@ async fn read_name(
 ) -> Result<Response, HttpError> {
     let (name_raw, sub_path) = rest.split_once('/').unwrap_or((rest, ""));
     if name_raw.is_empty() {
+        if let Some(redirect) = read::protocol_handler_redirect(parts.uri.query()) {
+            return redirect;
+        }
         return Err(HttpError::bad_request(
             "no name in the path: expected /ipns/<name>[/<path>]",
         ));
@@ -151,42 +155,49 @@ async fn read_name(
     if name == KEY_API_NAME {
         return key_location(names, query, sub_path);
     }
-    let wants_record = wants_ipns_record(query, &parts.headers);
     if let Ok(ipns_name) = IpnsName::parse(&name) {
         let canonical = ipns_name.to_base36();
         if canonical != name {
             return redirect_to_canonical(&canonical, rest.get(name_raw.len()..), query);
         }
-        if wants_record {
-            return serve_record(names, &ipns_name, sub_path, query, &parts.headers);
-        }
-    } else if wants_record {
-        return Err(HttpError::bad_request(format!(
-            "{name:?} is not an IPNS name, so it has no IPNS record"
-        )));
     }
-    let resolution = names.resolve(&name).await?;
-    let segments = path::segments(sub_path)?;
-    let resolved = resolve::resolve(
-        &gw.store,
-        resolution.root,
-        resolution
-            .segments
-            .iter()
-            .map(String::as_str)
-            .chain(segments.iter().map(|s| &**s)),
-    )?;
-    let ask = Ask {
-        raw_path: parts.uri.path(),
+    let ask = Ask::new(
+        parts.uri.path(),
+        parts.uri.path(),
         query,
-        headers: &parts.headers,
-        ttl: Some(resolution.ttl),
-    };
-    let last = segments
-        .last()
-        .map(|s| &**s)
-        .or_else(|| resolution.segments.last().map(String::as_str));
-    read::serve_resolved(gw, &ask, resolved, last)
+        &parts.headers,
+        Origin::Path,
+    )?;
+    serve_name(gw, names, ask, &name, sub_path).await
+}
+
+/// Serves `/ipns/<name>/<sub_path>` (`sub_path` still percent-encoded) once `name` is
+/// resolved, on any origin; `?format=ipns-record` answers the name's signed record instead.
+pub(super) async fn serve_name(
+    gw: &Gateway,
+    names: &Arc<NameService>,
+    mut ask: Ask<'_>,
+    name: &str,
+    sub_path: &str,
+) -> Result<Response, HttpError> {
+    if ask.negotiated.format == Format::IpnsRecord {
+        let ipns_name = IpnsName::parse(name).map_err(|_| {
+            HttpError::bad_request(format!(
+                "{name:?} is not an IPNS name, so it has no IPNS record"
+            ))
+        })?;
+        return serve_record(names, &ipns_name, sub_path, ask.query, ask.headers);
+    }
+    let resolution = names.resolve(name).await?;
+    let segments = path::segments(sub_path)?;
+    let all: SmallVec<[&str; 8]> = resolution
+        .segments
+        .iter()
+        .map(String::as_str)
+        .chain(segments.iter().map(|s| &**s))
+        .collect();
+    ask.ttl = Some(resolution.ttl);
+    read::serve_content(gw, &ask, resolution.root, &all)
 }
 
 /// boxo: `/ipns/<peer ID or other encoding>` → 302 to the base36 CIDv1 form, path and query
@@ -204,16 +215,6 @@ fn redirect_to_canonical(
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::LOCATION, header_value(&location)?);
     Ok(read::with_status(StatusCode::FOUND, headers, Body::empty()))
-}
-
-fn wants_ipns_record(query: Option<&str>, headers: &HeaderMap) -> bool {
-    if let Some(format) = query_param(query, "format") {
-        return format == "ipns-record";
-    }
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains(IPNS_RECORD))
 }
 
 /// The trustless gateway's `?format=ipns-record`: the signed record, as boxo serves it.
@@ -781,21 +782,6 @@ mod tests {
             parse_target(b"\xff\xfe").unwrap_err().status,
             StatusCode::BAD_REQUEST
         );
-    }
-
-    #[test]
-    fn record_requests_are_recognised() {
-        let mut headers = HeaderMap::new();
-        assert!(!wants_ipns_record(None, &headers));
-        assert!(wants_ipns_record(Some("format=ipns-record"), &headers));
-        assert!(!wants_ipns_record(Some("format=raw"), &headers));
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("application/vnd.ipfs.ipns-record"),
-        );
-        assert!(wants_ipns_record(None, &headers));
-        // An explicit format wins over Accept.
-        assert!(!wants_ipns_record(Some("format=car"), &headers));
     }
 
     #[test]

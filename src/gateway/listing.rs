@@ -7,7 +7,8 @@ use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};
 
-use super::path::encode_segment;
+use super::format::query_escape_into;
+use super::path::escape_path;
 use crate::http::error::escape_html;
 use crate::ipld::cid::to_v1_string;
 use crate::services::dir::{self, DirEntry};
@@ -48,59 +49,163 @@ pub fn json(store: &Blockstore, entries: &[DirEntry]) -> String {
     serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// The HTML page for `request_path` (which ends in `/`).
-pub fn html(request_path: &str, dir_cid: &str, entries: &[DirEntry]) -> String {
-    let mut page = String::with_capacity(1024 + entries.len() * 256);
-    let title = escape_html(&decode_for_display(request_path));
+/// Where a listing is shown, for its links.
+pub struct ListingPage<'a> {
+    /// The content path (`/ipfs/<cid>/a/b/`, `/ipns/<name>/…`): the title and breadcrumbs.
+    pub content_path: &'a str,
+    /// The request path as the client wrote it (ends in `/`): entry links and the `..` link
+    /// are relative to it, so they work on subdomain and DNSLink origins too.
+    pub url_path: &'a str,
+    /// `//<host>` of the gateway the breadcrumbs and CID links point at: the subdomain
+    /// gateway's own host or the DNSLink host; empty on a path gateway (same origin).
+    pub gateway_url: &'a str,
+    /// On a DNSLink origin no `/ipfs` is mounted: breadcrumbs drop `/ipns/<host>` and CIDs
+    /// link to cid.ipfs.tech.
+    pub dnslink: bool,
+    /// The directory's CID.
+    pub dir_cid: &'a str,
+    /// Cumulative DAG size, when known.
+    pub dag_size: Option<u64>,
+}
+
+/// The HTML page, laid out as Kubo's (boxo `assets/directory.html`): "Index of" with
+/// breadcrumbs, a `..` link below a content root, then one row per entry with its link, a
+/// short CID linking to the entry and its size. Every text is escaped.
+pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> String {
+    let mut out = String::with_capacity(2048 + entries.len() * 320);
+    let title = escape_html(&decode_for_display(page.content_path));
     let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head><body>\n<h1 class=\"crumbs\">"
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n\
+         <meta name=\"description\" content=\"A directory of content-addressed files hosted on IPFS.\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main id=\"main\">\n\
+         <header>\n<div>\n<strong>\nIndex of\n"
     );
-    breadcrumbs(&mut page, request_path);
+    breadcrumbs(&mut out, page);
     let _ = write!(
-        page,
-        "</h1>\n<p>CID: <a class=\"cid\" href=\"/ipfs/{dir_cid}/\">{dir_cid}</a></p>\n<table>\n"
+        out,
+        "\n</strong>\n<div class=\"ipfs-hash\" translate=\"no\">{}</div>\n</div>\n",
+        escape_html(page.dir_cid)
     );
-    if request_path.trim_end_matches('/').matches('/').count() > 2 {
-        page.push_str("<tr><td><a href=\"..\">..</a></td><td></td><td></td></tr>\n");
+    if let Some(size) = page.dag_size {
+        let _ = writeln!(
+            out,
+            "<div class=\"size\"><strong title=\"Cumulative size of IPFS DAG (data + metadata)\">&nbsp;{}</strong></div>",
+            human_bytes(size)
+        );
+    }
+    out.push_str("</header>\n<section>\n<table>\n");
+    let decoded_url = decode_for_display(page.url_path);
+    if !is_content_root(page.content_path) {
+        let back = if decoded_url.ends_with('/') {
+            format!("{decoded_url}..")
+        } else {
+            format!("{decoded_url}/..")
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td><a href=\"{}\">..</a></td><td></td><td></td></tr>",
+            escape_html(&escape_path(&back))
+        );
     }
     for entry in entries {
         let name = entry.name();
-        let href = format!("{request_path}{}", encode_segment(name));
+        let href = escape_path(&join_clean(&decoded_url, name)).into_owned();
         let cid = to_v1_string(&entry.cid);
         let size = entry.tsize.map(human_bytes).unwrap_or_default();
+        let cid_link = if page.dnslink {
+            format!(
+                "href=\"https://cid.ipfs.tech/#{}\" target=\"_blank\" rel=\"noreferrer noopener\"",
+                escape_html(&escape_path(&cid))
+            )
+        } else {
+            // The name is path-escaped, then escaped again as a query value (Kubo's template
+            // does the same, and links in the wild rely on it).
+            let mut filename = String::new();
+            query_escape_into(&escape_path(name), &mut filename);
+            format!(
+                "href=\"{}/ipfs/{}?filename={}\"",
+                escape_html(page.gateway_url),
+                escape_html(&escape_path(&cid)),
+                escape_html(&filename)
+            )
+        };
         let _ = writeln!(
-            page,
-            "<tr><td><a href=\"{}\">{}</a></td><td class=\"cid\"><a href=\"/ipfs/{cid}?filename={}\">{}</a></td><td class=\"size\">{size}</td></tr>",
+            out,
+            "<tr><td><a href=\"{}\">{}</a></td>\
+             <td class=\"cid\"><a class=\"ipfs-hash\" translate=\"no\" {cid_link}>{}</a></td>\
+             <td class=\"size\" title=\"Cumulative size of IPFS DAG (data + metadata)\">{size}</td></tr>",
             escape_html(&href),
             escape_html(name),
-            escape_html(&encode_segment(name)),
             short_cid(&cid),
         );
     }
-    page.push_str("</table>\n</body></html>\n");
-    page
+    out.push_str("</table>\n</section>\n</main>\n</body>\n</html>\n");
+    out
 }
 
-/// Links each ancestor of the path: `/ipfs/<cid>/a/b/` → `ipfs / <cid> / a / b`.
-fn breadcrumbs(page: &mut String, request_path: &str) {
-    let mut so_far = String::with_capacity(request_path.len());
-    for (i, part) in request_path.trim_matches('/').split('/').enumerate() {
-        so_far.push('/');
-        so_far.push_str(part);
-        page.push_str(" / ");
-        if i == 0 {
-            page.push_str(&escape_html(part));
-        } else {
-            let _ = write!(
-                page,
-                "<a href=\"{}/\">{}</a>",
-                escape_html(&so_far),
-                escape_html(&decode_for_display(part))
-            );
+/// `/ipfs/<cid>` or `/ipfs/<cid>/`: nothing above it to go back to.
+fn is_content_root(content_path: &str) -> bool {
+    let parts: Vec<&str> = content_path.split('/').collect();
+    parts.len() == 3 || (parts.len() == 4 && parts[3].is_empty())
+}
+
+/// `base` joined with `name` and lexically cleaned, as Go's `path.Join` does it.
+fn join_clean(base: &str, name: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for part in base.split('/').chain(std::iter::once(name)) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            part => segments.push(part),
         }
+    }
+    let mut joined = String::with_capacity(base.len() + name.len() + 1);
+    for segment in segments {
+        joined.push('/');
+        joined.push_str(segment);
+    }
+    if joined.is_empty() {
+        joined.push('/');
+    }
+    joined
+}
+
+/// `Index of /ipfs/<cid>/a/b`, each segment after the namespace linking to its path on the
+/// gateway (boxo `assets.Breadcrumbs`); on a DNSLink origin the `/ipns/<host>` prefix is the
+/// site root.
+fn breadcrumbs(out: &mut String, page: &ListingPage<'_>) {
+    let decoded = decode_for_display(page.content_path);
+    let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
+    let mut so_far = String::with_capacity(decoded.len());
+    for (i, segment) in segments.iter().enumerate() {
+        so_far.push('/');
+        so_far.push_str(segment);
+        out.push('/');
+        if i == 0 {
+            out.push_str(&escape_html(segment));
+            continue;
+        }
+        let target = if page.dnslink {
+            if i == 1 {
+                "/".to_owned()
+            } else {
+                let prefix_len = segments[0].len() + segments[1].len() + 2;
+                so_far[prefix_len..].to_owned()
+            }
+        } else {
+            so_far.clone()
+        };
+        let _ = write!(
+            out,
+            "<a href=\"{}{}\">{}</a>",
+            escape_html(page.gateway_url),
+            escape_html(&escape_path(&target)),
+            escape_html(segment)
+        );
     }
 }
 
@@ -110,11 +215,12 @@ fn decode_for_display(raw: &str) -> String {
         .into_owned()
 }
 
+/// `bafy…wxyz`, as Kubo shortens CIDs in listings.
 fn short_cid(cid: &str) -> String {
-    if cid.len() <= 16 {
+    if cid.len() <= 8 {
         cid.to_owned()
     } else {
-        format!("{}\u{2026}{}", &cid[..8], &cid[cid.len() - 6..])
+        format!("{}\u{2026}{}", &cid[..4], &cid[cid.len() - 4..])
     }
 }
 
@@ -151,8 +257,52 @@ mod tests {
 
     #[test]
     fn page_escapes_names_and_paths() {
-        let page = html("/ipfs/bafy/<x>/", "bafy", &[]);
+        let page = ListingPage {
+            content_path: "/ipfs/bafy/<x>/",
+            url_path: "/ipfs/bafy/%3Cx%3E/",
+            gateway_url: "",
+            dnslink: false,
+            dir_cid: "bafy",
+            dag_size: None,
+        };
+        let page = html(&page, &[]);
         assert!(!page.contains("<x>"));
         assert!(page.contains("&lt;x&gt;"));
+    }
+
+    #[test]
+    fn breadcrumbs_and_back_links_follow_the_origin() {
+        let mut page = ListingPage {
+            content_path: "/ipfs/bafyroot/%C4%85/%C4%99/",
+            url_path: "/ipfs/bafyroot/%C4%85/%C4%99/",
+            gateway_url: "",
+            dnslink: false,
+            dir_cid: "bafydir",
+            dag_size: Some(1234),
+        };
+        let text = html(&page, &[]);
+        assert!(text.contains(
+            r#"/ipfs/<a href="/ipfs/bafyroot">bafyroot</a>/<a href="/ipfs/bafyroot/%C4%85">ą</a>/<a href="/ipfs/bafyroot/%C4%85/%C4%99">ę</a>"#
+        ));
+        assert!(text.contains(r#"<a href="/ipfs/bafyroot/%C4%85/%C4%99/..">..</a>"#));
+        page.content_path = "/ipns/example.org/%C4%85/";
+        page.url_path = "/%C4%85/";
+        page.gateway_url = "//example.org";
+        page.dnslink = true;
+        let text = html(&page, &[]);
+        assert!(text.contains(
+            r#"/ipns/<a href="//example.org/">example.org</a>/<a href="//example.org/%C4%85">ą</a>"#
+        ));
+        assert!(text.contains(r#"<a href="/%C4%85/..">..</a>"#));
+        page.content_path = "/ipns/example.org/";
+        page.url_path = "/";
+        assert!(!html(&page, &[]).contains(">..</a>"));
+    }
+
+    #[test]
+    fn joins_like_go_path_join() {
+        assert_eq!(join_clean("/ipfs/x/a/", "b.txt"), "/ipfs/x/a/b.txt");
+        assert_eq!(join_clean("/", "hello"), "/hello");
+        assert_eq!(join_clean("/a/./b/../", "c"), "/a/c");
     }
 }

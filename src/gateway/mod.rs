@@ -1,9 +1,16 @@
-//! The gateway API on its own port: the Agregore IPFS gateway routes and Kubo's path-gateway
-//! read behaviour. Requests are routed by [`crate::http::router`]; each handler returns a
-//! response or an [`HttpError`], and every response leaves here with CORS headers.
+//! The gateway API on its own port: the Agregore IPFS gateway routes and Kubo's path,
+//! trustless, subdomain and DNSLink gateway behaviour. The Host picks the gateway
+//! ([`host`], [`origins`]); on the path gateway requests are routed by
+//! [`crate::http::router`]; each handler returns a response or an [`HttpError`], and every
+//! response leaves here with CORS headers (and without a body for `HEAD`).
 
+mod dag_html;
+mod export;
+mod format;
+pub mod host;
 mod ipns;
 mod listing;
+mod origins;
 pub mod path;
 pub mod pubsub;
 mod read;
@@ -25,6 +32,16 @@ use crate::store::Blockstore;
 /// Longest request target (path and query) accepted; longer ones get 414.
 pub const MAX_URI_BYTES: usize = 8 << 10;
 
+/// What a directory answers to a request without `Accept`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ListingDefault {
+    /// The Agregore spec: "No Accept header also returns JSON".
+    #[default]
+    Json,
+    /// Kubo: the HTML listing whatever the client accepts.
+    Html,
+}
+
 /// How the gateway is set up.
 #[derive(Debug, Clone, Default)]
 pub struct GatewayOptions {
@@ -32,6 +49,10 @@ pub struct GatewayOptions {
     pub writable: bool,
     /// Largest upload accepted, in bytes (413 beyond).
     pub max_upload: Option<u64>,
+    /// Hosts served as subdomain gateways (`<cid>.ipfs.<host>`, `<name>.ipns.<host>`).
+    pub subdomain_hosts: Vec<String>,
+    /// What a directory answers to a request without `Accept`.
+    pub listing_without_accept: ListingDefault,
 }
 
 /// The gateway's state, shared by every connection.
@@ -43,6 +64,8 @@ pub struct Gateway {
     pubsub: pubsub::PubsubApi,
     /// IPNS: `/ipns`, the key API, Delegated Routing V1 (absent: those routes answer 501).
     names: Option<Arc<NameService>>,
+    hosts: host::GatewayHosts,
+    listing_default: ListingDefault,
 }
 
 impl Gateway {
@@ -60,6 +83,8 @@ impl Gateway {
             writable: options.writable,
             max_upload: options.max_upload,
             names: None,
+            hosts: host::GatewayHosts::new(&options.subdomain_hosts),
+            listing_default: options.listing_without_accept,
         }
     }
 
@@ -69,8 +94,12 @@ impl Gateway {
         self
     }
 
-    /// Routes that take a request body, then everything else.
+    /// Requests for content origins (by Host), then routes that take a request body, then
+    /// everything else.
     async fn dispatch_async(&self, request: Request<Incoming>) -> Result<Response, HttpError> {
+        if let Some(response) = self.dispatch_by_host(&request).await? {
+            return Ok(response);
+        }
         let path = request.uri().path().to_owned();
         match router::route(request.method(), &path) {
             Ok(Route::IpfsPost) => {
@@ -99,6 +128,49 @@ impl Gateway {
                 | Route::RoutingIpnsPut { .. },
             ) => Ok(ipns::respond(self, request).await),
             _ => Ok(self.respond(&request)),
+        }
+    }
+
+    /// The answer for requests whose Host names a subdomain or DNSLink origin, or a redirect
+    /// to one; `None` for the path gateway.
+    async fn dispatch_by_host<B>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<Option<Response>, HttpError> {
+        if request.method() == Method::OPTIONS {
+            return Ok(None);
+        }
+        let head = origins::Head {
+            method: request.method(),
+            uri: request.uri(),
+            headers: request.headers(),
+        };
+        let parts = &head;
+        let host = host::request_host(head.uri, head.headers);
+        match self.hosts.classify(host) {
+            host::HostKind::Path => Ok(None),
+            host::HostKind::SubdomainParent { host } => {
+                origins::redirect_to_subdomain(self, parts, host).await
+            }
+            host::HostKind::Subdomain {
+                namespace,
+                root,
+                gateway,
+            } => origins::serve_subdomain(self, parts, namespace, root, gateway)
+                .await
+                .map(Some),
+            host::HostKind::MaybeDnsLink { name, host } => {
+                let has_dnslink = match &self.names {
+                    Some(names) => names.resolve(name).await.is_ok(),
+                    None => false,
+                };
+                if !has_dnslink {
+                    return Ok(None);
+                }
+                origins::serve_dnslink(self, parts, name, host)
+                    .await
+                    .map(Some)
+            }
         }
     }
 
@@ -178,10 +250,15 @@ impl Gateway {
 impl Handler for Gateway {
     async fn handle(&self, request: Request<Incoming>) -> Response {
         let html = prefers_html(&request);
+        let head = request.method() == Method::HEAD;
         let mut response = match self.dispatch_async(request).await {
             Ok(response) => response,
             Err(error) => error.into_response(html),
         };
+        if head {
+            // Headers (Content-Length included) stay as for GET; no body is sent.
+            *response.body_mut() = Body::empty();
+        }
         cors::apply(response.headers_mut());
         response
     }

@@ -79,6 +79,38 @@ pub fn encode_segment(name: &str) -> Cow<'_, str> {
     utf8_percent_encode(name, SEGMENT).into()
 }
 
+/// Bytes Go's `url.URL.EscapedPath` leaves as they are in a path (`shouldEscape` with
+/// `encodePath`): unreserved characters and `$&+,/:;=@`; everything else is `%XX`-escaped.
+/// Kubo's redirects and listing links are written this way, and clients compare them.
+const GO_PATH: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b'/')
+    .remove(b':')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b'@');
+
+/// Escapes a decoded path (slashes kept) as Go's `url.URL{Path: p}.String()` does.
+pub fn escape_path(decoded: &str) -> Cow<'_, str> {
+    utf8_percent_encode(decoded, GO_PATH).into()
+}
+
+/// Decodes a path as written on the wire (`%XX` escapes) for display and re-escaping; invalid
+/// UTF-8 is replaced rather than refused, as this never selects content.
+pub fn decode_path(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('%') {
+        return Cow::Borrowed(raw);
+    }
+    percent_decode_str(raw).decode_utf8_lossy()
+}
+
 /// Looks a query parameter up. `Some("")` for a bare `?name`.
 pub fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<Cow<'q, str>> {
     let query = query?;
@@ -143,6 +175,16 @@ mod tests {
             assert!(!encoded.contains([' ', '#', '?', '/']), "{encoded}");
             assert_eq!(percent_decode_str(&encoded).decode_utf8().unwrap(), name);
         }
+    }
+
+    #[test]
+    fn paths_escape_as_go_does() {
+        assert_eq!(
+            escape_path("/ipfs/x/Portugal%2C+España=Peninsula Ibérica.txt"),
+            "/ipfs/x/Portugal%252C+Espa%C3%B1a=Peninsula%20Ib%C3%A9rica.txt"
+        );
+        assert_eq!(escape_path("/a/(b)!*'"), "/a/%28b%29%21%2A%27");
+        assert_eq!(decode_path("/%C4%85/%C4%99/"), "/ą/ę/");
     }
 
     #[test]

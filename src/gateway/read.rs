@@ -1,10 +1,17 @@
-//! `GET`/`HEAD /ipfs/<cid>[/<path>]`: resolve the path, then serve a file (with Range, ETag
-//! and content-type rules), a symlink, a block of another codec, or a directory (redirect to
-//! the trailing slash, `index.html`, or a JSON/HTML listing).
+//! `GET`/`HEAD` of content: resolve the path, then answer in the negotiated format
+//! ([`super::format`]): a UnixFS file (with Range, ETag and content-type rules), a symlink, a
+//! directory (redirect to the trailing slash, `index.html`, or a JSON/HTML listing), a JSON or
+//! CBOR block as itself (or an HTML preview for browsers), a raw block, a CAR or a TAR.
+//!
+//! The same code serves `/ipfs/<cid>/…` on the path gateway, `/ipns/<name>/…` once the name is
+//! resolved, and both behind subdomain and DNSLink hosts ([`Origin`]); only links, redirects
+//! and `_redirects` handling differ between origins.
 //!
 //! Header rules follow the Agregore spec (`Ipfs-Hash`, CIDv1 everywhere) and Kubo's path
-//! gateway (`X-Ipfs-Path`, `X-Ipfs-Roots`, `Etag`, `Cache-Control`, `Content-Disposition`).
+//! gateway (`X-Ipfs-Path`, `X-Ipfs-Roots`, `Etag` per format, `Cache-Control`,
+//! `Content-Disposition`, `Content-Location`, `X-Content-Type-Options`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -12,17 +19,20 @@ use bytes::{Bytes, BytesMut};
 use cid::Cid;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, StatusCode};
+use smallvec::SmallVec;
 
+use super::format::{self, Format, Negotiated};
 use super::path::{self, query_param};
-use super::{listing, Gateway};
+use super::{listing, Gateway, ListingDefault};
 use crate::http::body::Segment;
 use crate::http::header_text::HeaderText;
 use crate::http::range::{self, RangePlan, RangeRequest};
 use crate::http::{conditional, content_type, Body, HttpError, Response};
 use crate::ipld::cid::{codec, v1_text};
-use crate::services::dir;
 use crate::services::file::FileStream;
+use crate::services::redirects::{self, RedirectKind};
 use crate::services::resolve::{self, FileRoot, Node, Resolved};
+use crate::services::{dir, Error};
 
 pub(super) const X_IPFS_PATH: HeaderName = HeaderName::from_static("x-ipfs-path");
 pub(super) const X_IPFS_ROOTS: HeaderName = HeaderName::from_static("x-ipfs-roots");
@@ -30,45 +40,264 @@ pub(crate) const IPFS_HASH: HeaderName = HeaderName::from_static("ipfs-hash");
 
 /// `/ipfs` content never changes: cache it for a year (Kubo's value).
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=29030400, immutable");
+/// Generated pages change between versions: a week, then stale for a month (boxo).
+const LISTING_CACHE: HeaderValue =
+    HeaderValue::from_static("public, max-age=604800, stale-while-revalidate=2678400");
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
-/// Bytes looked at to sniff a content type (Go's `sniffLen`).
-const SNIFF_LEN: u64 = 512;
+/// Bytes looked at to sniff a content type (Go's 512-byte window, and the wider one JSON
+/// detection needs).
+const SNIFF_LEN: u64 = content_type::JSON_WINDOW as u64;
 
-/// What the request asked for beyond its path.
+/// Where the request arrived: decides links, redirects and whether `_redirects` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin<'r> {
+    /// `/ipfs/…` and `/ipns/…` URLs on a shared origin.
+    Path,
+    /// `<root>.<ns>.<gateway>`: `gateway` is the gateway's own host (port kept).
+    Subdomain { gateway: &'r str },
+    /// A host whose DNSLink names the content (port kept).
+    DnsLink { host: &'r str },
+}
+
+impl Origin<'_> {
+    /// Whether the content has an origin of its own (web hosting: `_redirects` applies).
+    pub(super) fn is_isolated(&self) -> bool {
+        !matches!(self, Origin::Path)
+    }
+}
+
+/// What the request asked for beyond its root and path.
 pub(super) struct Ask<'r> {
-    /// The request path as written, for `X-Ipfs-Path` and redirects.
-    pub(super) raw_path: &'r str,
+    /// The request path as written, for redirects and listing links.
+    pub(super) url_path: &'r str,
+    /// The content path (`/ipfs/<cid>/…`, `/ipns/<name>/…`) for `X-Ipfs-Path` and listings:
+    /// the request path on a path gateway, rebuilt from the Host on the others.
+    pub(super) content_path: &'r str,
     pub(super) query: Option<&'r str>,
     pub(super) headers: &'r HeaderMap,
     /// `None` for immutable `/ipfs` content; for `/ipns` the TTL the name resolved with, which
     /// replaces the immutable caching (boxo `contentCacheControl`, `dirListingCacheControl`).
     pub(super) ttl: Option<Duration>,
+    pub(super) origin: Origin<'r>,
+    pub(super) negotiated: Negotiated<'r>,
 }
 
+impl<'r> Ask<'r> {
+    pub(super) fn new(
+        url_path: &'r str,
+        content_path: &'r str,
+        query: Option<&'r str>,
+        headers: &'r HeaderMap,
+        origin: Origin<'r>,
+    ) -> Result<Self, HttpError> {
+        Ok(Ask {
+            url_path,
+            content_path,
+            query,
+            headers,
+            ttl: None,
+            origin,
+            negotiated: format::negotiate(query, headers)?,
+        })
+    }
+
+    fn format(&self) -> Format {
+        self.negotiated.format
+    }
+
+    /// `Cache-Control: only-if-cached` (path-gateway spec): answer only from local blocks.
+    fn only_if_cached(&self) -> bool {
+        self.headers
+            .get(header::CACHE_CONTROL)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"only-if-cached"))
+    }
+}
+
+/// `GET`/`HEAD /ipfs/<cid>[/<path>]` on the path gateway.
 pub(super) fn ipfs<B>(
     gw: &Gateway,
     request: &Request<B>,
     rest: &str,
 ) -> Result<Response, HttpError> {
+    let uri = request.uri();
+    if rest.is_empty() {
+        if let Some(redirect) = protocol_handler_redirect(uri.query()) {
+            return redirect;
+        }
+    }
+    let ask = Ask::new(
+        uri.path(),
+        uri.path(),
+        uri.query(),
+        request.headers(),
+        Origin::Path,
+    )?;
+    serve_ipfs(gw, &ask, rest)
+}
+
+/// `/ipfs/?uri=ipfs://<cid>/<path>` (and `/ipns/?uri=ipns://…`): the URL a browser builds
+/// for a handler registered with `navigator.registerProtocolHandler` → 301 to the content path
+/// (path-gateway spec; boxo `handleProtocolHandlerRedirect`). `None` without `?uri=`.
+pub(super) fn protocol_handler_redirect(
+    query: Option<&str>,
+) -> Option<Result<Response, HttpError>> {
+    let uri = query_param(query, "uri")?;
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Some(Err(HttpError::bad_request(
+            "failed to parse the uri query parameter: expected ipfs://… or ipns://…",
+        )));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "ipfs" && scheme != "ipns" {
+        return Some(Err(HttpError::bad_request(
+            "the uri query parameter's scheme must be ipfs or ipns",
+        )));
+    }
+    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
+    let (rest, inner_query) = match rest.split_once('?') {
+        Some((rest, q)) => (rest, Some(q)),
+        None => (rest, None),
+    };
+    let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+    let mut location = String::with_capacity(uri.len() + 8);
+    for segment in [scheme.as_str(), host]
+        .into_iter()
+        .chain(path.split('/'))
+        .filter(|s| !s.is_empty() && *s != ".")
+    {
+        location.push('/');
+        location.push_str(segment);
+    }
+    if let Some(q) = inner_query {
+        location.push('?');
+        location.push_str(&path::escape_path(q).replace('?', "%3F"));
+    }
+    let mut headers = HeaderMap::with_capacity(2);
+    match HeaderValue::from_str(&location) {
+        Ok(value) => headers.insert(header::LOCATION, value),
+        Err(_) => {
+            return Some(Err(HttpError::bad_request(
+                "the uri query parameter holds characters a header cannot carry",
+            )))
+        }
+    };
+    Some(Ok(with_status(
+        StatusCode::MOVED_PERMANENTLY,
+        headers,
+        Body::empty(),
+    )))
+}
+
+/// Serves `rest` (`<cid>[/<path>]`, still percent-encoded) of the `/ipfs` namespace.
+pub(super) fn serve_ipfs(gw: &Gateway, ask: &Ask<'_>, rest: &str) -> Result<Response, HttpError> {
     let (cid_text, sub_path) = rest.split_once('/').unwrap_or((rest, ""));
     if cid_text.is_empty() {
         return Err(HttpError::bad_request(
             "no CID in the path: expected /ipfs/<cid>[/<path>]",
         ));
     }
-    let root = crate::ipld::cid::parse(&path::decode_segment(cid_text)?)?;
+    let root = crate::ipld::cid::parse(&path::decode_segment(cid_text)?)
+        .map_err(|e| HttpError::bad_request(format!("invalid path {:?}: {e}", ask.content_path)))?;
     let segments = path::segments(sub_path)?;
-    let resolved = resolve::resolve(&gw.store, root, segments.iter().map(|s| &**s))?;
-    let ask = Ask {
-        raw_path: request.uri().path(),
-        query: request.uri().query(),
-        headers: request.headers(),
-        ttl: None,
-    };
-    let name = segments.last().map(|s| &**s);
-    serve_resolved(gw, &ask, resolved, name)
+    let segments: SmallVec<[&str; 8]> = segments.iter().map(|s| &**s).collect();
+    serve_content(gw, ask, root, &segments)
 }
 
+/// Serves the content `segments` name below `root`, in the negotiated format.
+pub(super) fn serve_content(
+    gw: &Gateway,
+    ask: &Ask<'_>,
+    root: Cid,
+    segments: &[&str],
+) -> Result<Response, HttpError> {
+    if ask.only_if_cached() && resolve::resolve(&gw.store, root, segments.iter().copied()).is_err()
+    {
+        // Nothing is fetched from elsewhere: what does not resolve locally is not cached.
+        return Err(HttpError::new(
+            StatusCode::PRECONDITION_FAILED,
+            format!("{:?} is not in the local block store", ask.content_path),
+        ));
+    }
+    let mut response =
+        match ask.format() {
+            Format::Car => super::export::car(gw, ask, root, segments)?,
+            Format::Tar => super::export::tar(gw, ask, root, segments)?,
+            Format::IpnsRecord => return Err(HttpError::bad_request(
+                "format=ipns-record is only for /ipns/<name> (an IPNS record belongs to a name)",
+            )),
+            _ => match resolve::resolve(&gw.store, root, segments.iter().copied()) {
+                Ok(resolved) => serve_resolved(gw, ask, resolved, segments.last().copied())?,
+                Err(Error::NotFound(why))
+                    if ask.origin.is_isolated() && ask.format() == Format::Default =>
+                {
+                    redirects_fallback(gw, ask, root, segments, why)?
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+    if let Some(location) = format::content_location(ask.url_path, ask.query, &ask.negotiated) {
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LOCATION, value);
+        }
+    }
+    Ok(response)
+}
+
+/// A path that names nothing, on a site with its own origin: the site's `_redirects` rules
+/// decide (web-redirects-file spec; see [`redirects`] for the semantics), else the 404 stands.
+fn redirects_fallback(
+    gw: &Gateway,
+    ask: &Ask<'_>,
+    root: Cid,
+    segments: &[&str],
+    not_found: String,
+) -> Result<Response, HttpError> {
+    let Some(rules) = redirects::load(&gw.store, &root)? else {
+        return Err(HttpError::not_found(not_found));
+    };
+    let mut request_path = String::with_capacity(64);
+    for segment in segments {
+        request_path.push('/');
+        request_path.push_str(segment);
+    }
+    let Some(redirect) = rules.find(&request_path) else {
+        return Err(HttpError::not_found(not_found));
+    };
+    if redirect.kind() == RedirectKind::Redirect {
+        let location = redirect.location(ask.query);
+        let mut headers = HeaderMap::with_capacity(4);
+        let value = HeaderValue::from_str(&location)
+            .map_err(|_| HttpError::bad_request("the redirect target cannot be a header"))?;
+        headers.insert(header::LOCATION, value);
+        let status = StatusCode::from_u16(redirect.status).unwrap_or(StatusCode::MOVED_PERMANENTLY);
+        return Ok(with_status(status, headers, Body::empty()));
+    }
+    // A rewrite (200) or an error page (404, 410, 451): the target is served as if asked for.
+    let target = redirect
+        .target_path()
+        .ok_or_else(|| HttpError::not_found(not_found.clone()))?;
+    let target_segments = path::segments(target.trim_start_matches('/'))?;
+    let target_segments: SmallVec<[&str; 8]> = target_segments.iter().map(|s| &**s).collect();
+    let resolved = match resolve::resolve(&gw.store, root, target_segments.iter().copied()) {
+        Ok(resolved) => resolved,
+        Err(Error::NotFound(_)) => return Err(HttpError::not_found(not_found)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut response = serve_resolved(gw, ask, resolved, target_segments.last().copied())?;
+    if redirect.kind() == RedirectKind::ErrorPage && response.status() == StatusCode::OK {
+        *response.status_mut() =
+            StatusCode::from_u16(redirect.status).unwrap_or(StatusCode::NOT_FOUND);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    }
+    Ok(response)
+}
+
+/// Answers a resolved path in the negotiated format.
 pub(super) fn serve_resolved(
     gw: &Gateway,
     ask: &Ask<'_>,
@@ -76,25 +305,185 @@ pub(super) fn serve_resolved(
     name: Option<&str>,
 ) -> Result<Response, HttpError> {
     let Resolved { cid, node, roots } = resolved;
-    let mut text = HeaderText::with_capacity(ask.raw_path.len() + 64 * (roots.len() + 3));
-    text.set(X_IPFS_PATH, ask.raw_path);
+    let mut text = HeaderText::with_capacity(ask.content_path.len() + 64 * (roots.len() + 3));
+    text.set(X_IPFS_PATH, ask.content_path);
     text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&roots)));
-    match node {
-        Node::Directory(_) | Node::HamtDirectory(..) => serve_directory(gw, ask, cid, node, text),
-        Node::File(root) => serve_file(gw, ask, cid, &root, name, text, None),
-        Node::Symlink(target) => {
-            let root = FileRoot::Raw(target);
-            serve_file(gw, ask, cid, &root, name, text, Some("inode/symlink"))
+    match (ask.format(), node) {
+        (Format::Raw, node) => {
+            let block = match node {
+                Node::Other(_, bytes) => bytes,
+                _ => crate::services::fetch(&gw.store, &cid)?,
+            };
+            let rep = Representation {
+                content_type: Some(Format::Raw.media_type()),
+                etag_suffix: Some("raw"),
+                disposition: Disposition::Always {
+                    attachment: true,
+                    default_name: Cow::Owned(format!("{}.bin", v1_text(&cid).as_str())),
+                },
+                nosniff: true,
+            };
+            serve_file(gw, ask, cid, &FileRoot::Raw(block), name, text, &rep)
         }
-        Node::Other(codec, bytes) => {
-            let root = FileRoot::Raw(bytes);
-            serve_file(gw, ask, cid, &root, name, text, codec_content_type(codec))
+        (_, Node::Other(block_codec, bytes)) if codec_media_type(block_codec).is_some() => {
+            serve_codec_block(gw, ask, cid, block_codec, bytes, text)
+        }
+        (format @ (Format::DagJson | Format::DagCbor), node) => {
+            Err(codec_mismatch(format, node_codec(&node, &cid)))
+        }
+        (_, node @ (Node::Directory(_) | Node::HamtDirectory(..))) => {
+            serve_directory(gw, ask, cid, node, text)
+        }
+        (format, Node::File(root)) => {
+            let rep = Representation::unixfs(format);
+            serve_file(gw, ask, cid, &root, name, text, &rep)
+        }
+        (format, Node::Symlink(target)) => {
+            let rep = Representation {
+                content_type: Some("inode/symlink"),
+                ..Representation::unixfs(format)
+            };
+            serve_file(gw, ask, cid, &FileRoot::Raw(target), name, text, &rep)
+        }
+        (format, Node::Other(block_codec, bytes)) => {
+            let rep = Representation {
+                content_type: codec_content_type(block_codec),
+                ..Representation::unixfs(format)
+            };
+            serve_file(gw, ask, cid, &FileRoot::Raw(bytes), name, text, &rep)
         }
     }
 }
 
+fn node_codec(node: &Node, cid: &Cid) -> u64 {
+    match node {
+        Node::Other(c, _) => *c,
+        _ => cid.codec(),
+    }
+}
+
+/// IPIP-524: a gateway converts between codecs no more; asking for another one is a 406.
+fn codec_mismatch(format: Format, block_codec: u64) -> HttpError {
+    HttpError::new(
+        StatusCode::NOT_ACCEPTABLE,
+        format!(
+            "format {:?} requested but the block has codec {}: codec conversion is not \
+             supported, fetch the raw block with ?format=raw and convert it client-side",
+            format.media_type(),
+            codec_name(block_codec)
+        ),
+    )
+}
+
+fn codec_name(block_codec: u64) -> Cow<'static, str> {
+    match block_codec {
+        codec::RAW => "raw".into(),
+        codec::DAG_PB => "dag-pb".into(),
+        codec::DAG_CBOR => "dag-cbor".into(),
+        codec::DAG_JSON => "dag-json".into(),
+        codec::JSON => "json".into(),
+        codec::CBOR => "cbor".into(),
+        codec::LIBP2P_KEY => "libp2p-key".into(),
+        other => format!("0x{other:x}").into(),
+    }
+}
+
+/// The media type a JSON or CBOR block is served as by default.
+fn codec_media_type(block_codec: u64) -> Option<Format> {
+    Some(match block_codec {
+        codec::DAG_JSON => Format::DagJson,
+        codec::DAG_CBOR => Format::DagCbor,
+        codec::JSON => Format::Json,
+        codec::CBOR => Format::Cbor,
+        _ => return None,
+    })
+}
+
+/// How a file-like body is labelled.
+struct Representation {
+    /// A fixed Content-Type (else by extension, then sniffed).
+    content_type: Option<&'static str>,
+    /// Appended to the CID in the Etag (`"<cid>.raw"`).
+    etag_suffix: Option<&'static str>,
+    disposition: Disposition,
+    nosniff: bool,
+}
+
+impl Representation {
+    /// A UnixFS file: `"<cid>"`, or `"<cid>.json"`/`.cbor` when that format was asked for
+    /// (boxo `getEtag`).
+    fn unixfs(format: Format) -> Self {
+        Representation {
+            content_type: None,
+            etag_suffix: match format {
+                Format::Json | Format::Cbor => Some(format.etag_suffix()),
+                _ => None,
+            },
+            disposition: Disposition::OnlyWithFilename,
+            nosniff: false,
+        }
+    }
+}
+
+enum Disposition {
+    /// `Content-Disposition` only for `?filename=` (inline, or attachment with `download`).
+    OnlyWithFilename,
+    /// Always: `?filename=` or `default_name`; `download=true` forces attachment.
+    Always {
+        attachment: bool,
+        default_name: Cow<'static, str>,
+    },
+}
+
+/// A JSON or CBOR block, served as its bytes (boxo `renderCodec`): as its codec's media type
+/// by default or with the matching `json`/`cbor` plain type; an HTML preview for browsers
+/// asking for a DAG codec without an explicit format; 406 for a conversion.
+fn serve_codec_block(
+    gw: &Gateway,
+    ask: &Ask<'_>,
+    cid: Cid,
+    block_codec: u64,
+    bytes: Bytes,
+    text: HeaderText,
+) -> Result<Response, HttpError> {
+    let native = codec_media_type(block_codec).unwrap_or(Format::Raw);
+    let response_format = match ask.format() {
+        Format::Default => native,
+        Format::Json if matches!(block_codec, codec::JSON | codec::DAG_JSON) => Format::Json,
+        Format::Cbor if matches!(block_codec, codec::CBOR | codec::DAG_CBOR) => Format::Cbor,
+        format @ (Format::DagJson | Format::DagCbor) if format == native => format,
+        format => return Err(codec_mismatch(format, block_codec)),
+    };
+    let download = query_param(ask.query, "download").is_some_and(|v| v == "true");
+    let wants_html = ask
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if ask.format() == Format::Default
+        && matches!(block_codec, codec::DAG_JSON | codec::DAG_CBOR)
+        && wants_html
+        && !download
+    {
+        return super::dag_html::serve(ask, cid, block_codec, &bytes, text);
+    }
+    let json = matches!(response_format, Format::Json | Format::DagJson);
+    let extension = if json { "json" } else { "cbor" };
+    let rep = Representation {
+        content_type: Some(response_format.media_type()),
+        etag_suffix: Some(response_format.etag_suffix()),
+        disposition: Disposition::Always {
+            // Browsers render JSON; CBOR is opaque bytes.
+            attachment: !json,
+            default_name: Cow::Owned(format!("{}.{extension}", v1_text(&cid).as_str())),
+        },
+        nosniff: true,
+    };
+    serve_file(gw, ask, cid, &FileRoot::Raw(bytes), None, text, &rep)
+}
+
 /// `X-Ipfs-Roots`: the CIDs the path went through, comma-joined.
-struct RootsList<'a>(&'a [Cid]);
+pub(super) struct RootsList<'a>(pub(super) &'a [Cid]);
 
 impl std::fmt::Display for RootsList<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,10 +518,10 @@ fn serve_directory(
     let mut headers = HeaderMap::with_capacity(16);
     // A directory URL must end in '/' so relative links inside it work (agregore-browser
     // #193); the query is kept.
-    if !ask.raw_path.ends_with('/') {
+    if !ask.url_path.ends_with('/') {
         match ask.query {
-            Some(q) => text.set_fmt(header::LOCATION, format_args!("{}/?{q}", ask.raw_path)),
-            None => text.set_fmt(header::LOCATION, format_args!("{}/", ask.raw_path)),
+            Some(q) => text.set_fmt(header::LOCATION, format_args!("{}/?{q}", ask.url_path)),
+            None => text.set_fmt(header::LOCATION, format_args!("{}/", ask.url_path)),
         }
         text.apply(&mut headers);
         return Ok(with_status(
@@ -145,7 +534,8 @@ fn serve_directory(
         if let Some(index) = dir::lookup(&gw.store, &node, "index.html")? {
             if let Node::File(root) = resolve::Node::load(&gw.store, &index)? {
                 // The page stands for the directory: Etag and Ipfs-Hash are the directory's.
-                return serve_file(gw, ask, cid, &root, Some("index.html"), text, None);
+                let rep = Representation::unixfs(ask.format());
+                return serve_file(gw, ask, cid, &root, Some("index.html"), text, &rep);
             }
         }
     }
@@ -154,10 +544,7 @@ fn serve_directory(
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     match ask.ttl.map(|ttl| ttl.as_secs()) {
         None => {
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=604800, stale-while-revalidate=2678400"),
-            );
+            headers.insert(header::CACHE_CONTROL, LISTING_CACHE);
         }
         Some(0) => {}
         Some(seconds) => text.set_fmt(
@@ -165,7 +552,7 @@ fn serve_directory(
             format_args!("public, max-age={seconds}, stale-while-revalidate=2678400"),
         ),
     }
-    let json = wants_json_listing(ask.headers);
+    let json = wants_json_listing(ask.headers, gw.listing_default);
     let etag = if json {
         format!("\"DirIndex-json_CID-{dir_cid}\"")
     } else {
@@ -187,10 +574,20 @@ fn serve_directory(
     let (content_type, body) = if json {
         ("application/json", listing::json(&gw.store, &entries))
     } else {
-        (
-            "text/html",
-            listing::html(ask.raw_path, dir_cid.as_str(), &entries),
-        )
+        let gateway_url = match ask.origin {
+            Origin::Path => String::new(),
+            Origin::Subdomain { gateway } => format!("//{gateway}"),
+            Origin::DnsLink { host } => format!("//{host}"),
+        };
+        let page = listing::ListingPage {
+            content_path: ask.content_path,
+            url_path: ask.url_path,
+            gateway_url: &gateway_url,
+            dnslink: matches!(ask.origin, Origin::DnsLink { .. }),
+            dir_cid: dir_cid.as_str(),
+            dag_size: dir::dag_size(&node, &entries),
+        };
+        ("text/html", listing::html(&page, &entries))
     };
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     text.set_u64(header::CONTENT_LENGTH, body.len() as u64);
@@ -198,11 +595,11 @@ fn serve_directory(
     Ok(with_status(StatusCode::OK, headers, Body::full(body)))
 }
 
-/// JSON when Accept is absent or names application/json; HTML for any other Accept
-/// (the Agregore spec).
-fn wants_json_listing(headers: &HeaderMap) -> bool {
+/// JSON when Accept names application/json, HTML when it names anything else (the Agregore
+/// spec); without Accept, what the operator chose (`--listing-without-accept`).
+fn wants_json_listing(headers: &HeaderMap, default: ListingDefault) -> bool {
     match headers.get(header::ACCEPT) {
-        None => true,
+        None => default == ListingDefault::Json,
         Some(accept) => accept
             .to_str()
             .is_ok_and(|a| a.contains("application/json")),
@@ -216,12 +613,21 @@ fn serve_file(
     root: &FileRoot,
     name: Option<&str>,
     mut text: HeaderText,
-    fixed_type: Option<&'static str>,
+    rep: &Representation,
 ) -> Result<Response, HttpError> {
     let mut headers = HeaderMap::with_capacity(16);
     let cid_text = v1_text(&cid);
     let mut etag_buf = [0u8; ETAG_CAPACITY];
-    let etag = quoted(cid_text.as_str(), &mut etag_buf);
+    // The Agregore API writes CIDv1 everywhere; content origins follow Kubo, whose Etag is
+    // the CID as the DAG links it (a CIDv0 stays `Qm…`).
+    let linked;
+    let etag_cid = if ask.origin.is_isolated() && cid.version() == cid::Version::V0 {
+        linked = cid.to_string();
+        linked.as_str()
+    } else {
+        cid_text.as_str()
+    };
+    let etag = quoted(etag_cid, rep.etag_suffix, &mut etag_buf);
     text.set(IPFS_HASH, cid_text.as_str());
     text.set(header::ETAG, etag);
     match ask.ttl.map(|ttl| ttl.as_secs()) {
@@ -248,13 +654,30 @@ fn serve_file(
             Body::empty(),
         ));
     }
-    let filename = query_param(ask.query, "filename");
-    if let Some(filename) = &filename {
-        let download = query_param(ask.query, "download").is_some_and(|v| v == "true");
-        text.set(
+    let filename = query_param(ask.query, "filename").filter(|f| !f.is_empty());
+    let download = query_param(ask.query, "download").is_some_and(|v| v == "true");
+    match (&rep.disposition, &filename) {
+        (Disposition::OnlyWithFilename, None) => {}
+        (Disposition::OnlyWithFilename, Some(filename)) => text.set(
             header::CONTENT_DISPOSITION,
             &content_disposition(filename, download),
-        );
+        ),
+        (
+            Disposition::Always {
+                attachment,
+                default_name,
+            },
+            _,
+        ) => text.set(
+            header::CONTENT_DISPOSITION,
+            &content_disposition(
+                filename.as_deref().unwrap_or(default_name),
+                *attachment || download,
+            ),
+        ),
+    }
+    if rep.nosniff {
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     }
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
@@ -285,7 +708,7 @@ fn serve_file(
         }
         RangePlan::Full => {
             let mut body = Body::empty();
-            let content_type = match fixed_type {
+            let content_type = match rep.content_type {
                 Some(t) => t,
                 None => match type_name.and_then(content_type::by_extension) {
                     Some(t) => trim_html(t),
@@ -310,7 +733,7 @@ fn serve_file(
             (StatusCode::OK, body)
         }
         RangePlan::Partial(ranges) => {
-            let content_type = match fixed_type {
+            let content_type = match rep.content_type {
                 Some(t) => t,
                 None => match type_name.and_then(content_type::by_extension) {
                     Some(t) => trim_html(t),
@@ -353,16 +776,24 @@ fn serve_file(
     Ok(with_status(status, headers, body))
 }
 
-/// Room for `"<cid>"` with the longest CID text.
-const ETAG_CAPACITY: usize = 192;
+/// Room for `"<cid>.<suffix>"` with the longest CID text.
+const ETAG_CAPACITY: usize = 208;
 
-/// `"<text>"`, written into `buf`.
-fn quoted<'b>(text: &str, buf: &'b mut [u8; ETAG_CAPACITY]) -> &'b str {
-    let n = text.len().min(ETAG_CAPACITY - 2);
+/// `"<text>"` or `"<text>.<suffix>"`, written into `buf`.
+fn quoted<'b>(text: &str, suffix: Option<&str>, buf: &'b mut [u8; ETAG_CAPACITY]) -> &'b str {
+    let suffix = suffix.unwrap_or("");
+    let dot = usize::from(!suffix.is_empty());
+    let n = text.len().min(ETAG_CAPACITY - 3 - suffix.len());
     buf[0] = b'"';
     buf[1..1 + n].copy_from_slice(&text.as_bytes()[..n]);
-    buf[1 + n] = b'"';
-    std::str::from_utf8(&buf[..n + 2]).unwrap_or("\"\"")
+    let mut end = 1 + n;
+    if dot == 1 {
+        buf[end] = b'.';
+        buf[end + 1..end + 1 + suffix.len()].copy_from_slice(suffix.as_bytes());
+        end += 1 + suffix.len();
+    }
+    buf[end] = b'"';
+    std::str::from_utf8(&buf[..end + 1]).unwrap_or("\"\"")
 }
 
 /// Range applies unless an `If-Range` validator no longer matches (RFC 9110 §13.1.5).

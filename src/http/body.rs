@@ -83,6 +83,17 @@ impl Body {
         }
     }
 
+    /// A body of unknown length whose chunks a synchronous producer makes as hyper asks for
+    /// them (CAR and TAR exports: block bytes, uncopied). A producer error ends the body with
+    /// that error, so the connection is cut rather than the stream passed off as complete.
+    pub fn chunks<I, E>(producer: I) -> Self
+    where
+        I: Iterator<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Body::stream(Chunks(producer))
+    }
+
     /// Appends a segment. (Not for stream bodies, whose length is not known.)
     pub fn push(&mut self, segment: Segment) {
         self.remaining += segment.len();
@@ -128,6 +139,32 @@ impl Body {
                 }
             }
         }
+    }
+}
+
+/// [`Body::chunks`]' adapter: one frame per produced chunk.
+struct Chunks<I>(I);
+
+impl<I, E> http_body::Body for Chunks<I>
+where
+    I: Iterator<Item = Result<Bytes, E>> + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Poll::Ready(match self.0.next() {
+            Some(Ok(chunk)) => Some(Ok(Frame::data(chunk))),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "response stream failed midway");
+                Some(Err(Box::new(e)))
+            }
+            None => None,
+        })
     }
 }
 

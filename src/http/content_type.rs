@@ -83,13 +83,41 @@ pub fn sniff(data: &[u8]) -> &'static str {
 /// `first_bytes` should hold the file's first 512 bytes (or all of it if
 /// shorter); empty input sniffs as `text/plain; charset=utf-8`, as in Go.
 pub fn for_file(file_name: Option<&str>, first_bytes: &[u8]) -> &'static str {
-    let content_type = file_name
-        .and_then(by_extension)
-        .unwrap_or_else(|| sniff(first_bytes));
+    let content_type =
+        file_name
+            .and_then(by_extension)
+            .unwrap_or_else(|| match sniff(first_bytes) {
+                TEXT_PLAIN_UTF8 if is_json(first_bytes) => JSON,
+                sniffed => sniffed,
+            });
     if content_type.starts_with("text/html;") {
         "text/html"
     } else {
         content_type
+    }
+}
+
+/// Bytes of a file's start that JSON detection looks at (the default read limit of
+/// gabriel-vasile/mimetype, which boxo sniffs with).
+pub const JSON_WINDOW: usize = 3072;
+
+const JSON: &str = "application/json";
+
+/// mimetype's JSON rule, which boxo applies before falling back to text: an object or array
+/// at the top, valid JSON to the end, or up to the window's edge when the file is longer.
+fn is_json(first_bytes: &[u8]) -> bool {
+    use serde::de::{Deserialize, IgnoredAny};
+    let start = first_bytes
+        .iter()
+        .position(|&b| !is_whitespace(b))
+        .unwrap_or(first_bytes.len());
+    if !matches!(first_bytes.get(start), Some(b'{' | b'[')) {
+        return false;
+    }
+    let mut reader = serde_json::Deserializer::from_slice(first_bytes);
+    match IgnoredAny::deserialize(&mut reader) {
+        Ok(_) => reader.end().is_ok(),
+        Err(e) => e.is_eof() && first_bytes.len() >= JSON_WINDOW,
     }
 }
 
@@ -528,6 +556,24 @@ static SIGNATURES: &[Signature] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_files_are_detected_as_boxo_detects_them() {
+        assert_eq!(for_file(None, b" {\"a\": [1, 2]}\n"), "application/json");
+        assert_eq!(for_file(None, b"[]"), "application/json");
+        // Not JSON, or not an object or array at the top: plain text.
+        assert_eq!(for_file(None, b"{\"a\": "), "text/plain; charset=utf-8");
+        assert_eq!(for_file(None, b"\"string\""), "text/plain; charset=utf-8");
+        assert_eq!(for_file(None, b"{} trailing"), "text/plain; charset=utf-8");
+        // A long document cut at the window still counts.
+        let mut long = b"[".to_vec();
+        while long.len() < JSON_WINDOW {
+            long.extend_from_slice(b"123456789,");
+        }
+        assert_eq!(for_file(None, &long[..JSON_WINDOW]), "application/json");
+        // The extension wins over sniffing.
+        assert_eq!(for_file(Some("a.txt"), b"{}"), "text/plain; charset=utf-8");
+    }
 
     /// The vector table of Go's src/net/http/sniff_test.go (`sniffTests`),
     /// ported as data: (description, input, Go's result).

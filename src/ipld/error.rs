@@ -1,6 +1,6 @@
 //! The ipld layer's one error type: everything that can be wrong with bytes that claim to be
-//! IPLD data (CIDs, dag-pb, UnixFS, HAMT, CAR). Messages name what was wrong and, where a
-//! position is known, where.
+//! IPLD data (CIDs, dag-pb, dag-cbor, dag-json, UnixFS, HAMT, CAR). Messages name what was
+//! wrong and, where a position is known, where.
 
 use std::borrow::Cow;
 
@@ -11,6 +11,10 @@ pub enum ErrorKind {
     Cid,
     /// A dag-pb block that breaks the dag-pb spec.
     DagPb,
+    /// A dag-cbor block that does not decode (truncated, indefinite lengths, a bad link).
+    DagCbor,
+    /// A dag-json block that does not parse, or holds a malformed link.
+    DagJson,
     /// UnixFS `Data` that does not decode, or a node of the wrong UnixFS type.
     UnixFs,
     /// A HAMT shard that breaks the HAMT rules (fanout, hash type, link names).
@@ -50,6 +54,12 @@ impl Error {
     pub fn dag_pb(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::DagPb, message)
     }
+    pub fn dag_cbor(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::DagCbor, message)
+    }
+    pub fn dag_json(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::DagJson, message)
+    }
     pub fn unixfs(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::UnixFs, message)
     }
@@ -69,6 +79,8 @@ impl std::fmt::Display for Error {
         let what = match self.kind {
             ErrorKind::Cid => "invalid CID",
             ErrorKind::DagPb => "malformed dag-pb block",
+            ErrorKind::DagCbor => "malformed dag-cbor block",
+            ErrorKind::DagJson => "malformed dag-json block",
             ErrorKind::UnixFs => "malformed UnixFS data",
             ErrorKind::Hamt => "malformed HAMT shard",
             ErrorKind::Car => "malformed CAR",

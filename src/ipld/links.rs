@@ -26,17 +26,13 @@ pub fn links(cid: &Cid, block: &Bytes, out: &mut Vec<Cid>) -> Result<()> {
             cbor_links(block, &mut pos, 0, out)?;
             Ok(())
         }
-        codec::DAG_JSON => {
-            let value: serde_json::Value = serde_json::from_slice(block)
-                .map_err(|e| Error::unsupported(format!("dag-json block does not parse: {e}")))?;
-            json_links(&value, 0, out)
-        }
+        codec::DAG_JSON => json_links(block, out),
         _ => Ok(()),
     }
 }
 
 fn cbor_err(what: &str, at: usize) -> Error {
-    Error::unsupported(format!("dag-cbor block: {what} at byte {at}"))
+    Error::dag_cbor(format!("{what} at byte {at}"))
 }
 
 /// Reads one CBOR argument (the value after the major type), returning it.
@@ -134,31 +130,166 @@ fn cbor_links(buf: &[u8], pos: &mut usize, depth: usize, out: &mut Vec<Cid>) -> 
     Ok(())
 }
 
-fn json_links(value: &serde_json::Value, depth: usize, out: &mut Vec<Cid>) -> Result<()> {
-    use serde_json::Value;
-    if depth > MAX_NESTING {
-        return Err(Error::unsupported("dag-json block nests too deep"));
+/// Walks a dag-json block's values in the order the block writes them (as go-ipld-prime
+/// does, so a DAG walk meets links in Kubo's order; a `serde_json::Value` would sort map keys
+/// instead) without building a tree. serde_json caps nesting at 128 levels.
+fn json_links(block: &[u8], out: &mut Vec<Cid>) -> Result<()> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_slice(block);
+    JsonLinks(out)
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| Error::dag_json(format!("block does not parse: {e}")))
+}
+
+/// Collects the links of one dag-json value into the vector, in document order.
+struct JsonLinks<'a>(&'a mut Vec<Cid>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonLinks<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> std::result::Result<(), D::Error> {
+        de.deserialize_any(self)
     }
-    match value {
-        Value::Object(map) => {
-            if map.len() == 1 {
-                if let Some(Value::String(text)) = map.get("/") {
-                    out.push(super::cid::parse(text)?);
-                    return Ok(());
-                }
-            }
-            for v in map.values() {
-                json_links(v, depth + 1, out)?;
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonLinks<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a dag-json value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<(), A::Error> {
+        while seq.next_element_seed(JsonLinks(self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<(), A::Error> {
+        // `{"/": "<cid>"}` is a link only as a map's sole entry, which is known at its end.
+        let mut entries = 0usize;
+        let mut link_text = None;
+        while let Some(is_slash) = map.next_key_seed(IsSlash)? {
+            entries += 1;
+            if is_slash && entries == 1 {
+                link_text = map.next_value_seed(SlashValue(self.0))?;
+            } else {
+                map.next_value_seed(JsonLinks(self.0))?;
             }
         }
-        Value::Array(items) => {
-            for v in items {
-                json_links(v, depth + 1, out)?;
-            }
+        if let (1, Some(text)) = (entries, link_text) {
+            let cid = super::cid::parse(&text).map_err(|e| {
+                serde::de::Error::custom(format_args!("link holds an invalid CID: {}", e.message()))
+            })?;
+            self.0.push(cid);
         }
-        _ => {}
+        Ok(())
     }
-    Ok(())
+}
+
+/// Reads a map key, telling whether it is `"/"`.
+struct IsSlash;
+
+impl<'de> serde::de::DeserializeSeed<'de> for IsSlash {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        de: D,
+    ) -> std::result::Result<bool, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for IsSlash {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a map key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> std::result::Result<bool, E> {
+        Ok(key == "/")
+    }
+}
+
+/// The value under a leading `"/"` key: a string is kept (it is a link if the map has no other
+/// entry); anything else is walked for links like any value.
+struct SlashValue<'a>(&'a mut Vec<Cid>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for SlashValue<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        de: D,
+    ) -> std::result::Result<Option<String>, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SlashValue<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a dag-json value")
+    }
+
+    fn visit_str<E>(self, text: &str) -> std::result::Result<Option<String>, E> {
+        Ok(Some(text.to_owned()))
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Option<String>, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        seq: A,
+    ) -> std::result::Result<Option<String>, A::Error> {
+        serde::de::Visitor::visit_seq(JsonLinks(self.0), seq).map(|()| None)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        map: A,
+    ) -> std::result::Result<Option<String>, A::Error> {
+        serde::de::Visitor::visit_map(JsonLinks(self.0), map).map(|()| None)
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +335,34 @@ mod tests {
         let mut out = Vec::new();
         links(&container, &Bytes::from_static(text), &mut out).unwrap();
         assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn dag_json_links_come_in_block_order() {
+        // Canonical dag-json sorts keys length-first ("b" before "aa"), as dag-cbor does; a
+        // DAG walk must meet the links in that order, not alphabetically.
+        let one = "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am";
+        let two = "bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4";
+        let text = format!(
+            r#"{{"b":{{"/":"{one}"}},"aa":[{{"/":"{two}"}}],"c":{{"/":"{one}","x":1}},"d":{{"x":1,"/":"{two}"}}}}"#
+        );
+        let container = Cid::new_v1(codec::DAG_JSON, *cid(one).hash());
+        let mut out = Vec::new();
+        links(&container, &Bytes::from(text), &mut out).unwrap();
+        assert_eq!(
+            out,
+            [cid(one), cid(two)],
+            "maps with more than the \"/\" key are maps"
+        );
+        for bad in [&br#"{"/":"nope"}"#[..], b"[1,", b"{} {}", b"{\"a\":1,}"] {
+            let err = links(&container, &Bytes::copy_from_slice(bad), &mut out).unwrap_err();
+            assert_eq!(err.kind(), crate::ipld::ErrorKind::DagJson, "{err}");
+        }
+        let deep = Bytes::from("[".repeat(1000) + &"]".repeat(1000));
+        assert!(
+            links(&container, &deep, &mut out).is_err(),
+            "nesting is capped"
+        );
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The ipld layer: content identifiers and the formats blocks come in (dag-pb, UnixFS, HAMT
-//! shards, CAR streams, IPNS records). Pure data handling: no IO, no HTTP, no store.
+//! shards, CAR streams, IPNS records, paths inside dag-cbor and dag-json blocks). Pure data
+//! handling: no IO, no HTTP, no store.
 
 pub mod car;
+pub mod cbor_text;
 pub mod cid;
+pub mod dagpath;
 pub mod dagpb;
 mod error;
 pub mod hamt;

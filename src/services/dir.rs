@@ -120,3 +120,15 @@ pub fn lookup(store: &Blockstore, node: &Node, name: &str) -> Result<Option<Cid>
         _ => Ok(None),
     }
 }
+
+/// The directory's cumulative DAG size as its links record it (what Kubo shows atop a
+/// listing): the root block plus every entry's Tsize; `None` if an entry has no Tsize.
+pub fn dag_size(node: &Node, entries: &[DirEntry]) -> Option<u64> {
+    let root = match node {
+        Node::Directory(dir) | Node::HamtDirectory(dir, _) => dir.encoded_len() as u64,
+        _ => return None,
+    };
+    entries
+        .iter()
+        .try_fold(root, |sum, entry| Some(sum + entry.tsize?))
+}

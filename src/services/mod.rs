@@ -1,8 +1,10 @@
-//! The services layer: what the APIs do with blocks — resolve paths through UnixFS DAGs, stream
-//! file bytes, list directories, import CARs. No HTTP types here; the http layer maps
-//! [`Error`] kinds to statuses in one place.
+//! The services layer: what the APIs do with blocks — resolve paths through UnixFS, dag-cbor
+//! and dag-json DAGs, stream file bytes, list directories, import CARs, export DAGs as CAR
+//! and TAR, read `_redirects` files. No HTTP types here; the http layer maps [`Error`] kinds
+//! to statuses in one place.
 
 pub mod add;
+pub mod car_export;
 pub mod dir;
 pub mod edit;
 pub mod file;
@@ -12,7 +14,9 @@ pub mod keystore;
 pub mod names;
 pub mod pins;
 pub mod pubsub;
+pub mod redirects;
 pub mod resolve;
+pub mod tar;
 
 use cid::Cid;
 
@@ -75,6 +79,63 @@ pub(crate) fn fetch(store: &store::Blockstore, cid: &Cid) -> Result<bytes::Bytes
         return Ok(bytes::Bytes::from_static(EMPTY_DIRECTORY));
     }
     Err(Error::BlockMissing(*cid))
+}
+
+/// Stores for unit tests, filled from the gateway-conformance fixture CARs.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::store::{Blockstore, StoreOptions};
+
+    /// The conformance fixtures shipped beside the repository.
+    pub const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/gateway-conformance"
+    );
+
+    /// A fresh store holding the blocks of the named fixture CARs (paths under [`FIXTURES`]).
+    pub fn store_with(cars: &[&str]) -> (tempfile::TempDir, Blockstore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        for car in cars {
+            let file = std::fs::File::open(format!("{FIXTURES}/{car}")).unwrap();
+            super::import::import_car(&store, file).unwrap();
+        }
+        (dir, store)
+    }
+
+    /// Stores a HAMT-sharded directory of `count` one-block files named `file-<i>.txt` (each
+    /// holding its name), sharded from the first entry with this fanout, so a small fanout
+    /// gives several levels. Returns the root and the entries.
+    pub fn hamt_dir(
+        store: &Blockstore,
+        count: usize,
+        fanout: u64,
+    ) -> (cid::Cid, Vec<(String, cid::Cid)>) {
+        use super::add::{self, dir::DirectoryBuilder, ImportParams, StoreSink};
+        let params = ImportParams {
+            hamt_threshold: 1,
+            hamt_fanout: fanout,
+            ..ImportParams::cid_v1()
+        };
+        let mut sink = StoreSink::new(store);
+        let mut builder = DirectoryBuilder::new(&params, add::Metadata::default());
+        let mut entries = Vec::new();
+        for i in 0..count {
+            let name = format!("file-{i}.txt");
+            let content = bytes::Bytes::from(name.clone());
+            let entry = add::file::import_file(
+                &params,
+                add::Metadata::default(),
+                std::iter::once(content),
+                &mut sink,
+            )
+            .unwrap();
+            builder.add_file(&name, &entry).unwrap();
+            entries.push((name, entry.cid));
+        }
+        let root = builder.finish(&mut sink).unwrap();
+        (root.cid, entries)
+    }
 }
 
 #[cfg(test)]

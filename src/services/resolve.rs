@@ -1,7 +1,12 @@
 //! Path resolution: from a root CID and path segments to the node they name, through UnixFS
-//! directories and HAMT shards, recording the CID each segment resolved to (for
-//! `X-Ipfs-Roots`). Symlinks are not followed mid-path, as in Kubo: a symlink can only be the
-//! last segment, and is then served as itself.
+//! directories, HAMT shards and the links of dag-cbor and dag-json blocks, recording the CID
+//! each segment resolved to (for `X-Ipfs-Roots`) and, when asked, every block read on the way
+//! (for CAR responses, which must carry them). Symlinks are not followed mid-path, as in Kubo:
+//! a symlink can only be the last segment, and is then served as itself.
+//!
+//! Inside a dag-cbor or dag-json block a segment selects a map key (or a list index); a link
+//! reached that way is followed into its block. A path that ends on a value that is not a link
+//! is refused as unsupported (501), as boxo does: only whole blocks are served.
 
 use bytes::Bytes;
 use cid::Cid;
@@ -9,6 +14,7 @@ use smallvec::SmallVec;
 
 use super::{fetch, Error, Result};
 use crate::ipld::cid::codec;
+use crate::ipld::dagpath::{self, Cursor};
 use crate::ipld::dagpb::{self, PbNode};
 use crate::ipld::unixfs::{self, DataType, UnixFsData};
 use crate::ipld::{hamt, Error as IpldError};
@@ -114,20 +120,75 @@ pub fn resolve<'s>(
     root: Cid,
     segments: impl IntoIterator<Item = &'s str>,
 ) -> Result<Resolved> {
+    resolve_traced(store, root, segments, &mut |_: &Cid, _: &Bytes| {})
+}
+
+/// [`resolve`], calling `trace` with every block read, in the order read: the root, each
+/// block a segment leads to, and the HAMT shards looked through on the way. The last call is
+/// for the block the path ends at.
+pub fn resolve_traced<'s, F: FnMut(&Cid, &Bytes)>(
+    store: &Blockstore,
+    root: Cid,
+    segments: impl IntoIterator<Item = &'s str>,
+    trace: &mut F,
+) -> Result<Resolved> {
+    let Located { cid, block, roots } = locate_traced(store, root, segments, trace)?;
+    let node = Node::decode(&cid, block)?;
+    Ok(Resolved { cid, node, roots })
+}
+
+/// Where a path ends, before the block there is classified.
+pub struct Located {
+    /// The CID the whole path names.
+    pub cid: Cid,
+    /// Its block, as read.
+    pub block: Bytes,
+    /// The root, then the CID of the block each segment ended in (the last is `cid`).
+    pub roots: SmallVec<[Cid; 4]>,
+}
+
+/// [`resolve_traced`] without decoding the block the path ends at, which may be of any codec
+/// (a CAR export serves dag-pb blocks that are not UnixFS, too).
+pub fn locate_traced<'s, F: FnMut(&Cid, &Bytes)>(
+    store: &Blockstore,
+    root: Cid,
+    segments: impl IntoIterator<Item = &'s str>,
+    trace: &mut F,
+) -> Result<Located> {
     let mut cid = root;
     let mut block = fetch(store, &root)?;
+    trace(&cid, &block);
     let mut roots = SmallVec::new();
     roots.push(root);
+    // The value reached inside a dag-cbor/dag-json block, when the last segment stopped on a
+    // value that is not a link.
+    let mut inside: Option<Cursor> = None;
     for (depth, segment) in segments.into_iter().enumerate() {
         if depth >= MAX_PATH_DEPTH {
             return Err(Error::InvalidInput(format!(
                 "path is deeper than {MAX_PATH_DEPTH} segments"
             )));
         }
-        let child = if cid.codec() == codec::DAG_PB {
-            child_of(store, &block, segment)?
-        } else {
-            None
+        let child = match cid.codec() {
+            codec::DAG_PB => child_of(store, &block, segment, trace)?,
+            c if dagpath::is_pathable(c) => {
+                let here = match inside.take() {
+                    Some(cursor) => cursor,
+                    None => Cursor::root(c, block.clone())?,
+                };
+                match here.step(segment)? {
+                    Some(value) => match value.link()? {
+                        Some(link) => Some(link),
+                        None => {
+                            inside = Some(value);
+                            roots.push(cid);
+                            continue;
+                        }
+                    },
+                    None => None,
+                }
+            }
+            _ => None,
         };
         let Some(child) = child else {
             return Err(Error::NotFound(format!(
@@ -137,14 +198,27 @@ pub fn resolve<'s>(
         };
         cid = child;
         block = fetch(store, &cid)?;
+        trace(&cid, &block);
         roots.push(cid);
     }
-    let node = Node::decode(&cid, block)?;
-    Ok(Resolved { cid, node, roots })
+    if inside.is_some() {
+        return Err(IpldError::unsupported(format!(
+            "the path ends inside block {} on a value that is not a link: reading IPLD kinds \
+             other than links is not implemented",
+            crate::ipld::cid::to_v1_string(&cid)
+        ))
+        .into());
+    }
+    Ok(Located { cid, block, roots })
 }
 
 /// The child named `name` of a dag-pb block, if the block is a directory that has one.
-fn child_of(store: &Blockstore, block: &Bytes, name: &str) -> Result<Option<Cid>> {
+fn child_of<F: FnMut(&Cid, &Bytes)>(
+    store: &Blockstore,
+    block: &Bytes,
+    name: &str,
+    trace: &mut F,
+) -> Result<Option<Cid>> {
     let node = dagpb::decode_lazily(block)?;
     let Some(data) = &node.data else {
         return Ok(None);
@@ -162,13 +236,13 @@ fn child_of(store: &Blockstore, block: &Bytes, name: &str) -> Result<Option<Cid>
         }
         DataType::HamtShard => {
             let fanout = hamt_fanout(&data)?;
-            hamt_lookup_lazily(store, block.clone(), fanout, name)
+            hamt_lookup_lazily(store, block.clone(), fanout, name, trace)
         }
         _ => Ok(None),
     }
 }
 
-fn hamt_fanout(data: &UnixFsData) -> Result<u64> {
+pub(crate) fn hamt_fanout(data: &UnixFsData) -> Result<u64> {
     let fanout = data.fanout.unwrap_or(0);
     hamt::prefix_len(fanout)?;
     if data.hash_type != Some(hamt::MURMUR3_X64_64) {
@@ -198,16 +272,17 @@ pub fn hamt_lookup(
     match slot_link(root.links.iter().cloned().map(Ok), slot, width, name)? {
         Slot::Found(cid) => Ok(Some(cid)),
         Slot::Absent => Ok(None),
-        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name),
+        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name, &mut |_, _| {}),
     }
 }
 
 /// Looks `name` up in a HAMT given its root block, fetching only the shards on its hash path.
-fn hamt_lookup_lazily(
+fn hamt_lookup_lazily<F: FnMut(&Cid, &Bytes)>(
     store: &Blockstore,
     root: Bytes,
     fanout: u64,
     name: &str,
+    trace: &mut F,
 ) -> Result<Option<Cid>> {
     let width = hamt::prefix_len(fanout)?;
     let mut hash = hamt::HashBits::new(name.as_bytes(), fanout)?;
@@ -215,20 +290,22 @@ fn hamt_lookup_lazily(
     match slot_link(dagpb::decode_lazily(&root)?.links, slot, width, name)? {
         Slot::Found(cid) => Ok(Some(cid)),
         Slot::Absent => Ok(None),
-        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name),
+        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name, trace),
     }
 }
 
-fn descend_hamt(
+fn descend_hamt<F: FnMut(&Cid, &Bytes)>(
     store: &Blockstore,
     mut shard: Cid,
     fanout: u64,
     width: usize,
     mut hash: hamt::HashBits,
     name: &str,
+    trace: &mut F,
 ) -> Result<Option<Cid>> {
     loop {
         let block = fetch(store, &shard)?;
+        trace(&shard, &block);
         let node = dagpb::decode_lazily(&block)?;
         check_shard_data(node.data.as_ref(), fanout)?;
         let slot = hash.next_slot()?;
@@ -280,4 +357,149 @@ fn check_shard_data(data: Option<&Bytes>, fanout: u64) -> Result<()> {
         return Err(IpldError::hamt("child shard is not a HAMT node of the same fanout").into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipld::ErrorKind;
+    use crate::services::testing::{hamt_dir, store_with};
+
+    fn cid(text: &str) -> Cid {
+        text.parse().unwrap()
+    }
+
+    fn failure(result: Result<Resolved>) -> Error {
+        match result {
+            Ok(resolved) => panic!("resolved to {}", resolved.cid),
+            Err(e) => e,
+        }
+    }
+
+    /// Resolves with tracing, returning the outcome and the CIDs read.
+    fn traced(store: &Blockstore, root: &str, path: &[&str]) -> (Result<Resolved>, Vec<Cid>) {
+        let mut read = Vec::new();
+        let result = resolve_traced(store, cid(root), path.iter().copied(), &mut |c, _| {
+            read.push(*c)
+        });
+        (result, read)
+    }
+
+    const CBOR_ROOT: &str = "bafyreibs4utpgbn7uqegmd2goqz4bkyflre2ek2iwv743fhvylwi4zeeim";
+    const CBOR_LINK: &str = "bafyreig5alecq2l2akgajxywgnv22kuxh6xcagsnelepylqovt4t5jxt6u";
+    const CBOR_END: &str = "bafyreiaefvpp22slf5bzd4lqgzwbztqahwlldtqkpgmlhv7mh23pudle7y";
+    const JSON_ROOT: &str = "baguqeeram5ujjqrwheyaty3w5gdsmoz6vittchvhk723jjqxk7hakxkd47xq";
+    const JSON_LINK: &str = "baguqeeraxpdqyfizawpb7zl5gnpg7jw3myuynb42ngzmeo7xn5kmm5pabt6q";
+    const JSON_END: &str = "baguqeerabz2ohuxlrfgan3sxrgsfeyi5woxikwoiun5i5cesn2zgp3evmy4q";
+
+    /// The conformance suite's `TestPathing`: `{"foo": {"link": L1, …}}`, L1 = `{"bar": L2}`.
+    #[test]
+    fn paths_follow_dag_cbor_and_dag_json_links() {
+        let (_dir, store) = store_with(&[
+            "path_gateway_dag/dag-cbor-traversal.car",
+            "path_gateway_dag/dag-json-traversal.car",
+        ]);
+        for (root, link, end) in [
+            (CBOR_ROOT, CBOR_LINK, CBOR_END),
+            (JSON_ROOT, JSON_LINK, JSON_END),
+        ] {
+            let (result, read) = traced(&store, root, &["foo", "link", "bar"]);
+            let resolved = result.unwrap();
+            assert_eq!(resolved.cid, cid(end));
+            assert!(matches!(resolved.node, Node::Other(..)));
+            // One root per segment: "foo" stays in the root block.
+            assert_eq!(
+                resolved.roots.as_slice(),
+                [cid(root), cid(root), cid(link), cid(end)]
+            );
+            assert_eq!(read, [cid(root), cid(link), cid(end)]);
+
+            // Ending on a map, or on a number, inside a block: 501.
+            for path in [&["foo"][..], &["foo", "object", "banana"]] {
+                let err = failure(resolve(&store, cid(root), path.iter().copied()));
+                assert!(
+                    matches!(&err, Error::Ipld(e) if e.kind() == ErrorKind::Unsupported),
+                    "{path:?}: {err}"
+                );
+            }
+            // Keys that are not there, or a path through a scalar: 404.
+            for path in [
+                &["foo", "i-do-not-exist"][..],
+                &["nope"],
+                &["foo", "object", "banana", "x"],
+                &["foo", "link", "bar", "hello", "x"],
+            ] {
+                let err = failure(resolve(&store, cid(root), path.iter().copied()));
+                assert!(matches!(err, Error::NotFound(_)), "{path:?}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn paths_cross_from_unixfs_into_dag_cbor_and_back() {
+        let (_dir, store) = store_with(&["trustless_gateway_car/dir-with-dag-cbor-with-links.car"]);
+        let root = "bafybeia264q44a3kmfc2otctzu4egp2k235o3t7mslz2yjraymp4nv6asi";
+        let document = cid("bafyreidy4q6mmetut5jzc54ambsfnatbyoujmwbfzyyolqw24majazwgha");
+        let single = cid("bafkreifjjcie6lypi6ny7amxnfftagclbuxndqonfipmb64f2km2devei4");
+        let (result, read) = traced(&store, root, &["document", "files", "single"]);
+        let resolved = result.unwrap();
+        assert_eq!(resolved.cid, single);
+        assert!(matches!(resolved.node, Node::File(FileRoot::Raw(_))));
+        assert_eq!(read, [cid(root), document, single]);
+        // Through a link to a UnixFS file DAG: a file has no children to path into.
+        let multiblock = resolve(&store, document, ["files", "multiblock"]).unwrap();
+        assert!(matches!(
+            multiblock.node,
+            Node::File(FileRoot::UnixFs { .. })
+        ));
+        let err = failure(resolve(&store, document, ["files", "multiblock", "x"]));
+        assert!(matches!(err, Error::NotFound(_)), "{err}");
+    }
+
+    #[test]
+    fn tracing_records_the_hamt_shards_on_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Blockstore::open(dir.path(), Default::default()).unwrap();
+        let (root, entries) = hamt_dir(&store, 300, 8);
+        let mut deepest = 0;
+        for (name, target) in &entries {
+            let mut read: Vec<(Cid, Bytes)> = Vec::new();
+            let resolved = resolve_traced(&store, root, [name.as_str()], &mut |c, b| {
+                read.push((*c, b.clone()))
+            })
+            .unwrap();
+            assert_eq!(resolved.cid, *target);
+            assert_eq!(resolved.roots.as_slice(), [root, *target]);
+            // Root, the chain of shards (each a sub-shard link of the one before), the entry.
+            assert_eq!(read.first().map(|r| r.0), Some(root));
+            assert_eq!(read.last().map(|r| r.0), Some(*target));
+            for pair in read.windows(2) {
+                let node = dagpb::decode(&pair[0].1).unwrap();
+                let link = node.links.iter().find(|l| l.cid == pair[1].0).unwrap();
+                let width = hamt::prefix_len(8).unwrap();
+                let is_shard = link.name_str().len() == width;
+                assert_eq!(is_shard, pair[1].0 != *target, "{name}");
+            }
+            deepest = deepest.max(read.len() - 2);
+        }
+        assert!(deepest >= 2, "the HAMT has several levels ({deepest})");
+    }
+
+    /// What the suite's `MustGetCIDsInHAMTTraversal(nil, "685.txt")` expects between the root
+    /// and the file: the one sub-shard boxo's `Find` loads.
+    #[test]
+    fn hamt_fixture_reads_root_shard_then_entry() {
+        let (_dir, store) =
+            store_with(&["trustless_gateway_car/single-layer-hamt-with-multi-block-files.car"]);
+        let root = "bafybeidbclfqleg2uojchspzd4bob56dqetqjsj27gy2cq3klkkgxtpn4i";
+        let shard = cid("bafybeifajm5xyg46n4hjxg7clq2f7vcn7eg7bn3yevylcemr6vd7mp6gta");
+        let file = cid("bafybeigcisqd7m5nf3qmuvjdbakl5bdnh4ocrmacaqkpuh77qjvggmt2sa");
+        let (result, read) = traced(&store, root, &["685.txt"]);
+        let resolved = result.unwrap();
+        assert_eq!(resolved.cid, file);
+        assert_eq!(read, [cid(root), shard, file]);
+        assert!(matches!(resolved.node, Node::File(_)));
+        // The untraced path reads the same blocks and lands on the same node.
+        assert_eq!(resolve(&store, cid(root), ["685.txt"]).unwrap().cid, file);
+    }
 }
