@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use cairn::app::{self, ServeOptions};
-use cairn::gateway::ListingDefault;
+use cairn::gateway::{GatewayLimits, ListingDefault};
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::store::StoreOptions;
@@ -103,6 +103,16 @@ struct ServeArgs {
     /// Agregore spec) or `html` (Kubo)
     #[arg(long, value_name = "json|html", default_value = "json", value_parser = parse_listing_default)]
     listing_without_accept: ListingDefault,
+    /// Requests served at once; more get 429 with Retry-After (0: no cap). Event streams are
+    /// not counted
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    max_concurrent_requests: usize,
+    /// Longest wait for a read's response to start (e.g. 30s, 2m; 0: none); past it, 504
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    retrieval_timeout: Duration,
+    /// Refuse Range requests on files larger than BYTES with 501 (unlimited if not given)
+    #[arg(long, value_name = "BYTES")]
+    max_range_file_size: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -202,6 +212,9 @@ fn main() -> ExitCode {
                 ipns_lifetime,
                 subdomain_hosts,
                 listing_without_accept,
+                max_concurrent_requests,
+                retrieval_timeout,
+                max_range_file_size,
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
                 let names = name_options(
@@ -224,6 +237,13 @@ fn main() -> ExitCode {
                     names,
                     subdomain_hosts,
                     listing_without_accept,
+                    gateway_limits: GatewayLimits {
+                        max_concurrent_requests: (max_concurrent_requests > 0)
+                            .then_some(max_concurrent_requests),
+                        retrieval_timeout: (!retrieval_timeout.is_zero())
+                            .then_some(retrieval_timeout),
+                        max_range_file_size,
+                    },
                 })
             })
         }
@@ -385,4 +405,11 @@ fn parse_listing_default(text: &str) -> Result<ListingDefault, String> {
         "html" => Ok(ListingDefault::Html),
         other => Err(format!("expected json or html, not {other:?}")),
     }
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    names::parse_duration(text)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
-use crate::gateway::{Gateway, GatewayOptions, ListingDefault};
+use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
@@ -57,6 +57,8 @@ pub struct ServeOptions {
     pub subdomain_hosts: Vec<String>,
     /// What a directory answers to a request without `Accept`.
     pub listing_without_accept: ListingDefault,
+    /// Concurrency cap, retrieval timeout, range size limit.
+    pub gateway_limits: GatewayLimits,
 }
 
 /// Serves until `shutdown` fires. `on_ready` is told the bound addresses (gateway, then the
@@ -100,6 +102,7 @@ pub async fn serve(
         max_upload: options.max_upload,
         subdomain_hosts: options.subdomain_hosts.clone(),
         listing_without_accept: options.listing_without_accept,
+        limits: options.gateway_limits.clone(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
     let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));

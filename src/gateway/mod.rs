@@ -17,9 +17,11 @@ mod read;
 mod write;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{header, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
+use tokio::sync::Semaphore;
 
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
@@ -53,7 +55,25 @@ pub struct GatewayOptions {
     pub subdomain_hosts: Vec<String>,
     /// What a directory answers to a request without `Accept`.
     pub listing_without_accept: ListingDefault,
+    /// Operator limits (boxo#881, #994, #856).
+    pub limits: GatewayLimits,
 }
+
+/// Limits an operator sets on a public gateway, as boxo offers them.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayLimits {
+    /// Requests served at once; more get 429 with `Retry-After` (`None`: no cap). Event
+    /// streams and preflights are not counted: they cost nothing while idle.
+    pub max_concurrent_requests: Option<usize>,
+    /// Longest wait for a read's response to start (`None`: no limit); past it, 504.
+    pub retrieval_timeout: Option<Duration>,
+    /// Files larger than this refuse `Range` requests with 501, because CDNs in front of
+    /// gateways do not cache ranges of very large files (boxo#856).
+    pub max_range_file_size: Option<u64>,
+}
+
+/// How long a client is told to wait after a 429 (boxo uses the same fixed value).
+const RETRY_AFTER_SECONDS: u64 = 60;
 
 /// The gateway's state, shared by every connection.
 pub struct Gateway {
@@ -66,6 +86,10 @@ pub struct Gateway {
     names: Option<Arc<NameService>>,
     hosts: host::GatewayHosts,
     listing_default: ListingDefault,
+    /// Free request slots, when concurrency is capped.
+    slots: Option<Arc<Semaphore>>,
+    retrieval_timeout: Option<Duration>,
+    max_range_file_size: Option<u64>,
 }
 
 impl Gateway {
@@ -85,6 +109,12 @@ impl Gateway {
             names: None,
             hosts: host::GatewayHosts::new(&options.subdomain_hosts),
             listing_default: options.listing_without_accept,
+            slots: options
+                .limits
+                .max_concurrent_requests
+                .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)))),
+            retrieval_timeout: options.limits.retrieval_timeout,
+            max_range_file_size: options.limits.max_range_file_size,
         }
     }
 
@@ -250,8 +280,35 @@ impl Gateway {
 impl Handler for Gateway {
     async fn handle(&self, request: Request<Incoming>) -> Response {
         let html = prefers_html(&request);
-        let head = request.method() == Method::HEAD;
-        let mut response = match self.dispatch_async(request).await {
+        let method = request.method().clone();
+        let head = method == Method::HEAD;
+        let event_stream = request.uri().path().starts_with("/pubsub");
+        let slot = match &self.slots {
+            Some(slots) if method != Method::OPTIONS && !event_stream => {
+                match Arc::clone(slots).try_acquire_owned() {
+                    Ok(slot) => Some(slot),
+                    Err(_) => return too_many_requests(html),
+                }
+            }
+            _ => None,
+        };
+        let read = matches!(method, Method::GET | Method::HEAD) && !event_stream;
+        let outcome = match self.retrieval_timeout {
+            Some(limit) if read => {
+                match tokio::time::timeout(limit, self.dispatch_async(request)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(HttpError::new(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!(
+                            "Unable to retrieve content within timeout period ({} s)",
+                            limit.as_secs_f64()
+                        ),
+                    )),
+                }
+            }
+            _ => self.dispatch_async(request).await,
+        };
+        let mut response = match outcome {
             Ok(response) => response,
             Err(error) => error.into_response(html),
         };
@@ -259,9 +316,25 @@ impl Handler for Gateway {
             // Headers (Content-Length included) stay as for GET; no body is sent.
             *response.body_mut() = Body::empty();
         }
+        if let Some(slot) = slot {
+            response.body_mut().hold(slot);
+        }
         cors::apply(response.headers_mut());
         response
     }
+}
+
+/// 429 with `Retry-After` and `Cache-Control: no-store` (a cache must not keep it).
+fn too_many_requests(html: bool) -> Response {
+    let mut response = HttpError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("Too many requests. Please retry after {RETRY_AFTER_SECONDS} seconds."),
+    )
+    .into_response(html);
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 fn preflight() -> Response {

@@ -682,6 +682,17 @@ fn serve_file(
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
     let size = root.size();
+    if let Some(limit) = gw.max_range_file_size {
+        if size > limit && ask.headers.contains_key(header::RANGE) {
+            return Err(HttpError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                format!(
+                    "range requests are not supported for files larger than {limit} bytes: \
+                     fetch verifiable blocks instead (application/vnd.ipld.raw)"
+                ),
+            ));
+        }
+    }
     let plan = match ask.headers.get(header::RANGE) {
         Some(value) if range_applies(ask.headers, etag, last_modified) => {
             match range::parse_range(value.as_bytes())

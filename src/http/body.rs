@@ -39,6 +39,8 @@ impl Segment {
 pub struct Body {
     kind: Kind,
     remaining: u64,
+    /// A concurrency slot the response holds until its body is dropped (sent or abandoned).
+    slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 enum Kind {
@@ -54,6 +56,7 @@ impl Body {
         Body {
             kind: Kind::Empty,
             remaining: 0,
+            slot: None,
         }
     }
 
@@ -80,6 +83,7 @@ impl Body {
         Body {
             kind: Kind::Stream(Box::pin(body)),
             remaining: 0,
+            slot: None,
         }
     }
 
@@ -92,6 +96,12 @@ impl Body {
         E: std::error::Error + Send + Sync + 'static,
     {
         Body::stream(Chunks(producer))
+    }
+
+    /// Keeps `slot` taken until the body has been sent (or the client went away), so a
+    /// concurrency limit counts responses still streaming, not just handlers running.
+    pub fn hold(&mut self, slot: tokio::sync::OwnedSemaphorePermit) {
+        self.slot = Some(slot);
     }
 
     /// Appends a segment. (Not for stream bodies, whose length is not known.)
