@@ -278,6 +278,15 @@ impl Gateway {
 }
 
 impl Handler for Gateway {
+    /// Tunnels to a subdomain gateway host (or a subdomain of one) are served here: a client
+    /// using the gateway as its HTTP proxy reaches the same content.
+    fn serves_tunnel_to(&self, authority: &str) -> bool {
+        matches!(
+            self.hosts.classify(authority),
+            host::HostKind::SubdomainParent { .. } | host::HostKind::Subdomain { .. }
+        )
+    }
+
     async fn handle(&self, request: Request<Incoming>) -> Response {
         let html = prefers_html(&request);
         let method = request.method().clone();

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::Request;
+use http::{header, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -101,6 +101,14 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
 /// What serves requests on a listener.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: Request<Incoming>) -> impl Future<Output = Response> + Send;
+
+    /// Whether `CONNECT <authority>` opens a tunnel that this server answers itself: HTTP/1.1
+    /// spoken inside it reaches [`Handler::handle`] again, as a proxy client expects of a
+    /// gateway used as its HTTP proxy (the gateway-conformance "proxy-gateway" spec). Nothing
+    /// is ever forwarded elsewhere. Default: refuse every tunnel.
+    fn serves_tunnel_to(&self, _authority: &str) -> bool {
+        false
+    }
 }
 
 /// Connection-level limits and timeouts.
@@ -186,16 +194,24 @@ pub async fn serve<H: Handler>(
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let service = service_fn(move |request| {
+        let tunnel_shutdown = shutdown.clone();
+        let local = stream.local_addr().ok();
+        let service = service_fn(move |request: Request<Incoming>| {
             let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+            let shutdown = tunnel_shutdown.clone();
+            async move {
+                if request.method() == Method::CONNECT {
+                    return Ok::<_, Infallible>(open_tunnel(handler, request, local, shutdown));
+                }
+                Ok::<_, Infallible>(handler.handle(request).await)
+            }
         });
         let stream = Counted {
             inner: stream,
             counters: Arc::clone(&counters),
         };
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -211,6 +227,63 @@ pub async fn serve<H: Handler>(
             tracing::warn!("shutdown grace period over; closing remaining connections");
         }
     }
+}
+
+/// Answers `CONNECT`: 200 and, once hyper hands over the connection, HTTP/1.1 inside the
+/// tunnel served by the same handler (RFC 9110 §9.3.6). Only tunnels to this listener's own
+/// address or to hosts the handler serves are opened (405 otherwise): the gateway never
+/// forwards anything, so it is not an open proxy.
+fn open_tunnel<H: Handler>(
+    handler: Arc<H>,
+    request: Request<Incoming>,
+    local: Option<SocketAddr>,
+    mut shutdown: Shutdown,
+) -> Response {
+    let authority = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .unwrap_or_default();
+    let to_this_listener = local.is_some_and(|local| authority.parse() == Ok(local));
+    if !to_this_listener && !handler.serves_tunnel_to(&authority) {
+        let mut refused = Response::new(super::Body::from(
+            "CONNECT is only answered for hosts this gateway serves\n",
+        ));
+        *refused.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        refused.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        return refused;
+    }
+    tokio::spawn(async move {
+        let upgraded = match hyper::upgrade::on(request).await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(error = %e, "CONNECT tunnel was not established");
+                return;
+            }
+        };
+        let service = service_fn(move |request: Request<Incoming>| {
+            let handler = handler.clone();
+            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .serve_connection(upgraded, service);
+        tokio::pin!(connection);
+        let ended = tokio::select! {
+            ended = &mut connection => ended,
+            _ = shutdown.wait() => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(e) = ended {
+            tracing::debug!(error = %e, "CONNECT tunnel ended with an error");
+        }
+    });
+    Response::new(super::Body::empty())
 }
 
 /// Binds a listener, with a message naming the address on failure.
