@@ -65,6 +65,10 @@ pub(super) fn serve(
     }
     let page = page(ask.content_path, cid_text.as_str(), block_codec, block);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     text.set_u64(header::CONTENT_LENGTH, page.len() as u64);
     text.apply(&mut headers);
     Ok(with_status(StatusCode::OK, headers, Body::from(page)))

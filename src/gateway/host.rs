@@ -4,7 +4,7 @@
 //!   the bare host, `GET /ipfs/<cid>/…` and `/ipns/<name>/…` redirect (301) to that form, the
 //!   CID as a DNS-safe label (CIDv1, base32, or base36 when base32 is longer than the 63-byte
 //!   DNS label limit; IPNS names in base36 with the libp2p-key codec; DNSLink names inlined
-//!   when the client came over HTTPS, `X-Forwarded-Proto`);
+//!   into one label, as Kubo's `InlineDNSLink` setting does);
 //! - a **DNSLink gateway** (dnslink-gateway spec): any other domain name whose DNSLink
 //!   resolves is served from that content at `/`;
 //! - otherwise the plain **path gateway**.
@@ -115,6 +115,10 @@ impl GatewayHosts {
                 "ipns" => Namespace::Ipns,
                 _ => continue,
             };
+            if labels[..i - 1].iter().any(|l| l.is_empty()) {
+                // `.ipfs.example.com`, `a..ipfs.example.com`: no root a DNS name could carry.
+                return HostKind::Path;
+            }
             let root_end = labels[..i - 1].iter().map(|l| l.len() + 1).sum::<usize>() - 1;
             let gateway = &host[suffix_start..];
             return HostKind::Subdomain {
@@ -330,6 +334,8 @@ mod tests {
             }
         );
         assert_eq!(h.classify("intranet"), HostKind::Path);
+        assert_eq!(h.classify(".ipns.localhost"), HostKind::Path);
+        assert_eq!(h.classify("a..ipfs.example.com"), HostKind::Path);
         assert_eq!(
             GatewayHosts::default().classify("localhost:1"),
             HostKind::Path

@@ -6,7 +6,7 @@
 
 mod dag_html;
 mod export;
-mod format;
+pub mod format;
 pub mod host;
 mod ipns;
 mod listing;

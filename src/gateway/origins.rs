@@ -21,7 +21,7 @@ use super::read::{self, with_status, Ask, Origin};
 use super::Gateway;
 use crate::http::header_text::HeaderText;
 use crate::http::{Body, HttpError, Response};
-use crate::ipld::cid::parse as parse_cid;
+use crate::ipld::cid::{codec, parse as parse_cid};
 use crate::services::names::NameService;
 
 /// The parts of a request these handlers read (none reads a body).
@@ -135,34 +135,28 @@ pub(super) async fn serve_subdomain(
     check_read_only(req.method)?;
     let url_path = req.uri.path();
     let mut name = root.to_owned();
-    match namespace {
-        Namespace::Ipfs => {
-            if let Ok(cid) = parse_cid(root) {
-                let label = host::cid_label(&cid, Namespace::Ipfs)
-                    .map_err(|e| HttpError::bad_request(e.to_string()))?;
-                if label != root {
-                    return Ok(canonical_redirect(req, &label, namespace, gateway_host));
-                }
+    // As Kubo: a label that names the root and fits DNS is served as it is; one too long
+    // for a DNS label, or an IPNS key CID without the libp2p-key codec, moves (301) to the
+    // canonical label.
+    match (namespace, parse_cid(root)) {
+        (_, Ok(cid))
+            if root.len() > host::DNS_LABEL_MAX
+                || (namespace == Namespace::Ipns && cid.codec() != codec::LIBP2P_KEY) =>
+        {
+            let label = host::cid_label(&cid, namespace)
+                .map_err(|e| HttpError::bad_request(e.to_string()))?;
+            return Ok(canonical_redirect(req, &label, namespace, gateway_host));
+        }
+        (Namespace::Ipns, Err(_)) if !root.contains('.') && root.contains('-') => {
+            // An inlined DNSLink name (`my-v--long-example-com`): the dotted name is what
+            // was meant, unless only the label itself has a DNSLink.
+            let fqdn = host::uninline_dnslink(root);
+            let names = gw.names.as_ref();
+            if has_dnslink(names, &fqdn).await || !has_dnslink(names, root).await {
+                name = fqdn;
             }
         }
-        Namespace::Ipns => match host::ipns_name_label(root) {
-            Some(label) => {
-                let label = label.map_err(|e| HttpError::bad_request(e.to_string()))?;
-                if label != root {
-                    return Ok(canonical_redirect(req, &label, namespace, gateway_host));
-                }
-            }
-            None if !root.contains('.') && root.contains('-') => {
-                // An inlined DNSLink name (`my-v--long-example-com`): the dotted name is what
-                // was meant, unless only the label itself has a DNSLink.
-                let fqdn = host::uninline_dnslink(root);
-                let names = gw.names.as_ref();
-                if has_dnslink(names, &fqdn).await || !has_dnslink(names, root).await {
-                    name = fqdn;
-                }
-            }
-            None => {}
-        },
+        _ => {}
     }
     let content_path = format!("/{}/{name}{url_path}", namespace.as_str());
     let origin = Origin::Subdomain {

@@ -97,6 +97,14 @@ const GO_PATH: &AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'=')
     .remove(b'@');
 
+/// Go's `url.PathEscape` (`encodePathSegment`): as [`GO_PATH`], and `/`, `;`, `,` too.
+const GO_PATH_SEGMENT: &AsciiSet = &GO_PATH.add(b'/').add(b';').add(b',');
+
+/// Escapes one path segment as Go's `url.PathEscape` does.
+pub fn escape_path_segment(decoded: &str) -> Cow<'_, str> {
+    utf8_percent_encode(decoded, GO_PATH_SEGMENT).into()
+}
+
 /// Escapes a decoded path (slashes kept) as Go's `url.URL{Path: p}.String()` does.
 pub fn escape_path(decoded: &str) -> Cow<'_, str> {
     utf8_percent_encode(decoded, GO_PATH).into()
@@ -185,6 +193,15 @@ mod tests {
         );
         assert_eq!(escape_path("/a/(b)!*'"), "/a/%28b%29%21%2A%27");
         assert_eq!(decode_path("/%C4%85/%C4%99/"), "/ą/ę/");
+        // Vectors from Go's url.PathEscape.
+        assert_eq!(
+            escape_path_segment("a,b;c=d@e:f$g&h+i!j*k'l(m)n#o^p`q|r~s.txt"),
+            "a%2Cb%3Bc=d@e:f$g&h+i%21j%2Ak%27l%28m%29n%23o%5Ep%60q%7Cr~s.txt"
+        );
+        assert_eq!(
+            escape_path_segment("a\"b\\c/d?e%f.txt"),
+            "a%22b%5Cc%2Fd%3Fe%25f.txt"
+        );
     }
 
     #[test]

@@ -286,8 +286,33 @@ fn redirects_fallback(
         Err(Error::NotFound(_)) => return Err(HttpError::not_found(not_found)),
         Err(e) => return Err(e.into()),
     };
-    let mut response = serve_resolved(gw, ask, resolved, target_segments.last().copied())?;
-    if redirect.kind() == RedirectKind::ErrorPage && response.status() == StatusCode::OK {
+    if redirect.kind() == RedirectKind::Rewrite {
+        return serve_resolved(gw, ask, resolved, target_segments.last().copied());
+    }
+    // An error page is not a success: preconditions and ranges do not apply to it (RFC 9110
+    // §13.2.1, §14.2), and Kubo always sends the whole page, with the rule's status.
+    let mut headers = ask.headers.clone();
+    for name in [
+        header::IF_NONE_MATCH,
+        header::IF_MATCH,
+        header::IF_MODIFIED_SINCE,
+        header::IF_UNMODIFIED_SINCE,
+        header::RANGE,
+        header::IF_RANGE,
+    ] {
+        headers.remove(name);
+    }
+    let page_ask = Ask {
+        url_path: ask.url_path,
+        content_path: ask.content_path,
+        query: ask.query,
+        headers: &headers,
+        ttl: ask.ttl,
+        origin: ask.origin,
+        negotiated: format::negotiate(None, &headers)?,
+    };
+    let mut response = serve_resolved(gw, &page_ask, resolved, target_segments.last().copied())?;
+    if response.status() == StatusCode::OK {
         *response.status_mut() =
             StatusCode::from_u16(redirect.status).unwrap_or(StatusCode::NOT_FOUND);
         response
@@ -334,21 +359,21 @@ pub(super) fn serve_resolved(
         (_, node @ (Node::Directory(_) | Node::HamtDirectory(..))) => {
             serve_directory(gw, ask, cid, node, text)
         }
-        (format, Node::File(root)) => {
-            let rep = Representation::unixfs(format);
+        (_, Node::File(root)) => {
+            let rep = Representation::unixfs();
             serve_file(gw, ask, cid, &root, name, text, &rep)
         }
-        (format, Node::Symlink(target)) => {
+        (_, Node::Symlink(target)) => {
             let rep = Representation {
                 content_type: Some("inode/symlink"),
-                ..Representation::unixfs(format)
+                ..Representation::unixfs()
             };
             serve_file(gw, ask, cid, &FileRoot::Raw(target), name, text, &rep)
         }
-        (format, Node::Other(block_codec, bytes)) => {
+        (_, Node::Other(block_codec, bytes)) => {
             let rep = Representation {
                 content_type: codec_content_type(block_codec),
-                ..Representation::unixfs(format)
+                ..Representation::unixfs()
             };
             serve_file(gw, ask, cid, &FileRoot::Raw(bytes), name, text, &rep)
         }
@@ -410,15 +435,12 @@ struct Representation {
 }
 
 impl Representation {
-    /// A UnixFS file: `"<cid>"`, or `"<cid>.json"`/`.cbor` when that format was asked for
-    /// (boxo `getEtag`).
-    fn unixfs(format: Format) -> Self {
+    /// A UnixFS file: `"<cid>"` whatever format was asked for (boxo's file handler computes
+    /// its Etag without one).
+    fn unixfs() -> Self {
         Representation {
             content_type: None,
-            etag_suffix: match format {
-                Format::Json | Format::Cbor => Some(format.etag_suffix()),
-                _ => None,
-            },
+            etag_suffix: None,
             disposition: Disposition::OnlyWithFilename,
             nosniff: false,
         }
@@ -534,7 +556,7 @@ fn serve_directory(
         if let Some(index) = dir::lookup(&gw.store, &node, "index.html")? {
             if let Node::File(root) = resolve::Node::load(&gw.store, &index)? {
                 // The page stands for the directory: Etag and Ipfs-Hash are the directory's.
-                let rep = Representation::unixfs(ask.format());
+                let rep = Representation::unixfs();
                 return serve_file(gw, ask, cid, &root, Some("index.html"), text, &rep);
             }
         }
@@ -875,35 +897,20 @@ fn trim_html(content_type: &'static str) -> &'static str {
 }
 
 /// `inline; filename="<ascii>"; filename*=UTF-8''<escaped>` (RFC 6266 §4.3, RFC 8187), as
-/// Kubo writes it; `attachment` when a download is asked for.
+/// Kubo writes it: both forms escaped with Go's `url.PathEscape`, non-ASCII characters
+/// replaced by `_` in the first; `attachment` when a download is asked for.
 pub(super) fn content_disposition(filename: &str, download: bool) -> String {
     let kind = if download { "attachment" } else { "inline" };
     let ascii: String = filename
         .chars()
-        .map(|c| match c {
-            '"' | '\\' => '_',
-            c if c.is_ascii() && !c.is_ascii_control() => c,
-            _ => '_',
-        })
+        .map(|c| if c.is_ascii() { c } else { '_' })
         .collect();
-    let escaped = percent_encoding::utf8_percent_encode(filename, RFC8187_ESCAPE);
-    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{escaped}")
+    format!(
+        "{kind}; filename=\"{}\"; filename*=UTF-8''{}",
+        path::escape_path_segment(&ascii),
+        path::escape_path_segment(filename)
+    )
 }
-
-/// RFC 8187 §3.2.1 `attr-char` is ALPHA / DIGIT / "!#$&+-.^_`|~"; everything else is escaped.
-const RFC8187_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
 
 fn value(text: &str) -> Result<HeaderValue, HttpError> {
     HeaderValue::from_str(text)

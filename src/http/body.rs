@@ -49,6 +49,8 @@ enum Kind {
     Many(VecDeque<Segment>),
     /// Length unknown up front; never mixed with segments.
     Stream(DynBody),
+    /// A segment failed; the error is returned on the next poll (once hyper has flushed).
+    Failed(Option<BoxError>),
 }
 
 impl Body {
@@ -89,13 +91,17 @@ impl Body {
 
     /// A body of unknown length whose chunks a synchronous producer makes as hyper asks for
     /// them (CAR and TAR exports: block bytes, uncopied). A producer error ends the body with
-    /// that error, so the connection is cut rather than the stream passed off as complete.
+    /// that error, so the connection is cut rather than the stream passed off as complete —
+    /// one poll later, so that hyper flushes the status line and the bytes before it.
     pub fn chunks<I, E>(producer: I) -> Self
     where
         I: Iterator<Item = Result<Bytes, E>> + Send + Unpin + 'static,
         E: std::error::Error + Send + Sync + 'static,
     {
-        Body::stream(Chunks(producer))
+        Body::stream(Chunks {
+            producer,
+            failed: None,
+        })
     }
 
     /// Keeps `slot` taken until the body has been sent (or the client went away), so a
@@ -114,7 +120,7 @@ impl Body {
                 queue.push_back(segment);
                 Kind::Many(queue)
             }
-            Kind::Stream(_) => {
+            Kind::Stream(_) | Kind::Failed(_) => {
                 debug_assert!(false, "segments cannot follow a stream");
                 Kind::One(segment)
             }
@@ -132,7 +138,7 @@ impl Body {
 
     fn front(&mut self) -> Option<&mut Segment> {
         match &mut self.kind {
-            Kind::Empty | Kind::Stream(_) => None,
+            Kind::Empty | Kind::Stream(_) | Kind::Failed(_) => None,
             Kind::One(segment) => Some(segment),
             Kind::Many(queue) => queue.front_mut(),
         }
@@ -140,7 +146,7 @@ impl Body {
 
     fn pop_front(&mut self) {
         match &mut self.kind {
-            Kind::Empty | Kind::Stream(_) => {}
+            Kind::Empty | Kind::Stream(_) | Kind::Failed(_) => {}
             Kind::One(_) => self.kind = Kind::Empty,
             Kind::Many(queue) => {
                 queue.pop_front();
@@ -153,7 +159,11 @@ impl Body {
 }
 
 /// [`Body::chunks`]' adapter: one frame per produced chunk.
-struct Chunks<I>(I);
+struct Chunks<I> {
+    producer: I,
+    /// The producer's error, held back one poll (see [`Body::chunks`]).
+    failed: Option<BoxError>,
+}
 
 impl<I, E> http_body::Body for Chunks<I>
 where
@@ -165,16 +175,24 @@ where
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Poll::Ready(match self.0.next() {
-            Some(Ok(chunk)) => Some(Ok(Frame::data(chunk))),
+        if let Some(error) = self.failed.take() {
+            return Poll::Ready(Some(Err(error)));
+        }
+        match self.producer.next() {
+            Some(Ok(chunk)) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
             Some(Err(e)) => {
                 tracing::warn!(error = %e, "response stream failed midway");
-                Some(Err(Box::new(e)))
+                // Give hyper a turn to flush the status line and what was produced before
+                // the error cuts the connection; otherwise an early failure leaves the client
+                // with no response at all.
+                self.failed = Some(Box::new(e));
+                cx.waker().wake_by_ref();
+                Poll::Pending
             }
-            None => None,
-        })
+            None => Poll::Ready(None),
+        }
     }
 }
 
@@ -205,8 +223,10 @@ impl http_body::Body for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if let Kind::Stream(inner) = &mut this.kind {
-            return inner.as_mut().poll_frame(cx);
+        match &mut this.kind {
+            Kind::Stream(inner) => return inner.as_mut().poll_frame(cx),
+            Kind::Failed(error) => return Poll::Ready(error.take().map(Err)),
+            _ => {}
         }
         loop {
             let Some(front) = this.front() else {
@@ -225,9 +245,12 @@ impl http_body::Body for Body {
                     Some(Ok(chunk)) => Ok(chunk),
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, "response body failed midway");
-                        this.kind = Kind::Empty;
                         this.remaining = 0;
-                        Err(Box::new(e) as BoxError)
+                        this.kind = Kind::Failed(Some(Box::new(e)));
+                        // Give hyper a turn to flush what it has (the status line at least)
+                        // before the error cuts the connection.
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
                     }
                     None => {
                         this.pop_front();
@@ -244,7 +267,7 @@ impl http_body::Body for Body {
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
-            Kind::Empty => true,
+            Kind::Empty | Kind::Failed(None) => true,
             Kind::Stream(inner) => inner.is_end_stream(),
             _ => false,
         }
@@ -255,5 +278,51 @@ impl http_body::Body for Body {
             Kind::Stream(inner) => inner.size_hint(),
             _ => SizeHint::with_exact(self.remaining),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Body as _;
+
+    #[derive(Debug)]
+    struct Broken;
+
+    impl std::fmt::Display for Broken {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a block is missing")
+        }
+    }
+
+    impl std::error::Error for Broken {}
+
+    #[test]
+    fn a_failing_producer_yields_once_before_its_error() {
+        let chunks = vec![Ok(Bytes::from_static(b"header")), Err(Broken)];
+        let mut body = Body::chunks(chunks.into_iter());
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut poll = || Pin::new(&mut body).poll_frame(&mut cx);
+        match poll() {
+            Poll::Ready(Some(Ok(frame))) => assert_eq!(frame.into_data().unwrap(), "header"),
+            other => panic!("expected the first chunk, got {other:?}"),
+        }
+        // Pending first, so that hyper flushes the status line and the header chunk.
+        assert!(poll().is_pending());
+        match poll() {
+            Poll::Ready(Some(Err(e))) => assert_eq!(e.to_string(), "a block is missing"),
+            other => panic!("expected the error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn held_slots_are_released_with_the_body() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(1));
+        let mut body = Body::full("x");
+        body.hold(Arc::clone(&slots).try_acquire_owned().unwrap());
+        assert_eq!(slots.available_permits(), 0);
+        drop(body);
+        assert_eq!(slots.available_permits(), 1);
     }
 }

@@ -132,14 +132,17 @@ impl Renderer<'_> {
                 let len = self.length(info)?;
                 self.out.push('[');
                 for i in 0..len {
+                    if self.stop() {
+                        return Ok(());
+                    }
                     if i > 0 {
                         self.out.push(',');
                     }
                     self.indent(depth + 1);
-                    if self.stop() {
-                        return Ok(());
-                    }
                     self.value(depth + 1)?;
+                }
+                if self.cut {
+                    return Ok(());
                 }
                 if len > 0 {
                     self.indent(depth);
@@ -150,16 +153,19 @@ impl Renderer<'_> {
                 let len = self.length(info)?;
                 self.out.push('{');
                 for i in 0..len {
+                    if self.stop() {
+                        return Ok(());
+                    }
                     if i > 0 {
                         self.out.push(',');
                     }
                     self.indent(depth + 1);
-                    if self.stop() {
-                        return Ok(());
-                    }
                     self.value(depth + 1)?;
                     self.out.push_str(": ");
                     self.value(depth + 1)?;
+                }
+                if self.cut {
+                    return Ok(());
                 }
                 if len > 0 {
                     self.indent(depth);
@@ -195,15 +201,15 @@ impl Renderer<'_> {
                 22 => self.out.push_str("null"),
                 25 => {
                     let bits = self.argument(info)? as u16;
-                    let _ = write!(self.out, "{}", half_to_f64(bits));
+                    let _ = write!(self.out, "{:?}", half_to_f64(bits));
                 }
                 26 => {
                     let bits = self.argument(info)? as u32;
-                    let _ = write!(self.out, "{}", f32::from_bits(bits));
+                    let _ = write!(self.out, "{:?}", f32::from_bits(bits));
                 }
                 27 => {
                     let bits = self.argument(info)?;
-                    let _ = write!(self.out, "{}", f64::from_bits(bits));
+                    let _ = write!(self.out, "{:?}", f64::from_bits(bits));
                 }
                 _ => return Err(err("unsupported simple value", at)),
             },
@@ -276,6 +282,16 @@ mod tests {
         let deep = vec![0x81; MAX_NESTING + 2];
         assert!(render(&deep, 1 << 20).is_err());
         assert!(render(&[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 100).is_err());
+    }
+
+    #[test]
+    fn cut_nested_output_stays_near_the_limit() {
+        // Forty nested lists of sixteen: indentation alone would run far past the limit if
+        // every level wrote its separator after the cut (found by the dag_path fuzz target).
+        let mut block = vec![0x90u8; 40];
+        block.push(0x74);
+        let text = render(&block, 624).unwrap();
+        assert!(text.len() <= 624 + 2 * (MAX_NESTING + 2), "{}", text.len());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use cid::Cid;
 use multihash::Multihash;
 use smallvec::SmallVec;
 
-use super::resolve::{self, Located};
+use super::resolve::{self, Located, Remainder};
 use super::{fetch, Error, Result};
 use crate::ipld::cid::{codec, is_inline};
 use crate::ipld::dagpb::{self, PbNode};
@@ -213,9 +213,10 @@ pub struct CarExport<S> {
 
 impl<S: AsRef<Blockstore>> CarExport<S> {
     /// Resolves `segments` below `root` (recording the blocks read) and prepares the stream.
-    /// Fails before anything is sent when the path names nothing (`NotFound`), a block on it
-    /// is missing (`BlockMissing`), or the path ends inside a dag-cbor/dag-json block on a
-    /// value that is not a link (`Ipld` of kind `Unsupported`).
+    /// Fails before anything is sent when the path names nothing (`NotFound`) or a block on it
+    /// is missing (`BlockMissing`). A path that ends inside a dag-cbor/dag-json block on a
+    /// value that is not a link selects that block (as boxo does: the client checks the rest
+    /// of the path inside it).
     pub fn new<'s>(
         store: S,
         root: Cid,
@@ -223,10 +224,13 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
         params: CarParams,
     ) -> Result<Self> {
         let mut path = Vec::new();
-        let Located { cid, block, roots } =
-            resolve::locate_traced(store.as_ref(), root, segments, &mut |c, b| {
-                path.push((*c, b.clone()))
-            })?;
+        let Located { cid, block, roots } = resolve::locate_traced(
+            store.as_ref(),
+            root,
+            segments,
+            Remainder::ContainingBlock,
+            &mut |c, b| path.push((*c, b.clone())),
+        )?;
         let walk = match params.scope {
             DagScope::Block => Walk::Done,
             DagScope::All => {
@@ -692,13 +696,19 @@ mod tests {
     }
 
     #[test]
-    fn a_path_ending_inside_a_block_is_unsupported() {
+    fn a_path_ending_inside_a_block_selects_that_block() {
         let (_dir, store) = store_with(&[DAG_CBOR]);
-        let result = CarExport::new(&store, cid(DOCUMENT), ["files"], CarParams::default());
-        assert!(matches!(
-            result,
-            Err(Error::Ipld(e)) if e.kind() == crate::ipld::ErrorKind::Unsupported
-        ));
+        let export_of = CarExport::new(&store, cid(DOCUMENT), ["files"], CarParams::default());
+        assert_eq!(export_of.unwrap().terminal(), &cid(DOCUMENT));
+        assert_eq!(
+            export(&store, DOCUMENT, &["files"], scope(DagScope::Block)),
+            cids(&[DOCUMENT])
+        );
+        // With the whole DAG below it, as Kubo answers `/ipfs/<doc>/files?format=car`.
+        assert_eq!(
+            export(&store, DOCUMENT, &["files"], CarParams::default()),
+            export(&store, DOCUMENT, &[], CarParams::default())
+        );
     }
 
     // ---- TestTrustlessCarDagScopeBlock ----

@@ -132,7 +132,8 @@ pub fn resolve_traced<'s, F: FnMut(&Cid, &Bytes)>(
     segments: impl IntoIterator<Item = &'s str>,
     trace: &mut F,
 ) -> Result<Resolved> {
-    let Located { cid, block, roots } = locate_traced(store, root, segments, trace)?;
+    let Located { cid, block, roots } =
+        locate_traced(store, root, segments, Remainder::Refuse, trace)?;
     let node = Node::decode(&cid, block)?;
     Ok(Resolved { cid, node, roots })
 }
@@ -147,12 +148,23 @@ pub struct Located {
     pub roots: SmallVec<[Cid; 4]>,
 }
 
+/// What to do when a path ends inside a dag-cbor/dag-json block on a value that is not a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remainder {
+    /// Refuse: reading IPLD kinds other than links is not implemented (the path gateway's 501).
+    Refuse,
+    /// The block holding the value is the result (boxo's CAR responses: the client verifies
+    /// the rest of the path inside that block itself).
+    ContainingBlock,
+}
+
 /// [`resolve_traced`] without decoding the block the path ends at, which may be of any codec
 /// (a CAR export serves dag-pb blocks that are not UnixFS, too).
 pub fn locate_traced<'s, F: FnMut(&Cid, &Bytes)>(
     store: &Blockstore,
     root: Cid,
     segments: impl IntoIterator<Item = &'s str>,
+    remainder: Remainder,
     trace: &mut F,
 ) -> Result<Located> {
     let mut cid = root;
@@ -201,7 +213,7 @@ pub fn locate_traced<'s, F: FnMut(&Cid, &Bytes)>(
         trace(&cid, &block);
         roots.push(cid);
     }
-    if inside.is_some() {
+    if inside.is_some() && remainder == Remainder::Refuse {
         return Err(IpldError::unsupported(format!(
             "the path ends inside block {} on a value that is not a link: reading IPLD kinds \
              other than links is not implemented",
