@@ -43,7 +43,7 @@ struct Renderer<'a> {
     cut: bool,
 }
 
-impl Renderer<'_> {
+impl<'a> Renderer<'a> {
     /// Whether to stop here (marking the cut once).
     fn stop(&mut self) -> bool {
         if !self.cut && self.out.len() >= self.max_len {
@@ -53,7 +53,7 @@ impl Renderer<'_> {
         self.cut
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let at = self.pos;
         let end = at
             .checked_add(n)
@@ -117,16 +117,27 @@ impl Renderer<'_> {
             2 => {
                 let len = self.length(info)?;
                 let bytes = self.take(len)?;
-                let encoded = BASE64_NOPAD.encode(bytes);
-                let _ = write!(self.out, "{{\"/\": {{\"bytes\": \"{encoded}\"}}}}");
+                // Only as much as the budget has room for (base64: 4 characters per 3 bytes).
+                let room = self.max_len.saturating_sub(self.out.len()) / 4 * 3 + 3;
+                let shown = &bytes[..bytes.len().min(room)];
+                let encoded = BASE64_NOPAD.encode(shown);
+                let _ = write!(self.out, "{{\"/\": {{\"bytes\": \"{encoded}");
+                if shown.len() < bytes.len() {
+                    self.out.push('…');
+                    self.cut = true;
+                    return Ok(());
+                }
+                self.out.push_str("\"}}");
             }
             3 => {
                 let len = self.length(info)?;
                 let bytes = self.take(len)?;
-                let text = std::str::from_utf8(bytes)
-                    .map_err(|_| err("text string is not UTF-8", at))?
-                    .to_owned();
-                self.string(&text);
+                let text =
+                    std::str::from_utf8(bytes).map_err(|_| err("text string is not UTF-8", at))?;
+                self.string(text);
+                if self.cut {
+                    return Ok(());
+                }
             }
             4 => {
                 let len = self.length(info)?;
@@ -217,9 +228,15 @@ impl Renderer<'_> {
         Ok(())
     }
 
+    /// A JSON string, cut (and the rendering with it) where the budget runs out.
     fn string(&mut self, text: &str) {
         self.out.push('"');
         for c in text.chars() {
+            if self.out.len() >= self.max_len {
+                self.out.push('…');
+                self.cut = true;
+                return;
+            }
             match c {
                 '"' => self.out.push_str("\\\""),
                 '\\' => self.out.push_str("\\\\"),
@@ -292,6 +309,18 @@ mod tests {
         block.push(0x74);
         let text = render(&block, 624).unwrap();
         assert!(text.len() <= 624 + 2 * (MAX_NESTING + 2), "{}", text.len());
+    }
+
+    #[test]
+    fn long_strings_and_bytes_are_cut_at_the_limit() {
+        // A 100 KiB text string and a 100 KiB byte string, each alone in a list.
+        for major in [0x60u8, 0x40] {
+            let mut block = vec![0x81, major | 26];
+            block.extend_from_slice(&(100u32 << 10).to_be_bytes());
+            block.extend(std::iter::repeat_n(b'a', 100 << 10));
+            let text = render(&block, 1000).unwrap();
+            assert!(text.len() < 1200 && text.ends_with('…'), "{}", text.len());
+        }
     }
 
     #[test]
