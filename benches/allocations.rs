@@ -1,6 +1,8 @@
-//! Counts heap allocations per request on the in-process hot path (a counting allocator
-//! around the system one), for the closing notes and BENCHMARKS.md:
-//! `cargo bench --bench allocations`.
+//! Counts heap allocations per request (a counting allocator around the system one), for
+//! the closing notes and BENCHMARKS.md: `cargo bench --bench allocations`. Two tables: the
+//! gateway's handler alone, in process; and the whole server — hyper's HTTP/1.1 connection,
+//! tokio and cairn — answering keep-alive requests over loopback from a client thread that
+//! allocates nothing while it runs.
 
 mod support;
 
@@ -66,6 +68,97 @@ fn main() {
         );
         for _ in 0..N {
             drain(gateway.respond(&request).into_body());
+        }
+        let (a1, b1) = (
+            ALLOCATIONS.load(Ordering::Relaxed),
+            BYTES.load(Ordering::Relaxed),
+        );
+        println!("| {label} | {} | {} |", (a1 - a0) / N, (b1 - b0) / N);
+    }
+    whole_server(gateway);
+}
+
+/// The same requests through the real server loop on a socket.
+fn whole_server(gateway: cairn::gateway::Gateway) {
+    use std::io::{Read, Write};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_trigger, shutdown) = cairn::http::server::shutdown_channel();
+    runtime.spawn(cairn::http::server::serve(
+        listener,
+        std::sync::Arc::new(gateway),
+        cairn::http::server::ServerLimits::default(),
+        std::sync::Arc::new(cairn::http::server::ByteCounters::default()),
+        shutdown,
+    ));
+    let cases = [
+        (
+            "cached small-file GET",
+            format!("/ipfs/{DIR_WITH_FILES}/hello.txt"),
+            "",
+        ),
+        (
+            "range GET (multi-block file)",
+            format!("/ipfs/{DIR_WITH_FILES}/multiblock.txt"),
+            "Range: bytes=300-700\r\n",
+        ),
+        (
+            "HTML listing (4 entries)",
+            format!("/ipfs/{DIR_LISTING}/"),
+            "Accept: text/html\r\n",
+        ),
+    ];
+    println!();
+    println!("| request (whole server, keep-alive) | allocations | bytes allocated |");
+    println!("|---|---|---|");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    for (label, path, extra) in cases {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}\r\n").into_bytes();
+        // One exchange: write the request, read one response (headers, then Content-Length
+        // bytes) into the fixed buffer; nothing here allocates.
+        let mut exchange = || {
+            stream.write_all(&request).unwrap();
+            let mut filled = 0;
+            loop {
+                let n = stream.read(&mut buf[filled..]).unwrap();
+                assert!(n > 0, "connection closed");
+                filled += n;
+                let Some(end) = buf[..filled].windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = &buf[..end];
+                let length = head
+                    .split(|&b| b == b'\n')
+                    .find_map(|line| {
+                        let line = std::str::from_utf8(line).ok()?.trim();
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .expect("content-length");
+                while filled < end + 4 + length {
+                    let n = stream.read(&mut buf[filled..]).unwrap();
+                    assert!(n > 0, "connection closed");
+                    filled += n;
+                }
+                return;
+            }
+        };
+        for _ in 0..200 {
+            exchange();
+        }
+        const N: u64 = 5000;
+        let (a0, b0) = (
+            ALLOCATIONS.load(Ordering::Relaxed),
+            BYTES.load(Ordering::Relaxed),
+        );
+        for _ in 0..N {
+            exchange();
         }
         let (a1, b1) = (
             ALLOCATIONS.load(Ordering::Relaxed),

@@ -99,6 +99,7 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--quick", action="store_true", help="small files only, 3 s runs")
     ap.add_argument("--out", help="append the report to this file (e.g. BENCHMARKS.md)")
+    ap.add_argument("--only", help="run only the scenarios whose name contains this text")
     args = ap.parse_args()
     if args.quick:
         args.seconds = 3
@@ -181,13 +182,25 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
                 ("64 MiB file", {"cairn": f"/ipfs/{cids['64m.bin']}", "kubo": f"/ipfs/{cids['64m.bin']}", "nginx": "/64m.bin"}, ()),
                 ("64 KiB range deep in 1 GiB", {"cairn": f"/ipfs/{cids['1g.bin']}", "kubo": f"/ipfs/{cids['1g.bin']}", "nginx": "/1g.bin"}, (f"Range: bytes={deep}-{deep + 65535}",)),
             ]
+            # Trustless and archive formats: no nginx equivalent.
+            scenarios += [
+                ("raw block of the 1 KiB file (trustless)", {"cairn": f"/ipfs/{cids['1k.bin']}?format=raw", "kubo": f"/ipfs/{cids['1k.bin']}?format=raw", "nginx": None}, ()),
+                ("CAR of the 64 MiB file (trustless)", {"cairn": f"/ipfs/{cids['64m.bin']}?format=car", "kubo": f"/ipfs/{cids['64m.bin']}?format=car", "nginx": None}, ()),
+                ("TAR of the 10,000-entry directory", {"cairn": f"/ipfs/{cids['dir10k']}?format=tar", "kubo": f"/ipfs/{cids['dir10k']}?format=tar", "nginx": None}, ()),
+            ]
+        if args.only:
+            scenarios = [sc for sc in scenarios if args.only in sc[0]] or scenarios[:1]
         results = []
         for label, paths, headers in scenarios:
             row = {"scenario": label}
             for name in ("cairn", "kubo", "nginx"):
+                if paths[name] is None:
+                    row[name] = None
+                    continue
                 url = f"http://127.0.0.1:{ports[name]}{paths[name]}"
                 # Big bodies: fewer connections, so each run completes many requests.
-                conns = 8 if ("64 MiB" in label or "listing" in label) else args.connections
+                big = ("64 MiB" in label or "listing" in label or "directory" in label)
+                conns = 8 if big else args.connections
                 wrk(url, 1, conns, headers)  # warm up
                 cpu0 = proc_cpu(pids[name])
                 r = wrk(url, args.seconds, conns, headers)
@@ -197,12 +210,12 @@ http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
             results.append(row)
         # 1,000 idle keep-alive connections: resident memory with them open.
         idle = {}
-        for name in ("cairn", "kubo", "nginx"):
+        for name in () if args.only else ("cairn", "kubo", "nginx"):
             before = rss_kib(pids[name])
             socks = []
             for _ in range(1000):
                 s = socket.create_connection(("127.0.0.1", ports[name]))
-                s.sendall(f"GET {scenarios[0][1][name]} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                s.sendall(f"GET {scenarios[0][1][name] or '/'} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
                 socks.append(s)
             time.sleep(2)
             idle[name] = (before / 1024, rss_kib(pids[name]) / 1024)
@@ -242,13 +255,18 @@ def report(results, idle, args):
     for row in results:
         for name in ("cairn", "kubo", "nginx"):
             r = row[name]
+            if r is None:
+                continue
             vs_k = r["rps"] / row["kubo"]["rps"] if row["kubo"]["rps"] else float("inf")
-            vs_n = r["rps"] / row["nginx"]["rps"] if row["nginx"]["rps"] else float("inf")
+            nginx = row["nginx"]
+            vs_n = (r["rps"] / nginx["rps"] if nginx["rps"] else float("inf")) if nginx else None
             bad = f" ({r['non2xx']} non-2xx)" if r["non2xx"] and row["scenario"] != "404" else ""
             lines.append(f"| {row['scenario'] if name == 'cairn' else ''} | {name} | {r['rps']:.0f}{bad} | {r['p50']} | {r['p99']} | "
-                         f"{human(r['bytes_per_s'])}/s | {r['cpu_s']:.1f} | {r['rss_mib']:.0f} MiB | {vs_k:.2f}× | {vs_n:.2f}× |")
-    lines.append("\n| 1,000 idle keep-alive connections | RSS before | RSS with them open |")
-    lines.append("|---|---|---|")
+                         f"{human(r['bytes_per_s'])}/s | {r['cpu_s']:.1f} | {r['rss_mib']:.0f} MiB | {vs_k:.2f}× | "
+                         + (f"{vs_n:.2f}× |" if vs_n is not None else "— |"))
+    if idle:
+        lines.append("\n| 1,000 idle keep-alive connections | RSS before | RSS with them open |")
+        lines.append("|---|---|---|")
     for name, (before, after) in idle.items():
         lines.append(f"| {name} | {before:.0f} MiB | {after:.0f} MiB |")
     text = "\n".join(lines) + "\n"
