@@ -11,9 +11,6 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use support::{Response, Server};
 
 // subdomain_gateway/fixtures.car
@@ -75,50 +72,6 @@ const IMMUTABLE: &str = "public, max-age=29030400, immutable";
 // Harness
 // ---------------------------------------------------------------------------------------------
 
-/// A DNS server on loopback, authoritative for `example.test.` with no records at all: every
-/// `_dnslink` lookup under it is NXDOMAIN, and any other name is refused, at once.
-fn stub_dns() -> SocketAddr {
-    use hickory_server::net::runtime::TokioRuntimeProvider;
-    use hickory_server::proto::rr::rdata::SOA;
-    use hickory_server::proto::rr::{LowerName, Name, RData, Record};
-    use hickory_server::store::in_memory::InMemoryZoneHandler;
-    use hickory_server::zone_handler::{AxfrPolicy, Catalog, ZoneType};
-
-    let origin = Name::from_ascii("example.test.").unwrap();
-    let mut zone = InMemoryZoneHandler::<TokioRuntimeProvider>::empty(
-        origin.clone(),
-        ZoneType::Primary,
-        AxfrPolicy::Deny,
-    );
-    let soa = SOA::new(
-        Name::from_ascii("ns.example.test.").unwrap(),
-        Name::from_ascii("hostmaster.example.test.").unwrap(),
-        1,
-        3600,
-        600,
-        86400,
-        5,
-    );
-    assert!(zone.upsert_mut(Record::from_rdata(origin.clone(), 5, RData::SOA(soa)), 1));
-    let mut catalog = Catalog::new();
-    catalog.upsert(LowerName::new(&origin), vec![Arc::new(zone)]);
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = socket.local_addr().unwrap();
-    socket.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let mut server = hickory_server::Server::new(catalog);
-            server.register_socket(tokio::net::UdpSocket::from_std(socket).unwrap());
-            let _ = server.block_until_done().await;
-        });
-    });
-    addr
-}
-
 /// The server the suite runs against: every fixture, the subdomain_gateway IPNS records,
 /// the fixtures' DNSLinks, `example.com` and `localhost` as subdomain gateways.
 fn origins_server() -> Server {
@@ -126,7 +79,7 @@ fn origins_server() -> Server {
     support::import(data.path(), &support::fixture_cars());
     let ns_map =
         std::fs::read_to_string(support::fixtures().join("_derived_dnslinks.IPFS_NS_MAP")).unwrap();
-    let dns = stub_dns().to_string();
+    let dns = support::dns::start(&[]).to_string();
     let server = Server::start_in_with_env(
         data,
         &[

@@ -14,10 +14,10 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 
 use super::listing::ASSET_HASH;
-use super::read::{with_status, Ask};
+use super::read::{not_modified, redirect_to_trailing_slash, with_status, Ask};
 use crate::http::error::escape_html;
 use crate::http::header_text::HeaderText;
-use crate::http::{conditional, Body, HttpError, Response};
+use crate::http::{Body, HttpError, Response};
 use crate::ipld::cbor_text;
 use crate::ipld::cid::{codec, v1_text};
 
@@ -31,19 +31,10 @@ pub(super) fn serve(
     block: &Bytes,
     mut text: HeaderText,
 ) -> Result<Response, HttpError> {
-    let mut headers = HeaderMap::with_capacity(12);
     if !ask.url_path.ends_with('/') {
-        match ask.query {
-            Some(q) => text.set_fmt(header::LOCATION, format_args!("{}/?{q}", ask.url_path)),
-            None => text.set_fmt(header::LOCATION, format_args!("{}/", ask.url_path)),
-        }
-        text.apply(&mut headers);
-        return Ok(with_status(
-            StatusCode::MOVED_PERMANENTLY,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(redirect_to_trailing_slash(ask, text));
     }
+    let mut headers = HeaderMap::with_capacity(12);
     let cid_text = v1_text(&cid);
     let etag = format!(
         "\"DagIndex-{}_CID-{}\"",
@@ -51,11 +42,7 @@ pub(super) fn serve(
         cid_text.as_str()
     );
     text.set(header::ETAG, &etag);
-    if ask
-        .headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| conditional::if_none_match(v.as_bytes(), &etag))
-    {
+    if not_modified(ask.headers, &etag) {
         text.apply(&mut headers);
         return Ok(with_status(
             StatusCode::NOT_MODIFIED,

@@ -18,17 +18,19 @@ use sha2::{Digest, Sha256};
 
 use super::format::Format;
 use super::path::query_param;
-use super::read::{content_disposition, with_status, Ask, RootsList, X_IPFS_PATH, X_IPFS_ROOTS};
+use super::read::{
+    cache_control, content_disposition, not_modified, with_status, Ask, CacheKind, RootsList,
+    X_IPFS_PATH, X_IPFS_ROOTS,
+};
 use super::Gateway;
 use crate::http::header_text::HeaderText;
-use crate::http::{conditional, Body, HttpError, Response};
+use crate::http::{Body, HttpError, Response};
 use crate::ipld::cid::v1_text;
 use crate::services::car_export::{CarExport, CarParams, DagScope};
 use crate::services::resolve;
 use crate::services::tar::TarStream;
 
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
-const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=29030400, immutable");
 
 /// `?format=car` / `Accept: application/vnd.ipld.car`.
 pub(super) fn car(
@@ -48,8 +50,8 @@ pub(super) fn car(
     let mut headers = HeaderMap::with_capacity(16);
     let mut text = HeaderText::with_capacity(256 + ask.content_path.len());
     text.set(header::ETAG, &etag);
-    cache_control(ask, &mut headers, &mut text);
-    if not_modified(ask, &etag) {
+    cache_control(ask, CacheKind::Content, &mut headers, &mut text);
+    if not_modified(ask.headers, &etag) {
         text.apply(&mut headers);
         return Ok(with_status(
             StatusCode::NOT_MODIFIED,
@@ -184,10 +186,10 @@ pub(super) fn tar(
     let mut headers = HeaderMap::with_capacity(16);
     let mut text = HeaderText::with_capacity(256 + ask.content_path.len());
     text.set(header::ETAG, &etag);
-    cache_control(ask, &mut headers, &mut text);
+    cache_control(ask, CacheKind::Content, &mut headers, &mut text);
     text.set(X_IPFS_PATH, ask.content_path);
     text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&resolved.roots)));
-    if not_modified(ask, &etag) {
+    if not_modified(ask.headers, &etag) {
         text.apply(&mut headers);
         return Ok(with_status(
             StatusCode::NOT_MODIFIED,
@@ -213,25 +215,6 @@ fn attachment(ask: &Ask<'_>, default_name: &str, text: &mut HeaderText) {
         header::CONTENT_DISPOSITION,
         &content_disposition(filename.as_deref().unwrap_or(default_name), true),
     );
-}
-
-fn cache_control(ask: &Ask<'_>, headers: &mut HeaderMap, text: &mut HeaderText) {
-    match ask.ttl.map(|ttl| ttl.as_secs()) {
-        None => {
-            headers.insert(header::CACHE_CONTROL, IMMUTABLE);
-        }
-        Some(0) => {}
-        Some(seconds) => text.set_fmt(
-            header::CACHE_CONTROL,
-            format_args!("public, max-age={seconds}"),
-        ),
-    }
-}
-
-fn not_modified(ask: &Ask<'_>, etag: &str) -> bool {
-    ask.headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| conditional::if_none_match(v.as_bytes(), etag))
 }
 
 #[cfg(test)]

@@ -236,10 +236,7 @@ fn serve_record(
     let mut headers = HeaderMap::with_capacity(12);
     let mut text = HeaderText::with_capacity(256);
     text.set(header::ETAG, &etag);
-    if request_headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| crate::http::conditional::if_none_match(v.as_bytes(), &etag))
-    {
+    if read::not_modified(request_headers, &etag) {
         text.apply(&mut headers);
         return Ok(read::with_status(
             StatusCode::NOT_MODIFIED,

@@ -537,21 +537,12 @@ fn serve_directory(
     node: Node,
     mut text: HeaderText,
 ) -> Result<Response, HttpError> {
-    let mut headers = HeaderMap::with_capacity(16);
     // A directory URL must end in '/' so relative links inside it work (agregore-browser
-    // #193); the query is kept.
+    // #193).
     if !ask.url_path.ends_with('/') {
-        match ask.query {
-            Some(q) => text.set_fmt(header::LOCATION, format_args!("{}/?{q}", ask.url_path)),
-            None => text.set_fmt(header::LOCATION, format_args!("{}/", ask.url_path)),
-        }
-        text.apply(&mut headers);
-        return Ok(with_status(
-            StatusCode::MOVED_PERMANENTLY,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(redirect_to_trailing_slash(ask, text));
     }
+    let mut headers = HeaderMap::with_capacity(16);
     if query_param(ask.query, "noResolve").is_none() {
         if let Some(index) = dir::lookup(&gw.store, &node, "index.html")? {
             if let Node::File(root) = resolve::Node::load(&gw.store, &index)? {
@@ -564,16 +555,7 @@ fn serve_directory(
     let dir_cid = v1_text(&cid);
     text.set(IPFS_HASH, dir_cid.as_str());
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-    match ask.ttl.map(|ttl| ttl.as_secs()) {
-        None => {
-            headers.insert(header::CACHE_CONTROL, LISTING_CACHE);
-        }
-        Some(0) => {}
-        Some(seconds) => text.set_fmt(
-            header::CACHE_CONTROL,
-            format_args!("public, max-age={seconds}, stale-while-revalidate=2678400"),
-        ),
-    }
+    cache_control(ask, CacheKind::Generated, &mut headers, &mut text);
     let json = wants_json_listing(ask.headers, gw.listing_default);
     let etag = if json {
         format!("\"DirIndex-json_CID-{dir_cid}\"")
@@ -652,16 +634,7 @@ fn serve_file(
     let etag = quoted(etag_cid, rep.etag_suffix, &mut etag_buf);
     text.set(IPFS_HASH, cid_text.as_str());
     text.set(header::ETAG, etag);
-    match ask.ttl.map(|ttl| ttl.as_secs()) {
-        None => {
-            headers.insert(header::CACHE_CONTROL, IMMUTABLE);
-        }
-        Some(0) => {}
-        Some(seconds) => text.set_fmt(
-            header::CACHE_CONTROL,
-            format_args!("public, max-age={seconds}"),
-        ),
-    }
+    cache_control(ask, CacheKind::Content, &mut headers, &mut text);
     let last_modified = root.mtime().and_then(|t| {
         SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(t.seconds).ok()?))
     });
@@ -809,6 +782,53 @@ fn serve_file(
     Ok(with_status(status, headers, body))
 }
 
+/// `301` to the same URL with a `/` after the path, query kept: directories and DAG previews
+/// are pages whose relative links need it.
+pub(super) fn redirect_to_trailing_slash(ask: &Ask<'_>, mut text: HeaderText) -> Response {
+    match ask.query {
+        Some(q) => text.set_fmt(header::LOCATION, format_args!("{}/?{q}", ask.url_path)),
+        None => text.set_fmt(header::LOCATION, format_args!("{}/", ask.url_path)),
+    }
+    let mut headers = HeaderMap::with_capacity(8);
+    text.apply(&mut headers);
+    with_status(StatusCode::MOVED_PERMANENTLY, headers, Body::empty())
+}
+
+/// What is cached how (boxo `contentCacheControl`, `dirListingCacheControl`).
+#[derive(Clone, Copy)]
+pub(super) enum CacheKind {
+    /// Content: immutable under `/ipfs`, the name's TTL under `/ipns`.
+    Content,
+    /// Generated pages (listings), which change between versions: a week, stale for a month.
+    Generated,
+}
+
+/// `Cache-Control` for `ask`: nothing when an `/ipns` name's TTL is unknown (0).
+pub(super) fn cache_control(
+    ask: &Ask<'_>,
+    kind: CacheKind,
+    headers: &mut HeaderMap,
+    text: &mut HeaderText,
+) {
+    match (ask.ttl.map(|ttl| ttl.as_secs()), kind) {
+        (None, CacheKind::Content) => {
+            headers.insert(header::CACHE_CONTROL, IMMUTABLE);
+        }
+        (None, CacheKind::Generated) => {
+            headers.insert(header::CACHE_CONTROL, LISTING_CACHE);
+        }
+        (Some(0), _) => {}
+        (Some(seconds), CacheKind::Content) => text.set_fmt(
+            header::CACHE_CONTROL,
+            format_args!("public, max-age={seconds}"),
+        ),
+        (Some(seconds), CacheKind::Generated) => text.set_fmt(
+            header::CACHE_CONTROL,
+            format_args!("public, max-age={seconds}, stale-while-revalidate=2678400"),
+        ),
+    }
+}
+
 /// Room for `"<cid>.<suffix>"` with the longest CID text.
 const ETAG_CAPACITY: usize = 208;
 
@@ -838,7 +858,7 @@ fn range_applies(headers: &HeaderMap, etag: &str, last_modified: Option<SystemTi
 }
 
 /// `If-None-Match` evaluated against the representation's Etag (RFC 9110 §13.1.2).
-fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .is_some_and(|v| conditional::if_none_match(v.as_bytes(), etag))

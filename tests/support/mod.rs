@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod dag;
+pub mod dns;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
