@@ -14,7 +14,9 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 
 use super::listing::ASSET_HASH;
-use super::read::{not_modified, redirect_to_trailing_slash, with_status, Ask};
+use super::read::{
+    not_modified, not_modified_response, redirect_to_trailing_slash, with_status, Ask,
+};
 use crate::http::error::escape_html;
 use crate::http::header_text::HeaderText;
 use crate::http::{Body, HttpError, Response};
@@ -43,12 +45,7 @@ pub(super) fn serve(
     );
     text.set(header::ETAG, &etag);
     if not_modified(ask.headers, &etag) {
-        text.apply(&mut headers);
-        return Ok(with_status(
-            StatusCode::NOT_MODIFIED,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(not_modified_response(text, headers));
     }
     let page = page(ask.content_path, cid_text.as_str(), block_codec, block);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));

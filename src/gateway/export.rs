@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 use super::format::Format;
 use super::path::query_param;
 use super::read::{
-    cache_control, content_disposition, not_modified, with_status, Ask, CacheKind, RootsList,
-    X_IPFS_PATH, X_IPFS_ROOTS,
+    cache_control, content_disposition, not_modified, not_modified_response, with_status, Ask,
+    CacheKind, RootsList, X_IPFS_PATH, X_IPFS_ROOTS,
 };
 use super::Gateway;
 use crate::http::header_text::HeaderText;
@@ -52,12 +52,7 @@ pub(super) fn car(
     text.set(header::ETAG, &etag);
     cache_control(ask, CacheKind::Content, &mut headers, &mut text);
     if not_modified(ask.headers, &etag) {
-        text.apply(&mut headers);
-        return Ok(with_status(
-            StatusCode::NOT_MODIFIED,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(not_modified_response(text, headers));
     }
     let export = CarExport::new(
         Arc::clone(&gw.store),
@@ -190,12 +185,7 @@ pub(super) fn tar(
     text.set(X_IPFS_PATH, ask.content_path);
     text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&resolved.roots)));
     if not_modified(ask.headers, &etag) {
-        text.apply(&mut headers);
-        return Ok(with_status(
-            StatusCode::NOT_MODIFIED,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(not_modified_response(text, headers));
     }
     let stream = TarStream::new(Arc::clone(&gw.store), resolved.cid, cid_text.as_str())?;
     attachment(ask, &format!("{}.tar", cid_text.as_str()), &mut text);

@@ -237,12 +237,7 @@ fn serve_record(
     let mut text = HeaderText::with_capacity(256);
     text.set(header::ETAG, &etag);
     if read::not_modified(request_headers, &etag) {
-        text.apply(&mut headers);
-        return Ok(read::with_status(
-            StatusCode::NOT_MODIFIED,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(read::not_modified_response(text, headers));
     }
     let max_age = record.max_age(SystemTime::now()).as_secs();
     text.set_fmt(

@@ -567,12 +567,7 @@ fn serve_directory(
     };
     text.set(header::ETAG, &etag);
     if not_modified(ask.headers, &etag) {
-        text.apply(&mut headers);
-        return Ok(with_status(
-            StatusCode::NOT_MODIFIED,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(not_modified_response(text, headers));
     }
     let entries = dir::list(&gw.store, &node)?;
     let (content_type, body) = if json {
@@ -642,12 +637,7 @@ fn serve_file(
         text.set(header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
     }
     if not_modified(ask.headers, etag) {
-        text.apply(&mut headers);
-        return Ok(with_status(
-            StatusCode::NOT_MODIFIED,
-            headers,
-            Body::empty(),
-        ));
+        return Ok(not_modified_response(text, headers));
     }
     let filename = query_param(ask.query, "filename").filter(|f| !f.is_empty());
     let download = query_param(ask.query, "download").is_some_and(|v| v == "true");
@@ -780,6 +770,13 @@ fn serve_file(
     text.set_u64(header::CONTENT_LENGTH, body.len());
     text.apply(&mut headers);
     Ok(with_status(status, headers, body))
+}
+
+/// `304 Not Modified` carrying the validator and caching headers gathered so far (RFC 9110
+/// §15.4.5: the 304 repeats what a 200 would say about caching).
+pub(super) fn not_modified_response(text: HeaderText, mut headers: HeaderMap) -> Response {
+    text.apply(&mut headers);
+    with_status(StatusCode::NOT_MODIFIED, headers, Body::empty())
 }
 
 /// `301` to the same URL with a `/` after the path, query kept: directories and DAG previews
