@@ -75,7 +75,18 @@ fn main() {
         );
         println!("| {label} | {} | {} |", (a1 - a0) / N, (b1 - b0) / N);
     }
-    whole_server(gateway);
+    // The whole server runs with `cairn serve`'s default limits (a concurrency cap and a
+    // retrieval timeout on every read), which cost their share per request.
+    let served = tempfile::tempdir().unwrap();
+    let options = cairn::gateway::GatewayOptions {
+        limits: cairn::gateway::GatewayLimits {
+            max_concurrent_requests: Some(4096),
+            retrieval_timeout: Some(std::time::Duration::from_secs(30)),
+            max_range_file_size: None,
+        },
+        ..Default::default()
+    };
+    whole_server(support::gateway_with(served.path(), options));
 }
 
 /// The same requests through the real server loop on a socket.

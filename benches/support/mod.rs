@@ -19,6 +19,11 @@ pub const HAMT_DIR: &str = "bafybeidbclfqleg2uojchspzd4bob56dqetqjsj27gy2cq3klkk
 
 /// A gateway over a fresh store with the fixture CARs imported.
 pub fn gateway(data: &Path) -> Gateway {
+    gateway_with(data, cairn::gateway::GatewayOptions::default())
+}
+
+/// The same with the given options (limits, subdomain hosts, …).
+pub fn gateway_with(data: &Path, options: cairn::gateway::GatewayOptions) -> Gateway {
     let store = Arc::new(Blockstore::open(data, StoreOptions::default()).unwrap());
     let fixtures =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gateway-conformance");
@@ -32,12 +37,7 @@ pub fn gateway(data: &Path) -> Gateway {
     }
     let pins = std::sync::Arc::new(cairn::services::pins::Pinset::open(data).unwrap());
     let pubsub = Arc::new(cairn::services::pubsub::LocalBus::new("12D3KooWBench"));
-    Gateway::new(
-        store,
-        pins,
-        pubsub,
-        cairn::gateway::GatewayOptions::default(),
-    )
+    Gateway::new(store, pins, pubsub, options)
 }
 
 pub fn get(path: &str, headers: &[(&str, &str)]) -> http::Request<()> {
