@@ -1049,3 +1049,19 @@ fn the_gateway_serves_as_its_own_http_proxy() {
     let text = String::from_utf8_lossy(&raw);
     assert!(text.starts_with("HTTP/1.1 405"), "{text}");
 }
+
+/// Agregore reaches its key API as `http://localhost:8080/ipns/localhost?key=…`: a gateway
+/// that also serves `localhost` as a subdomain host must keep that API where it is.
+#[test]
+fn the_key_api_stays_on_a_subdomain_host() {
+    let server = origins_server();
+    let host = format!("localhost:{}", server.addr.port());
+    let r = at(&server, "POST", &host, "/ipns/localhost?key=site", &[]);
+    assert_eq!(r.status, 201, "{r:?}");
+    let name = r.header("location").unwrap().to_owned();
+    assert!(name.starts_with("ipns://k51"), "{name}");
+    let r = get(&server, &host, "/ipns/localhost?key=site");
+    assert_redirect(&r, 302, name.trim_end_matches('/'));
+    let r = get(&server, &host, "/ipns/localhost?key=nobody");
+    assert_eq!(r.status, 404, "{r:?}");
+}

@@ -39,7 +39,7 @@ use crate::http::router::{self, NoRoute, Route};
 use crate::http::{cors, Body, HttpError, Response};
 use crate::ipld::cid::{to_v1, v1_text};
 use crate::ipld::ipns::{IpnsName, MAX_RECORD_SIZE};
-use crate::services::names::{ContentPath, NameError, NameService, StoredRecord};
+use crate::services::names::{ContentPath, NameError, NameService, Resolution, StoredRecord};
 
 const X_IPNS_PATH: HeaderName = HeaderName::from_static("x-ipns-path");
 /// IPNS record media type (IPNS spec; trustless gateway spec).
@@ -47,7 +47,7 @@ const IPNS_RECORD: &str = "application/vnd.ipfs.ipns-record";
 /// Largest `POST /ipns` body: one content path.
 const MAX_PATH_BODY: usize = 8 << 10;
 /// The name under which Agregore reaches the key API (`ipns://localhost?key=NAME`).
-const KEY_API_NAME: &str = "localhost";
+pub(super) const KEY_API_NAME: &str = "localhost";
 /// Bytes past a body limit still read (and dropped) so that the 413 reaches the client.
 const MAX_DRAINED: usize = 64 << 10;
 /// 9999-12-31T23:59:59Z, the last instant an HTTP date can express.
@@ -168,17 +168,19 @@ async fn read_name(
         &parts.headers,
         Origin::Path,
     )?;
-    serve_name(gw, names, ask, &name, sub_path).await
+    serve_name(gw, names, ask, &name, sub_path, None).await
 }
 
 /// Serves `/ipns/<name>/<sub_path>` (`sub_path` still percent-encoded) once `name` is
-/// resolved, on any origin; `?format=ipns-record` answers the name's signed record instead.
+/// resolved (or with `resolved`, when the caller has just resolved it), on any origin;
+/// `?format=ipns-record` answers the name's signed record instead.
 pub(super) async fn serve_name(
     gw: &Gateway,
     names: &Arc<NameService>,
     mut ask: Ask<'_>,
     name: &str,
     sub_path: &str,
+    resolved: Option<Resolution>,
 ) -> Result<Response, HttpError> {
     if ask.negotiated.format == Format::IpnsRecord {
         let ipns_name = IpnsName::parse(name).map_err(|_| {
@@ -188,7 +190,10 @@ pub(super) async fn serve_name(
         })?;
         return serve_record(names, &ipns_name, sub_path, ask.query, ask.headers);
     }
-    let resolution = names.resolve(name).await?;
+    let resolution = match resolved {
+        Some(resolution) => resolution,
+        None => names.resolve(name).await?,
+    };
     let segments = path::segments(sub_path)?;
     let all: SmallVec<[&str; 8]> = resolution
         .segments

@@ -190,14 +190,14 @@ impl Gateway {
                 .await
                 .map(Some),
             host::HostKind::MaybeDnsLink { name, host } => {
-                let has_dnslink = match &self.names {
-                    Some(names) => names.resolve(name).await.is_ok(),
-                    None => false,
-                };
-                if !has_dnslink {
+                let Some(names) = &self.names else {
                     return Ok(None);
-                }
-                origins::serve_dnslink(self, parts, name, host)
+                };
+                // No DNSLink (or no answer): the path gateway serves it.
+                let Ok(resolved) = names.resolve(name).await else {
+                    return Ok(None);
+                };
+                origins::serve_dnslink(self, parts, name, host, resolved)
                     .await
                     .map(Some)
             }

@@ -22,7 +22,7 @@ use super::Gateway;
 use crate::http::header_text::HeaderText;
 use crate::http::{Body, HttpError, Response};
 use crate::ipld::cid::{codec, parse as parse_cid};
-use crate::services::names::NameService;
+use crate::services::names::{NameService, Resolution};
 
 /// The parts of a request these handlers read (none reads a body).
 #[derive(Clone, Copy)]
@@ -53,7 +53,8 @@ pub(super) async fn redirect_to_subdomain(
     };
     let (root, after) = rest.split_once('/').unwrap_or((rest, ""));
     let root = decode_path(root);
-    if root.is_empty() {
+    // `/ipns/localhost?key=` is the Agregore key API, not a name to give an origin.
+    if root.is_empty() || (namespace == Namespace::Ipns && root == super::ipns::KEY_API_NAME) {
         return Ok(None);
     }
     let label = match namespace {
@@ -162,7 +163,7 @@ pub(super) async fn serve_subdomain(
     let origin = Origin::Subdomain {
         gateway: gateway_host,
     };
-    serve(gw, req, namespace, &content_path, origin).await
+    serve(gw, req, namespace, &content_path, origin, None).await
 }
 
 /// The same request on the root's canonical subdomain, so a root always has one origin.
@@ -183,21 +184,24 @@ fn canonical_redirect(
     redirect(StatusCode::MOVED_PERMANENTLY, &location)
 }
 
-/// A host whose DNSLink names the content: `/ipns/<name>/<path>`.
+/// A host whose DNSLink names the content (`resolved`): `/ipns/<name>/<path>`.
 pub(super) async fn serve_dnslink(
     gw: &Gateway,
     req: &Head<'_>,
     name: &str,
     host: &str,
+    resolved: Resolution,
 ) -> Result<Response, HttpError> {
     check_read_only(req.method)?;
     let content_path = format!("/ipns/{name}{}", req.uri.path());
+    let origin = Origin::DnsLink { host };
     serve(
         gw,
         req,
         Namespace::Ipns,
         &content_path,
-        Origin::DnsLink { host },
+        origin,
+        Some(resolved),
     )
     .await
 }
@@ -208,6 +212,7 @@ async fn serve(
     namespace: Namespace,
     content_path: &str,
     origin: Origin<'_>,
+    resolved: Option<Resolution>,
 ) -> Result<Response, HttpError> {
     let ask = Ask::new(
         req.uri.path(),
@@ -228,7 +233,7 @@ async fn serve(
                 )
             })?;
             let (name, sub_path) = rest.split_once('/').unwrap_or((rest, ""));
-            super::ipns::serve_name(gw, names, ask, name, sub_path).await
+            super::ipns::serve_name(gw, names, ask, name, sub_path, resolved).await
         }
     }
 }
