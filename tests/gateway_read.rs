@@ -544,3 +544,17 @@ fn keep_alive_serves_several_requests_on_one_connection() {
         assert_eq!(r.body, b"hello\n");
     }
 }
+
+#[test]
+fn a_namespace_written_twice_redirects_to_the_path_meant() {
+    let server = Server::with_fixtures();
+    let r = server.get(&format!("/ipfs/ipfs/{HELLO_LF}?filename=a.txt"));
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/ipfs/{HELLO_LF}?filename=a.txt").as_str())
+    );
+    let r = server.get("/ipfs/ipns/example.org/a");
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("/ipns/example.org/a"));
+}

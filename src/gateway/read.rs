@@ -197,6 +197,24 @@ pub(super) fn serve_ipfs(gw: &Gateway, ask: &Ask<'_>, rest: &str) -> Result<Resp
             "no CID in the path: expected /ipfs/<cid>[/<path>]",
         ));
     }
+    if ask.origin == Origin::Path && matches!(cid_text, "ipfs" | "ipns") && !sub_path.is_empty() {
+        // `/ipfs/ipfs/<cid>`, `/ipfs/ipns/<name>`: a namespace written twice (boxo
+        // `handleSuperfluousNamespace`) is sent to the path meant.
+        let mut location = format!("/{rest}");
+        if let Some(query) = ask.query {
+            location.push('?');
+            location.push_str(query);
+        }
+        let mut text = HeaderText::with_capacity(location.len());
+        text.set(header::LOCATION, &location);
+        let mut headers = HeaderMap::with_capacity(4);
+        text.apply(&mut headers);
+        return Ok(with_status(
+            StatusCode::MOVED_PERMANENTLY,
+            headers,
+            Body::empty(),
+        ));
+    }
     let root = crate::ipld::cid::parse(&path::decode_segment(cid_text)?)
         .map_err(|e| HttpError::bad_request(format!("invalid path {:?}: {e}", ask.content_path)))?;
     let segments = path::segments(sub_path)?;
