@@ -1,5 +1,6 @@
-//! The GET hot path, in-process: routing, resolution, headers and body production for a cached
-//! small file, a range inside a multi-block file, and directory listings.
+//! The GET hot path, in-process: routing, format negotiation, resolution, headers and body
+//! production for a cached small file, a range inside a multi-block file, directory
+//! listings, and the trustless formats (a raw block through a HAMT path, a whole CAR).
 
 mod support;
 
@@ -46,6 +47,48 @@ fn hot_path(c: &mut Criterion) {
     let hamt = get(&format!("/ipfs/{HAMT_DIR}/"), &[("Accept", "text/html")]);
     group.bench_function("listing_html_hamt", |b| {
         b.iter(|| drain(gateway.respond(black_box(&hamt)).into_body()))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("trustless");
+    let raw = get(&format!("/ipfs/{HAMT_DIR}/685.txt?format=raw"), &[]);
+    group.bench_function("raw_block_through_hamt_path", |b| {
+        b.iter(|| drain(gateway.respond(black_box(&raw)).into_body()))
+    });
+    let car = get(&format!("/ipfs/{HAMT_DIR}?format=car"), &[]);
+    let car_bytes = drain(gateway.respond(&car).into_body());
+    group.throughput(Throughput::Bytes(car_bytes));
+    group.bench_function("car_of_hamt_directory", |b| {
+        b.iter(|| drain(gateway.respond(black_box(&car)).into_body()))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("negotiate");
+    let browser = get(
+        "/",
+        &[(
+            "Accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8",
+        )],
+    );
+    group.bench_function("browser_accept", |b| {
+        b.iter(|| cairn::gateway::format::negotiate(None, black_box(browser.headers())).is_ok())
+    });
+    let car_accept = get(
+        "/",
+        &[(
+            "Accept",
+            "application/vnd.ipld.car; version=1; order=dfs; dups=y",
+        )],
+    );
+    group.bench_function("car_accept_with_params", |b| {
+        b.iter(|| {
+            cairn::gateway::format::negotiate(
+                Some("dag-scope=entity"),
+                black_box(car_accept.headers()),
+            )
+            .is_ok()
+        })
     });
     group.finish();
 
