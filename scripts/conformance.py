@@ -14,6 +14,10 @@ What it does, as Kubo's own CI does for Kubo:
   4. prints pass, fail and skip counts per spec, and exits non-zero on any failure that is not in
      scripts/conformance-known-failures.txt (one `<test name><TAB><reason>` a line).
 
+`--against kubo` runs the same specs against an offline Kubo (`ipfs init --profile=test`,
+`ipfs daemon --offline`, configured as Kubo's own CI configures it) for side-by-side figures;
+the known-failures list does not apply to it.
+
 When the suite cannot be installed it prints `SKIP: …` and exits 0, or 1 when
 CAIRN_REQUIRE_PEERS=1 — except when the Go module proxy itself refuses the module (it answers
 403 "not available" for every version of gateway-conformance on this project's machines): that is
@@ -163,12 +167,79 @@ def read_known_failures():
     return known
 
 
+def ns_map():
+    return (FIXTURES / "_derived_dnslinks.IPFS_NS_MAP").read_text().strip()
+
+
+def start_cairn(args, scratch):
+    """cairn over the fixtures, with the suite's subdomain hosts; returns (process, URL, port)."""
+    cairn = pathlib.Path(args.cairn)
+    if not cairn.exists():
+        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
+    data = scratch / "data"
+    cars = load_fixtures(cairn, data)
+    port = free_port()
+    env = dict(os.environ, IPFS_NS_MAP=ns_map())
+    env.setdefault("RUST_LOG", "cairn=warn")
+    log = open(scratch / "cairn.log", "w")
+    server = subprocess.Popen(
+        [str(cairn), "serve", "--data", str(data), "--gateway", f"127.0.0.1:{port}",
+         "--cluster-api", "off", "--subdomain-host", "localhost",
+         "--subdomain-host", "example.com",
+         # The suite's client sends no Accept header and expects Kubo's HTML listing;
+         # the Agregore spec answers such requests with JSON (cairn's default).
+         "--listing-without-accept", "html"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    wait_for(port, server)
+    base = f"http://127.0.0.1:{port}"
+    stored, records = put_records(base)
+    print(f"loaded {cars} CARs and {stored} of {records} IPNS records (the others are"
+          f" broken on purpose); cairn on {base}", flush=True)
+    return server, base, port
+
+
+def start_kubo(args, scratch):
+    """An offline Kubo over the fixtures, configured as Kubo's CI runs the suite."""
+    ipfs = shutil.which("ipfs") or str(pathlib.Path(go_env("GOPATH")) / "bin" / "ipfs")
+    env = dict(os.environ, IPFS_PATH=str(scratch / "kubo"), IPFS_NS_MAP=ns_map())
+    run = lambda *a: subprocess.run([ipfs, *a], env=env, check=True, capture_output=True)
+    run("init", "--profile=test")
+    port = free_port()
+    run("config", "Addresses.Gateway", f"/ip4/127.0.0.1/tcp/{port}")
+    run("config", "Addresses.API", f"/ip4/127.0.0.1/tcp/{free_port()}")
+    run("config", "--json", "Gateway.PublicGateways", json.dumps({
+        host: {"UseSubdomains": True, "InlineDNSLink": True, "Paths": ["/ipfs", "/ipns"]}
+        for host in ("example.com", "localhost")
+    }))
+    cars = sorted(p for p in FIXTURES.rglob("*.car") if "_tooling" not in p.parts)
+    for car in cars:
+        run("dag", "import", "--pin-roots=false", str(car))
+    log = open(scratch / "kubo.log", "w")
+    server = subprocess.Popen([ipfs, "daemon", "--offline"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    wait_for(port, server)
+    time.sleep(2)
+    stored = 0
+    records = sorted(p for p in FIXTURES.rglob("*.ipns-record") if "_tooling" not in p.parts)
+    for record in records:
+        name = record.name.split("_", 1)[0].removesuffix(".ipns-record")
+        done = subprocess.run([ipfs, "routing", "put", "--allow-offline", f"/ipns/{name}",
+                               str(record)], env=env, capture_output=True)
+        stored += done.returncode == 0
+    print(f"loaded {len(cars)} CARs and {stored} of {len(records)} IPNS records; Kubo on "
+          f"http://127.0.0.1:{port}", flush=True)
+    return server, f"http://127.0.0.1:{port}", port
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cairn", default=str(ROOT / "target" / "release" / "cairn"))
     parser.add_argument("--json", default=None, help="where to keep the suite's JSON report")
     parser.add_argument("--specs", default=",".join(SPECS))
     parser.add_argument("--run", default=None, help="go test -run pattern, to rerun some tests")
+    parser.add_argument("--against", choices=["cairn", "kubo"], default="cairn",
+                        help="the gateway to test (kubo: an offline Kubo, for comparison)")
     args = parser.parse_args()
 
     suite, why = find_suite()
@@ -182,35 +253,12 @@ def main():
         return 1 if os.environ.get("CAIRN_REQUIRE_PEERS") == "1" else 0
     binary, home = suite
 
-    cairn = pathlib.Path(args.cairn)
-    if not cairn.exists():
-        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
-
     with tempfile.TemporaryDirectory(prefix="cairn-conformance-") as scratch:
         scratch = pathlib.Path(scratch)
-        data = scratch / "data"
-        cars = load_fixtures(cairn, data)
-        port = free_port()
-        env = dict(os.environ)
-        env["IPFS_NS_MAP"] = (FIXTURES / "_derived_dnslinks.IPFS_NS_MAP").read_text().strip()
-        env.setdefault("RUST_LOG", "cairn=warn")
-        log = open(scratch / "cairn.log", "w")
-        server = subprocess.Popen(
-            [str(cairn), "serve", "--data", str(data), "--gateway", f"127.0.0.1:{port}",
-             "--cluster-api", "off", "--subdomain-host", "localhost",
-             "--subdomain-host", "example.com",
-             # The suite's client sends no Accept header and expects Kubo's HTML listing;
-             # the Agregore spec answers such requests with JSON (cairn's default).
-             "--listing-without-accept", "html"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        report = pathlib.Path(args.json) if args.json else scratch / "report.json"
+        start = start_kubo if args.against == "kubo" else start_cairn
+        server, base, port = start(args, scratch)
         try:
-            wait_for(port, server)
-            base = f"http://127.0.0.1:{port}"
-            stored, records = put_records(base)
-            print(f"loaded {cars} CARs and {stored} of {records} IPNS records (the others are"
-                  f" broken on purpose); cairn on {base}", flush=True)
-            report = pathlib.Path(args.json) if args.json else scratch / "report.json"
             command = [
                 str(binary), "test", "--gateway-url", base,
                 "--subdomain-url", f"http://example.com:{port}",
@@ -241,6 +289,9 @@ def main():
         share = f"{100 * c['pass'] / total:.1f}%" if total else "-"
         print(f"{spec:<20} {c['pass']:>6} {c['fail']:>6} {c['skip']:>6}   {share}")
 
+    if args.against == "kubo":
+        print(f"\n{len(failures)} failing (Kubo)")
+        return 0
     known = read_known_failures()
     unexpected = [f for f in failures if f not in known]
     for name in failures:
