@@ -30,6 +30,8 @@ use cid::multibase::Base;
 use cid::Cid;
 use serde::{Serialize, Serializer};
 
+use crate::services::go_url::query_escape_into;
+
 // ---------------------------------------------------------------------------------------------
 // Go-style quoting used in error messages.
 
@@ -467,21 +469,6 @@ fn parse_ip6(s: &str) -> Option<std::net::Ipv6Addr> {
         .map(|v4| v4.to_ipv6_mapped())
 }
 
-/// Go's `url.QueryEscape`.
-fn go_query_escape(bytes: &[u8], out: &mut String) {
-    for &b in bytes {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
-}
-
 /// Go's `url.QueryUnescape` (`+` is a space). A bad `%` escape fails with Go's
 /// `invalid URL escape "%zz"` text.
 pub(crate) fn go_query_unescape(s: &str) -> Result<Cow<'_, [u8]>, String> {
@@ -783,7 +770,7 @@ fn ma_value(kind: MaValue, v: &str, out: &mut String) -> Result<(), String> {
             if bytes.is_empty() {
                 return Err("empty http path is not allowed".into());
             }
-            go_query_escape(&bytes, out);
+            query_escape_into(&bytes, out);
         }
     }
     Ok(())

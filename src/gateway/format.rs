@@ -5,13 +5,13 @@
 //! that caches keep the representations apart.
 
 use std::borrow::Cow;
-use std::fmt::Write;
 
 use http::header::{self, HeaderMap};
 use smallvec::SmallVec;
 
-use super::path::query_param;
+use super::path::{form_decode, query_param};
 use crate::http::HttpError;
+use crate::services::go_url::query_escape_into;
 
 /// The representation a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,14 +137,13 @@ pub fn negotiate<'r>(
         let Ok(value) = value.to_str() else { continue };
         for entry in value.split(',') {
             let entry = entry.trim();
-            let Some(prefix_len) = NEGOTIABLE_PREFIXES
+            if !NEGOTIABLE_PREFIXES
                 .iter()
-                .find(|p| starts_with_ignore_case(entry, p))
-                .map(|p| p.len())
-            else {
+                .any(|p| starts_with_ignore_case(entry, p))
+            {
                 continue;
-            };
-            let (media_type, params) = parse_media_type(entry, prefix_len)?;
+            }
+            let (media_type, params) = parse_media_type(entry)?;
             match Format::from_media_type(media_type) {
                 Some(format) => from_accept = Some((format, params)),
                 None if from_query.is_some() => {}
@@ -189,7 +188,7 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
 
 /// Splits `type/subtype; a=b; c="d"` (RFC 9110 §8.3.1). A malformed parameter is a 400, as
 /// Go's `mime.ParseMediaType` refuses it.
-fn parse_media_type(entry: &str, _min_len: usize) -> Result<(&str, Params<'_>), HttpError> {
+fn parse_media_type(entry: &str) -> Result<(&str, Params<'_>), HttpError> {
     let mut parts = entry.split(';');
     let media_type = parts.next().unwrap_or("").trim();
     let mut params = Params::new();
@@ -266,38 +265,11 @@ pub fn content_location(
         if i > 0 {
             location.push('&');
         }
-        query_escape_into(k, &mut location);
+        query_escape_into(k.as_bytes(), &mut location);
         location.push('=');
-        query_escape_into(v, &mut location);
+        query_escape_into(v.as_bytes(), &mut location);
     }
     Some(location)
-}
-
-fn form_decode(raw: &str) -> Cow<'_, str> {
-    if !raw.contains(['%', '+']) {
-        return Cow::Borrowed(raw);
-    }
-    let spaced = raw.replace('+', " ");
-    Cow::Owned(
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8_lossy()
-            .into_owned(),
-    )
-}
-
-/// Go's `url.QueryEscape`: unreserved bytes stay, space becomes `+`, the rest `%XX`.
-pub fn query_escape_into(text: &str, out: &mut String) {
-    for &b in text.as_bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 //!
 //! Matching is pure: what needs DNS (is this host a DNSLink name?) is left to the caller.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
 use cid::multibase::Base;
@@ -101,31 +100,37 @@ impl GatewayHosts {
         if self.is_subdomain_host(name) {
             return HostKind::SubdomainParent { host };
         }
-        // `{root}.{ns}.{gateway}`: find the longest configured suffix preceded by a namespace
-        // label and at least one more label (boxo `knownSubdomainDetails`).
-        let labels: Vec<&str> = name.split('.').collect();
-        for i in 2..labels.len() {
-            let suffix_start = labels[..i].iter().map(|l| l.len() + 1).sum::<usize>();
-            let suffix = &name[suffix_start..];
-            if !self.is_subdomain_host(suffix) {
-                continue;
+        // `{root}.{ns}.{gateway}`: the longest configured suffix preceded by a namespace label
+        // and at least one more label (boxo `knownSubdomainDetails`). Walking the dots left to
+        // right meets the longest suffix first.
+        let mut namespace_dot: Option<usize> = None;
+        for (dot, _) in name.match_indices('.') {
+            if let Some(before) = namespace_dot {
+                let namespace = &name[before + 1..dot];
+                let namespace = if namespace.eq_ignore_ascii_case("ipfs") {
+                    Some(Namespace::Ipfs)
+                } else if namespace.eq_ignore_ascii_case("ipns") {
+                    Some(Namespace::Ipns)
+                } else {
+                    None
+                };
+                if let Some(namespace) =
+                    namespace.filter(|_| self.is_subdomain_host(&name[dot + 1..]))
+                {
+                    let root = &name[..before];
+                    if root.split('.').any(str::is_empty) {
+                        // `.ipfs.example.com`, `a..ipfs.example.com`: no root a DNS name could
+                        // carry.
+                        return HostKind::Path;
+                    }
+                    return HostKind::Subdomain {
+                        namespace,
+                        root,
+                        gateway: &host[dot + 1..],
+                    };
+                }
             }
-            let namespace = match labels[i - 1].to_ascii_lowercase().as_str() {
-                "ipfs" => Namespace::Ipfs,
-                "ipns" => Namespace::Ipns,
-                _ => continue,
-            };
-            if labels[..i - 1].iter().any(|l| l.is_empty()) {
-                // `.ipfs.example.com`, `a..ipfs.example.com`: no root a DNS name could carry.
-                return HostKind::Path;
-            }
-            let root_end = labels[..i - 1].iter().map(|l| l.len() + 1).sum::<usize>() - 1;
-            let gateway = &host[suffix_start..];
-            return HostKind::Subdomain {
-                namespace,
-                root: &name[..root_end],
-                gateway,
-            };
+            namespace_dot = Some(dot);
         }
         if looks_like_domain(name) {
             HostKind::MaybeDnsLink { name, host }
@@ -273,14 +278,6 @@ pub fn ipns_name_label(root: &str) -> Option<Result<String, LabelTooLong>> {
     let cid = crate::ipld::cid::parse(root).ok()?;
     IpnsName::from_multihash(&cid.hash().to_bytes()).ok()?;
     Some(cid_label(&cid, Namespace::Ipns))
-}
-
-/// `Cow` of the label or the root as written, for use in URLs.
-pub fn label_or_root(label: Option<String>, root: &str) -> Cow<'_, str> {
-    match label {
-        Some(label) => Cow::Owned(label),
-        None => Cow::Borrowed(root),
-    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,11 @@ use std::sync::LazyLock;
 
 use sha2::{Digest, Sha256};
 
-use super::format::query_escape_into;
-use super::path::escape_path;
+use super::path::{decode_path, escape_path};
 use crate::http::error::escape_html;
 use crate::ipld::cid::to_v1_string;
 use crate::services::dir::{self, DirEntry};
+use crate::services::go_url::query_escape_into;
 use crate::store::Blockstore;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;\
@@ -73,7 +73,7 @@ pub struct ListingPage<'a> {
 /// short CID linking to the entry and its size. Every text is escaped.
 pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> String {
     let mut out = String::with_capacity(2048 + entries.len() * 320);
-    let title = escape_html(&decode_for_display(page.content_path));
+    let title = escape_html(&decode_path(page.content_path));
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n\
@@ -96,7 +96,7 @@ pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> String {
         );
     }
     out.push_str("</header>\n<section>\n<table>\n");
-    let decoded_url = decode_for_display(page.url_path);
+    let decoded_url = decode_path(page.url_path);
     if !is_content_root(page.content_path) {
         let back = if decoded_url.ends_with('/') {
             format!("{decoded_url}..")
@@ -123,7 +123,7 @@ pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> String {
             // The name is path-escaped, then escaped again as a query value (Kubo's template
             // does the same, and links in the wild rely on it).
             let mut filename = String::new();
-            query_escape_into(&escape_path(name), &mut filename);
+            query_escape_into(escape_path(name).as_bytes(), &mut filename);
             format!(
                 "href=\"{}/ipfs/{}?filename={}\"",
                 escape_html(page.gateway_url),
@@ -178,7 +178,7 @@ fn join_clean(base: &str, name: &str) -> String {
 /// gateway (boxo `assets.Breadcrumbs`); on a DNSLink origin the `/ipns/<host>` prefix is the
 /// site root.
 fn breadcrumbs(out: &mut String, page: &ListingPage<'_>) {
-    let decoded = decode_for_display(page.content_path);
+    let decoded = decode_path(page.content_path);
     let segments: Vec<&str> = decoded.split('/').filter(|s| !s.is_empty()).collect();
     let mut so_far = String::with_capacity(decoded.len());
     for (i, segment) in segments.iter().enumerate() {
@@ -207,12 +207,6 @@ fn breadcrumbs(out: &mut String, page: &ListingPage<'_>) {
             escape_html(segment)
         );
     }
-}
-
-fn decode_for_display(raw: &str) -> String {
-    percent_encoding::percent_decode_str(raw)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// `bafy…wxyz`, as Kubo shortens CIDs in listings.

@@ -130,8 +130,10 @@ impl Gateway {
         if let Some(response) = self.dispatch_by_host(&request).await? {
             return Ok(response);
         }
-        let path = request.uri().path().to_owned();
-        match router::route(request.method(), &path) {
+        // The handlers below take the request (its body); the route borrows the path from a
+        // clone of the URI, which shares its bytes with the request's (no copy).
+        let uri = request.uri().clone();
+        match router::route(request.method(), uri.path()) {
             Ok(Route::IpfsPost) => {
                 self.check_writable()?;
                 write::post(self, request).await
@@ -175,18 +177,17 @@ impl Gateway {
             uri: request.uri(),
             headers: request.headers(),
         };
-        let parts = &head;
         let host = host::request_host(head.uri, head.headers);
         match self.hosts.classify(host) {
             host::HostKind::Path => Ok(None),
             host::HostKind::SubdomainParent { host } => {
-                origins::redirect_to_subdomain(self, parts, host).await
+                origins::redirect_to_subdomain(self, &head, host).await
             }
             host::HostKind::Subdomain {
                 namespace,
                 root,
                 gateway,
-            } => origins::serve_subdomain(self, parts, namespace, root, gateway)
+            } => origins::serve_subdomain(self, &head, namespace, root, gateway)
                 .await
                 .map(Some),
             host::HostKind::MaybeDnsLink { name, host } => {
@@ -197,7 +198,7 @@ impl Gateway {
                 let Ok(resolved) = names.resolve(name).await else {
                     return Ok(None);
                 };
-                origins::serve_dnslink(self, parts, name, host, resolved)
+                origins::serve_dnslink(self, &head, name, host, resolved)
                     .await
                     .map(Some)
             }

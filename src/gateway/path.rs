@@ -131,7 +131,8 @@ pub fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<Cow<'q, str
     None
 }
 
-fn form_decode(raw: &str) -> Cow<'_, str> {
+/// `application/x-www-form-urlencoded` decoding of one key or value (`+` is a space).
+pub(super) fn form_decode(raw: &str) -> Cow<'_, str> {
     if !raw.contains(['%', '+']) {
         return Cow::Borrowed(raw);
     }

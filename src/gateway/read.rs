@@ -353,8 +353,10 @@ pub(super) fn serve_resolved(
     text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&roots)));
     match (ask.format(), node) {
         (Format::Raw, node) => {
+            // The block is at hand for other codecs and raw leaves (a raw block is its file);
+            // a dag-pb node was decoded, so its bytes are read again (from the cache).
             let block = match node {
-                Node::Other(_, bytes) => bytes,
+                Node::Other(_, bytes) | Node::File(FileRoot::Raw(bytes)) => bytes,
                 _ => crate::services::fetch(&gw.store, &cid)?,
             };
             let rep = Representation {
@@ -537,15 +539,10 @@ impl std::fmt::Display for RootsList<'_> {
     }
 }
 
+/// The media type of a block of another codec served as its bytes (JSON and CBOR blocks go
+/// through [`serve_codec_block`] instead).
 fn codec_content_type(codec: u64) -> Option<&'static str> {
-    Some(match codec {
-        codec::DAG_CBOR => "application/vnd.ipld.dag-cbor",
-        codec::DAG_JSON => "application/vnd.ipld.dag-json",
-        codec::JSON => "application/json",
-        codec::CBOR => "application/cbor",
-        codec::LIBP2P_KEY => "application/vnd.ipfs.ipns-record",
-        _ => return None,
-    })
+    (codec == codec::LIBP2P_KEY).then_some("application/vnd.ipfs.ipns-record")
 }
 
 fn serve_directory(

@@ -28,6 +28,7 @@ use cid::Cid;
 use multihash::Multihash;
 use smallvec::SmallVec;
 
+use super::file::decode_file_node;
 use super::resolve::{self, Located, Remainder};
 use super::{fetch, Error, Result};
 use crate::ipld::cid::{codec, is_inline};
@@ -341,18 +342,7 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
                 match cid.codec() {
                     codec::RAW => {}
                     codec::DAG_PB => {
-                        let node = dagpb::decode(&block)?;
-                        let data = node
-                            .data
-                            .as_ref()
-                            .ok_or_else(|| IpldError::unixfs("file node has no UnixFS Data"))?;
-                        let data = unixfs::decode(data)?;
-                        if !matches!(data.kind, DataType::File | DataType::Raw) {
-                            return Err(IpldError::unixfs(
-                                "file DAG holds a node that is not a file",
-                            )
-                            .into());
-                        }
+                        let (node, data) = decode_file_node(&block)?;
                         if !node.links.is_empty() {
                             if stack.len() >= MAX_FILE_DEPTH {
                                 return Err(IpldError::unixfs("file DAG is too deep").into());

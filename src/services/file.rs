@@ -159,12 +159,7 @@ impl<S: AsRef<Blockstore>> FileStream<S> {
                 Ok(())
             }
             codec::DAG_PB => {
-                let node = dagpb::decode(&block)?;
-                let data = node
-                    .data
-                    .as_ref()
-                    .ok_or_else(|| IpldError::unixfs("file node has no UnixFS Data"))?;
-                let data = unixfs::decode(data)?;
+                let (node, data) = decode_file_node(&block)?;
                 if data.file_size() != declared {
                     return Err(mismatch(data.file_size()));
                 }
@@ -176,6 +171,20 @@ impl<S: AsRef<Blockstore>> FileStream<S> {
             .into()),
         }
     }
+}
+
+/// A dag-pb block inside a file DAG: its node and UnixFS data, which must be a file's.
+pub(super) fn decode_file_node(block: &Bytes) -> Result<(dagpb::PbNode, unixfs::UnixFsData)> {
+    let node = dagpb::decode(block)?;
+    let data = node
+        .data
+        .as_ref()
+        .ok_or_else(|| IpldError::unixfs("file node has no UnixFS Data"))?;
+    let data = unixfs::decode(data)?;
+    if !matches!(data.kind, DataType::File | DataType::Raw) {
+        return Err(IpldError::unixfs("file DAG holds a node that is not a file").into());
+    }
+    Ok((node, data))
 }
 
 impl<S: AsRef<Blockstore>> Iterator for FileStream<S> {

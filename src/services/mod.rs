@@ -9,6 +9,7 @@ pub mod dir;
 pub mod edit;
 pub mod file;
 pub mod gc;
+pub mod go_url;
 pub mod import;
 pub mod keystore;
 pub mod names;

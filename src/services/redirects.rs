@@ -61,6 +61,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTRO
 use smallvec::SmallVec;
 
 use super::file::FileStream;
+use super::go_url::query_escape_into;
 use super::resolve::{self, Node};
 use super::{Error, Result};
 use crate::store::Blockstore;
@@ -668,9 +669,9 @@ fn merge_query(to: &str, request_query: &str) -> String {
         for value in values {
             out.push(separator);
             separator = '&';
-            push_query_escaped(&mut out, key);
+            query_escape_into(key, &mut out);
             out.push('=');
-            push_query_escaped(&mut out, value);
+            query_escape_into(value, &mut out);
         }
     }
     out.push_str(fragment);
@@ -719,25 +720,6 @@ fn hex_value(digit: u8) -> Option<u8> {
     char::from(digit)
         .to_digit(16)
         .and_then(|value| u8::try_from(value).ok())
-}
-
-/// Go's `url.QueryEscape`: letters, digits and `-_.~` stay, a space becomes `+`, all else
-/// `%XX`.
-fn push_query_escaped(out: &mut String, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0x0f)]));
-            }
-        }
-    }
 }
 
 #[cfg(test)]
