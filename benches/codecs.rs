@@ -11,7 +11,7 @@ use cairn::ipld::{car, dagpb};
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/gateway-conformance")
+            .join("tests/fixtures/gateway-conformance")
             .join(path),
     )
     .unwrap()

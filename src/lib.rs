@@ -13,3 +13,6 @@ pub mod http;
 pub mod ipld;
 pub mod services;
 pub mod store;
+
+#[cfg(test)]
+pub(crate) mod test_support;

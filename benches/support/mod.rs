@@ -25,8 +25,7 @@ pub fn gateway(data: &Path) -> Gateway {
 /// The same with the given options (limits, subdomain hosts, …).
 pub fn gateway_with(data: &Path, options: cairn::gateway::GatewayOptions) -> Gateway {
     let store = Arc::new(Blockstore::open(data, StoreOptions::default()).unwrap());
-    let fixtures =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gateway-conformance");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gateway-conformance");
     for car in [
         "path_gateway_unixfs/dir-with-files.car",
         "dir_listing/fixtures.car",

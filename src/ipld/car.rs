@@ -1441,7 +1441,7 @@ mod tests {
 
     // ---- gateway-conformance fixtures ----
 
-    const FIXTURE_DIR: &str = "/work/shared/fixtures/gateway-conformance";
+    const FIXTURE_DIR: &str = crate::test_support::FIXTURES;
 
     fn find_cars(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {

@@ -1665,7 +1665,7 @@ mod tests {
     use super::*;
     use std::path::{Path, PathBuf};
 
-    const FIXTURES: &str = "/work/shared/fixtures/gateway-conformance";
+    const FIXTURES: &str = crate::test_support::FIXTURES;
 
     /// RFC 8032 section 7.1 test 1 key.
     const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -2570,19 +2570,15 @@ mod tests {
 
     // ---- Kubo cross-checks ----
 
-    const KUBO: &str = "/root/go/bin/ipfs";
-
     struct Kubo {
+        bin: PathBuf,
         repo: tempfile::TempDir,
     }
 
     impl Kubo {
         fn new() -> Option<Kubo> {
-            if !Path::new(KUBO).exists() {
-                println!("skipping Kubo cross-check: {KUBO} is not installed");
-                return None;
-            }
             let kubo = Kubo {
+                bin: crate::test_support::peer("ipfs")?,
                 repo: tempfile::tempdir().unwrap(),
             };
             kubo.run(&["init", "--profile=test"], None);
@@ -2590,8 +2586,10 @@ mod tests {
         }
 
         fn command(&self) -> std::process::Command {
-            let mut command = std::process::Command::new(KUBO);
-            command.env("IPFS_PATH", self.repo.path());
+            let mut command = std::process::Command::new(&self.bin);
+            command
+                .env("IPFS_PATH", self.repo.path())
+                .env("IPFS_TELEMETRY", "off");
             command
         }
 

@@ -619,15 +619,14 @@ mod tests {
 
     #[test]
     fn key_files_interoperate_with_kubo() {
-        const KUBO: &str = "/root/go/bin/ipfs";
-        if !Path::new(KUBO).exists() {
-            println!("skipping Kubo cross-check: {KUBO} is not installed");
+        let Some(kubo) = crate::test_support::peer("ipfs") else {
             return;
-        }
+        };
         let repo = tempfile::tempdir().unwrap();
         let ipfs = |args: &[&str]| {
-            let output = std::process::Command::new(KUBO)
+            let output = std::process::Command::new(&kubo)
                 .env("IPFS_PATH", repo.path())
+                .env("IPFS_TELEMETRY", "off")
                 .args(args)
                 .output()
                 .unwrap();

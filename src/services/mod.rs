@@ -87,11 +87,7 @@ pub(crate) fn fetch(store: &store::Blockstore, cid: &Cid) -> Result<bytes::Bytes
 pub(crate) mod testing {
     use crate::store::{Blockstore, StoreOptions};
 
-    /// The conformance fixtures shipped beside the repository.
-    pub const FIXTURES: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/gateway-conformance"
-    );
+    pub use crate::test_support::FIXTURES;
 
     /// A fresh store holding the blocks of the named fixture CARs (paths under [`FIXTURES`]).
     pub fn store_with(cars: &[&str]) -> (tempfile::TempDir, Blockstore) {

@@ -1276,7 +1276,7 @@ mod tests {
     const EMPTY_DIR: &str = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354";
     const FIXTURES: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/gateway-conformance"
+        "/tests/fixtures/gateway-conformance"
     );
 
     struct Harness {

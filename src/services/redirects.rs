@@ -770,7 +770,7 @@ mod tests {
 
     const FIXTURES: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/gateway-conformance/redirects_file"
+        "/tests/fixtures/gateway-conformance/redirects_file"
     );
 
     fn parse(text: &str) -> Redirects {

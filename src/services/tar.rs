@@ -753,7 +753,7 @@ mod tests {
     /// Imports one of the conformance suite's TAR fixtures and returns its root.
     fn fixture(store: &Blockstore, name: &str) -> Cid {
         let path = format!(
-            "{}/../shared/fixtures/gateway-conformance/path_gateway_tar/{name}",
+            "{}/tests/fixtures/gateway-conformance/path_gateway_tar/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         let car = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -69,7 +69,7 @@ pub fn fixture_blocks(relative: &str) -> HashMap<String, Bytes> {
 }
 
 fn super_fixtures() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gateway-conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gateway-conformance")
 }
 
 /// One TAR entry, with the PAX records that preceded it applied.

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// The conformance fixtures shipped beside the repository.
+/// The gateway-conformance fixtures kept in the repository (`tests/fixtures/`).
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/gateway-conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gateway-conformance")
 }
 
 /// Every `.car` fixture the gateway is tested with (the suite's own tooling CARs excluded).
@@ -349,6 +349,7 @@ impl Kubo {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args)
             .env("IPFS_PATH", self.repo.path())
+            .env("IPFS_TELEMETRY", "off")
             .stdin(Stdio::null());
         cmd
     }
