@@ -4,11 +4,11 @@
 
 mod support;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use http::Method;
 use std::hint::black_box;
 
-use support::{drain, get, DIR_LISTING, DIR_WITH_FILES, HAMT_DIR};
+use support::{copy, drain, get, respond, DIR_LISTING, DIR_WITH_FILES, HAMT_DIR};
 
 fn hot_path(c: &mut Criterion) {
     let data = tempfile::tempdir().unwrap();
@@ -18,7 +18,11 @@ fn hot_path(c: &mut Criterion) {
     let small = get(&format!("/ipfs/{DIR_WITH_FILES}/hello.txt"), &[]);
     group.throughput(Throughput::Elements(1));
     group.bench_function("small_file_cached", |b| {
-        b.iter(|| drain(gateway.respond(black_box(&small)).into_body()))
+        b.iter_batched(
+            || copy(&small),
+            |r| drain(respond(&gateway, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
     });
 
     let range = get(
@@ -26,7 +30,11 @@ fn hot_path(c: &mut Criterion) {
         &[("Range", "bytes=300-700")],
     );
     group.bench_function("range_multiblock", |b| {
-        b.iter(|| drain(gateway.respond(black_box(&range)).into_body()))
+        b.iter_batched(
+            || copy(&range),
+            |r| drain(respond(&gateway, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
     });
 
     let conditional = get(
@@ -37,29 +45,49 @@ fn hot_path(c: &mut Criterion) {
         )],
     );
     group.bench_function("not_modified", |b| {
-        b.iter(|| drain(gateway.respond(black_box(&conditional)).into_body()))
+        b.iter_batched(
+            || copy(&conditional),
+            |r| drain(respond(&gateway, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
     });
 
     let listing = get(&format!("/ipfs/{DIR_LISTING}/"), &[("Accept", "text/html")]);
     group.bench_function("listing_html_small", |b| {
-        b.iter(|| drain(gateway.respond(black_box(&listing)).into_body()))
+        b.iter_batched(
+            || copy(&listing),
+            |r| drain(respond(&gateway, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
     });
     let hamt = get(&format!("/ipfs/{HAMT_DIR}/"), &[("Accept", "text/html")]);
     group.bench_function("listing_html_hamt", |b| {
-        b.iter(|| drain(gateway.respond(black_box(&hamt)).into_body()))
+        b.iter_batched(
+            || copy(&hamt),
+            |r| drain(respond(&gateway, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 
     let mut group = c.benchmark_group("trustless");
     let raw = get(&format!("/ipfs/{HAMT_DIR}/685.txt?format=raw"), &[]);
     group.bench_function("raw_block_through_hamt_path", |b| {
-        b.iter(|| drain(gateway.respond(black_box(&raw)).into_body()))
+        b.iter_batched(
+            || copy(&raw),
+            |r| drain(respond(&gateway, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
     });
     let car = get(&format!("/ipfs/{HAMT_DIR}?format=car"), &[]);
-    let car_bytes = drain(gateway.respond(&car).into_body());
+    let car_bytes = drain(respond(&gateway, copy(&car)).into_body());
     group.throughput(Throughput::Bytes(car_bytes));
     group.bench_function("car_of_hamt_directory", |b| {
-        b.iter(|| drain(gateway.respond(black_box(&car)).into_body()))
+        b.iter_batched(
+            || copy(&car),
+            |r| drain(respond(&gateway, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 

@@ -30,3 +30,16 @@ pub fn peer(tool: &str) -> Option<PathBuf> {
     eprintln!("SKIP: {tool} not installed; the comparison with it did not run");
     None
 }
+
+/// Runs a future to completion on this thread's test runtime (current-thread, with the
+/// blocking pool store reads use), for tests that are not async themselves. The runtime
+/// lives as long as the thread, so reads a stream started ahead survive between calls.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    thread_local! {
+        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("test runtime");
+    }
+    RUNTIME.with(|runtime| runtime.block_on(future))
+}

@@ -39,12 +39,40 @@ pub fn gateway_with(data: &Path, options: cairn::gateway::GatewayOptions) -> Gat
     Gateway::new(store, pins, pubsub, options)
 }
 
-pub fn get(path: &str, headers: &[(&str, &str)]) -> http::Request<()> {
+pub fn get(path: &str, headers: &[(&str, &str)]) -> Request {
     let mut builder = http::Request::get(path);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    builder.body(()).unwrap()
+    builder.body(http_body_util::Empty::new()).unwrap()
+}
+
+/// A request as benches send it: no body.
+pub type Request = http::Request<http_body_util::Empty<bytes::Bytes>>;
+
+/// Another request like `request` (requests are consumed by the gateway).
+pub fn copy(request: &Request) -> Request {
+    let mut builder = http::Request::builder()
+        .method(request.method().clone())
+        .uri(request.uri().clone());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = request.headers().clone();
+    }
+    builder.body(http_body_util::Empty::new()).unwrap()
+}
+
+/// The gateway's response to `request`, through the same spine the server uses, on a
+/// current-thread runtime (blocks not yet cached are read on its blocking pool).
+pub fn respond(gateway: &Gateway, request: Request) -> cairn::http::Response {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        })
+        .block_on(gateway.respond(request))
 }
 
 /// Polls a body to its end, returning the bytes it produced.

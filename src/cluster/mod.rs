@@ -311,7 +311,7 @@ impl ClusterApi {
         let (status, error) = match pin.root() {
             Ok(root) => {
                 let complete = match pin.mode {
-                    StoredMode::Direct => crate::services::fetch(&self.store, &root).is_ok(),
+                    StoredMode::Direct => self.store.has(&root).unwrap_or(false),
                     StoredMode::Recursive => gc::is_complete(&self.store, root).unwrap_or(false),
                 };
                 if complete {
@@ -403,7 +403,9 @@ impl ClusterApi {
         if segments.is_empty() {
             return Ok(root);
         }
-        resolve::resolve(&self.store, root, segments.iter().map(String::as_str))
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        resolve::resolve(&*self.store, root, &segments)
+            .await
             .map(|r| r.cid)
             .map_err(|e| bad(e.to_string()))
     }

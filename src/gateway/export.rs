@@ -9,7 +9,6 @@
 //! connection so a client never takes a short archive for a whole one.
 
 use std::fmt::Write;
-use std::sync::Arc;
 
 use cid::Cid;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -29,11 +28,12 @@ use crate::ipld::cid::v1_text;
 use crate::services::car_export::{CarExport, CarParams, DagScope};
 use crate::services::resolve;
 use crate::services::tar::TarStream;
+use crate::store::SharedSource;
 
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
 /// `?format=car` / `Accept: application/vnd.ipld.car`.
-pub(super) fn car(
+pub(super) async fn car(
     gw: &Gateway,
     ask: &Ask<'_>,
     root: Cid,
@@ -54,12 +54,7 @@ pub(super) fn car(
     if not_modified(ask.headers, &etag) {
         return Ok(not_modified_response(text, headers));
     }
-    let export = CarExport::new(
-        Arc::clone(&gw.store),
-        root,
-        segments.iter().copied(),
-        params,
-    )?;
+    let export = CarExport::new(SharedSource::clone(&gw.blocks), root, segments, params).await?;
     let name = match segments.last() {
         Some(last) => format!("{}_{last}.car", root_text.as_str()),
         None => format!("{}.car", root_text.as_str()),
@@ -78,7 +73,11 @@ pub(super) fn car(
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     text.apply(&mut headers);
-    Ok(with_status(StatusCode::OK, headers, Body::chunks(export)))
+    Ok(with_status(
+        StatusCode::OK,
+        headers,
+        Body::chunks(export.into_stream()),
+    ))
 }
 
 /// The CAR media-type parameters a request settled on.
@@ -169,13 +168,13 @@ fn car_etag(root: &str, segments: &[&str], params: &CarParams, order_unknown: bo
 
 /// `?format=tar` / `Accept: application/x-tar`: the DAG the path names as a TAR archive whose
 /// top entry is named after its CID (as Kubo names it).
-pub(super) fn tar(
+pub(super) async fn tar(
     gw: &Gateway,
     ask: &Ask<'_>,
     root: Cid,
     segments: &[&str],
 ) -> Result<Response, HttpError> {
-    let resolved = resolve::resolve(&gw.store, root, segments.iter().copied())?;
+    let resolved = resolve::resolve(&*gw.blocks, root, segments).await?;
     let cid_text = v1_text(&resolved.cid);
     let etag = format!("W/\"{}.{}\"", cid_text.as_str(), Format::Tar.etag_suffix());
     let mut headers = HeaderMap::with_capacity(16);
@@ -187,7 +186,12 @@ pub(super) fn tar(
     if not_modified(ask.headers, &etag) {
         return Ok(not_modified_response(text, headers));
     }
-    let stream = TarStream::new(Arc::clone(&gw.store), resolved.cid, cid_text.as_str())?;
+    let stream = TarStream::new(
+        SharedSource::clone(&gw.blocks),
+        resolved.cid,
+        cid_text.as_str(),
+    )
+    .await?;
     attachment(ask, &format!("{}.tar", cid_text.as_str()), &mut text);
     headers.insert(
         header::CONTENT_TYPE,
@@ -195,7 +199,11 @@ pub(super) fn tar(
     );
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     text.apply(&mut headers);
-    Ok(with_status(StatusCode::OK, headers, Body::chunks(stream)))
+    Ok(with_status(
+        StatusCode::OK,
+        headers,
+        Body::chunks(stream.into_stream()),
+    ))
 }
 
 /// `Content-Disposition: attachment` with `?filename=` or `default_name`.

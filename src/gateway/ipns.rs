@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{Method, Request, StatusCode};
+use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
@@ -33,10 +33,10 @@ use smallvec::SmallVec;
 use super::format::Format;
 use super::path::{self, encode_segment, query_param};
 use super::read::{self, Ask, Origin, IPFS_HASH};
-use super::{prefers_html, Gateway, MAX_URI_BYTES};
+use super::{Gateway, RequestBody};
 use crate::http::header_text::HeaderText;
-use crate::http::router::{self, NoRoute, Route};
-use crate::http::{cors, Body, HttpError, Response};
+use crate::http::router::Route;
+use crate::http::{Body, HttpError, Response};
 use crate::ipld::cid::{to_v1, v1_text};
 use crate::ipld::ipns::{IpnsName, MAX_RECORD_SIZE};
 use crate::services::names::{ContentPath, NameError, NameService, Resolution, StoredRecord};
@@ -53,77 +53,45 @@ const MAX_DRAINED: usize = 64 << 10;
 /// 9999-12-31T23:59:59Z, the last instant an HTTP date can express.
 const LAST_HTTP_DATE: Duration = Duration::from_secs(253_402_300_799);
 
-/// Answers a request the router sent to an `/ipns` or `/routing` route; every response
-/// carries CORS headers, and HEAD answers carry GET's headers without the body. Writes (the
-/// key API's POST and DELETE, publishing, storing records) need a writable gateway.
-pub(super) async fn respond<B>(gw: &Gateway, request: Request<B>) -> Response
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin,
-    B::Error: Display,
-{
-    let html = prefers_html(&request);
-    let head = request.method() == Method::HEAD;
-    let mut response = match dispatch(gw, request).await {
-        Ok(response) => response,
-        Err(error) => error.into_response(html),
-    };
-    if head {
-        *response.body_mut() = Body::empty();
-    }
-    cors::apply(response.headers_mut());
-    response
-}
-
-async fn dispatch<B>(gw: &Gateway, request: Request<B>) -> Result<Response, HttpError>
-where
-    B: http_body::Body<Data = Bytes> + Send + Unpin,
-    B::Error: Display,
-{
+/// Answers a request the router sent to an `/ipns` or `/routing` route. Writes (the key
+/// API's POST and DELETE, publishing, storing records) need a writable gateway.
+pub(super) async fn handle<B: RequestBody>(
+    gw: &Gateway,
+    route: Route<'_>,
+    request: Request<B>,
+) -> Result<Response, HttpError> {
     let (parts, body) = request.into_parts();
-    let target_len = parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len());
-    if target_len > MAX_URI_BYTES {
-        return Err(HttpError::new(
-            StatusCode::URI_TOO_LONG,
-            format!("request target is longer than {MAX_URI_BYTES} bytes"),
-        ));
-    }
     let names = gw.names.as_ref().ok_or_else(|| {
         HttpError::new(
             StatusCode::NOT_IMPLEMENTED,
             "IPNS is not enabled on this gateway",
         )
     })?;
-    let route = router::route(&parts.method, parts.uri.path());
     if matches!(
         route,
-        Ok(Route::IpnsPost { .. }
+        Route::IpnsPost { .. }
             | Route::IpnsPut { .. }
             | Route::IpnsDelete { .. }
-            | Route::RoutingIpnsPut { .. })
+            | Route::RoutingIpnsPut { .. }
     ) {
         gw.check_writable()?;
     }
     match route {
-        Ok(Route::IpnsRead { rest }) => read_name(gw, names, &parts, rest).await,
-        Ok(Route::IpnsPost { rest }) => post(names, &parts, body, rest).await,
-        Ok(Route::IpnsDelete { rest }) if first_segment(rest) == KEY_API_NAME => {
+        Route::IpnsRead { rest } => read_name(gw, names, &parts, rest).await,
+        Route::IpnsPost { rest } => post(names, &parts, body, rest).await,
+        Route::IpnsDelete { rest } if first_segment(rest) == KEY_API_NAME => {
             delete_key(names, &parts).await
         }
-        Ok(Route::IpnsPut { rest }) => put(gw, names, &parts, body, rest).await,
-        Ok(Route::IpnsDelete { rest }) => delete(names, rest).await,
-        Ok(Route::RoutingIpnsGet { name }) => routing_get(names, &parts, name),
-        Ok(Route::RoutingIpnsPut { name }) => routing_put(names, &parts, body, name).await,
+        Route::IpnsPut { rest } => put(gw, names, &parts, body, rest).await,
+        Route::IpnsDelete { rest } => delete(names, rest).await,
+        Route::RoutingIpnsGet { name } => routing_get(names, &parts, name),
+        Route::RoutingIpnsPut { name } => routing_put(names, &parts, body, name).await,
         // The gateway sends no other route here.
-        Ok(_) | Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
+        _ => Err(HttpError::not_found(format!(
             "no such route: {} (names live under /ipns/<name>, records under \
              /routing/v1/ipns/<name>)",
             parts.uri.path()
         ))),
-        Err(NoRoute::MethodNotAllowed { allow }) => Err(HttpError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("method {} is not allowed here", parts.method),
-        )
-        .with_header(header::ALLOW, HeaderValue::from_static(allow))),
     }
 }
 
@@ -202,7 +170,7 @@ pub(super) async fn serve_name(
         .chain(segments.iter().map(|s| &**s))
         .collect();
     ask.ttl = Some(resolution.ttl);
-    read::serve_content(gw, &ask, resolution.root, &all)
+    read::serve_content(gw, &ask, resolution.root, &all).await
 }
 
 /// boxo: `/ipns/<peer ID or other encoding>` → 302 to the base36 CIDv1 form, path and query

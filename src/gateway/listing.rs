@@ -12,7 +12,7 @@ use crate::http::error::escape_html;
 use crate::ipld::cid::to_v1_string;
 use crate::services::dir::{self, DirEntry};
 use crate::services::go_url::query_escape_into;
-use crate::store::Blockstore;
+use crate::store::BlockSource;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;\
 padding:0 1em;color:#222}h1{font-size:1.1em;word-break:break-all}\
@@ -34,18 +34,27 @@ pub static ASSET_HASH: LazyLock<String> = LazyLock::new(|| {
     })
 });
 
+/// Entries whose kind is read at once for a JSON listing: enough to keep a disk or a peer
+/// busy, few enough that one listing cannot take every blocking thread.
+const KIND_READS_IN_FLIGHT: usize = 16;
+
 /// `["a.txt","sub/"]`: names in block order, `/` after directories.
-pub fn json(store: &Blockstore, entries: &[DirEntry]) -> String {
-    let names: Vec<String> = entries
-        .iter()
-        .map(|entry| {
+pub async fn json(source: &dyn BlockSource, entries: &[DirEntry]) -> String {
+    let mut names = Vec::with_capacity(entries.len());
+    for batch in entries.chunks(KIND_READS_IN_FLIGHT) {
+        let mut reads = Vec::with_capacity(batch.len());
+        for entry in batch {
+            reads.push(dir::entry_is_directory(source, entry));
+        }
+        let kinds = futures_util::future::join_all(reads).await;
+        for (entry, is_directory) in batch.iter().zip(kinds) {
             let mut name = entry.name().to_owned();
-            if dir::entry_is_directory(store, entry) {
+            if is_directory {
                 name.push('/');
             }
-            name
-        })
-        .collect();
+            names.push(name);
+        }
+    }
     serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
 }
 

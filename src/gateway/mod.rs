@@ -29,7 +29,7 @@ use crate::http::{cors, Body, HttpError, Response};
 use crate::services::names::NameService;
 use crate::services::pins::Pinset;
 use crate::services::pubsub::PubsubBackend;
-use crate::store::Blockstore;
+use crate::store::{Blockstore, SharedSource};
 
 /// Longest request target (path and query) accepted; longer ones get 414.
 pub const MAX_URI_BYTES: usize = 8 << 10;
@@ -77,7 +77,10 @@ const RETRY_AFTER_SECONDS: u64 = 60;
 
 /// The gateway's state, shared by every connection.
 pub struct Gateway {
+    /// Where writes go, and what `only-if-cached` asks about.
     store: Arc<Blockstore>,
+    /// Where every read comes from.
+    blocks: SharedSource,
     pins: Arc<Pinset>,
     writable: bool,
     max_upload: Option<u64>,
@@ -101,6 +104,7 @@ impl Gateway {
         options: GatewayOptions,
     ) -> Self {
         Gateway {
+            blocks: Arc::clone(&store) as SharedSource,
             store,
             pins,
             pubsub: pubsub::PubsubApi::new(pubsub),
@@ -124,16 +128,67 @@ impl Gateway {
         self
     }
 
-    /// Requests for content origins (by Host), then routes that take a request body, then
-    /// everything else.
-    async fn dispatch_async(&self, request: Request<Incoming>) -> Result<Response, HttpError> {
-        if let Some(response) = self.dispatch_by_host(&request).await? {
-            return Ok(response);
+    /// The one path every request takes: admission (the concurrency cap), [`Gateway::serve`]
+    /// under the retrieval timeout, then [`Gateway::finish`]. Used by the server for every
+    /// connection and, with any body type, by benches.
+    pub async fn respond<B: RequestBody>(&self, request: Request<B>) -> Response {
+        let html = prefers_html(&request);
+        let method = request.method().clone();
+        let event_stream = request.uri().path().starts_with("/pubsub");
+        let slot = match &self.slots {
+            Some(slots) if method != Method::OPTIONS && !event_stream => {
+                match Arc::clone(slots).try_acquire_owned() {
+                    Ok(slot) => Some(slot),
+                    Err(_) => return self.finish(&method, Err(too_many_requests()), html, None),
+                }
+            }
+            _ => None,
+        };
+        let read = matches!(method, Method::GET | Method::HEAD) && !event_stream;
+        let outcome = match self.retrieval_timeout {
+            Some(limit) if read => match tokio::time::timeout(limit, self.serve(request)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(retrieval_timed_out(limit)),
+            },
+            _ => self.serve(request).await,
+        };
+        self.finish(&method, outcome, html, slot)
+    }
+
+    /// Checks what holds for every request, picks the origin by Host, then the handler.
+    async fn serve<B: RequestBody>(&self, request: Request<B>) -> Result<Response, HttpError> {
+        let target_len = request
+            .uri()
+            .path_and_query()
+            .map_or(0, |pq| pq.as_str().len());
+        if target_len > MAX_URI_BYTES {
+            return Err(HttpError::new(
+                StatusCode::URI_TOO_LONG,
+                format!("request target is longer than {MAX_URI_BYTES} bytes"),
+            ));
         }
-        // The handlers below take the request (its body); the route borrows the path from a
-        // clone of the URI, which shares its bytes with the request's (no copy).
+        if request.method() != Method::OPTIONS {
+            if let Some(response) = self.serve_by_host(&request).await? {
+                return Ok(response);
+            }
+        }
+        self.route(request).await
+    }
+
+    /// Routes a path-gateway request to its one handler.
+    async fn route<B: RequestBody>(&self, request: Request<B>) -> Result<Response, HttpError> {
+        // The handlers take the request (its body); the route borrows the path from a clone
+        // of the URI, which shares its bytes with the request's (no copy).
         let uri = request.uri().clone();
-        match router::route(request.method(), uri.path()) {
+        let route = router::route(request.method(), uri.path());
+        match route {
+            Ok(Route::Preflight) => Ok(preflight()),
+            Ok(Route::IpfsRead { rest }) => read::ipfs(self, &request, rest).await,
+            Ok(Route::PubsubRead { rest }) => pubsub::read(&self.pubsub, &request, rest),
+            Ok(Route::PubsubPublish { rest }) => {
+                let (parts, body) = request.into_parts();
+                pubsub::publish(&self.pubsub, &parts.headers, rest, body).await
+            }
             Ok(Route::IpfsPost) => {
                 self.check_writable()?;
                 write::post(self, request).await
@@ -146,32 +201,29 @@ impl Gateway {
                 self.check_writable()?;
                 write::delete(self, &request, rest)
             }
-            Ok(Route::PubsubPublish { rest }) => {
-                let (parts, body) = request.into_parts();
-                pubsub::publish(&self.pubsub, &parts.headers, rest, body).await
-            }
-            // Resolution may ask DNS; publishing takes a body.
             Ok(
-                Route::IpnsRead { .. }
+                route @ (Route::IpnsRead { .. }
                 | Route::IpnsPost { .. }
                 | Route::IpnsPut { .. }
                 | Route::IpnsDelete { .. }
                 | Route::RoutingIpnsGet { .. }
-                | Route::RoutingIpnsPut { .. },
-            ) => Ok(ipns::respond(self, request).await),
-            _ => Ok(self.respond(&request)),
+                | Route::RoutingIpnsPut { .. }),
+            ) => ipns::handle(self, route, request).await,
+            Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
+                "no such route: {} (content lives under /ipfs/<cid>)",
+                uri.path()
+            ))),
+            Err(NoRoute::MethodNotAllowed { allow }) => Err(HttpError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("method {} is not allowed here", request.method()),
+            )
+            .with_header(header::ALLOW, HeaderValue::from_static(allow))),
         }
     }
 
     /// The answer for requests whose Host names a subdomain or DNSLink origin, or a redirect
     /// to one; `None` for the path gateway.
-    async fn dispatch_by_host<B>(
-        &self,
-        request: &Request<B>,
-    ) -> Result<Option<Response>, HttpError> {
-        if request.method() == Method::OPTIONS {
-            return Ok(None);
-        }
+    async fn serve_by_host<B>(&self, request: &Request<B>) -> Result<Option<Response>, HttpError> {
         let head = origins::Head {
             method: request.method(),
             uri: request.uri(),
@@ -187,9 +239,12 @@ impl Gateway {
                 namespace,
                 root,
                 gateway,
-            } => origins::serve_subdomain(self, &head, namespace, root, gateway)
-                .await
-                .map(Some),
+            } => {
+                check_read_only(head.method)?;
+                origins::serve_subdomain(self, &head, namespace, root, gateway)
+                    .await
+                    .map(Some)
+            }
             host::HostKind::MaybeDnsLink { name, host } => {
                 let Some(names) = &self.names else {
                     return Ok(None);
@@ -198,11 +253,36 @@ impl Gateway {
                 let Ok(resolved) = names.resolve(name).await else {
                     return Ok(None);
                 };
+                check_read_only(head.method)?;
                 origins::serve_dnslink(self, &head, name, host, resolved)
                     .await
                     .map(Some)
             }
         }
+    }
+
+    /// What every response gets, whatever answered it: the error rendered (HTML for
+    /// browsers), no body for `HEAD` (headers, `Content-Length` included, stay as for GET),
+    /// the concurrency slot held until the body is sent, and CORS headers.
+    fn finish(
+        &self,
+        method: &Method,
+        outcome: Result<Response, HttpError>,
+        html: bool,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Response {
+        let mut response = match outcome {
+            Ok(response) => response,
+            Err(error) => error.into_response(html),
+        };
+        if method == Method::HEAD {
+            *response.body_mut() = Body::empty();
+        }
+        if let Some(slot) = slot {
+            response.body_mut().hold(slot);
+        }
+        cors::apply(response.headers_mut());
+        response
     }
 
     fn check_writable(&self) -> Result<(), HttpError> {
@@ -219,63 +299,18 @@ impl Gateway {
             ))
         }
     }
+}
 
-    /// Answers a request that needs no request body (every read route). Used by the server
-    /// and, with any body type, by benches.
-    pub fn respond<B>(&self, request: &Request<B>) -> Response {
-        let mut response = match self.dispatch(request) {
-            Ok(response) => response,
-            Err(error) => error.into_response(prefers_html(request)),
-        };
-        if request.method() == Method::HEAD {
-            // Headers (Content-Length included) stay as for GET; no body is sent.
-            *response.body_mut() = Body::empty();
-        }
-        cors::apply(response.headers_mut());
-        response
-    }
+/// What a request body must be for the gateway: hyper's `Incoming` on the wire, any body in
+/// benches and tests.
+pub trait RequestBody:
+    http_body::Body<Data = bytes::Bytes, Error: std::fmt::Display> + Send + Unpin + 'static
+{
+}
 
-    fn dispatch<B>(&self, request: &Request<B>) -> Result<Response, HttpError> {
-        let uri = request.uri();
-        let target_len = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
-        if target_len > MAX_URI_BYTES {
-            return Err(HttpError::new(
-                StatusCode::URI_TOO_LONG,
-                format!("request target is longer than {MAX_URI_BYTES} bytes"),
-            ));
-        }
-        match router::route(request.method(), uri.path()) {
-            Ok(Route::Preflight) => Ok(preflight()),
-            Ok(Route::IpfsRead { rest }) => read::ipfs(self, request, rest),
-            Ok(Route::PubsubRead { rest }) => pubsub::read(&self.pubsub, request, rest),
-            Ok(
-                Route::IpfsPost
-                | Route::IpfsPut { .. }
-                | Route::IpfsDelete { .. }
-                | Route::PubsubPublish { .. },
-            ) => Err(HttpError::bad_request("this route needs the request body")),
-            Ok(
-                Route::IpnsRead { .. }
-                | Route::IpnsPost { .. }
-                | Route::IpnsPut { .. }
-                | Route::IpnsDelete { .. }
-                | Route::RoutingIpnsGet { .. }
-                | Route::RoutingIpnsPut { .. },
-            ) => Err(HttpError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "IPNS routes are served asynchronously (Gateway::handle)",
-            )),
-            Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
-                "no such route: {} (content lives under /ipfs/<cid>)",
-                uri.path()
-            ))),
-            Err(NoRoute::MethodNotAllowed { allow }) => Err(HttpError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("method {} is not allowed here", request.method()),
-            )
-            .with_header(header::ALLOW, HeaderValue::from_static(allow))),
-        }
-    }
+impl<B> RequestBody for B where
+    B: http_body::Body<Data = bytes::Bytes, Error: std::fmt::Display> + Send + Unpin + 'static
+{
 }
 
 impl Handler for Gateway {
@@ -289,62 +324,44 @@ impl Handler for Gateway {
     }
 
     async fn handle(&self, request: Request<Incoming>) -> Response {
-        let html = prefers_html(&request);
-        let method = request.method().clone();
-        let head = method == Method::HEAD;
-        let event_stream = request.uri().path().starts_with("/pubsub");
-        let slot = match &self.slots {
-            Some(slots) if method != Method::OPTIONS && !event_stream => {
-                match Arc::clone(slots).try_acquire_owned() {
-                    Ok(slot) => Some(slot),
-                    Err(_) => return too_many_requests(html),
-                }
-            }
-            _ => None,
-        };
-        let read = matches!(method, Method::GET | Method::HEAD) && !event_stream;
-        let outcome = match self.retrieval_timeout {
-            Some(limit) if read => {
-                match tokio::time::timeout(limit, self.dispatch_async(request)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(HttpError::new(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        format!(
-                            "Unable to retrieve content within timeout period ({} s)",
-                            limit.as_secs_f64()
-                        ),
-                    )),
-                }
-            }
-            _ => self.dispatch_async(request).await,
-        };
-        let mut response = match outcome {
-            Ok(response) => response,
-            Err(error) => error.into_response(html),
-        };
-        if head {
-            // Headers (Content-Length included) stay as for GET; no body is sent.
-            *response.body_mut() = Body::empty();
-        }
-        if let Some(slot) = slot {
-            response.body_mut().hold(slot);
-        }
-        cors::apply(response.headers_mut());
-        response
+        self.respond(request).await
     }
 }
 
+/// Content origins are read-only: `/ipfs` and `/ipns` are not mounted below them.
+fn check_read_only(method: &Method) -> Result<(), HttpError> {
+    if matches!(*method, Method::GET | Method::HEAD) {
+        return Ok(());
+    }
+    Err(HttpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed on a content origin (only GET and HEAD)"),
+    )
+    .with_header(
+        header::ALLOW,
+        HeaderValue::from_static("GET, HEAD, OPTIONS"),
+    ))
+}
+
+/// 504 when a read's response has not started within the retrieval timeout (boxo's text).
+fn retrieval_timed_out(limit: Duration) -> HttpError {
+    HttpError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        format!(
+            "Unable to retrieve content within timeout period ({} s)",
+            limit.as_secs_f64()
+        ),
+    )
+}
+
 /// 429 with `Retry-After` and `Cache-Control: no-store` (a cache must not keep it).
-fn too_many_requests(html: bool) -> Response {
-    let mut response = HttpError::new(
+fn too_many_requests() -> HttpError {
+    HttpError::new(
         StatusCode::TOO_MANY_REQUESTS,
         format!("Too many requests. Please retry after {RETRY_AFTER_SECONDS} seconds."),
     )
-    .into_response(html);
-    let headers = response.headers_mut();
-    headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    .with_header(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS))
+    .with_header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
 }
 
 fn preflight() -> Response {
@@ -360,4 +377,19 @@ fn prefers_html<B>(request: &Request<B>) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
+}
+#[allow(dead_code, unused_variables)]
+fn __probe(
+    gw: &Gateway,
+    ask: &read::Ask<'_>,
+    root: cid::Cid,
+    segs: &[&str],
+    req: Request<Incoming>,
+    r2: &Request<Incoming>,
+) {
+    fn send<T: Send>(_: T) {}
+    send(read::serve_content(gw, ask, root, segs));
+    send(read::serve_ipfs(gw, ask, "x"));
+    send(read::ipfs(gw, r2, "x"));
+    send(gw.serve_by_host(r2));
 }

@@ -133,7 +133,6 @@ pub(super) async fn serve_subdomain(
     root: &str,
     gateway_host: &str,
 ) -> Result<Response, HttpError> {
-    check_read_only(req.method)?;
     let url_path = req.uri.path();
     let mut name = root.to_owned();
     // As Kubo: a label that names the root and fits DNS is served as it is; one too long
@@ -192,7 +191,6 @@ pub(super) async fn serve_dnslink(
     host: &str,
     resolved: Resolution,
 ) -> Result<Response, HttpError> {
-    check_read_only(req.method)?;
     let content_path = format!("/ipns/{name}{}", req.uri.path());
     let origin = Origin::DnsLink { host };
     serve(
@@ -224,7 +222,7 @@ async fn serve(
     // Skip "/<ns>/".
     let rest = &content_path[namespace.as_str().len() + 2..];
     match namespace {
-        Namespace::Ipfs => read::serve_ipfs(gw, &ask, rest),
+        Namespace::Ipfs => read::serve_ipfs(gw, &ask, rest).await,
         Namespace::Ipns => {
             let names = gw.names.as_ref().ok_or_else(|| {
                 HttpError::new(
@@ -236,20 +234,6 @@ async fn serve(
             super::ipns::serve_name(gw, names, ask, name, sub_path, resolved).await
         }
     }
-}
-
-fn check_read_only(method: &Method) -> Result<(), HttpError> {
-    if matches!(*method, Method::GET | Method::HEAD) {
-        return Ok(());
-    }
-    Err(HttpError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("method {method} is not allowed on a content origin (only GET and HEAD)"),
-    )
-    .with_header(
-        header::ALLOW,
-        http::HeaderValue::from_static("GET, HEAD, OPTIONS"),
-    ))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@
 //! `Content-Disposition`, `Content-Location`, `X-Content-Type-Options`).
 
 use std::borrow::Cow;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -33,6 +32,7 @@ use crate::services::file::FileStream;
 use crate::services::redirects::{self, RedirectKind};
 use crate::services::resolve::{self, FileRoot, Node, Resolved};
 use crate::services::{dir, Error};
+use crate::store::SharedSource;
 
 pub(super) const X_IPFS_PATH: HeaderName = HeaderName::from_static("x-ipfs-path");
 pub(super) const X_IPFS_ROOTS: HeaderName = HeaderName::from_static("x-ipfs-roots");
@@ -115,7 +115,7 @@ impl<'r> Ask<'r> {
 }
 
 /// `GET`/`HEAD /ipfs/<cid>[/<path>]` on the path gateway.
-pub(super) fn ipfs<B>(
+pub(super) async fn ipfs<B>(
     gw: &Gateway,
     request: &Request<B>,
     rest: &str,
@@ -133,7 +133,7 @@ pub(super) fn ipfs<B>(
         request.headers(),
         Origin::Path,
     )?;
-    serve_ipfs(gw, &ask, rest)
+    serve_ipfs(gw, &ask, rest).await
 }
 
 /// `/ipfs/?uri=ipfs://<cid>/<path>` (and `/ipns/?uri=ipns://…`): the URL a browser builds
@@ -190,7 +190,11 @@ pub(super) fn protocol_handler_redirect(
 }
 
 /// Serves `rest` (`<cid>[/<path>]`, still percent-encoded) of the `/ipfs` namespace.
-pub(super) fn serve_ipfs(gw: &Gateway, ask: &Ask<'_>, rest: &str) -> Result<Response, HttpError> {
+pub(super) async fn serve_ipfs(
+    gw: &Gateway,
+    ask: &Ask<'_>,
+    rest: &str,
+) -> Result<Response, HttpError> {
     let (cid_text, sub_path) = rest.split_once('/').unwrap_or((rest, ""));
     if cid_text.is_empty() {
         return Err(HttpError::bad_request(
@@ -219,18 +223,17 @@ pub(super) fn serve_ipfs(gw: &Gateway, ask: &Ask<'_>, rest: &str) -> Result<Resp
         .map_err(|e| HttpError::bad_request(format!("invalid path {:?}: {e}", ask.content_path)))?;
     let segments = path::segments(sub_path)?;
     let segments: SmallVec<[&str; 8]> = segments.iter().map(|s| &**s).collect();
-    serve_content(gw, ask, root, &segments)
+    serve_content(gw, ask, root, &segments).await
 }
 
 /// Serves the content `segments` name below `root`, in the negotiated format.
-pub(super) fn serve_content(
+pub(super) async fn serve_content(
     gw: &Gateway,
     ask: &Ask<'_>,
     root: Cid,
     segments: &[&str],
 ) -> Result<Response, HttpError> {
-    if ask.only_if_cached() && resolve::resolve(&gw.store, root, segments.iter().copied()).is_err()
-    {
+    if ask.only_if_cached() && resolve::resolve(&*gw.store, root, segments).await.is_err() {
         // Nothing is fetched from elsewhere: what does not resolve locally is not cached.
         return Err(HttpError::new(
             StatusCode::PRECONDITION_FAILED,
@@ -239,17 +242,17 @@ pub(super) fn serve_content(
     }
     let mut response =
         match ask.format() {
-            Format::Car => super::export::car(gw, ask, root, segments)?,
-            Format::Tar => super::export::tar(gw, ask, root, segments)?,
+            Format::Car => super::export::car(gw, ask, root, segments).await?,
+            Format::Tar => super::export::tar(gw, ask, root, segments).await?,
             Format::IpnsRecord => return Err(HttpError::bad_request(
                 "format=ipns-record is only for /ipns/<name> (an IPNS record belongs to a name)",
             )),
-            _ => match resolve::resolve(&gw.store, root, segments.iter().copied()) {
-                Ok(resolved) => serve_resolved(gw, ask, resolved, segments.last().copied())?,
+            _ => match resolve::resolve(&*gw.blocks, root, segments).await {
+                Ok(resolved) => serve_resolved(gw, ask, resolved, segments.last().copied()).await?,
                 Err(Error::NotFound(why))
                     if ask.origin.is_isolated() && ask.format() == Format::Default =>
                 {
-                    redirects_fallback(gw, ask, root, segments, why)?
+                    redirects_fallback(gw, ask, root, segments, why).await?
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -266,14 +269,14 @@ pub(super) fn serve_content(
 
 /// A path that names nothing, on a site with its own origin: the site's `_redirects` rules
 /// decide (web-redirects-file spec; see [`redirects`] for the semantics), else the 404 stands.
-fn redirects_fallback(
+pub(super) async fn redirects_fallback(
     gw: &Gateway,
     ask: &Ask<'_>,
     root: Cid,
     segments: &[&str],
     not_found: String,
 ) -> Result<Response, HttpError> {
-    let Some(rules) = redirects::load(&gw.store, &root)? else {
+    let Some(rules) = redirects::load(&gw.blocks, &root).await? else {
         return Err(HttpError::not_found(not_found));
     };
     let mut request_path = String::with_capacity(64);
@@ -299,13 +302,13 @@ fn redirects_fallback(
         .ok_or_else(|| HttpError::not_found(not_found.clone()))?;
     let target_segments = path::segments(target.trim_start_matches('/'))?;
     let target_segments: SmallVec<[&str; 8]> = target_segments.iter().map(|s| &**s).collect();
-    let resolved = match resolve::resolve(&gw.store, root, target_segments.iter().copied()) {
+    let resolved = match resolve::resolve(&*gw.blocks, root, &target_segments).await {
         Ok(resolved) => resolved,
         Err(Error::NotFound(_)) => return Err(HttpError::not_found(not_found)),
         Err(e) => return Err(e.into()),
     };
     if redirect.kind() == RedirectKind::Rewrite {
-        return serve_resolved(gw, ask, resolved, target_segments.last().copied());
+        return serve_resolved(gw, ask, resolved, target_segments.last().copied()).await;
     }
     // An error page is not a success: preconditions and ranges do not apply to it (RFC 9110
     // §13.2.1, §14.2), and Kubo always sends the whole page, with the rule's status.
@@ -329,7 +332,8 @@ fn redirects_fallback(
         origin: ask.origin,
         negotiated: format::negotiate(None, &headers)?,
     };
-    let mut response = serve_resolved(gw, &page_ask, resolved, target_segments.last().copied())?;
+    let mut response =
+        serve_resolved(gw, &page_ask, resolved, target_segments.last().copied()).await?;
     if response.status() == StatusCode::OK {
         *response.status_mut() =
             StatusCode::from_u16(redirect.status).unwrap_or(StatusCode::NOT_FOUND);
@@ -341,7 +345,7 @@ fn redirects_fallback(
 }
 
 /// Answers a resolved path in the negotiated format.
-pub(super) fn serve_resolved(
+pub(super) async fn serve_resolved(
     gw: &Gateway,
     ask: &Ask<'_>,
     resolved: Resolved,
@@ -357,7 +361,7 @@ pub(super) fn serve_resolved(
             // a dag-pb node was decoded, so its bytes are read again (from the cache).
             let block = match node {
                 Node::Other(_, bytes) | Node::File(FileRoot::Raw(bytes)) => bytes,
-                _ => crate::services::fetch(&gw.store, &cid)?,
+                _ => crate::services::fetch(&*gw.blocks, &cid).await?,
             };
             let rep = Representation {
                 content_type: Some(Format::Raw.media_type()),
@@ -368,34 +372,34 @@ pub(super) fn serve_resolved(
                 },
                 nosniff: true,
             };
-            serve_file(gw, ask, cid, &FileRoot::Raw(block), name, text, &rep)
+            serve_file(gw, ask, cid, &FileRoot::Raw(block), name, text, &rep).await
         }
         (_, Node::Other(block_codec, bytes)) if codec_media_type(block_codec).is_some() => {
-            serve_codec_block(gw, ask, cid, block_codec, bytes, text)
+            serve_codec_block(gw, ask, cid, block_codec, bytes, text).await
         }
         (format @ (Format::DagJson | Format::DagCbor), node) => {
             Err(codec_mismatch(format, node_codec(&node, &cid)))
         }
         (_, node @ (Node::Directory(_) | Node::HamtDirectory(..))) => {
-            serve_directory(gw, ask, cid, node, text)
+            serve_directory(gw, ask, cid, node, text).await
         }
         (_, Node::File(root)) => {
             let rep = Representation::unixfs();
-            serve_file(gw, ask, cid, &root, name, text, &rep)
+            serve_file(gw, ask, cid, &root, name, text, &rep).await
         }
         (_, Node::Symlink(target)) => {
             let rep = Representation {
                 content_type: Some("inode/symlink"),
                 ..Representation::unixfs()
             };
-            serve_file(gw, ask, cid, &FileRoot::Raw(target), name, text, &rep)
+            serve_file(gw, ask, cid, &FileRoot::Raw(target), name, text, &rep).await
         }
         (_, Node::Other(block_codec, bytes)) => {
             let rep = Representation {
                 content_type: codec_content_type(block_codec),
                 ..Representation::unixfs()
             };
-            serve_file(gw, ask, cid, &FileRoot::Raw(bytes), name, text, &rep)
+            serve_file(gw, ask, cid, &FileRoot::Raw(bytes), name, text, &rep).await
         }
     }
 }
@@ -480,7 +484,7 @@ enum Disposition {
 /// A JSON or CBOR block, served as its bytes (boxo `renderCodec`): as its codec's media type
 /// by default or with the matching `json`/`cbor` plain type; an HTML preview for browsers
 /// asking for a DAG codec without an explicit format; 406 for a conversion.
-fn serve_codec_block(
+async fn serve_codec_block(
     gw: &Gateway,
     ask: &Ask<'_>,
     cid: Cid,
@@ -521,7 +525,7 @@ fn serve_codec_block(
         },
         nosniff: true,
     };
-    serve_file(gw, ask, cid, &FileRoot::Raw(bytes), None, text, &rep)
+    serve_file(gw, ask, cid, &FileRoot::Raw(bytes), None, text, &rep).await
 }
 
 /// `X-Ipfs-Roots`: the CIDs the path went through, comma-joined.
@@ -545,7 +549,7 @@ fn codec_content_type(codec: u64) -> Option<&'static str> {
     (codec == codec::LIBP2P_KEY).then_some("application/vnd.ipfs.ipns-record")
 }
 
-fn serve_directory(
+pub(super) async fn serve_directory(
     gw: &Gateway,
     ask: &Ask<'_>,
     cid: Cid,
@@ -559,11 +563,11 @@ fn serve_directory(
     }
     let mut headers = HeaderMap::with_capacity(16);
     if query_param(ask.query, "noResolve").is_none() {
-        if let Some(index) = dir::lookup(&gw.store, &node, "index.html")? {
-            if let Node::File(root) = resolve::Node::load(&gw.store, &index)? {
+        if let Some(index) = dir::lookup(&*gw.blocks, &node, "index.html").await? {
+            if let Node::File(root) = resolve::Node::load(&*gw.blocks, &index).await? {
                 // The page stands for the directory: Etag and Ipfs-Hash are the directory's.
                 let rep = Representation::unixfs();
-                return serve_file(gw, ask, cid, &root, Some("index.html"), text, &rep);
+                return serve_file(gw, ask, cid, &root, Some("index.html"), text, &rep).await;
             }
         }
     }
@@ -584,9 +588,12 @@ fn serve_directory(
     if not_modified(ask.headers, &etag) {
         return Ok(not_modified_response(text, headers));
     }
-    let entries = dir::list(&gw.store, &node)?;
+    let entries = dir::list(&*gw.blocks, &node).await?;
     let (content_type, body) = if json {
-        ("application/json", listing::json(&gw.store, &entries))
+        (
+            "application/json",
+            listing::json(&*gw.blocks, &entries).await,
+        )
     } else {
         let gateway_url = match ask.origin {
             Origin::Path => String::new(),
@@ -620,7 +627,7 @@ fn wants_json_listing(headers: &HeaderMap, default: ListingDefault) -> bool {
     }
 }
 
-fn serve_file(
+async fn serve_file(
     gw: &Gateway,
     ask: &Ask<'_>,
     cid: Cid,
@@ -704,7 +711,7 @@ fn serve_file(
         }
         _ => RangePlan::Full,
     };
-    let store = &gw.store;
+    let source = &gw.blocks;
     let type_name = filename.as_deref().or(name);
     let (status, body) = match plan {
         RangePlan::Unsatisfiable => {
@@ -726,7 +733,7 @@ fn serve_file(
                     // An empty file has nothing to sniff (boxo sends plain text).
                     None if size == 0 => "text/plain",
                     None => {
-                        let head = read_prefix(store, root, &mut body, size)?;
+                        let head = read_prefix(source, root, &mut body, size).await?;
                         content_type::for_file(None, &head)
                     }
                 },
@@ -734,7 +741,7 @@ fn serve_file(
             let consumed = body.len();
             if consumed < size {
                 body.push(Segment::File(FileStream::new(
-                    Arc::clone(store),
+                    SharedSource::clone(source),
                     root,
                     consumed,
                     size - consumed,
@@ -748,11 +755,12 @@ fn serve_file(
                 Some(t) => t,
                 None => match type_name.and_then(content_type::by_extension) {
                     Some(t) => trim_html(t),
-                    None => sniff_best_effort(store, root, size),
+                    None => sniff_best_effort(source, root, size).await,
                 },
             };
             if let [only] = ranges.as_slice() {
-                let stream = FileStream::new(Arc::clone(store), root, only.start, only.len())?;
+                let stream =
+                    FileStream::new(SharedSource::clone(source), root, only.start, only.len())?;
                 text.set(
                     header::CONTENT_RANGE,
                     range::content_range(*only, size).as_str(),
@@ -770,7 +778,7 @@ fn serve_file(
                 for part in layout.parts() {
                     body.push(Segment::Bytes(part.header.clone()));
                     body.push(Segment::File(FileStream::new(
-                        Arc::clone(store),
+                        SharedSource::clone(source),
                         root,
                         part.range.start,
                         part.range.len(),
@@ -878,16 +886,16 @@ pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
 
 /// Reads the file's first bytes for sniffing, moving them into `body` so they are not read
 /// twice; returns them as one buffer (a copy only when they span several blocks).
-fn read_prefix(
-    store: &Arc<crate::store::Blockstore>,
+async fn read_prefix(
+    source: &SharedSource,
     root: &FileRoot,
     body: &mut Body,
     size: u64,
 ) -> Result<Bytes, HttpError> {
     let want = size.min(SNIFF_LEN);
-    let mut stream = FileStream::new(Arc::clone(store), root, 0, want)?;
+    let mut stream = FileStream::new(SharedSource::clone(source), root, 0, want)?;
     let mut chunks: smallvec::SmallVec<[Bytes; 2]> = smallvec::SmallVec::new();
-    while let Some(chunk) = stream.next_chunk() {
+    while let Some(chunk) = stream.next_chunk().await {
         chunks.push(chunk?);
     }
     let head = match chunks.as_slice() {
@@ -908,13 +916,9 @@ fn read_prefix(
 
 /// Sniffing for a range that does not start at 0: from the first bytes when they are at hand,
 /// without failing the range if they are not (its blocks may be missing).
-fn sniff_best_effort(
-    store: &Arc<crate::store::Blockstore>,
-    root: &FileRoot,
-    size: u64,
-) -> &'static str {
+async fn sniff_best_effort(source: &SharedSource, root: &FileRoot, size: u64) -> &'static str {
     let mut scratch = Body::empty();
-    match read_prefix(store, root, &mut scratch, size) {
+    match read_prefix(source, root, &mut scratch, size).await {
         Ok(head) => content_type::for_file(None, &head),
         Err(_) => "application/octet-stream",
     }

@@ -9,11 +9,10 @@ use std::sync::Arc;
 
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Request, StatusCode};
-use hyper::body::Incoming;
 
 use super::path::{self, encode_segment};
 use super::read::{with_status, IPFS_HASH};
-use super::Gateway;
+use super::{Gateway, RequestBody};
 use crate::http::header_text::HeaderText;
 use crate::http::upload::{self, FormNames, UploadOptions};
 use crate::http::{Body, HttpError, Response};
@@ -38,14 +37,14 @@ pub(super) fn upload_options(gw: &Gateway) -> UploadOptions {
     }
 }
 
-fn content_type(request: &Request<Incoming>) -> Option<&str> {
+fn content_type<B>(request: &Request<B>) -> Option<&str> {
     request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
 }
 
-fn content_length(request: &Request<Incoming>) -> Option<u64> {
+fn content_length<B>(request: &Request<B>) -> Option<u64> {
     request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -53,7 +52,7 @@ fn content_length(request: &Request<Incoming>) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn wants_pin(request: &Request<Incoming>) -> bool {
+fn wants_pin<B>(request: &Request<B>) -> bool {
     request.headers().contains_key(X_IPFS_PIN)
 }
 
@@ -76,9 +75,9 @@ fn created(status: StatusCode, root: &Entry, location: &str) -> Response {
 }
 
 /// Streams the request body through the importer with the gateway's settings.
-async fn upload_body(
+async fn upload_body<B: RequestBody>(
     gw: &Gateway,
-    request: Request<Incoming>,
+    request: Request<B>,
 ) -> Result<upload::Uploaded, HttpError> {
     let kind = content_type(&request).map(str::to_owned);
     let length = content_length(&request);
@@ -93,7 +92,10 @@ async fn upload_body(
 }
 
 /// `POST /ipfs/`: a plain body becomes one file; a form, a new directory of its files.
-pub(super) async fn post(gw: &Gateway, request: Request<Incoming>) -> Result<Response, HttpError> {
+pub(super) async fn post<B: RequestBody>(
+    gw: &Gateway,
+    request: Request<B>,
+) -> Result<Response, HttpError> {
     let pin = wants_pin(&request);
     let uploaded = upload_body(gw, request).await?;
     pin_if_asked(gw, pin, &uploaded.root)?;
@@ -108,9 +110,9 @@ pub(super) async fn post(gw: &Gateway, request: Request<Incoming>) -> Result<Res
 
 /// `PUT /ipfs/<cid>[/<path>]`: a plain body is written as the file at `path`; a form's
 /// entries are merged into the directory at `path` (same names replaced).
-pub(super) async fn put(
+pub(super) async fn put<B: RequestBody>(
     gw: &Gateway,
-    request: Request<Incoming>,
+    request: Request<B>,
     rest: &str,
 ) -> Result<Response, HttpError> {
     let (root, segments) = target(rest)?;
@@ -175,9 +177,9 @@ pub(super) fn apply_upload(
 }
 
 /// `DELETE /ipfs/<cid>/<path>` removes the entry; `DELETE /ipfs/<cid>` unpins.
-pub(super) fn delete(
+pub(super) fn delete<B>(
     gw: &Gateway,
-    request: &Request<Incoming>,
+    request: &Request<B>,
     rest: &str,
 ) -> Result<Response, HttpError> {
     let (root, segments) = target(rest)?;

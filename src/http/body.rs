@@ -5,14 +5,12 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
 use crate::services::file::FileStream;
-use crate::store::Blockstore;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -22,7 +20,7 @@ pub type DynBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError> +
 /// One piece of a body.
 pub enum Segment {
     Bytes(Bytes),
-    File(FileStream<Arc<Blockstore>>),
+    File(FileStream),
 }
 
 impl Segment {
@@ -71,7 +69,7 @@ impl Body {
         body
     }
 
-    pub fn file(stream: FileStream<Arc<Blockstore>>) -> Self {
+    pub fn file(stream: FileStream) -> Self {
         let mut body = Body::empty();
         body.push(Segment::File(stream));
         body
@@ -89,17 +87,18 @@ impl Body {
         }
     }
 
-    /// A body of unknown length whose chunks a synchronous producer makes as hyper asks for
-    /// them (CAR and TAR exports: block bytes, uncopied). A producer error ends the body with
-    /// that error, so the connection is cut rather than the stream passed off as complete —
-    /// one poll later, so that hyper flushes the status line and the bytes before it.
-    pub fn chunks<I, E>(producer: I) -> Self
+    /// A body of unknown length whose chunks a stream produces as hyper asks for them (CAR
+    /// and TAR exports: block bytes, uncopied, as their blocks arrive). A producer error ends
+    /// the body with that error, so the connection is cut rather than the stream passed off
+    /// as complete — one poll later, so that hyper flushes the status line and the bytes
+    /// before it.
+    pub fn chunks<S, E>(producer: S) -> Self
     where
-        I: Iterator<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+        S: futures_core::Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: std::error::Error + Send + Sync + 'static,
     {
         Body::stream(Chunks {
-            producer,
+            producer: Box::pin(producer),
             failed: None,
         })
     }
@@ -159,15 +158,15 @@ impl Body {
 }
 
 /// [`Body::chunks`]' adapter: one frame per produced chunk.
-struct Chunks<I> {
-    producer: I,
+struct Chunks<S> {
+    producer: Pin<Box<S>>,
     /// The producer's error, held back one poll (see [`Body::chunks`]).
     failed: Option<BoxError>,
 }
 
-impl<I, E> http_body::Body for Chunks<I>
+impl<S, E> http_body::Body for Chunks<S>
 where
-    I: Iterator<Item = Result<Bytes, E>> + Unpin,
+    S: futures_core::Stream<Item = Result<Bytes, E>>,
     E: std::error::Error + Send + Sync + 'static,
 {
     type Data = Bytes;
@@ -180,9 +179,10 @@ where
         if let Some(error) = self.failed.take() {
             return Poll::Ready(Some(Err(error)));
         }
-        match self.producer.next() {
-            Some(Ok(chunk)) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
-            Some(Err(e)) => {
+        match self.producer.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+            Poll::Ready(Some(Err(e))) => {
                 tracing::warn!(error = %e, "response stream failed midway");
                 // Give hyper a turn to flush the status line and what was produced before
                 // the error cuts the connection; otherwise an early failure leaves the client
@@ -191,7 +191,7 @@ where
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            None => Poll::Ready(None),
+            Poll::Ready(None) => Poll::Ready(None),
         }
     }
 }
@@ -241,9 +241,10 @@ impl http_body::Body for Body {
                     }
                     Ok(b)
                 }
-                Segment::File(stream) => match stream.next_chunk() {
-                    Some(Ok(chunk)) => Ok(chunk),
-                    Some(Err(e)) => {
+                Segment::File(stream) => match stream.poll_chunk(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(chunk))) => Ok(chunk),
+                    Poll::Ready(Some(Err(e))) => {
                         tracing::warn!(error = %e, "response body failed midway");
                         this.remaining = 0;
                         this.kind = Kind::Failed(Some(Box::new(e)));
@@ -252,7 +253,7 @@ impl http_body::Body for Body {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
-                    None => {
+                    Poll::Ready(None) => {
                         this.pop_front();
                         continue;
                     }
@@ -285,6 +286,7 @@ impl http_body::Body for Body {
 mod tests {
     use super::*;
     use http_body::Body as _;
+    use std::sync::Arc;
 
     #[derive(Debug)]
     struct Broken;
@@ -300,7 +302,7 @@ mod tests {
     #[test]
     fn a_failing_producer_yields_once_before_its_error() {
         let chunks = vec![Ok(Bytes::from_static(b"header")), Err(Broken)];
-        let mut body = Body::chunks(chunks.into_iter());
+        let mut body = Body::chunks(futures_util::stream::iter(chunks));
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         let mut poll = || Pin::new(&mut body).poll_frame(&mut cx);

@@ -15,8 +15,8 @@ use crate::{services, store};
 pub struct HttpError {
     pub status: StatusCode,
     pub message: String,
-    /// Extra header (e.g. `Allow` for 405, `Content-Range` for 416).
-    pub header: Option<(header::HeaderName, HeaderValue)>,
+    /// Extra headers (e.g. `Allow` for 405, `Content-Range` for 416, `Retry-After` for 429).
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
 impl HttpError {
@@ -24,7 +24,7 @@ impl HttpError {
         HttpError {
             status,
             message: message.into(),
-            header: None,
+            headers: Vec::new(),
         }
     }
 
@@ -37,7 +37,7 @@ impl HttpError {
     }
 
     pub fn with_header(mut self, name: header::HeaderName, value: HeaderValue) -> Self {
-        self.header = Some((name, value));
+        self.headers.push((name, value));
         self
     }
 
@@ -64,7 +64,7 @@ impl HttpError {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
-        if let Some((name, value)) = self.header {
+        for (name, value) in self.headers {
             headers.insert(name, value);
         }
         cors::apply(headers);

@@ -35,7 +35,7 @@ use crate::ipld::cid::{codec, is_inline};
 use crate::ipld::dagpb::{self, PbNode};
 use crate::ipld::unixfs::{self, DataType};
 use crate::ipld::{car, hamt, links, Error as IpldError};
-use crate::store::Blockstore;
+use crate::store::SharedSource;
 
 /// Deepest DAG walked by `dag-scope=all`. Frames live on the heap and cost a few words plus
 /// their links, so this only stops pathological chains.
@@ -196,9 +196,10 @@ enum Walk {
 /// is missing or malformed, after which the stream ends (the response must then be aborted:
 /// the client cannot tell a truncated CAR from a complete one otherwise).
 ///
-/// Reads blocks from the store synchronously as it is pulled, like [`super::file::FileStream`].
-pub struct CarExport<S> {
-    store: S,
+/// Reads blocks from its source as it is pulled ([`CarExport::next_chunk`]), so a CAR of
+/// blocks that arrive slowly goes out as they arrive.
+pub struct CarExport {
+    source: SharedSource,
     header: Option<Bytes>,
     /// Blocks read to resolve the path, not yet sent (the last is the terminal block).
     path: std::vec::IntoIter<(Cid, Bytes)>,
@@ -212,26 +213,27 @@ pub struct CarExport<S> {
     roots: SmallVec<[Cid; 4]>,
 }
 
-impl<S: AsRef<Blockstore>> CarExport<S> {
+impl CarExport {
     /// Resolves `segments` below `root` (recording the blocks read) and prepares the stream.
     /// Fails before anything is sent when the path names nothing (`NotFound`) or a block on it
     /// is missing (`BlockMissing`). A path that ends inside a dag-cbor/dag-json block on a
     /// value that is not a link selects that block (as boxo does: the client checks the rest
     /// of the path inside it).
-    pub fn new<'s>(
-        store: S,
+    pub async fn new(
+        source: SharedSource,
         root: Cid,
-        segments: impl IntoIterator<Item = &'s str>,
+        segments: &[&str],
         params: CarParams,
     ) -> Result<Self> {
         let mut path = Vec::new();
         let Located { cid, block, roots } = resolve::locate_traced(
-            store.as_ref(),
+            &*source,
             root,
             segments,
             Remainder::ContainingBlock,
             &mut |c, b| path.push((*c, b.clone())),
-        )?;
+        )
+        .await?;
         let walk = match params.scope {
             DagScope::Block => Walk::Done,
             DagScope::All => {
@@ -242,7 +244,7 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
             DagScope::Entity => entity_walk(&cid, &block, params.entity_bytes)?,
         };
         Ok(CarExport {
-            store,
+            source,
             header: Some(Bytes::from(car::v1_header(&[cid]))),
             path: path.into_iter(),
             data: None,
@@ -277,8 +279,8 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
     }
 
     /// The next block of the walk to send, or `None` when the walk is over.
-    fn walk_next(&mut self) -> Result<Option<(Cid, Bytes)>> {
-        let store = self.store.as_ref();
+    async fn walk_next(&mut self) -> Result<Option<(Cid, Bytes)>> {
+        let source = &*self.source;
         let seen = &mut self.seen;
         match &mut self.walk {
             Walk::Done => Ok(None),
@@ -294,7 +296,7 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
                 if Self::already_sent(seen, &cid) {
                     continue;
                 }
-                let block = fetch(store, &cid)?;
+                let block = fetch(source, &cid).await?;
                 let mut children = Vec::new();
                 links::links(&cid, &block, &mut children)?;
                 if !children.is_empty() {
@@ -338,7 +340,7 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
                 if cid.codec() == codec::RAW && Self::already_sent(seen, &cid) {
                     continue;
                 }
-                let block = fetch(store, &cid)?;
+                let block = fetch(source, &cid).await?;
                 match cid.codec() {
                     codec::RAW => {}
                     codec::DAG_PB => {
@@ -373,7 +375,7 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
                     stack.pop();
                     continue;
                 };
-                let block = fetch(store, &cid)?;
+                let block = fetch(source, &cid).await?;
                 let node = dagpb::decode(&block)?;
                 resolve::check_shard(&node, *fanout)?;
                 let children = sub_shards(&node, *width)?;
@@ -389,12 +391,18 @@ impl<S: AsRef<Blockstore>> CarExport<S> {
             },
         }
     }
-}
 
-impl<S: AsRef<Blockstore>> Iterator for CarExport<S> {
-    type Item = Result<Bytes>;
+    /// The CAR as a stream of chunks, for a response body.
+    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Bytes>> + Send {
+        futures_util::stream::unfold(self, |mut this| async move {
+            let chunk = this.next_chunk().await?;
+            Some((chunk, this))
+        })
+    }
 
-    fn next(&mut self) -> Option<Result<Bytes>> {
+    /// The next chunk of the CAR: the header, then each section as a prefix and the block's
+    /// own bytes; `None` at the end, or after an error.
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes>> {
         if let Some(header) = self.header.take() {
             return Some(Ok(header));
         }
@@ -412,7 +420,7 @@ impl<S: AsRef<Blockstore>> Iterator for CarExport<S> {
                     }
                     path_block
                 }
-                None => match self.walk_next() {
+                None => match self.walk_next().await {
                     Ok(Some(next)) => next,
                     Ok(None) => {
                         self.done = true;
@@ -504,7 +512,19 @@ mod tests {
     use super::*;
     use crate::ipld::car::{CarDecoder, CarEvent, CarLimits};
     use crate::ipld::dagpb::PbLinkRef;
+    use crate::services::testing::{block_on, source};
     use crate::services::testing::{hamt_dir, store_with, FIXTURES};
+    use crate::store::Blockstore;
+    use std::sync::Arc;
+
+    /// Tests pull the stream as an iterator, each chunk on a runtime of its own.
+    impl Iterator for CarExport {
+        type Item = Result<Bytes>;
+
+        fn next(&mut self) -> Option<Result<Bytes>> {
+            block_on(self.next_chunk())
+        }
+    }
 
     fn cid(text: &str) -> Cid {
         text.parse().unwrap()
@@ -555,7 +575,7 @@ mod tests {
     }
 
     /// Everything a stream produced: the chunks, and the error that ended it, if any.
-    fn drain<S: AsRef<Blockstore>>(export: CarExport<S>) -> (Vec<Bytes>, Option<Error>) {
+    fn drain(export: CarExport) -> (Vec<Bytes>, Option<Error>) {
         let mut chunks = Vec::new();
         for item in export {
             match item {
@@ -590,8 +610,8 @@ mod tests {
     }
 
     /// The blocks of a complete export, checking that its root is the path's end.
-    fn export(store: &Blockstore, root: &str, path: &[&str], params: CarParams) -> Vec<Cid> {
-        let export = CarExport::new(store, cid(root), path.iter().copied(), params).unwrap();
+    fn export(store: &Arc<Blockstore>, root: &str, path: &[&str], params: CarParams) -> Vec<Cid> {
+        let export = block_on(CarExport::new(source(store), cid(root), path, params)).unwrap();
         let terminal = *export.terminal();
         let (chunks, error) = drain(export);
         assert!(error.is_none(), "{error:?}");
@@ -630,9 +650,12 @@ mod tests {
     /// The blocks a traced resolution reads (the suite's path blocks).
     fn path_blocks(store: &Blockstore, root: &str, path: &[&str]) -> Vec<Cid> {
         let mut read = Vec::new();
-        resolve::resolve_traced(store, cid(root), path.iter().copied(), &mut |c, _| {
-            read.push(*c)
-        })
+        block_on(resolve::resolve_traced(
+            store,
+            cid(root),
+            path,
+            &mut |c, _| read.push(*c),
+        ))
         .unwrap();
         read
     }
@@ -673,22 +696,32 @@ mod tests {
     #[test]
     fn a_path_that_names_nothing_fails_before_streaming() {
         let (_dir, store) = store_with(&[TWO_FILES]);
-        let result = CarExport::new(
-            &store,
+        let result = block_on(CarExport::new(
+            source(&store),
             cid(TWO_FILES_ROOT),
-            ["subdir", "i-do-not-exist"],
+            &["subdir", "i-do-not-exist"],
             CarParams::default(),
-        );
+        ));
         assert!(matches!(result, Err(Error::NotFound(_))));
         let absent = cid("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy");
-        let result = CarExport::new(&store, absent, [], CarParams::default());
+        let result = block_on(CarExport::new(
+            source(&store),
+            absent,
+            &[],
+            CarParams::default(),
+        ));
         assert!(matches!(result, Err(Error::BlockMissing(c)) if c == absent));
     }
 
     #[test]
     fn a_path_ending_inside_a_block_selects_that_block() {
         let (_dir, store) = store_with(&[DAG_CBOR]);
-        let export_of = CarExport::new(&store, cid(DOCUMENT), ["files"], CarParams::default());
+        let export_of = block_on(CarExport::new(
+            source(&store),
+            cid(DOCUMENT),
+            &["files"],
+            CarParams::default(),
+        ));
         assert_eq!(export_of.unwrap().terminal(), &cid(DOCUMENT));
         assert_eq!(
             export(&store, DOCUMENT, &["files"], scope(DagScope::Block)),
@@ -762,7 +795,7 @@ mod tests {
     #[test]
     fn entity_scope_of_a_multi_level_hamt_takes_every_shard_and_no_entry() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Blockstore::open(dir.path(), Default::default()).unwrap();
+        let store = std::sync::Arc::new(Blockstore::open(dir.path(), Default::default()).unwrap());
         let (root, entries) = hamt_dir(&store, 300, 8);
         let width = hamt::prefix_len(8).unwrap();
         let all_shards = shards(&store, &root, width);
@@ -828,7 +861,13 @@ mod tests {
         // The whole file needs the missing block: the stream ends with an error there, after
         // the blocks before it.
         for params in [scope(DagScope::Entity), scope(DagScope::All)] {
-            let export = CarExport::new(&store, cid(MISSING_ROOT), [], params).unwrap();
+            let export = block_on(CarExport::new(
+                source(&store),
+                cid(MISSING_ROOT),
+                &[],
+                params,
+            ))
+            .unwrap();
             let (chunks, error) = drain(export);
             let missing = match error {
                 Some(Error::BlockMissing(missing)) => missing,
@@ -898,7 +937,7 @@ mod tests {
     fn entity_bytes_walk_nested_file_nodes_and_their_own_data() {
         // A root holding 4 bytes of its own, then an inner node of two leaves, then a leaf.
         let dir = tempfile::tempdir().unwrap();
-        let store = Blockstore::open(dir.path(), Default::default()).unwrap();
+        let store = std::sync::Arc::new(Blockstore::open(dir.path(), Default::default()).unwrap());
         let put = |codec: u64, block: Vec<u8>| {
             use multihash_codetable::{Code, MultihashDigest};
             let cid = Cid::new_v1(codec, Code::Sha2_256.digest(&block));
@@ -969,13 +1008,14 @@ mod tests {
     #[test]
     fn identity_blocks_are_walked_but_never_sent() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Blockstore::open(dir.path(), Default::default()).unwrap();
+        let store = std::sync::Arc::new(Blockstore::open(dir.path(), Default::default()).unwrap());
         let inline = cid("bafkqaf3imvwgy3zaneqgc3janfxgy2lomvscay3jmqfa");
         let dups = CarParams {
             dups: true,
             ..CarParams::default()
         };
-        let (chunks, error) = drain(CarExport::new(&store, inline, [], dups).unwrap());
+        let (chunks, error) =
+            drain(block_on(CarExport::new(source(&store), inline, &[], dups)).unwrap());
         assert!(error.is_none());
         assert_eq!(decode(&chunks), (vec![inline], vec![]));
 
@@ -1027,12 +1067,12 @@ mod tests {
     #[test]
     fn sections_carry_the_stores_bytes_without_copying() {
         let (_dir, store) = store_with(&[MIXED]);
-        let mut export = CarExport::new(
-            &store,
+        let mut export = block_on(CarExport::new(
+            source(&store),
             cid(MIXED_ROOT),
-            ["subdir", "multiblock.txt"],
+            &["subdir", "multiblock.txt"],
             CarParams::default(),
-        )
+        ))
         .unwrap();
         assert_eq!(
             export.roots(),
@@ -1069,7 +1109,7 @@ mod tests {
     #[test]
     fn a_stream_over_a_shared_store_can_move_to_a_blocking_thread() {
         fn sendable<T: Send + 'static>() {}
-        sendable::<CarExport<std::sync::Arc<Blockstore>>>();
+        sendable::<CarExport>();
     }
 
     #[test]
@@ -1100,7 +1140,8 @@ mod tests {
                         entity_bytes: None,
                         dups,
                     };
-                    let Ok(export) = CarExport::new(&store, root, [], params) else {
+                    let Ok(export) = block_on(CarExport::new(source(&store), root, &[], params))
+                    else {
                         continue;
                     };
                     let (chunks, _) = drain(export);

@@ -10,7 +10,7 @@ use super::{fetch, Result};
 use crate::ipld::cid::codec;
 use crate::ipld::dagpb::{self, PbLink};
 use crate::ipld::hamt;
-use crate::store::Blockstore;
+use crate::store::BlockSource;
 
 /// Most shard blocks walked for one listing: a fanout-256 HAMT this wide already holds
 /// millions of entries.
@@ -48,60 +48,62 @@ impl DirEntry {
 
 /// The entries of a directory node, in the order its blocks hold them (sorted by name for a
 /// plain directory; by hash for a HAMT).
-pub fn list(store: &Blockstore, node: &Node) -> Result<Vec<DirEntry>> {
+pub async fn list(source: &dyn BlockSource, node: &Node) -> Result<Vec<DirEntry>> {
     match node {
         Node::Directory(dir) => Ok(dir
             .links
             .iter()
             .map(|link| DirEntry::from_link(link, link.name_bytes()))
             .collect()),
-        Node::HamtDirectory(root, fanout) => {
-            let width = hamt::prefix_len(*fanout)?;
-            let mut entries = Vec::new();
-            let mut shards = 0usize;
-            walk_hamt(store, root, *fanout, width, &mut entries, &mut shards, 0)?;
-            Ok(entries)
-        }
+        Node::HamtDirectory(root, fanout) => walk_hamt(source, root, *fanout).await,
         _ => Ok(Vec::new()),
     }
 }
 
-fn walk_hamt(
-    store: &Blockstore,
-    shard: &dagpb::PbNode,
+/// The entries of a HAMT, depth-first in link order (the order its blocks hold them).
+async fn walk_hamt(
+    source: &dyn BlockSource,
+    root: &dagpb::PbNode,
     fanout: u64,
-    width: usize,
-    out: &mut Vec<DirEntry>,
-    shards: &mut usize,
-    depth: usize,
-) -> Result<()> {
-    *shards += 1;
-    if *shards > MAX_SHARDS || depth >= hamt::max_depth(fanout) {
-        return Err(crate::ipld::Error::hamt("HAMT has too many shards or levels").into());
-    }
-    for link in &shard.links {
+) -> Result<Vec<DirEntry>> {
+    let width = hamt::prefix_len(fanout)?;
+    let mut out = Vec::new();
+    let mut shards = 1usize;
+    // Each level's links still to read, the root's at the bottom.
+    let mut stack = vec![root.links.clone().into_iter()];
+    while let Some(level) = stack.last_mut() {
+        let Some(link) = level.next() else {
+            stack.pop();
+            continue;
+        };
         match hamt::classify_link(link.name_str(), width)?.1 {
             hamt::HamtLink::Entry(_) => {
                 let full = link.name_bytes();
-                out.push(DirEntry::from_link(link, full.slice(width..)));
+                out.push(DirEntry::from_link(&link, full.slice(width..)));
             }
             hamt::HamtLink::Shard => {
-                let child = dagpb::decode(&fetch(store, &link.cid)?)?;
+                shards += 1;
+                if shards > MAX_SHARDS || stack.len() >= hamt::max_depth(fanout) {
+                    return Err(
+                        crate::ipld::Error::hamt("HAMT has too many shards or levels").into(),
+                    );
+                }
+                let child = dagpb::decode(&fetch(source, &link.cid).await?)?;
                 check_shard(&child, fanout)?;
-                walk_hamt(store, &child, fanout, width, out, shards, depth + 1)?;
+                stack.push(child.links.into_iter());
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Whether a directory entry is itself a directory, reading its block only if it is stored
 /// locally (a missing block is reported as "not known to be a directory").
-pub fn entry_is_directory(store: &Blockstore, entry: &DirEntry) -> bool {
+pub async fn entry_is_directory(source: &dyn BlockSource, entry: &DirEntry) -> bool {
     if entry.cid.codec() != codec::DAG_PB {
         return false;
     }
-    match store.get(&entry.cid) {
+    match source.get(&entry.cid).await {
         Ok(Some(block)) => matches!(
             Node::decode(&entry.cid, block),
             Ok(Node::Directory(_) | Node::HamtDirectory(..))
@@ -111,11 +113,11 @@ pub fn entry_is_directory(store: &Blockstore, entry: &DirEntry) -> bool {
 }
 
 /// Looks up `index.html` (or any name) in a directory of either kind.
-pub fn lookup(store: &Blockstore, node: &Node, name: &str) -> Result<Option<Cid>> {
+pub async fn lookup(source: &dyn BlockSource, node: &Node, name: &str) -> Result<Option<Cid>> {
     match node {
         Node::Directory(dir) => Ok(super::resolve::find_link(dir, name)),
         Node::HamtDirectory(root, fanout) => {
-            super::resolve::hamt_lookup(store, root, *fanout, name)
+            super::resolve::hamt_lookup(source, root, *fanout, name).await
         }
         _ => Ok(None),
     }

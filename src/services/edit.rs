@@ -7,7 +7,7 @@ use cid::Cid;
 
 use super::add::{dir, Entry, ImportParams, StoreSink};
 use super::resolve::Node;
-use super::{Error, Result};
+use super::{in_place, Error, InPlace, Result};
 use crate::ipld::cid::to_v1_string;
 use crate::store::Blockstore;
 
@@ -24,7 +24,7 @@ pub fn empty_directory() -> Cid {
 
 /// Fails unless `cid` is a UnixFS directory (plain or HAMT).
 pub fn require_directory(store: &Blockstore, cid: &Cid) -> Result<()> {
-    match Node::load(store, cid)? {
+    match in_place(Node::load(&InPlace(store), cid))? {
         node if node.is_directory() => Ok(()),
         _ => Err(Error::InvalidInput(format!(
             "{} is not a UnixFS directory",
@@ -35,14 +35,15 @@ pub fn require_directory(store: &Blockstore, cid: &Cid) -> Result<()> {
 
 /// The child `name` of directory `dir`, if any.
 fn child(store: &Blockstore, dir: &Cid, name: &str) -> Result<Option<Cid>> {
-    let node = Node::load(store, dir)?;
+    let source = InPlace(store);
+    let node = in_place(Node::load(&source, dir))?;
     if !node.is_directory() {
         return Err(Error::InvalidInput(format!(
             "{} is not a directory",
             to_v1_string(dir)
         )));
     }
-    super::dir::lookup(store, &node, name)
+    in_place(super::dir::lookup(&source, &node, name))
 }
 
 /// Puts `entry` at `path` below the directory `root`, creating missing directories; returns
@@ -103,7 +104,7 @@ pub fn remove_at(
 /// The entry a CID names as a directory link would record it (for linking existing content
 /// into a tree).
 pub fn entry_for(store: &Blockstore, cid: &Cid) -> Result<Entry> {
-    let block = super::fetch(store, cid)?;
+    let block = super::fetch_in_place(store, cid)?;
     let node = Node::decode(cid, block.clone())?;
     let size = match &node {
         Node::File(root) => root.size(),
@@ -128,6 +129,7 @@ mod tests {
     use crate::services::add;
     use crate::services::resolve::resolve;
     use crate::store::StoreOptions;
+    use crate::test_support::block_on;
 
     fn file(store: &Blockstore, text: &[u8]) -> Entry {
         let mut sink = StoreSink::new(store);
@@ -154,12 +156,12 @@ mod tests {
             &params,
         )
         .unwrap();
-        let found = resolve(&store, root.cid, ["a", "b", "c.txt"]).unwrap();
+        let found = block_on(resolve(&store, root.cid, &["a", "b", "c.txt"])).unwrap();
         assert_eq!(found.cid, hello.cid);
         // Adding beside "a" rewrites the root only: "a" keeps its CID.
         let other = put_at(&store, &root.cid, &["z.txt"], &hello, &params).unwrap();
-        let a_before = resolve(&store, root.cid, ["a"]).unwrap().cid;
-        let a_after = resolve(&store, other.cid, ["a"]).unwrap().cid;
+        let a_before = block_on(resolve(&store, root.cid, &["a"])).unwrap().cid;
+        let a_after = block_on(resolve(&store, other.cid, &["a"])).unwrap().cid;
         assert_eq!(a_before, a_after, "untouched subtrees keep their CIDs");
         // Removing brings the tree back to what it was.
         let back = remove_at(&store, &other.cid, &["z.txt"], &params).unwrap();

@@ -4,20 +4,33 @@
 //! range request reads only the blocks it covers — and succeeds even when blocks outside it
 //! are missing. Every block read is checked against the sizes its parent declared, so a
 //! corrupt DAG ends the stream with an error instead of sending wrong bytes.
+//!
+//! Blocks come from a [`BlockSource`](crate::store::BlockSource), asked for ahead of the
+//! reader: the next [`PREFETCH_BLOCKS`] blocks the walk will need (in the order it will need
+//! them, never past the range) are in flight while the current one is sent, so a slow source
+//! — a disk, a peer — is read in parallel rather than one block at a time.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use cid::Cid;
 use smallvec::SmallVec;
 
 use super::resolve::FileRoot;
-use super::{fetch, Error, Result};
+use super::{Error, Result};
 use crate::ipld::cid::codec;
 use crate::ipld::unixfs::{self, DataType};
 use crate::ipld::{dagpb, Error as IpldError};
-use crate::store::Blockstore;
+use crate::store::{SharedSource, SourceFuture};
 
 /// Deepest file DAG followed; balanced DAGs of real files are a handful of levels deep.
 const MAX_DEPTH: usize = 64;
+
+/// Blocks asked for ahead of the one being sent. Eight 256 KiB leaves (2 MiB) keep a disk or
+/// a peer busy without holding much; a range never asks for blocks past its end.
+pub const PREFETCH_BLOCKS: usize = 8;
 
 /// One dag-pb file node being walked: its children and where the next one starts.
 struct Frame {
@@ -28,25 +41,40 @@ struct Frame {
     offset: u64,
 }
 
+/// A block asked for ahead of the walk.
+struct Ahead {
+    cid: Cid,
+    read: Read,
+}
+
+enum Read {
+    InFlight(SourceFuture<crate::store::Result<Option<Bytes>>>),
+    Done(crate::store::Result<Option<Bytes>>),
+}
+
 /// Produces the bytes `[start, start + len)` of a file as a sequence of chunks.
-pub struct FileStream<S> {
-    store: S,
+pub struct FileStream {
+    source: SharedSource,
     /// The dag-pb nodes being walked, root first (empty for a single-block file, which so
     /// allocates nothing).
     stack: Vec<Frame>,
+    /// Blocks in flight or arrived, in the order the walk will want them; the first is the
+    /// one it waits for.
+    ahead: Vec<Ahead>,
     /// Data held by the root itself (a raw root, or a dag-pb root's own Data), not yet sent.
     pending: Option<(u64, Bytes)>,
     pos: u64,
     remaining: u64,
 }
 
-impl<S: AsRef<Blockstore>> FileStream<S> {
+impl FileStream {
     /// A stream of `len` bytes from `start`; the caller has checked the range against the
     /// file's size.
-    pub fn new(store: S, root: &FileRoot, start: u64, len: u64) -> Result<Self> {
+    pub fn new(source: SharedSource, root: &FileRoot, start: u64, len: u64) -> Result<Self> {
         let mut stream = FileStream {
-            store,
+            source,
             stack: Vec::new(),
+            ahead: Vec::new(),
             pending: None,
             pos: start,
             remaining: len,
@@ -58,11 +86,6 @@ impl<S: AsRef<Blockstore>> FileStream<S> {
             }
         }
         Ok(stream)
-    }
-
-    /// Bytes not yet produced.
-    pub fn remaining(&self) -> u64 {
-        self.remaining
     }
 
     /// Pushes a dag-pb file node that starts at `base`: its own data, then its children.
@@ -104,23 +127,34 @@ impl<S: AsRef<Blockstore>> FileStream<S> {
         Some(bytes.slice(from..from + n))
     }
 
+    /// Bytes not yet produced.
+    pub fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
     /// The next chunk, or `None` once the range has been produced.
-    pub fn next_chunk(&mut self) -> Option<Result<Bytes>> {
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes>> {
+        poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// Polls for the next chunk: ready once the block holding it has arrived.
+    pub fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes>>> {
         loop {
             if self.remaining == 0 {
-                return None;
+                return Poll::Ready(None);
             }
             if let Some((at, bytes)) = self.pending.take() {
                 if let Some(chunk) = self.take(at, bytes) {
-                    return Some(Ok(chunk));
+                    return Poll::Ready(Some(Ok(chunk)));
                 }
                 continue;
             }
             let Some(frame) = self.stack.last_mut() else {
-                return Some(Err(IpldError::unixfs(
+                self.remaining = 0;
+                return Poll::Ready(Some(Err(IpldError::unixfs(
                     "file DAG ends before the size its root declares",
                 )
-                .into()));
+                .into())));
             };
             let (Some(link), Some(&size)) =
                 (frame.links.get(frame.next), frame.sizes.get(frame.next))
@@ -129,21 +163,92 @@ impl<S: AsRef<Blockstore>> FileStream<S> {
                 continue;
             };
             let cid = link.cid;
-            frame.next += 1;
             let child_start = frame.offset;
-            frame.offset += size;
             if child_start + size <= self.pos {
-                continue; // wholly before the range: never read
+                // Wholly before the range: never read.
+                frame.next += 1;
+                frame.offset += size;
+                continue;
             }
-            if let Err(e) = self.descend(cid, child_start, size) {
+            let block = match self.poll_block(cx, cid) {
+                Poll::Ready(block) => block,
+                Poll::Pending => return Poll::Pending,
+            };
+            if let Some(frame) = self.stack.last_mut() {
+                frame.next += 1;
+                frame.offset += size;
+            }
+            if let Err(e) = block.and_then(|block| self.descend(cid, block, child_start, size)) {
                 self.remaining = 0;
-                return Some(Err(e));
+                self.ahead.clear();
+                return Poll::Ready(Some(Err(e)));
             }
         }
     }
 
-    fn descend(&mut self, cid: Cid, start: u64, declared: u64) -> Result<()> {
-        let block = fetch(self.store.as_ref(), &cid)?;
+    /// The block `cid`, the next one the walk needs, with the blocks after it asked for.
+    fn poll_block(&mut self, cx: &mut Context<'_>, cid: Cid) -> Poll<Result<Bytes>> {
+        if self.ahead.len() < PREFETCH_BLOCKS || self.ahead.first().is_none_or(|a| a.cid != cid) {
+            self.refill();
+        }
+        // Every read in the window is polled, so each makes progress and wakes this stream.
+        for ahead in &mut self.ahead {
+            if let Read::InFlight(read) = &mut ahead.read {
+                if let Poll::Ready(result) = Pin::new(read).poll(cx) {
+                    ahead.read = Read::Done(result);
+                }
+            }
+        }
+        match self.ahead.first() {
+            Some(Ahead {
+                read: Read::Done(_),
+                ..
+            }) => {}
+            _ => return Poll::Pending,
+        }
+        let Read::Done(result) = self.ahead.remove(0).read else {
+            return Poll::Pending;
+        };
+        Poll::Ready(match result {
+            Ok(Some(block)) => Ok(block),
+            Ok(None) => Err(Error::BlockMissing(cid)),
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// Makes the window the next blocks the walk will need, in order: reads already asked for
+    /// are kept, new ones started, and those no longer among the next are dropped.
+    fn refill(&mut self) {
+        let end = self.pos + self.remaining;
+        let mut next: SmallVec<[Cid; PREFETCH_BLOCKS]> = SmallVec::new();
+        'frames: for frame in self.stack.iter().rev() {
+            let mut offset = frame.offset;
+            let links = frame.links.iter().skip(frame.next);
+            for (link, &size) in links.zip(frame.sizes.iter().skip(frame.next)) {
+                if next.len() == PREFETCH_BLOCKS || offset >= end {
+                    break 'frames;
+                }
+                if offset + size > self.pos {
+                    next.push(link.cid);
+                }
+                offset += size;
+            }
+        }
+        let mut window = Vec::with_capacity(next.len());
+        for cid in next {
+            let ahead = match self.ahead.iter().position(|a| a.cid == cid) {
+                Some(i) => self.ahead.swap_remove(i),
+                None => Ahead {
+                    cid,
+                    read: Read::InFlight(self.source.get(&cid)),
+                },
+            };
+            window.push(ahead);
+        }
+        self.ahead = window;
+    }
+
+    fn descend(&mut self, cid: Cid, block: Bytes, start: u64, declared: u64) -> Result<()> {
         let mismatch = |actual: u64| {
             Error::Ipld(IpldError::unixfs(format!(
                 "block {} holds {actual} file bytes but its parent declares {declared}",
@@ -187,10 +292,10 @@ pub(super) fn decode_file_node(block: &Bytes) -> Result<(dagpb::PbNode, unixfs::
     Ok((node, data))
 }
 
-impl<S: AsRef<Blockstore>> Iterator for FileStream<S> {
+impl futures_core::Stream for FileStream {
     type Item = Result<Bytes>;
 
-    fn next(&mut self) -> Option<Self::Item> {
-        self.next_chunk()
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes>>> {
+        self.get_mut().poll_chunk(cx)
     }
 }

@@ -88,7 +88,7 @@ pub fn mark_dag(
         if !marked.insert(*cid.hash()) {
             continue;
         }
-        let block = match super::fetch(store, &cid) {
+        let block = match super::fetch_in_place(store, &cid) {
             Ok(block) => block,
             Err(super::Error::BlockMissing(_)) => {
                 complete = false;

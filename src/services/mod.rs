@@ -21,6 +21,7 @@ pub mod tar;
 
 use cid::Cid;
 
+use crate::store::{BlockSource, SourceFuture};
 use crate::{ipld, store};
 
 /// The services layer's one error type.
@@ -71,10 +72,52 @@ const EMPTY_DIRECTORY_SHA256: [u8; 32] = [
 ];
 
 /// Fetches a block that must be present (the empty directory always is).
-pub(crate) fn fetch(store: &store::Blockstore, cid: &Cid) -> Result<bytes::Bytes> {
-    if let Some(block) = store.get(cid)? {
+pub async fn fetch(source: &dyn BlockSource, cid: &Cid) -> Result<bytes::Bytes> {
+    if let Some(block) = source.get(cid).await? {
         return Ok(block);
     }
+    missing_unless_empty_directory(cid)
+}
+
+/// The local store read on the calling thread, for code on threads that may block (the
+/// importer, tree edits, GC walks, the CLI): the same async resolution code runs over it
+/// and completes in one poll, with no runtime needed ([`in_place`]).
+pub struct InPlace<'s>(pub &'s store::Blockstore);
+
+impl BlockSource for InPlace<'_> {
+    fn get(&self, cid: &Cid) -> SourceFuture<store::Result<Option<bytes::Bytes>>> {
+        SourceFuture::ready(self.0.get(cid))
+    }
+
+    fn has(&self, cid: &Cid) -> SourceFuture<store::Result<bool>> {
+        SourceFuture::ready(self.0.has(cid))
+    }
+
+    fn size(&self, cid: &Cid) -> SourceFuture<store::Result<Option<u64>>> {
+        SourceFuture::ready(self.0.get(cid).map(|block| block.map(|b| b.len() as u64)))
+    }
+}
+
+/// Runs a read over [`InPlace`] to completion on this thread. Every read there is ready at
+/// once, so the future completes on its first poll; one that does not (a read of another
+/// source slipped in) is an internal error rather than a hang.
+pub fn in_place<T>(read: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let mut read = std::pin::pin!(read);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match read.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(Error::Internal(
+            "a local read did not complete in place".to_owned(),
+        )),
+    }
+}
+
+/// [`fetch`] from the local store on this thread (see [`InPlace`]).
+pub(crate) fn fetch_in_place(store: &store::Blockstore, cid: &Cid) -> Result<bytes::Bytes> {
+    in_place(fetch(&InPlace(store), cid))
+}
+
+fn missing_unless_empty_directory(cid: &Cid) -> Result<bytes::Bytes> {
     let mh = cid.hash();
     if mh.code() == 0x12 && mh.digest() == EMPTY_DIRECTORY_SHA256 {
         return Ok(bytes::Bytes::from_static(EMPTY_DIRECTORY));
@@ -85,14 +128,22 @@ pub(crate) fn fetch(store: &store::Blockstore, cid: &Cid) -> Result<bytes::Bytes
 /// Stores for unit tests, filled from the gateway-conformance fixture CARs.
 #[cfg(test)]
 pub(crate) mod testing {
-    use crate::store::{Blockstore, StoreOptions};
+    use std::sync::Arc;
+
+    use crate::store::{Blockstore, SharedSource, StoreOptions};
+    pub use crate::test_support::block_on;
+
+    /// The store as the source responses read from.
+    pub fn source(store: &Arc<Blockstore>) -> SharedSource {
+        Arc::clone(store) as SharedSource
+    }
 
     pub use crate::test_support::FIXTURES;
 
     /// A fresh store holding the blocks of the named fixture CARs (paths under [`FIXTURES`]).
-    pub fn store_with(cars: &[&str]) -> (tempfile::TempDir, Blockstore) {
+    pub fn store_with(cars: &[&str]) -> (tempfile::TempDir, Arc<Blockstore>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
         for car in cars {
             let file = std::fs::File::open(format!("{FIXTURES}/{car}")).unwrap();
             super::import::import_car(&store, file).unwrap();

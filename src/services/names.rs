@@ -1057,11 +1057,12 @@ impl NameService {
         if !at.is_empty() {
             let at: Vec<&str> = at.iter().map(AsRef::as_ref).collect();
             return self.update_tree(key_ref, |store, current| {
-                let resolved = resolve::resolve(
-                    store,
+                let segments: Vec<&str> = target.segments.iter().map(String::as_str).collect();
+                let resolved = super::in_place(resolve::resolve(
+                    &super::InPlace(store),
                     target.root,
-                    target.segments.iter().map(String::as_str),
-                )?;
+                    &segments,
+                ))?;
                 let entry = edit::entry_for(store, &resolved.cid)?;
                 Ok(edit::put_at(store, &current, &at, &entry, &ImportParams::cid_v1())?.cid)
             });
@@ -1196,11 +1197,12 @@ impl NameService {
                 record.value()
             ))
         })?;
-        let resolved = resolve::resolve(
-            &self.store,
+        let segments: Vec<&str> = path.segments.iter().map(String::as_str).collect();
+        let resolved = super::in_place(resolve::resolve(
+            &super::InPlace(&self.store),
             path.root,
-            path.segments.iter().map(String::as_str),
-        )?;
+            &segments,
+        ))?;
         if !resolved.node.is_directory() {
             return Err(NameError::InvalidValue(format!(
                 "{} points at a file ({}), so no path can be set inside it",
@@ -1270,6 +1272,7 @@ impl NameService {
 mod tests {
     use super::*;
     use crate::ipld::cid::codec;
+    use crate::test_support::block_on;
     use ed25519_dalek::SigningKey;
     use multihash_codetable::{Code, MultihashDigest};
 
@@ -1352,7 +1355,7 @@ mod tests {
         assert_eq!(empty_directory().to_string(), EMPTY_DIR);
         let v0 = Cid::try_from("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn").unwrap();
         assert!(!h.store.has(&v0).unwrap());
-        let resolved = resolve::resolve(&h.store, v0, std::iter::empty()).unwrap();
+        let resolved = block_on(resolve::resolve(&h.store, v0, &[])).unwrap();
         assert!(resolved.node.is_directory());
     }
 
@@ -1923,7 +1926,7 @@ mod tests {
             .publish("site", &ContentPath::new(hello), &["a", "b", "c.txt"])
             .unwrap();
         let at = |root: Cid, path: &[&str]| {
-            resolve::resolve(&h.store, root, path.iter().copied()).map(|r| r.cid)
+            block_on(resolve::resolve(&h.store, root, path)).map(|r| r.cid)
         };
         assert_eq!(at(first.root, &["a", "b", "c.txt"]).unwrap(), hello);
         assert!(h.pins.get(&first.root).unwrap().is_some());
@@ -1989,9 +1992,9 @@ mod tests {
             .names
             .update_tree("site", remove(&["a", "b.txt"]))
             .unwrap();
-        let a = resolve::resolve(&h.store, published.root, ["a"]).unwrap();
+        let a = block_on(resolve::resolve(&h.store, published.root, &["a"])).unwrap();
         assert!(a.node.is_directory());
-        assert!(resolve::resolve(&h.store, published.root, ["a", "b.txt"]).is_err());
+        assert!(block_on(resolve::resolve(&h.store, published.root, &["a", "b.txt"])).is_err());
         let before = h.names.record(&published.name).unwrap().sequence();
         assert!(matches!(
             h.names.update_tree("site", remove(&["missing"])),

@@ -64,7 +64,7 @@ use super::file::FileStream;
 use super::go_url::query_escape_into;
 use super::resolve::{self, Node};
 use super::{Error, Result};
-use crate::store::Blockstore;
+use crate::store::SharedSource;
 
 /// Name of the file, in the root directory of a site.
 pub const REDIRECTS_FILE: &str = "_redirects";
@@ -432,8 +432,8 @@ impl Redirect {
 /// none (or `root` is not a directory); an error when it is not a file, is too large (checked
 /// against the size the file's root declares, before any of its blocks is read) or does not
 /// parse — those convert to [`Error::Internal`] with the text the gateway must answer with.
-pub fn load(store: &Blockstore, root: &Cid) -> Result<Option<Redirects>> {
-    let resolved = match resolve::resolve(store, *root, [REDIRECTS_FILE]) {
+pub async fn load(source: &SharedSource, root: &Cid) -> Result<Option<Redirects>> {
+    let resolved = match resolve::resolve(&**source, *root, &[REDIRECTS_FILE]).await {
         Ok(resolved) => resolved,
         Err(Error::NotFound(_)) => return Ok(None),
         Err(e) => return Err(e),
@@ -445,7 +445,8 @@ pub fn load(store: &Blockstore, root: &Cid) -> Result<Option<Redirects>> {
     Redirects::check_size(size)?;
     // At most 64 KiB, by the check above.
     let mut text = Vec::with_capacity(size as usize);
-    for chunk in FileStream::new(store, file, 0, size)? {
+    let mut stream = FileStream::new(SharedSource::clone(source), file, 0, size)?;
+    while let Some(chunk) = stream.next_chunk().await {
         text.extend_from_slice(&chunk?);
     }
     Ok(Some(Redirects::parse(&text)?))
@@ -729,7 +730,10 @@ mod tests {
     use super::*;
     use crate::services::add::{self, ChunkerSpec, ImportParams, StoreSink};
     use crate::services::edit::{empty_directory, put_at};
+    use crate::services::testing::{block_on, source};
+    use crate::store::Blockstore;
     use crate::store::StoreOptions;
+    use std::sync::Arc;
 
     /// `examples/_redirects` of the conformance fixture `redirects_file/redirects.car` (and of
     /// the spec's test fixtures); [`fixture_files_match_the_constants`] checks the copy.
@@ -961,9 +965,10 @@ mod tests {
 
     // ---- the fixture CARs, through the store ----
 
-    fn store() -> (tempfile::TempDir, Blockstore) {
+    fn store() -> (tempfile::TempDir, Arc<Blockstore>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        let store =
+            std::sync::Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
         (dir, store)
     }
 
@@ -974,7 +979,9 @@ mod tests {
     }
 
     fn subdirectory(store: &Blockstore, root: &Cid, name: &str) -> Cid {
-        resolve::resolve(store, *root, [name]).unwrap().cid
+        block_on(resolve::resolve(store, *root, &[name]))
+            .unwrap()
+            .cid
     }
 
     #[test]
@@ -982,14 +989,18 @@ mod tests {
         let (_dir, store) = store();
         let root = import(&store, "redirects.car");
         // The fixture root holds only directories: no rules there.
-        assert_eq!(load(&store, &root).unwrap(), None);
+        assert_eq!(block_on(load(&source(&store), &root)).unwrap(), None);
         for (name, text) in [
             ("examples", EXAMPLES),
             ("newlines", NEWLINES),
             ("good-codes", GOOD_CODES),
         ] {
             let site = subdirectory(&store, &root, name);
-            assert_eq!(load(&store, &site).unwrap(), Some(parse(text)), "{name}");
+            assert_eq!(
+                block_on(load(&source(&store), &site)).unwrap(),
+                Some(parse(text)),
+                "{name}"
+            );
         }
         for (name, expected) in [
             (
@@ -1001,14 +1012,14 @@ mod tests {
             ("too-large", "redirects file size cannot exceed 65536 bytes"),
         ] {
             let site = subdirectory(&store, &root, name);
-            let e = load(&store, &site).unwrap_err();
+            let e = block_on(load(&source(&store), &site)).unwrap_err();
             let text = e.to_string();
             assert!(matches!(e, Error::Internal(_)), "{name}: {e:?}");
             assert!(text.starts_with("could not parse _redirects: "), "{text}");
             assert!(text.contains(expected), "{name}: {text}");
         }
         let spa = import(&store, "redirects-spa.car");
-        let redirects = load(&store, &spa).unwrap().unwrap();
+        let redirects = block_on(load(&source(&store), &spa)).unwrap().unwrap();
         assert_eq!(redirects, parse(SPA));
     }
 
@@ -1017,12 +1028,14 @@ mod tests {
         let (_dir, store) = store();
         let root = import(&store, "redirects.car");
         let read = |name: &str| {
-            let resolved = resolve::resolve(&store, root, [name, REDIRECTS_FILE]).unwrap();
+            let resolved =
+                block_on(resolve::resolve(&store, root, &[name, REDIRECTS_FILE])).unwrap();
             let Node::File(file) = &resolved.node else {
                 panic!("{name}/_redirects is not a file");
             };
             let mut text = Vec::new();
-            for chunk in FileStream::new(&store, file, 0, file.size()).unwrap() {
+            let mut stream = FileStream::new(source(&store), file, 0, file.size()).unwrap();
+            while let Some(chunk) = block_on(stream.next_chunk()) {
                 text.extend_from_slice(&chunk.unwrap());
             }
             String::from_utf8(text).unwrap()
@@ -1065,7 +1078,10 @@ mod tests {
             ..ImportParams::cid_v1()
         };
         let root = site(&store, &[REDIRECTS_FILE], EXAMPLES.as_bytes(), &params);
-        assert_eq!(load(&store, &root).unwrap(), Some(parse(EXAMPLES)));
+        assert_eq!(
+            block_on(load(&source(&store), &root)).unwrap(),
+            Some(parse(EXAMPLES))
+        );
     }
 
     #[test]
@@ -1073,7 +1089,7 @@ mod tests {
         let (_dir, store) = store();
         let params = ImportParams::cid_v1();
         let root = site(&store, &[REDIRECTS_FILE, "x"], b"/a /b\n", &params);
-        let e = load(&store, &root).unwrap_err();
+        let e = block_on(load(&source(&store), &root)).unwrap_err();
         assert_eq!(
             e.to_string(),
             "could not parse _redirects: _redirects is not a file"
@@ -1095,7 +1111,7 @@ mod tests {
             &text.as_bytes()[..1024],
         );
         assert!(store.delete(&leaf).unwrap());
-        let e = load(&store, &root).unwrap_err();
+        let e = block_on(load(&source(&store), &root)).unwrap_err();
         assert!(
             e.to_string().contains("redirects file size cannot exceed"),
             "{e}"
@@ -1106,7 +1122,7 @@ mod tests {
     fn load_of_a_file_root_finds_nothing() {
         let (_dir, store) = store();
         let file = file_entry(&store, b"/a /b\n", &ImportParams::cid_v1());
-        assert_eq!(load(&store, &file.cid).unwrap(), None);
+        assert_eq!(block_on(load(&source(&store), &file.cid)).unwrap(), None);
     }
 
     // ---- format ----

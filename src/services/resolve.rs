@@ -18,7 +18,7 @@ use crate::ipld::dagpath::{self, Cursor};
 use crate::ipld::dagpb::{self, PbNode};
 use crate::ipld::unixfs::{self, DataType, UnixFsData};
 use crate::ipld::{hamt, Error as IpldError};
-use crate::store::Blockstore;
+use crate::store::BlockSource;
 
 /// Deepest path accepted; deeper paths are refused before any block is read.
 pub const MAX_PATH_DEPTH: usize = 128;
@@ -66,8 +66,8 @@ impl FileRoot {
 
 impl Node {
     /// Reads and classifies the block of `cid`.
-    pub fn load(store: &Blockstore, cid: &Cid) -> Result<Node> {
-        let block = fetch(store, cid)?;
+    pub async fn load(source: &dyn BlockSource, cid: &Cid) -> Result<Node> {
+        let block = fetch(source, cid).await?;
         Node::decode(cid, block)
     }
 
@@ -115,25 +115,21 @@ pub struct Resolved {
 /// Resolves `segments` (already percent-decoded, without empty, `.` or `..` segments) below
 /// `root`. Intermediate directories are scanned lazily, link by link, without building a
 /// node; only the block the path ends at is fully decoded.
-pub fn resolve<'s>(
-    store: &Blockstore,
-    root: Cid,
-    segments: impl IntoIterator<Item = &'s str>,
-) -> Result<Resolved> {
-    resolve_traced(store, root, segments, &mut |_: &Cid, _: &Bytes| {})
+pub async fn resolve(source: &dyn BlockSource, root: Cid, segments: &[&str]) -> Result<Resolved> {
+    resolve_traced(source, root, segments, &mut |_: &Cid, _: &Bytes| {}).await
 }
 
 /// [`resolve`], calling `trace` with every block read, in the order read: the root, each
 /// block a segment leads to, and the HAMT shards looked through on the way. The last call is
 /// for the block the path ends at.
-pub fn resolve_traced<'s, F: FnMut(&Cid, &Bytes)>(
-    store: &Blockstore,
+pub async fn resolve_traced<F: FnMut(&Cid, &Bytes)>(
+    source: &dyn BlockSource,
     root: Cid,
-    segments: impl IntoIterator<Item = &'s str>,
+    segments: &[&str],
     trace: &mut F,
 ) -> Result<Resolved> {
     let Located { cid, block, roots } =
-        locate_traced(store, root, segments, Remainder::Refuse, trace)?;
+        locate_traced(source, root, segments, Remainder::Refuse, trace).await?;
     let node = Node::decode(&cid, block)?;
     Ok(Resolved { cid, node, roots })
 }
@@ -160,29 +156,29 @@ pub enum Remainder {
 
 /// [`resolve_traced`] without decoding the block the path ends at, which may be of any codec
 /// (a CAR export serves dag-pb blocks that are not UnixFS, too).
-pub fn locate_traced<'s, F: FnMut(&Cid, &Bytes)>(
-    store: &Blockstore,
+pub async fn locate_traced<F: FnMut(&Cid, &Bytes)>(
+    source: &dyn BlockSource,
     root: Cid,
-    segments: impl IntoIterator<Item = &'s str>,
+    segments: &[&str],
     remainder: Remainder,
     trace: &mut F,
 ) -> Result<Located> {
     let mut cid = root;
-    let mut block = fetch(store, &root)?;
+    let mut block = fetch(source, &root).await?;
     trace(&cid, &block);
     let mut roots = SmallVec::new();
     roots.push(root);
     // The value reached inside a dag-cbor/dag-json block, when the last segment stopped on a
     // value that is not a link.
     let mut inside: Option<Cursor> = None;
-    for (depth, segment) in segments.into_iter().enumerate() {
+    for (depth, &segment) in segments.iter().enumerate() {
         if depth >= MAX_PATH_DEPTH {
             return Err(Error::InvalidInput(format!(
                 "path is deeper than {MAX_PATH_DEPTH} segments"
             )));
         }
         let child = match cid.codec() {
-            codec::DAG_PB => child_of(store, &block, segment, trace)?,
+            codec::DAG_PB => child_of(source, &block, segment, trace).await?,
             c if dagpath::is_pathable(c) => {
                 let here = match inside.take() {
                     Some(cursor) => cursor,
@@ -209,7 +205,7 @@ pub fn locate_traced<'s, F: FnMut(&Cid, &Bytes)>(
             )));
         };
         cid = child;
-        block = fetch(store, &cid)?;
+        block = fetch(source, &cid).await?;
         trace(&cid, &block);
         roots.push(cid);
     }
@@ -225,8 +221,8 @@ pub fn locate_traced<'s, F: FnMut(&Cid, &Bytes)>(
 }
 
 /// The child named `name` of a dag-pb block, if the block is a directory that has one.
-fn child_of<F: FnMut(&Cid, &Bytes)>(
-    store: &Blockstore,
+async fn child_of<F: FnMut(&Cid, &Bytes)>(
+    source: &dyn BlockSource,
     block: &Bytes,
     name: &str,
     trace: &mut F,
@@ -248,7 +244,7 @@ fn child_of<F: FnMut(&Cid, &Bytes)>(
         }
         DataType::HamtShard => {
             let fanout = hamt_fanout(&data)?;
-            hamt_lookup_lazily(store, block.clone(), fanout, name, trace)
+            hamt_lookup_lazily(source, block.clone(), fanout, name, trace).await
         }
         _ => Ok(None),
     }
@@ -272,8 +268,8 @@ pub fn find_link(dir: &PbNode, name: &str) -> Option<Cid> {
 }
 
 /// Looks `name` up in a decoded HAMT root.
-pub fn hamt_lookup(
-    store: &Blockstore,
+pub async fn hamt_lookup(
+    source: &dyn BlockSource,
     root: &PbNode,
     fanout: u64,
     name: &str,
@@ -284,13 +280,15 @@ pub fn hamt_lookup(
     match slot_link(root.links.iter().cloned().map(Ok), slot, width, name)? {
         Slot::Found(cid) => Ok(Some(cid)),
         Slot::Absent => Ok(None),
-        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name, &mut |_, _| {}),
+        Slot::Shard(next) => {
+            descend_hamt(source, next, fanout, width, hash, name, &mut |_, _| {}).await
+        }
     }
 }
 
 /// Looks `name` up in a HAMT given its root block, fetching only the shards on its hash path.
-fn hamt_lookup_lazily<F: FnMut(&Cid, &Bytes)>(
-    store: &Blockstore,
+async fn hamt_lookup_lazily<F: FnMut(&Cid, &Bytes)>(
+    source: &dyn BlockSource,
     root: Bytes,
     fanout: u64,
     name: &str,
@@ -302,12 +300,12 @@ fn hamt_lookup_lazily<F: FnMut(&Cid, &Bytes)>(
     match slot_link(dagpb::decode_lazily(&root)?.links, slot, width, name)? {
         Slot::Found(cid) => Ok(Some(cid)),
         Slot::Absent => Ok(None),
-        Slot::Shard(next) => descend_hamt(store, next, fanout, width, hash, name, trace),
+        Slot::Shard(next) => descend_hamt(source, next, fanout, width, hash, name, trace).await,
     }
 }
 
-fn descend_hamt<F: FnMut(&Cid, &Bytes)>(
-    store: &Blockstore,
+async fn descend_hamt<F: FnMut(&Cid, &Bytes)>(
+    source: &dyn BlockSource,
     mut shard: Cid,
     fanout: u64,
     width: usize,
@@ -316,7 +314,7 @@ fn descend_hamt<F: FnMut(&Cid, &Bytes)>(
     trace: &mut F,
 ) -> Result<Option<Cid>> {
     loop {
-        let block = fetch(store, &shard)?;
+        let block = fetch(source, &shard).await?;
         trace(&shard, &block);
         let node = dagpb::decode_lazily(&block)?;
         check_shard_data(node.data.as_ref(), fanout)?;
@@ -376,6 +374,8 @@ mod tests {
     use super::*;
     use crate::ipld::ErrorKind;
     use crate::services::testing::{hamt_dir, store_with};
+    use crate::store::Blockstore;
+    use crate::test_support::block_on;
 
     fn cid(text: &str) -> Cid {
         text.parse().unwrap()
@@ -391,9 +391,9 @@ mod tests {
     /// Resolves with tracing, returning the outcome and the CIDs read.
     fn traced(store: &Blockstore, root: &str, path: &[&str]) -> (Result<Resolved>, Vec<Cid>) {
         let mut read = Vec::new();
-        let result = resolve_traced(store, cid(root), path.iter().copied(), &mut |c, _| {
+        let result = block_on(resolve_traced(store, cid(root), path, &mut |c, _| {
             read.push(*c)
-        });
+        }));
         (result, read)
     }
 
@@ -428,7 +428,7 @@ mod tests {
 
             // Ending on a map, or on a number, inside a block: 501.
             for path in [&["foo"][..], &["foo", "object", "banana"]] {
-                let err = failure(resolve(&store, cid(root), path.iter().copied()));
+                let err = failure(block_on(resolve(&store, cid(root), path)));
                 assert!(
                     matches!(&err, Error::Ipld(e) if e.kind() == ErrorKind::Unsupported),
                     "{path:?}: {err}"
@@ -441,7 +441,7 @@ mod tests {
                 &["foo", "object", "banana", "x"],
                 &["foo", "link", "bar", "hello", "x"],
             ] {
-                let err = failure(resolve(&store, cid(root), path.iter().copied()));
+                let err = failure(block_on(resolve(&store, cid(root), path)));
                 assert!(matches!(err, Error::NotFound(_)), "{path:?}: {err}");
             }
         }
@@ -459,12 +459,16 @@ mod tests {
         assert!(matches!(resolved.node, Node::File(FileRoot::Raw(_))));
         assert_eq!(read, [cid(root), document, single]);
         // Through a link to a UnixFS file DAG: a file has no children to path into.
-        let multiblock = resolve(&store, document, ["files", "multiblock"]).unwrap();
+        let multiblock = block_on(resolve(&store, document, &["files", "multiblock"])).unwrap();
         assert!(matches!(
             multiblock.node,
             Node::File(FileRoot::UnixFs { .. })
         ));
-        let err = failure(resolve(&store, document, ["files", "multiblock", "x"]));
+        let err = failure(block_on(resolve(
+            &store,
+            document,
+            &["files", "multiblock", "x"],
+        )));
         assert!(matches!(err, Error::NotFound(_)), "{err}");
     }
 
@@ -476,9 +480,12 @@ mod tests {
         let mut deepest = 0;
         for (name, target) in &entries {
             let mut read: Vec<(Cid, Bytes)> = Vec::new();
-            let resolved = resolve_traced(&store, root, [name.as_str()], &mut |c, b| {
-                read.push((*c, b.clone()))
-            })
+            let resolved = block_on(resolve_traced(
+                &store,
+                root,
+                &[name.as_str()],
+                &mut |c, b| read.push((*c, b.clone())),
+            ))
             .unwrap();
             assert_eq!(resolved.cid, *target);
             assert_eq!(resolved.roots.as_slice(), [root, *target]);
@@ -512,6 +519,11 @@ mod tests {
         assert_eq!(read, [cid(root), shard, file]);
         assert!(matches!(resolved.node, Node::File(_)));
         // The untraced path reads the same blocks and lands on the same node.
-        assert_eq!(resolve(&store, cid(root), ["685.txt"]).unwrap().cid, file);
+        assert_eq!(
+            block_on(resolve(&store, cid(root), &["685.txt"]))
+                .unwrap()
+                .cid,
+            file
+        );
     }
 }

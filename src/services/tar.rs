@@ -19,12 +19,11 @@
 //! [`TarStream::new`], so that case fails before any byte is sent (Kubo instead sends a 200,
 //! the root's header and the error text); a failure further down can only end the stream.
 //!
-//! Blocks are read synchronously from the store as the iterator is advanced, as
-//! [`FileStream`] does.
+//! Blocks are read from the [`BlockSource`](crate::store::BlockSource) as the stream is
+//! pulled ([`TarStream::next_chunk`]); file bytes come through a [`FileStream`], which reads
+//! ahead.
 
 use std::collections::VecDeque;
-use std::iter::FusedIterator;
-use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -36,7 +35,7 @@ use super::resolve::{FileRoot, Node};
 use super::{fetch, Error, Result};
 use crate::ipld::unixfs::{self, UnixFsData, UnixTime};
 use crate::ipld::{dagpb, Error as IpldError};
-use crate::store::Blockstore;
+use crate::store::{BlockSource, SharedSource};
 
 /// boxo's `ErrUnixFSPathOutsideRoot` text, so clients see the message Kubo gives.
 pub const OUTSIDE_ROOT: &str =
@@ -87,7 +86,7 @@ const F_PREFIX: Field = (345, 155);
 /// mid-walk, malformed data or a path escaping the root yields one `Err` and ends the
 /// stream; the caller must then abort the response so the client sees a truncated archive.
 pub struct TarStream {
-    store: Arc<Blockstore>,
+    source: SharedSource,
     /// The root entry's name: every other path must lie under it.
     root: String,
     /// mtime (rounded Unix seconds) for entries that carry none.
@@ -99,7 +98,7 @@ pub struct TarStream {
     /// Chunks ready to go out before anything else (headers, padding, the end marker).
     queue: VecDeque<Bytes>,
     /// The file whose bytes are being sent, and the padding that follows them.
-    file: Option<(FileStream<Arc<Blockstore>>, usize)>,
+    file: Option<(FileStream, usize)>,
     /// The end marker is queued, or the stream failed: nothing more is produced.
     finished: bool,
 }
@@ -132,10 +131,10 @@ impl TarStream {
     /// resolved CID's string). Reads the root now, so a missing or unsupported root fails
     /// before any byte is produced; when the root is a directory its listing is read too and
     /// its names are checked against escaping the root.
-    pub fn new(store: Arc<Blockstore>, root: Cid, root_name: &str) -> Result<TarStream> {
+    pub async fn new(source: SharedSource, root: Cid, root_name: &str) -> Result<TarStream> {
         check_root_name(root_name)?;
         let mut stream = TarStream {
-            store,
+            source,
             root: root_name.to_owned(),
             now: now_rounded(),
             max_depth: MAX_DEPTH,
@@ -144,8 +143,8 @@ impl TarStream {
             file: None,
             finished: false,
         };
-        let (node, meta) = load(&stream.store, &root)?;
-        stream.emit(root_name.to_owned(), node, meta)?;
+        let (node, meta) = load(&*stream.source, &root).await?;
+        stream.emit(root_name.to_owned(), node, meta).await?;
         if let Some(frame) = stream.stack.last() {
             // Checking costs nothing here (the listing is in hand) and lets the gateway
             // answer with an error status instead of a truncated 200.
@@ -157,12 +156,12 @@ impl TarStream {
     }
 
     /// Queues the header of the entry at `path` and prepares its contents.
-    fn emit(&mut self, path: String, node: Node, meta: Meta) -> Result<()> {
+    async fn emit(&mut self, path: String, node: Node, meta: Meta) -> Result<()> {
         let mtime = tar_mtime(meta.mtime, self.now);
         match node {
             Node::File(root) => {
                 let size = root.size();
-                let stream = FileStream::new(Arc::clone(&self.store), &root, 0, size)?;
+                let stream = FileStream::new(SharedSource::clone(&self.source), &root, 0, size)?;
                 let header = Header {
                     path: &path,
                     kind: TYPE_FILE,
@@ -191,7 +190,7 @@ impl TarStream {
                     mtime,
                 };
                 self.queue.push_back(header.encode()?);
-                let entries = dir::list(&self.store, &node)?;
+                let entries = dir::list(&*self.source, &node).await?;
                 self.stack.push(Frame {
                     path,
                     entries: entries.into_iter(),
@@ -221,7 +220,7 @@ impl TarStream {
 
     /// Moves the walk one entry on: the next entry of the innermost directory, the end of
     /// that directory, or the end of the archive.
-    fn advance(&mut self) -> Result<()> {
+    async fn advance(&mut self) -> Result<()> {
         let Some(frame) = self.stack.last_mut() else {
             self.queue.push_back(Bytes::from_static(&ZEROS));
             self.finished = true;
@@ -232,8 +231,8 @@ impl TarStream {
             return Ok(());
         };
         let path = entry_path(&self.root, &frame.path, entry.name())?;
-        let (node, meta) = load(&self.store, &entry.cid)?;
-        self.emit(path, node, meta)
+        let (node, meta) = load(&*self.source, &entry.cid).await?;
+        self.emit(path, node, meta).await
     }
 
     /// Ends the stream after an error: nothing queued may follow it.
@@ -244,12 +243,17 @@ impl TarStream {
         self.finished = true;
         e
     }
-}
 
-impl Iterator for TarStream {
-    type Item = Result<Bytes>;
+    /// The archive as a stream of chunks, for a response body.
+    pub fn into_stream(self) -> impl futures_core::Stream<Item = Result<Bytes>> + Send {
+        futures_util::stream::unfold(self, |mut this| async move {
+            let chunk = this.next_chunk().await?;
+            Some((chunk, this))
+        })
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next chunk of the archive; `None` at its end, or after an error.
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes>> {
         loop {
             if let Some(chunk) = self.queue.pop_front() {
                 return Some(Ok(chunk));
@@ -258,7 +262,7 @@ impl Iterator for TarStream {
                 return None;
             }
             if let Some((stream, pad)) = &mut self.file {
-                match stream.next_chunk() {
+                match stream.next_chunk().await {
                     Some(Ok(chunk)) => return Some(Ok(chunk)),
                     Some(Err(e)) => return Some(Err(self.fail(e))),
                     None => {
@@ -273,18 +277,16 @@ impl Iterator for TarStream {
                     }
                 }
             }
-            if let Err(e) = self.advance() {
+            if let Err(e) = self.advance().await {
                 return Some(Err(self.fail(e)));
             }
         }
     }
 }
 
-impl FusedIterator for TarStream {}
-
 /// Reads and classifies a block, with the UnixFS metadata boxo would report for it.
-fn load(store: &Blockstore, cid: &Cid) -> Result<(Node, Meta)> {
-    let block = fetch(store, cid)?;
+async fn load(source: &dyn BlockSource, cid: &Cid) -> Result<(Node, Meta)> {
+    let block = fetch(source, cid).await?;
     let node = Node::decode(cid, block.clone())?;
     let data = match &node {
         Node::File(FileRoot::UnixFs { data, .. }) => {
@@ -621,9 +623,12 @@ mod tests {
     use crate::services::add::dir::{symlink_entry, TreeBuilder};
     use crate::services::add::file::import_file;
     use crate::services::add::{ChunkerSpec, Entry, ImportParams, Metadata, StoreSink};
+    use crate::services::testing::{block_on, source};
+    use crate::store::Blockstore;
     use crate::store::StoreOptions;
     use multihash_codetable::{Code, MultihashDigest};
     use sha2::Digest;
+    use std::sync::Arc;
 
     /// One entry as read back from an archive, with the raw fields the format checks need.
     #[derive(Debug, Clone, Default)]
@@ -645,6 +650,15 @@ mod tests {
 
     /// A PAX extended header read back: its block's name field and its records.
     type PaxHeader = (Vec<u8>, Vec<(String, Vec<u8>)>);
+
+    /// Tests pull the stream as an iterator, each chunk on a runtime of its own.
+    impl Iterator for TarStream {
+        type Item = Result<Bytes>;
+
+        fn next(&mut self) -> Option<Result<Bytes>> {
+            block_on(self.next_chunk())
+        }
+    }
 
     fn field(block: &[u8], (at, len): Field) -> &[u8] {
         let f = &block[at..at + len];
@@ -746,8 +760,9 @@ mod tests {
 
     fn temp_store() -> (tempfile::TempDir, Arc<Blockstore>) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
-        (dir, Arc::new(store))
+        let store =
+            std::sync::Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
+        (dir, store)
     }
 
     /// Imports one of the conformance suite's TAR fixtures and returns its root.
@@ -795,7 +810,7 @@ mod tests {
 
     fn archive(store: &Arc<Blockstore>, root: Cid) -> (Vec<u8>, i64) {
         let name = root.to_string();
-        let stream = TarStream::new(Arc::clone(store), root, &name).unwrap();
+        let stream = block_on(TarStream::new(source(store), root, &name)).unwrap();
         let now = stream.now;
         (complete(stream), now)
     }
@@ -911,7 +926,7 @@ mod tests {
         let (_dir, store) = temp_store();
         // Root links "../foo" and "bar": boxo writes the root header, then fails.
         let root = fixture(&store, "outside-root.car");
-        let e = TarStream::new(Arc::clone(&store), root, &root.to_string())
+        let e = block_on(TarStream::new(source(&store), root, &root.to_string()))
             .err()
             .unwrap();
         assert!(is_unsupported(&e), "{e}");
@@ -946,7 +961,7 @@ mod tests {
         let file = put_raw(&store, b"x");
         let inner = put_dir(&store, &[("../../etc", file)]);
         let root = put_dir(&store, &[("a", file), ("sub", inner)]);
-        let stream = TarStream::new(Arc::clone(&store), root, "r").unwrap();
+        let stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
         let (sent, e) = failed(stream);
         assert!(
             is_unsupported(&e) && e.to_string().contains(OUTSIDE_ROOT),
@@ -984,19 +999,21 @@ mod tests {
         let (_dir, store) = temp_store();
         let root = put_dir(&store, &[]);
         for name in ["", ".", "..", "a/../b", "/a", "a/", "a\0"] {
-            let e = TarStream::new(Arc::clone(&store), root, name)
+            let e = block_on(TarStream::new(source(&store), root, name))
                 .err()
                 .unwrap();
             assert!(matches!(e, Error::InvalidInput(_)), "{name:?}: {e}");
         }
-        assert!(TarStream::new(Arc::clone(&store), root, "a/b").is_ok());
+        assert!(block_on(TarStream::new(source(&store), root, "a/b")).is_ok());
     }
 
     #[test]
     fn a_missing_root_fails_up_front() {
         let (_dir, store) = temp_store();
         let absent = Cid::new_v1(0x55, Code::Sha2_256.digest(b"absent"));
-        let e = TarStream::new(store, absent, "x").err().unwrap();
+        let e = block_on(TarStream::new(source(&store), absent, "x"))
+            .err()
+            .unwrap();
         assert!(matches!(e, Error::BlockMissing(c) if c == absent), "{e}");
     }
 
@@ -1006,7 +1023,7 @@ mod tests {
         let present = put_raw(&store, b"here");
         let absent = Cid::new_v1(0x55, Code::Sha2_256.digest(b"absent"));
         let root = put_dir(&store, &[("a", present), ("b", absent), ("c", present)]);
-        let stream = TarStream::new(Arc::clone(&store), root, "r").unwrap();
+        let stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
         let (sent, e) = failed(stream);
         assert!(matches!(e, Error::BlockMissing(c) if c == absent), "{e}");
         assert_eq!(sent.len(), 3 * BLOCK, "root and r/a only");
@@ -1030,7 +1047,7 @@ mod tests {
         );
         store.delete(second.hash()).unwrap();
         let root = put_dir(&store, &[("f", file.cid)]);
-        let (sent, e) = failed(TarStream::new(Arc::clone(&store), root, "r").unwrap());
+        let (sent, e) = failed(block_on(TarStream::new(source(&store), root, "r")).unwrap());
         assert!(matches!(e, Error::BlockMissing(c) if c == second), "{e}");
         assert_eq!(sent.len(), 2 * BLOCK + 1000);
     }
@@ -1050,7 +1067,7 @@ mod tests {
             &mut StoreSink::new(&store),
         )
         .unwrap();
-        let mut stream = TarStream::new(Arc::clone(&store), file.cid, "f").unwrap();
+        let mut stream = block_on(TarStream::new(source(&store), file.cid, "f")).unwrap();
         let chunks: Vec<Bytes> = stream.by_ref().map(|c| c.unwrap()).collect();
         let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
         // Header, the three leaves as stored (not re-cut into blocks), padding, end marker.
@@ -1132,7 +1149,7 @@ mod tests {
         ];
         let sub = put_pb(&store, &UnixFsData::new(DataType::Directory), &entries);
         let root = put_dir(&store, &[("s", sub)]);
-        let stream = TarStream::new(Arc::clone(&store), root, "r").unwrap();
+        let stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
         let bytes = complete(stream);
         let entries = parse(&bytes);
         let e = |name: &str| {
@@ -1323,7 +1340,7 @@ mod tests {
         let root = parity_tree(&mut StoreSink::new(&store));
         let hamt = resolve_one(&store, root, "hamt");
         assert!(matches!(
-            Node::load(&store, &hamt).unwrap(),
+            block_on(Node::load(&store, &hamt)).unwrap(),
             Node::HamtDirectory(..)
         ));
         let (bytes, _) = archive(&store, root);
@@ -1357,7 +1374,11 @@ mod tests {
             .iter()
             .filter_map(|e| e.name.strip_prefix(&format!("{root}/hamt/")))
             .collect();
-        let listed = dir::list(&store, &Node::load(&store, &hamt).unwrap()).unwrap();
+        let listed = block_on(dir::list(
+            &store,
+            &block_on(Node::load(&store, &hamt)).unwrap(),
+        ))
+        .unwrap();
         assert_eq!(
             hamt_order,
             listed.iter().map(DirEntry::name).collect::<Vec<_>>()
@@ -1460,20 +1481,22 @@ mod tests {
         let file = put_raw(&store, b"f");
         for (name, cid) in [("nul", nul), ("cbor", cbor), (huge.as_str(), file)] {
             let root = put_dir(&store, &[(name, cid)]);
-            let stream = TarStream::new(Arc::clone(&store), root, "r").unwrap();
+            let stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
             let (sent, e) = failed(stream);
             assert!(is_unsupported(&e), "{e}");
             assert_eq!(sent.len(), BLOCK, "only the root's header went out");
         }
         // A dag-cbor root is refused before anything is sent.
-        let e = TarStream::new(Arc::clone(&store), cbor, "r").err().unwrap();
+        let e = block_on(TarStream::new(source(&store), cbor, "r"))
+            .err()
+            .unwrap();
         assert!(is_unsupported(&e), "{e}");
 
         // Nesting deeper than the limit.
         let leaf = put_dir(&store, &[]);
         let mid = put_dir(&store, &[("c", leaf)]);
         let root = put_dir(&store, &[("b", mid)]);
-        let mut stream = TarStream::new(Arc::clone(&store), root, "r").unwrap();
+        let mut stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
         stream.max_depth = 2;
         let (sent, e) = failed(stream);
         assert!(
@@ -1481,13 +1504,13 @@ mod tests {
             "{e}"
         );
         assert_eq!(sent.len(), 2 * BLOCK);
-        let mut stream = TarStream::new(Arc::clone(&store), root, "r").unwrap();
+        let mut stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
         stream.max_depth = 3;
         assert_eq!(parse(&complete(stream)).len(), 3);
     }
 
     fn resolve_one(store: &Blockstore, root: Cid, name: &str) -> Cid {
-        crate::services::resolve::resolve(store, root, [name])
+        block_on(crate::services::resolve::resolve(store, root, &[name]))
             .unwrap()
             .cid
     }

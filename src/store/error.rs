@@ -27,6 +27,9 @@ pub enum Error {
         super::MAX_BLOCK_SIZE
     )]
     TooLarge { cid: Cid, size: usize },
+    /// A read handed to another thread never came back (the runtime is shutting down).
+    #[error("block read worker failed: {0}")]
+    Worker(String),
 }
 
 impl Error {

@@ -12,9 +12,11 @@
 //! codecs, are one block. Identity-hash CIDs never touch the disk: their digest is the block.
 
 mod error;
+pub mod source;
 mod verify;
 
 pub use error::{Error, Result};
+pub use source::{BlockSource, SharedSource, SourceFuture};
 pub use verify::verify;
 
 use std::collections::HashSet;
@@ -22,7 +24,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use cid::Cid;
@@ -67,7 +69,8 @@ impl quick_cache::Weighter<CacheKey, Bytes> for ByteWeighter {
 pub struct Blockstore {
     blocks_dir: PathBuf,
     tmp_dir: PathBuf,
-    cache: quick_cache::sync::Cache<CacheKey, Bytes, ByteWeighter>,
+    /// Shared with reads in flight on the blocking pool, which fill it.
+    cache: Arc<quick_cache::sync::Cache<CacheKey, Bytes, ByteWeighter>>,
     /// Distinguishes temporary files of concurrent writers in this process; the pid does so
     /// across processes.
     tmp_counter: AtomicU64,
@@ -86,11 +89,11 @@ impl Blockstore {
             fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
         }
         let estimated_items = (options.cache_bytes / 4096).clamp(16, 1 << 20) as usize;
-        let cache = quick_cache::sync::Cache::with_weighter(
+        let cache = Arc::new(quick_cache::sync::Cache::with_weighter(
             estimated_items,
             options.cache_bytes.max(1),
             ByteWeighter,
-        );
+        ));
         Ok(Blockstore {
             blocks_dir,
             tmp_dir,
@@ -101,27 +104,43 @@ impl Blockstore {
         })
     }
 
-    /// The block's bytes, or `None` when it is not in the store.
-    ///
-    /// Reads are synchronous: a block is one small file, normally in the page cache, and a
-    /// blocking read of it costs less than handing it to another thread (nginx serves files
-    /// the same way).
+    /// The block's bytes, or `None` when it is not in the store, read on the calling thread.
+    /// For blocking contexts (the importer, GC, the CLI); requests and response bodies read
+    /// through [`BlockSource`], which never blocks a runtime thread.
     pub fn get(&self, cid: &Cid) -> Result<Option<Bytes>> {
+        if let Some(block) = self.get_in_memory(cid) {
+            return Ok(Some(block));
+        }
+        let data = Self::read_block_file(&self.block_path(cid.hash()))?;
+        if let Some(data) = &data {
+            self.cache.insert(*cid.hash(), data.clone());
+        }
+        Ok(data)
+    }
+
+    /// The block when it needs no disk: an identity CID, or a block in the memory cache.
+    fn get_in_memory(&self, cid: &Cid) -> Option<Bytes> {
         let mh = cid.hash();
         if mh.code() == IDENTITY {
-            return Ok(Some(Bytes::copy_from_slice(mh.digest())));
+            return Some(Bytes::copy_from_slice(mh.digest()));
         }
-        if let Some(hit) = self.cache.get(mh) {
-            return Ok(Some(hit));
+        self.cache.get(mh)
+    }
+
+    fn read_block_file(path: &Path) -> Result<Option<Bytes>> {
+        match fs::read(path) {
+            Ok(data) => Ok(Some(Bytes::from(data))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read block", path, e)),
         }
-        let path = self.block_path(mh);
-        let data = match fs::read(&path) {
-            Ok(data) => Bytes::from(data),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("read block", &path, e)),
-        };
-        self.cache.insert(*mh, data.clone());
-        Ok(Some(data))
+    }
+
+    fn block_file_size(path: &Path) -> Result<Option<u64>> {
+        match fs::metadata(path) {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("stat block", path, e)),
+        }
     }
 
     /// Whether the block is present, without reading it.
@@ -130,12 +149,7 @@ impl Blockstore {
         if mh.code() == IDENTITY || self.cache.contains_key(mh) {
             return Ok(true);
         }
-        let path = self.block_path(mh);
-        match fs::metadata(&path) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io("stat block", &path, e)),
-        }
+        Ok(Self::block_file_size(&self.block_path(mh))?.is_some())
     }
 
     /// Stores a block after checking it against its CID. Returns whether it was new.

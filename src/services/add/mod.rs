@@ -201,7 +201,7 @@ impl BlockSink for StoreSink<'_> {
 
 impl BlockSource for crate::store::Blockstore {
     fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError> {
-        match super::fetch(self, cid) {
+        match super::fetch_in_place(self, cid) {
             Ok(block) => Ok(Some(block)),
             Err(super::Error::BlockMissing(_)) => Ok(None),
             Err(e) => Err(AddError::Sink(e.to_string())),
