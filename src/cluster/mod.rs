@@ -36,7 +36,7 @@ use crate::services::add::{ChunkerSpec, ImportParams, Layout};
 use crate::services::names::NameService;
 use crate::services::pins::{Pin as StoredPin, PinMode as StoredMode, Pinset};
 use crate::services::{gc, resolve};
-use crate::store::Blockstore;
+use crate::store::{BlockSource, Blockstore};
 use types::{
     AddedOutput, ApiError, GlobalPinInfo, Metric, PeerId, Pin, PinInfoShort, PinOptions, PinType,
     Timestamp, TrackerStatus,
@@ -170,19 +170,19 @@ impl ClusterApi {
             }
             ("GET", ["pins"]) => {
                 let filter = params::status_filter(&query).map_err(ApiFailure::param)?;
-                let infos = match params::status_cids(&query).map_err(ApiFailure::param)? {
-                    Some(cids) => cids
-                        .iter()
-                        .map(|cid| self.status(cid))
-                        .collect::<Result<Vec<_>, _>>()?,
-                    None => self
-                        .pins
-                        .list()
-                        .map_err(ApiFailure::internal)?
-                        .iter()
-                        .map(|p| self.status_of_pin(p))
-                        .collect(),
-                };
+                let mut infos = Vec::new();
+                match params::status_cids(&query).map_err(ApiFailure::param)? {
+                    Some(cids) => {
+                        for cid in &cids {
+                            infos.push(self.status(cid).await?);
+                        }
+                    }
+                    None => {
+                        for pin in self.pins.list().map_err(ApiFailure::internal)? {
+                            infos.push(self.status_of_pin(&pin).await);
+                        }
+                    }
+                }
                 let infos = infos
                     .into_iter()
                     .filter(|info| {
@@ -196,19 +196,16 @@ impl ClusterApi {
                 stream(infos)
             }
             ("POST", ["pins", "recover"]) => {
-                let infos: Vec<GlobalPinInfo> = self
-                    .pins
-                    .list()
-                    .map_err(ApiFailure::internal)?
-                    .iter()
-                    .map(|p| self.status_of_pin(p))
-                    .collect();
+                let mut infos: Vec<GlobalPinInfo> = Vec::new();
+                for pin in self.pins.list().map_err(ApiFailure::internal)? {
+                    infos.push(self.status_of_pin(&pin).await);
+                }
                 stream(infos)
             }
-            ("GET", ["pins", cid]) => json(&self.status(&parse_cid(cid)?)?),
+            ("GET", ["pins", cid]) => json(&self.status(&parse_cid(cid)?).await?),
             ("POST", ["pins", cid, "recover"]) => {
                 let cid = parse_cid(cid)?;
-                json(&self.status(&cid)?)
+                json(&self.status(&cid).await?)
             }
             ("POST", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
                 let cid = self.resolve_path(kind, rest).await?;
@@ -306,13 +303,17 @@ impl ClusterApi {
 
     /// Status of a pinned DAG: pinned when every block is here, else a pin error saying what
     /// is missing (there is no remote source of blocks to fetch from yet).
-    fn status_of_pin(&self, pin: &StoredPin) -> GlobalPinInfo {
+    async fn status_of_pin(&self, pin: &StoredPin) -> GlobalPinInfo {
         let cluster = self.cluster_pin(pin);
         let (status, error) = match pin.root() {
             Ok(root) => {
                 let complete = match pin.mode {
-                    StoredMode::Direct => self.store.has(&root).unwrap_or(false),
-                    StoredMode::Recursive => gc::is_complete(&self.store, root).unwrap_or(false),
+                    StoredMode::Direct => {
+                        BlockSource::has(&*self.store, &root).await.unwrap_or(false)
+                    }
+                    StoredMode::Recursive => {
+                        gc::is_complete(&*self.store, root).await.unwrap_or(false)
+                    }
                 };
                 if complete {
                     (TrackerStatus::PINNED, String::new())
@@ -362,9 +363,9 @@ impl ClusterApi {
         }
     }
 
-    fn status(&self, cid: &Cid) -> Result<GlobalPinInfo, ApiFailure> {
+    async fn status(&self, cid: &Cid) -> Result<GlobalPinInfo, ApiFailure> {
         match self.pins.get(cid).map_err(ApiFailure::internal)? {
-            Some(pin) => Ok(self.status_of_pin(&pin)),
+            Some(pin) => Ok(self.status_of_pin(&pin).await),
             None => {
                 let pin = Pin {
                     options: PinOptions::default(),

@@ -122,6 +122,12 @@ impl Gateway {
         }
     }
 
+    /// Reads blocks from `source` instead of the store alone (the network, or a test's).
+    pub fn with_source(mut self, source: SharedSource) -> Self {
+        self.blocks = source;
+        self
+    }
+
     /// Serves IPNS from `names`.
     pub fn with_names(mut self, names: Arc<NameService>) -> Self {
         self.names = Some(names);
@@ -145,14 +151,23 @@ impl Gateway {
             _ => None,
         };
         let read = matches!(method, Method::GET | Method::HEAD) && !event_stream;
-        let outcome = match self.retrieval_timeout {
-            Some(limit) if read => match tokio::time::timeout(limit, self.serve(request)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(retrieval_timed_out(limit)),
-            },
-            _ => self.serve(request).await,
-        };
-        self.finish(&method, outcome, html, slot)
+        match self.retrieval_timeout {
+            // The timeout bounds the wait for the response to start (504) and, once it has,
+            // each wait of its body for the next block (the stream is cut).
+            Some(limit) if read => {
+                let outcome = match tokio::time::timeout(limit, self.serve(request)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(retrieval_timed_out(limit)),
+                };
+                let mut response = self.finish(&method, outcome, html, slot);
+                response.body_mut().cut_after_stall(limit);
+                response
+            }
+            _ => {
+                let outcome = self.serve(request).await;
+                self.finish(&method, outcome, html, slot)
+            }
+        }
     }
 
     /// Checks what holds for every request, picks the origin by Host, then the handler.
@@ -392,4 +407,106 @@ fn __probe(
     send(read::serve_ipfs(gw, ask, "x"));
     send(read::ipfs(gw, r2, "x"));
     send(gw.serve_by_host(r2));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use http_body_util::BodyExt;
+
+    use super::*;
+    use crate::services::testing::store_with;
+    use crate::test_support::GatedSource;
+
+    /// `multiblock.txt`: 1026 bytes in five raw leaves.
+    const MULTIBLOCK: &str = "bafybeigcisqd7m5nf3qmuvjdbakl5bdnh4ocrmacaqkpuh77qjvggmt2sa";
+    const LIMIT: Duration = Duration::from_millis(300);
+
+    /// A gateway with a retrieval timeout over a source whose file leaves wait for permits.
+    fn gateway_over_gated_leaves() -> (Gateway, Arc<Semaphore>, tempfile::TempDir) {
+        let (dir, store) = store_with(&["trustless_gateway_car/subdir-with-mixed-block-files.car"]);
+        let root: cid::Cid = MULTIBLOCK.parse().unwrap();
+        let block = store.get(&root).unwrap().unwrap();
+        let leaves: Vec<cid::Cid> = crate::ipld::dagpb::decode(&block)
+            .unwrap()
+            .links
+            .iter()
+            .map(|link| link.cid)
+            .collect();
+        let gated = GatedSource::new(Arc::clone(&store), leaves);
+        let gate = gated.gate();
+        let pins = Arc::new(Pinset::open(dir.path()).unwrap());
+        let pubsub = Arc::new(crate::services::pubsub::LocalBus::new("12D3KooWTest"));
+        let options = GatewayOptions {
+            limits: GatewayLimits {
+                retrieval_timeout: Some(LIMIT),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let gateway =
+            Gateway::new(store, pins, pubsub, options).with_source(Arc::new(gated) as SharedSource);
+        (gateway, gate, dir)
+    }
+
+    fn get(path: &str) -> Request<http_body_util::Empty<bytes::Bytes>> {
+        Request::get(path)
+            .body(http_body_util::Empty::new())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_body_whose_source_stalls_is_cut_after_the_retrieval_timeout() {
+        let (gateway, gate, _dir) = gateway_over_gated_leaves();
+        // The name gives the type, so no byte is read before the response starts.
+        let response = gateway
+            .respond(get(&format!("/ipfs/{MULTIBLOCK}?filename=m.txt")))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        gate.add_permits(1);
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(first.len(), 256);
+        // The second leaf never comes: the body ends with an error, not a hang.
+        let started = Instant::now();
+        let error = body.frame().await.unwrap().unwrap_err();
+        assert!(started.elapsed() >= LIMIT);
+        assert!(started.elapsed() < LIMIT * 10);
+        assert!(error.to_string().contains("retrieval timeout"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_body_keeps_going_while_blocks_keep_coming() {
+        let (gateway, gate, _dir) = gateway_over_gated_leaves();
+        let response = gateway
+            .respond(get(&format!("/ipfs/{MULTIBLOCK}?filename=m.txt")))
+            .await;
+        let mut body = response.into_body();
+        // Each block takes most of the limit to come, the whole file several times it; the
+        // body waits on the source all along.
+        let started = Instant::now();
+        let releases = tokio::spawn(async move {
+            for _ in 0..5 {
+                tokio::time::sleep(LIMIT * 2 / 3).await;
+                gate.add_permits(1);
+            }
+        });
+        let mut total = 0;
+        while let Some(frame) = body.frame().await {
+            total += frame.unwrap().into_data().unwrap().len();
+        }
+        assert_eq!(total, 1026);
+        assert!(started.elapsed() > LIMIT * 3);
+        releases.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_response_that_cannot_start_in_time_is_a_504() {
+        let (gateway, _gate, _dir) = gateway_over_gated_leaves();
+        // Without a name the type is sniffed from the first leaf, which never comes.
+        let response = gateway.respond(get(&format!("/ipfs/{MULTIBLOCK}"))).await;
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    }
 }

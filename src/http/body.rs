@@ -4,6 +4,7 @@
 //! an error, so hyper cuts the connection rather than pass a short body off as complete.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -39,6 +40,18 @@ pub struct Body {
     remaining: u64,
     /// A concurrency slot the response holds until its body is dropped (sent or abandoned).
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Cuts the body when its source stalls (see [`Body::cut_after_stall`]).
+    stall: Option<StallGuard>,
+}
+
+/// The longest a body may wait for its source between two chunks. The timer runs only while
+/// the body itself waits (a block not yet arrived), never while the client is slow to read:
+/// hyper polls the body only when it wants more.
+struct StallGuard {
+    limit: std::time::Duration,
+    /// Armed on the first wait and reset on later ones, so it is allocated at most once.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    armed: bool,
 }
 
 enum Kind {
@@ -57,6 +70,7 @@ impl Body {
             kind: Kind::Empty,
             remaining: 0,
             slot: None,
+            stall: None,
         }
     }
 
@@ -84,6 +98,7 @@ impl Body {
             kind: Kind::Stream(Box::pin(body)),
             remaining: 0,
             slot: None,
+            stall: None,
         }
     }
 
@@ -107,6 +122,17 @@ impl Body {
     /// concurrency limit counts responses still streaming, not just handlers running.
     pub fn hold(&mut self, slot: tokio::sync::OwnedSemaphorePermit) {
         self.slot = Some(slot);
+    }
+
+    /// Ends the body with an error when no chunk comes from its source within `limit` of
+    /// asking (boxo cuts a stalled retrieval the same way): the client sees a truncated
+    /// response, never a connection held open forever.
+    pub fn cut_after_stall(&mut self, limit: std::time::Duration) {
+        self.stall = Some(StallGuard {
+            limit,
+            timer: None,
+            armed: false,
+        });
     }
 
     /// Appends a segment. (Not for stream bodies, whose length is not known.)
@@ -214,15 +240,13 @@ impl From<&'static str> for Body {
     }
 }
 
-impl http_body::Body for Body {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
+impl Body {
+    /// The next frame, waiting on the source as long as it takes.
+    fn poll_source(
+        &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
+        let this = self;
         match &mut this.kind {
             Kind::Stream(inner) => return inner.as_mut().poll_frame(cx),
             Kind::Failed(error) => return Poll::Ready(error.take().map(Err)),
@@ -264,6 +288,64 @@ impl http_body::Body for Body {
                 Frame::data(chunk)
             })));
         }
+    }
+}
+
+/// The error a stalled body ends with.
+#[derive(Debug)]
+struct Stalled(std::time::Duration);
+
+impl std::fmt::Display for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no data could be retrieved within the retrieval timeout ({} s)",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for Stalled {}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let polled = this.poll_source(cx);
+        let Some(guard) = &mut this.stall else {
+            return polled;
+        };
+        if polled.is_ready() {
+            guard.armed = false;
+            return polled;
+        }
+        let deadline = tokio::time::Instant::now() + guard.limit;
+        let timer = match &mut guard.timer {
+            Some(timer) => {
+                if !guard.armed {
+                    timer.as_mut().reset(deadline);
+                }
+                timer
+            }
+            None => guard
+                .timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        guard.armed = true;
+        if timer.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let limit = guard.limit;
+        tracing::warn!(?limit, "response body stalled: cut");
+        this.stall = None;
+        this.remaining = 0;
+        this.kind = Kind::Failed(None);
+        Poll::Ready(Some(Err(Box::new(Stalled(limit)))))
     }
 
     fn is_end_stream(&self) -> bool {

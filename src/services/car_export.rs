@@ -1242,4 +1242,44 @@ mod tests {
             ));
         }
     }
+
+    // ---- a slow source ----
+
+    #[tokio::test]
+    async fn a_car_streams_each_block_as_it_arrives() {
+        let (_dir, store) = store_with(&[MIXED]);
+        let gated = crate::test_support::GatedSource::new(Arc::clone(&store), cids(&LEAVES));
+        let gate = gated.gate();
+        let source: SharedSource = Arc::new(gated);
+        let export = CarExport::new(source, cid(MULTIBLOCK), &[], CarParams::default())
+            .await
+            .unwrap();
+        // Pulled as a response body pulls it: a wait given up keeps its place.
+        use futures_util::StreamExt;
+        let mut export = std::pin::pin!(export.into_stream());
+        // The header and the root's section need no leaf.
+        let mut sent = Vec::new();
+        for _ in 0..3 {
+            sent.push(export.next().await.unwrap().unwrap());
+        }
+        let wait = std::time::Duration::from_millis(100);
+        for leaf in LEAVES {
+            // Nothing more goes out until the next leaf arrives …
+            assert!(
+                tokio::time::timeout(wait, export.next()).await.is_err(),
+                "a chunk came out before its block arrived"
+            );
+            // … and as soon as it does, its section does.
+            gate.add_permits(1);
+            let prefix = export.next().await.unwrap().unwrap();
+            let data = export.next().await.unwrap().unwrap();
+            assert!(prefix.ends_with(&cid(leaf).to_bytes()), "{prefix:?} {leaf}");
+            assert_eq!(data, store.get(&cid(leaf)).unwrap().unwrap());
+            sent.extend([prefix, data]);
+        }
+        assert!(export.next().await.is_none());
+        let (roots, blocks) = decode(&sent);
+        assert_eq!(roots, [cid(MULTIBLOCK)]);
+        assert_eq!(blocks, concat(&[&[cid(MULTIBLOCK)], &cids(&LEAVES)]));
+    }
 }

@@ -299,3 +299,79 @@ impl futures_core::Stream for FileStream {
         self.get_mut().poll_chunk(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::services::resolve::{self, Node};
+    use crate::services::testing::store_with;
+    use crate::test_support::GatedSource;
+
+    /// `multiblock.txt`: 1026 bytes in five raw leaves (256 bytes each, then 2).
+    const MULTIBLOCK: &str = "bafybeigcisqd7m5nf3qmuvjdbakl5bdnh4ocrmacaqkpuh77qjvggmt2sa";
+    const MIXED: &str = "trustless_gateway_car/subdir-with-mixed-block-files.car";
+
+    /// A stream of `[start, start + len)` of the file over a source whose leaves all wait.
+    async fn gated_stream(
+        start: u64,
+        len: u64,
+    ) -> (FileStream, Arc<GatedSource>, tempfile::TempDir) {
+        let (dir, store) = store_with(&[MIXED]);
+        let root: Cid = MULTIBLOCK.parse().unwrap();
+        let Node::File(file) = resolve::Node::load(&*store, &root).await.unwrap() else {
+            panic!("not a file");
+        };
+        let leaves = dagpb::decode(&store.get(&root).unwrap().unwrap())
+            .unwrap()
+            .links
+            .iter()
+            .map(|link| link.cid)
+            .collect::<Vec<_>>();
+        let gated = Arc::new(GatedSource::new(store, leaves));
+        let source: SharedSource = Arc::clone(&gated) as SharedSource;
+        (
+            FileStream::new(source, &file, start, len).unwrap(),
+            gated,
+            dir,
+        )
+    }
+
+    fn poll_once(stream: &mut FileStream) -> Poll<Option<Result<Bytes>>> {
+        stream.poll_chunk(&mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    #[tokio::test]
+    async fn the_blocks_ahead_are_asked_for_together() {
+        let (mut stream, gated, _dir) = gated_stream(0, 1026).await;
+        assert!(poll_once(&mut stream).is_pending());
+        assert_eq!(
+            gated.asked(),
+            5,
+            "every leaf of the range is in flight at once"
+        );
+        gated.release(5);
+        let mut total = 0;
+        while let Some(chunk) = stream.next_chunk().await {
+            total += chunk.unwrap().len();
+        }
+        assert_eq!(total, 1026);
+        assert_eq!(gated.asked(), 5, "no block was asked for twice");
+    }
+
+    #[tokio::test]
+    async fn a_range_asks_only_for_its_blocks() {
+        // Bytes 300..600 lie in the second and third leaves.
+        let (mut stream, gated, _dir) = gated_stream(300, 300).await;
+        assert!(poll_once(&mut stream).is_pending());
+        assert_eq!(gated.asked(), 2);
+        gated.release(2);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next_chunk().await {
+            bytes.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(bytes.len(), 300);
+        assert_eq!(gated.asked(), 2);
+    }
+}

@@ -10,9 +10,9 @@ use cid::Cid;
 use multihash::Multihash;
 
 use super::pins::{PinMode, Pinset};
-use super::Result;
+use super::{InPlace, Result};
 use crate::ipld::cid::codec;
-use crate::store::Blockstore;
+use crate::store::{BlockSource, Blockstore};
 
 /// What a collection did.
 #[derive(Debug, Default)]
@@ -42,7 +42,7 @@ pub fn collect(store: &Blockstore, pins: &Pinset, extra_roots: &[Cid]) -> Result
                 marked.insert(*root.hash());
                 store.has(&root)?
             }
-            PinMode::Recursive => mark_dag(store, root, &mut marked)?,
+            PinMode::Recursive => super::in_place(mark_dag(&InPlace(store), root, &mut marked))?,
         };
         if !complete {
             report
@@ -75,9 +75,10 @@ pub fn collect(store: &Blockstore, pins: &Pinset, extra_roots: &[Cid]) -> Result
     Ok(report)
 }
 
-/// Marks every block reachable from `root`; returns false if some were missing.
-pub fn mark_dag(
-    store: &Blockstore,
+/// Marks every block of `source` reachable from `root`; returns false if some were missing.
+/// GC walks the local store in place ([`InPlace`]); status checks walk it asynchronously.
+pub async fn mark_dag(
+    source: &dyn BlockSource,
     root: Cid,
     marked: &mut HashSet<Multihash<64>>,
 ) -> Result<bool> {
@@ -88,7 +89,7 @@ pub fn mark_dag(
         if !marked.insert(*cid.hash()) {
             continue;
         }
-        let block = match super::fetch_in_place(store, &cid) {
+        let block = match super::fetch(source, &cid).await {
             Ok(block) => block,
             Err(super::Error::BlockMissing(_)) => {
                 complete = false;
@@ -106,9 +107,9 @@ pub fn mark_dag(
     Ok(complete)
 }
 
-/// Whether every block of the DAG under `root` is present.
-pub fn is_complete(store: &Blockstore, root: Cid) -> Result<bool> {
-    mark_dag(store, root, &mut HashSet::new())
+/// Whether every block of the DAG under `root` is in `source`.
+pub async fn is_complete(source: &dyn BlockSource, root: Cid) -> Result<bool> {
+    mark_dag(source, root, &mut HashSet::new()).await
 }
 
 #[cfg(test)]
@@ -185,6 +186,6 @@ mod tests {
             [crate::ipld::cid::to_v1_string(&root)]
         );
         assert!(store.has(&root).unwrap());
-        assert!(!is_complete(&store, root).unwrap());
+        assert!(!crate::test_support::block_on(is_complete(&store, root)).unwrap());
     }
 }

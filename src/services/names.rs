@@ -1355,7 +1355,7 @@ mod tests {
         assert_eq!(empty_directory().to_string(), EMPTY_DIR);
         let v0 = Cid::try_from("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn").unwrap();
         assert!(!h.store.has(&v0).unwrap());
-        let resolved = block_on(resolve::resolve(&h.store, v0, &[])).unwrap();
+        let resolved = block_on(resolve::resolve(&*h.store, v0, &[])).unwrap();
         assert!(resolved.node.is_directory());
     }
 
@@ -1926,7 +1926,7 @@ mod tests {
             .publish("site", &ContentPath::new(hello), &["a", "b", "c.txt"])
             .unwrap();
         let at = |root: Cid, path: &[&str]| {
-            block_on(resolve::resolve(&h.store, root, path)).map(|r| r.cid)
+            block_on(resolve::resolve(&*h.store, root, path)).map(|r| r.cid)
         };
         assert_eq!(at(first.root, &["a", "b", "c.txt"]).unwrap(), hello);
         assert!(h.pins.get(&first.root).unwrap().is_some());
@@ -1992,9 +1992,9 @@ mod tests {
             .names
             .update_tree("site", remove(&["a", "b.txt"]))
             .unwrap();
-        let a = block_on(resolve::resolve(&h.store, published.root, &["a"])).unwrap();
+        let a = block_on(resolve::resolve(&*h.store, published.root, &["a"])).unwrap();
         assert!(a.node.is_directory());
-        assert!(block_on(resolve::resolve(&h.store, published.root, &["a", "b.txt"])).is_err());
+        assert!(block_on(resolve::resolve(&*h.store, published.root, &["a", "b.txt"])).is_err());
         let before = h.names.record(&published.name).unwrap().sequence();
         assert!(matches!(
             h.names.update_tree("site", remove(&["missing"])),

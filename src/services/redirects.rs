@@ -1029,7 +1029,7 @@ mod tests {
         let root = import(&store, "redirects.car");
         let read = |name: &str| {
             let resolved =
-                block_on(resolve::resolve(&store, root, &[name, REDIRECTS_FILE])).unwrap();
+                block_on(resolve::resolve(&*store, root, &[name, REDIRECTS_FILE])).unwrap();
             let Node::File(file) = &resolved.node else {
                 panic!("{name}/_redirects is not a file");
             };

@@ -428,7 +428,7 @@ mod tests {
 
             // Ending on a map, or on a number, inside a block: 501.
             for path in [&["foo"][..], &["foo", "object", "banana"]] {
-                let err = failure(block_on(resolve(&store, cid(root), path)));
+                let err = failure(block_on(resolve(&*store, cid(root), path)));
                 assert!(
                     matches!(&err, Error::Ipld(e) if e.kind() == ErrorKind::Unsupported),
                     "{path:?}: {err}"
@@ -441,7 +441,7 @@ mod tests {
                 &["foo", "object", "banana", "x"],
                 &["foo", "link", "bar", "hello", "x"],
             ] {
-                let err = failure(block_on(resolve(&store, cid(root), path)));
+                let err = failure(block_on(resolve(&*store, cid(root), path)));
                 assert!(matches!(err, Error::NotFound(_)), "{path:?}: {err}");
             }
         }
@@ -459,13 +459,13 @@ mod tests {
         assert!(matches!(resolved.node, Node::File(FileRoot::Raw(_))));
         assert_eq!(read, [cid(root), document, single]);
         // Through a link to a UnixFS file DAG: a file has no children to path into.
-        let multiblock = block_on(resolve(&store, document, &["files", "multiblock"])).unwrap();
+        let multiblock = block_on(resolve(&*store, document, &["files", "multiblock"])).unwrap();
         assert!(matches!(
             multiblock.node,
             Node::File(FileRoot::UnixFs { .. })
         ));
         let err = failure(block_on(resolve(
-            &store,
+            &*store,
             document,
             &["files", "multiblock", "x"],
         )));
@@ -520,7 +520,7 @@ mod tests {
         assert!(matches!(resolved.node, Node::File(_)));
         // The untraced path reads the same blocks and lands on the same node.
         assert_eq!(
-            block_on(resolve(&store, cid(root), &["685.txt"]))
+            block_on(resolve(&*store, cid(root), &["685.txt"]))
                 .unwrap()
                 .cid,
             file

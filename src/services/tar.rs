@@ -1340,7 +1340,7 @@ mod tests {
         let root = parity_tree(&mut StoreSink::new(&store));
         let hamt = resolve_one(&store, root, "hamt");
         assert!(matches!(
-            block_on(Node::load(&store, &hamt)).unwrap(),
+            block_on(Node::load(&*store, &hamt)).unwrap(),
             Node::HamtDirectory(..)
         ));
         let (bytes, _) = archive(&store, root);
@@ -1375,8 +1375,8 @@ mod tests {
             .filter_map(|e| e.name.strip_prefix(&format!("{root}/hamt/")))
             .collect();
         let listed = block_on(dir::list(
-            &store,
-            &block_on(Node::load(&store, &hamt)).unwrap(),
+            &*store,
+            &block_on(Node::load(&*store, &hamt)).unwrap(),
         ))
         .unwrap();
         assert_eq!(

@@ -77,20 +77,6 @@ pub trait BlockSource: Send + Sync {
     fn size(&self, cid: &Cid) -> SourceFuture<Result<Option<u64>>>;
 }
 
-impl<T: BlockSource + ?Sized> BlockSource for Arc<T> {
-    fn get(&self, cid: &Cid) -> SourceFuture<Result<Option<Bytes>>> {
-        (**self).get(cid)
-    }
-
-    fn has(&self, cid: &Cid) -> SourceFuture<Result<bool>> {
-        (**self).has(cid)
-    }
-
-    fn size(&self, cid: &Cid) -> SourceFuture<Result<Option<u64>>> {
-        (**self).size(cid)
-    }
-}
-
 /// A source shared by the requests and streams reading from it.
 pub type SharedSource = Arc<dyn BlockSource>;
 
