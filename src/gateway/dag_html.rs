@@ -14,7 +14,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::StatusCode;
 
 use super::listing::ASSET_HASH;
-use super::read::{
+use super::response::{
     not_modified, not_modified_response, redirect_to_trailing_slash, with_status, Ask,
 };
 use crate::http::error::escape_html;

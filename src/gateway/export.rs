@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::format::Format;
 use super::path::query_param;
-use super::read::{
+use super::response::{
     cache_control, content_disposition, not_modified, not_modified_response, with_status, Ask,
     CacheKind, RootsList, X_IPFS_PATH, X_IPFS_ROOTS,
 };

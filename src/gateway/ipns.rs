@@ -32,7 +32,8 @@ use smallvec::SmallVec;
 
 use super::format::Format;
 use super::path::{self, encode_segment, query_param};
-use super::read::{self, Ask, Origin, IPFS_HASH};
+use super::read;
+use super::response::{self, Ask, Origin, IPFS_HASH};
 use super::{Gateway, RequestBody};
 use crate::http::header_text::HeaderText;
 use crate::http::router::Route;
@@ -187,7 +188,11 @@ fn redirect_to_canonical(
     }
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::LOCATION, header_value(&location)?);
-    Ok(read::with_status(StatusCode::FOUND, headers, Body::empty()))
+    Ok(response::with_status(
+        StatusCode::FOUND,
+        headers,
+        Body::empty(),
+    ))
 }
 
 /// The trustless gateway's `?format=ipns-record`: the signed record, as boxo serves it.
@@ -209,8 +214,8 @@ fn serve_record(
     let mut headers = HeaderMap::with_capacity(12);
     let mut text = HeaderText::with_capacity(256);
     text.set(header::ETAG, &etag);
-    if read::not_modified(request_headers, &etag) {
-        return Ok(read::not_modified_response(text, headers));
+    if response::not_modified(request_headers, &etag) {
+        return Ok(response::not_modified_response(text, headers));
     }
     let max_age = record.max_age(SystemTime::now()).as_secs();
     text.set_fmt(
@@ -223,7 +228,7 @@ fn serve_record(
     };
     text.set(
         header::CONTENT_DISPOSITION,
-        &read::content_disposition(&filename, true),
+        &response::content_disposition(&filename, true),
     );
     text.set_u64(header::CONTENT_LENGTH, bytes.len() as u64);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(IPNS_RECORD));
@@ -232,7 +237,7 @@ fn serve_record(
         HeaderValue::from_static("nosniff"),
     );
     text.apply(&mut headers);
-    Ok(read::with_status(
+    Ok(response::with_status(
         StatusCode::OK,
         headers,
         Body::full(bytes),
@@ -279,7 +284,11 @@ fn key_location(
     }
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::LOCATION, header_value(&location)?);
-    Ok(read::with_status(StatusCode::FOUND, headers, Body::empty()))
+    Ok(response::with_status(
+        StatusCode::FOUND,
+        headers,
+        Body::empty(),
+    ))
 }
 
 /// `POST /ipns/localhost?key=NAME`: 201; a new key is published pointing at the empty
@@ -293,7 +302,7 @@ async fn create_key(names: &Arc<NameService>, query: Option<&str>) -> Result<Res
         header::LOCATION,
         header_value(&format!("ipns://{}/", key.ipns_name()))?,
     );
-    Ok(read::with_status(
+    Ok(response::with_status(
         StatusCode::CREATED,
         headers,
         Body::empty(),
@@ -305,7 +314,7 @@ async fn delete_key(names: &Arc<NameService>, parts: &Parts) -> Result<Response,
     let key_name = key_param(parts.uri.query())?;
     let service = Arc::clone(names);
     blocking(move || service.delete_key(&key_name)).await?;
-    Ok(read::with_status(
+    Ok(response::with_status(
         StatusCode::OK,
         HeaderMap::new(),
         Body::empty(),
@@ -338,7 +347,11 @@ where
     let published = blocking(move || service.publish(&key_ref, &target, &segments)).await?;
     let at: Vec<&str> = at.iter().map(String::as_str).collect();
     let headers = ipns_path_headers(&key_text, &at, false, &published.root);
-    Ok(read::with_status(StatusCode::OK, headers, Body::empty()))
+    Ok(response::with_status(
+        StatusCode::OK,
+        headers,
+        Body::empty(),
+    ))
 }
 
 /// The key and the decoded path of `/ipns/<key>[/<path>]`, with the key as headers name it
@@ -444,7 +457,11 @@ where
     drop(uploaded.lease);
     let at: Vec<&str> = at.iter().map(String::as_str).collect();
     let headers = ipns_path_headers(&key_text, &at, form, &published.root);
-    Ok(read::with_status(StatusCode::OK, headers, Body::empty()))
+    Ok(response::with_status(
+        StatusCode::OK,
+        headers,
+        Body::empty(),
+    ))
 }
 
 /// `DELETE /ipns/<key>/<path>`: removes the path from the name's tree and publishes the
@@ -471,7 +488,11 @@ async fn delete(names: &Arc<NameService>, rest: &str) -> Result<Response, HttpEr
     .await?;
     let parent: Vec<&str> = at[..at.len() - 1].iter().map(String::as_str).collect();
     let headers = ipns_path_headers(&key_text, &parent, true, &published.root);
-    Ok(read::with_status(StatusCode::OK, headers, Body::empty()))
+    Ok(response::with_status(
+        StatusCode::OK,
+        headers,
+        Body::empty(),
+    ))
 }
 
 /// Reads a `POST /ipns` body: `/ipfs/<cid>[/<path>]`, `ipfs://<cid>[/<path>]` or a naked
@@ -572,7 +593,7 @@ fn routing_get(names: &NameService, parts: &Parts, name_raw: &str) -> Result<Res
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(IPNS_RECORD));
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     text.apply(&mut headers);
-    Ok(read::with_status(
+    Ok(response::with_status(
         StatusCode::OK,
         headers,
         Body::full(bytes),
@@ -622,7 +643,7 @@ where
     let raw = read_body(body, &parts.headers, MAX_RECORD_SIZE, "an IPNS record").await?;
     let service = Arc::clone(names);
     blocking(move || service.put_record(&name, raw)).await?;
-    Ok(read::with_status(
+    Ok(response::with_status(
         StatusCode::OK,
         HeaderMap::new(),
         Body::empty(),

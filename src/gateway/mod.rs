@@ -14,6 +14,7 @@ mod origins;
 pub mod path;
 pub mod pubsub;
 mod read;
+mod response;
 mod write;
 
 use std::sync::Arc;
@@ -392,21 +393,6 @@ fn prefers_html<B>(request: &Request<B>) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"))
-}
-#[allow(dead_code, unused_variables)]
-fn __probe(
-    gw: &Gateway,
-    ask: &read::Ask<'_>,
-    root: cid::Cid,
-    segs: &[&str],
-    req: Request<Incoming>,
-    r2: &Request<Incoming>,
-) {
-    fn send<T: Send>(_: T) {}
-    send(read::serve_content(gw, ask, root, segs));
-    send(read::serve_ipfs(gw, ask, "x"));
-    send(read::ipfs(gw, r2, "x"));
-    send(gw.serve_by_host(r2));
 }
 
 #[cfg(test)]

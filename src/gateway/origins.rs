@@ -17,7 +17,8 @@ use http::{Method, StatusCode, Uri};
 
 use super::host::{self, Namespace};
 use super::path::{decode_path, escape_path};
-use super::read::{self, with_status, Ask, Origin};
+use super::read;
+use super::response::{with_status, Ask, Origin};
 use super::Gateway;
 use crate::http::header_text::HeaderText;
 use crate::http::{Body, HttpError, Response};

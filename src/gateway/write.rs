@@ -11,7 +11,7 @@ use http::header::{self, HeaderMap, HeaderName};
 use http::{Request, StatusCode};
 
 use super::path::{self, encode_segment};
-use super::read::{with_status, IPFS_HASH};
+use super::response::{with_status, IPFS_HASH};
 use super::{Gateway, RequestBody};
 use crate::http::header_text::HeaderText;
 use crate::http::upload::{self, FormNames, UploadOptions};
