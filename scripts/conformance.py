@@ -220,7 +220,7 @@ def start_cairn(args, scratch):
 def start_kubo(args, scratch):
     """An offline Kubo over the fixtures, configured as Kubo's CI runs the suite."""
     ipfs = shutil.which("ipfs") or str(pathlib.Path(go_env("GOPATH")) / "bin" / "ipfs")
-    env = dict(os.environ, IPFS_PATH=str(scratch / "kubo"), IPFS_NS_MAP=ns_map())
+    env = dict(os.environ, IPFS_PATH=str(scratch / "kubo"), IPFS_NS_MAP=ns_map(), IPFS_TELEMETRY="off")
     run = lambda *a: subprocess.run([ipfs, *a], env=env, check=True, capture_output=True)
     run("init", "--profile=test")
     port = free_port()
