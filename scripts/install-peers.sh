@@ -58,9 +58,10 @@ if want kubo; then
     start=$(date +%s)
     mkdir -p "$scratch/kubo-$KUBO" && cd "$scratch/kubo-$KUBO"
     [ -f go.mod ] || go mod init scratch >/dev/null 2>&1
+    # A `require` with -mod=mod resolves without the version listings `go get` asked for, so
+    # the `exclude` lines 0.42.0 needed (go-libp2p v6.0.23+incompatible, go-ipfs-cmds
+    # v2.0.1+incompatible) are not needed any more.
     go mod edit -require=github.com/ipfs/kubo@$KUBO \
-      -exclude=github.com/libp2p/go-libp2p@v6.0.23+incompatible \
-      -exclude=github.com/ipfs/go-ipfs-cmds@v2.0.1+incompatible \
       -replace=github.com/quic-go/quic-go=github.com/quic-go/quic-go@v0.60.0 \
       -replace=github.com/quic-go/webtransport-go=github.com/quic-go/webtransport-go@v0.11.1
     GOFLAGS=-mod=mod go build -o "$GOBIN/ipfs" github.com/ipfs/kubo/cmd/ipfs
