@@ -4,7 +4,7 @@
     python3 scripts/conformance.py [--cairn target/release/cairn] [--json report.json]
 
 What it does, as Kubo's own CI does for Kubo:
-  1. makes sure `gateway-conformance` is installed (`go install …@v0.13.2`);
+  1. makes sure `gateway-conformance` v0.13.2 is installed (scripts/install-peers.sh);
   2. loads the suite's fixtures into a fresh data directory: every CAR with
      `cairn import --pin-roots=false`, every `.ipns-record` with `PUT /routing/v1/ipns/<name>`,
      DNSLink through `IPFS_NS_MAP`;
@@ -18,12 +18,13 @@ What it does, as Kubo's own CI does for Kubo:
 `ipfs daemon --offline`, configured as Kubo's own CI configures it) for side-by-side figures;
 the known-failures list does not apply to it.
 
-When the suite cannot be installed it prints `SKIP: …` and exits 0, or 1 when
-CAIRN_REQUIRE_PEERS=1 — except when the Go module proxy itself refuses the module (it answers
-403 "not available" for every version of gateway-conformance on this project's machines): that is
-printed as `BLOCKED: …` and does not fail the run, since no command here can change it.
-GATEWAY_CONFORMANCE_HOME names the suite's source tree when the binary was built from a checkout
-rather than installed from the module proxy.
+The suite comes from scripts/install-peers.sh (`go install …@v0.13.2`, or a build from the
+source tree named by GATEWAY_CONFORMANCE_SRC where the Go module proxy refuses the module); this
+script runs it when the suite is missing. The suite runs `go test` in its own source tree, found
+in this order: GATEWAY_CONFORMANCE_HOME, the copy install-peers.sh keeps in its peer cache, the
+Go module cache. When the suite still cannot be found it prints `SKIP: …` and exits 0, or
+`FAIL: …` and exits 1 when CAIRN_REQUIRE_PEERS=1 (as in CI). A spec that runs no test, or a
+suite that produces no results, fails too.
 """
 
 import argparse
@@ -42,7 +43,7 @@ import urllib.request
 VERSION = "v0.13.2"
 MODULE = "github.com/ipfs/gateway-conformance"
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "gateway-conformance"
+FIXTURES = ROOT / "tests" / "fixtures" / "gateway-conformance"
 KNOWN_FAILURES = ROOT / "scripts" / "conformance-known-failures.txt"
 SPECS = ["trustless-gateway", "path-gateway", "subdomain-gateway", "dnslink-gateway", "redirects-file",
          "proxy-gateway"]
@@ -61,25 +62,42 @@ def go_env(name):
     return subprocess.run(["go", "env", name], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def find_suite():
-    """The installed binary and the source tree it runs `go test` in, installing if needed."""
+def peer_cache():
+    cache = os.environ.get("XDG_CACHE_HOME") or str(pathlib.Path.home() / ".cache")
+    return pathlib.Path(os.environ.get("CAIRN_PEER_BUILD_DIR") or pathlib.Path(cache) / "cairn-peers")
+
+
+def installed_suite():
+    """The suite's binary at the right version, or None."""
     gobin = pathlib.Path(go_env("GOPATH")) / "bin"
-    binary = shutil.which("gateway-conformance") or (gobin / "gateway-conformance")
-    binary = pathlib.Path(binary)
-    if not binary.exists():
-        print(f"installing gateway-conformance {VERSION} …", flush=True)
-        done = subprocess.run(
-            ["go", "install", f"{MODULE}/cmd/gateway-conformance@{VERSION}"],
-            capture_output=True, text=True,
-        )
-        if done.returncode != 0:
-            return None, done.stderr.strip().splitlines()[-2:]
-    home = os.environ.get("GATEWAY_CONFORMANCE_HOME") or str(
-        pathlib.Path(go_env("GOMODCACHE")) / f"{MODULE}@{VERSION}"
-    )
-    if not (pathlib.Path(home) / "tests").is_dir():
-        return None, [f"the suite's tests are not at {home} (set GATEWAY_CONFORMANCE_HOME)"]
-    return (binary, pathlib.Path(home)), None
+    for binary in (shutil.which("gateway-conformance"), gobin / "gateway-conformance"):
+        if binary and pathlib.Path(binary).is_file():
+            done = subprocess.run([str(binary), "--version"], capture_output=True, text=True)
+            if done.stdout.strip().endswith(" " + VERSION):
+                return pathlib.Path(binary)
+    return None
+
+
+def find_suite():
+    """The suite's binary and the source tree it runs `go test` in, installing it if needed."""
+    binary = installed_suite()
+    if binary is None:
+        print(f"gateway-conformance {VERSION} is not installed; running scripts/install-peers.sh",
+              flush=True)
+        done = subprocess.run(["bash", str(ROOT / "scripts" / "install-peers.sh"),
+                               "gateway-conformance"])
+        binary = installed_suite()
+        if binary is None:
+            return None, [f"scripts/install-peers.sh could not install it (status {done.returncode})"]
+    candidates = [os.environ.get("GATEWAY_CONFORMANCE_HOME"),
+                  peer_cache() / f"gateway-conformance-{VERSION}",
+                  pathlib.Path(go_env("GOMODCACHE")) / f"{MODULE}@{VERSION}"]
+    for home in candidates:
+        if home and (pathlib.Path(home) / "tests").is_dir():
+            return (binary, pathlib.Path(home)), None
+    return None, ["the suite's source tree (with tests/) is in none of: "
+                  + ", ".join(str(c) for c in candidates if c)
+                  + " (set GATEWAY_CONFORMANCE_HOME)"]
 
 
 def free_port():
@@ -202,7 +220,7 @@ def start_cairn(args, scratch):
 def start_kubo(args, scratch):
     """An offline Kubo over the fixtures, configured as Kubo's CI runs the suite."""
     ipfs = shutil.which("ipfs") or str(pathlib.Path(go_env("GOPATH")) / "bin" / "ipfs")
-    env = dict(os.environ, IPFS_PATH=str(scratch / "kubo"), IPFS_NS_MAP=ns_map())
+    env = dict(os.environ, IPFS_PATH=str(scratch / "kubo"), IPFS_NS_MAP=ns_map(), IPFS_TELEMETRY="off")
     run = lambda *a: subprocess.run([ipfs, *a], env=env, check=True, capture_output=True)
     run("init", "--profile=test")
     port = free_port()
@@ -245,12 +263,13 @@ def main():
     suite, why = find_suite()
     if suite is None:
         reason = " / ".join(why)
-        if "403" in reason or "not available" in reason:
-            print("BLOCKED: the Go module proxy refuses gateway-conformance " + VERSION +
-                  ", so the suite cannot be installed here: " + reason, flush=True)
-            return 0
-        print("SKIP: gateway-conformance is not available: " + reason, flush=True)
-        return 1 if os.environ.get("CAIRN_REQUIRE_PEERS") == "1" else 0
+        if os.environ.get("CAIRN_REQUIRE_PEERS") == "1":
+            print(f"FAIL: gateway-conformance {VERSION} is required (CAIRN_REQUIRE_PEERS=1) but is"
+                  f" not available: {reason}", flush=True)
+            return 1
+        print(f"SKIP: gateway-conformance {VERSION} is not available, the suite did not run: "
+              f"{reason}", flush=True)
+        return 0
     binary, home = suite
 
     with tempfile.TemporaryDirectory(prefix="cairn-conformance-") as scratch:
@@ -268,11 +287,12 @@ def main():
             if args.run:
                 command += ["-run", args.run]
             suite_env = dict(os.environ, GATEWAY_CONFORMANCE_HOME=str(home))
-            subprocess.run(command, env=suite_env, stdout=subprocess.DEVNULL)
+            suite_status = subprocess.run(command, env=suite_env, stdout=subprocess.DEVNULL).returncode
         finally:
             server.terminate()
             server.wait(timeout=15)
-        events = [json.loads(line) for line in report.read_text().splitlines() if line.startswith("{")]
+        lines = report.read_text().splitlines() if report.exists() else []
+        events = [json.loads(line) for line in lines if line.startswith("{")]
 
     spec_of = spec_of_tests(home)
     counts = {spec: {"pass": 0, "fail": 0, "skip": 0} for spec in args.specs.split(",")}
@@ -292,6 +312,14 @@ def main():
     if args.against == "kubo":
         print(f"\n{len(failures)} failing (Kubo)")
         return 0
+    # A suite that did not build, crashed or ran nothing must not look like a pass.
+    broken = []
+    if suite_status != 0 and not failures:
+        broken.append(f"the suite exited with status {suite_status} but reported no failing test"
+                      " (did `go test` build? see the output above)")
+    if args.run is None:
+        broken += [f"spec {spec} ran no test" for spec in args.specs.split(",")
+                   if not spec.startswith(("+", "-")) and counts.get(spec, {}).get("pass", 0) + counts.get(spec, {}).get("fail", 0) == 0]
     known = read_known_failures()
     unexpected = [f for f in failures if f not in known]
     for name in failures:
@@ -299,8 +327,10 @@ def main():
     stale = [k for k in known if k not in failures]
     for name in stale:
         print(f"note: known failure now passes or did not run: {name}")
+    for reason in broken:
+        print("FAIL    " + reason)
     print(f"\n{len(failures)} failing, {len(unexpected)} not in {KNOWN_FAILURES.name}")
-    return 1 if unexpected else 0
+    return 1 if unexpected or broken else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ export RUSTC_BOOTSTRAP=1
 targets=$(cargo fuzz list)
 cargo fuzz build -O
 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for target in $targets; do
   # Work on a copy, so the committed seed corpus stays as it is.
   work=$(mktemp -d)

@@ -133,7 +133,7 @@ def main():
         # Same bytes into both stores, same settings: the CIDs must agree.
         cairn_data = os.path.join(work, "cairn")
         kubo_repo = os.path.join(work, "kubo")
-        env = dict(os.environ, IPFS_PATH=kubo_repo)
+        env = dict(os.environ, IPFS_PATH=kubo_repo, IPFS_TELEMETRY="off")
         sh([ipfs, "init", "--profile=test"], env=env)
         cids = {}
         for name in list(files) + ["dir10k"]:
