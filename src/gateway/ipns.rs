@@ -6,7 +6,7 @@
 //!   CIDv1 redirects (302) to that form, as boxo does. `?format=ipns-record` (or
 //!   `Accept: application/vnd.ipfs.ipns-record`) answers the signed record itself (trustless
 //!   gateway spec).
-//! - The key API, `/ipns/localhost?key=NAME` (Agregore spec, pinned down in agregore.md):
+//! - The key API, `/ipns/localhost?key=NAME` (Agregore spec; cairn's choices in docs/gateway-api.md):
 //!   GET 302 to `ipns://<k51…>[/<path>]`, POST 201 (creates the key, pointing at the empty
 //!   directory), DELETE 200; missing `?key` 400, unknown key 404.
 //! - `POST /ipns/<key>[/<path>]`: publish a content path (`/ipfs/<cid>[/p]`, `ipfs://<cid>[/p]`

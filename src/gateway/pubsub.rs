@@ -1,5 +1,5 @@
 //! `/pubsub/<topic>`: the Agregore pubsub API over HTTP (Agregore gateway spec, "PubSub API";
-//! the cairn choices in shared/spec/agregore.md, "Pubsub"), on top of a
+//! the cairn choices in docs/gateway-api.md, "Pubsub"), on top of a
 //! [`PubsubBackend`](crate::services::pubsub::PubsubBackend).
 //!
 //! - `GET` without `Accept: text/event-stream`: JSON about the topic (`id`, `topic`,

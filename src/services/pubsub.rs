@@ -1,6 +1,6 @@
 //! Publish/subscribe between the node's own clients: the topic bus behind the Agregore
 //! `/pubsub/<topic>` API (Agregore gateway spec, "PubSub API"; the cairn choices are in
-//! shared/spec/agregore.md, "Pubsub"). No HTTP types here.
+//! docs/gateway-api.md, "Pubsub"). No HTTP types here.
 //!
 //! [`PubsubBackend`] is what the gateway talks to; [`LocalBus`] is the in-process backend.
 //! Each topic is a `tokio::sync::broadcast` channel, created by the first subscriber and removed
