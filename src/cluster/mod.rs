@@ -154,7 +154,7 @@ impl ClusterApi {
                 let pins: Vec<Pin> = self
                     .pins
                     .list()
-                    .map_err(ApiFailure::internal)?
+                    .map_err(ApiFailure::from)?
                     .iter()
                     .map(|p| self.cluster_pin(p))
                     .filter(|p| filter.matches(p.pin_type))
@@ -163,7 +163,7 @@ impl ClusterApi {
             }
             ("GET", ["allocations", cid]) => {
                 let cid = parse_cid(cid)?;
-                match self.pins.get(&cid).map_err(ApiFailure::internal)? {
+                match self.pins.get(&cid).map_err(ApiFailure::from)? {
                     Some(pin) => json(&self.cluster_pin(&pin)),
                     None => Err(not_in_pinset()),
                 }
@@ -178,7 +178,7 @@ impl ClusterApi {
                         }
                     }
                     None => {
-                        for pin in self.pins.list().map_err(ApiFailure::internal)? {
+                        for pin in self.pins.list().map_err(ApiFailure::from)? {
                             infos.push(self.status_of_pin(&pin).await);
                         }
                     }
@@ -197,7 +197,7 @@ impl ClusterApi {
             }
             ("POST", ["pins", "recover"]) => {
                 let mut infos: Vec<GlobalPinInfo> = Vec::new();
-                for pin in self.pins.list().map_err(ApiFailure::internal)? {
+                for pin in self.pins.list().map_err(ApiFailure::from)? {
                     infos.push(self.status_of_pin(&pin).await);
                 }
                 stream(infos)
@@ -364,7 +364,7 @@ impl ClusterApi {
     }
 
     async fn status(&self, cid: &Cid) -> Result<GlobalPinInfo, ApiFailure> {
-        match self.pins.get(cid).map_err(ApiFailure::internal)? {
+        match self.pins.get(cid).map_err(ApiFailure::from)? {
             Some(pin) => Ok(self.status_of_pin(&pin).await),
             None => {
                 let pin = Pin {
@@ -416,7 +416,7 @@ impl ClusterApi {
             params::pin_options_from_query(query, Timestamp::now()).map_err(ApiFailure::param)?;
         let mut stored = stored_pin(&cid, &options);
         if let Some(previous) = options.pin_update {
-            if let Some(old) = self.pins.get(&previous).map_err(ApiFailure::internal)? {
+            if let Some(old) = self.pins.get(&previous).map_err(ApiFailure::from)? {
                 if stored.name.is_empty() {
                     stored.name = old.name.clone();
                 }
@@ -425,17 +425,17 @@ impl ClusterApi {
                 }
             }
         }
-        self.pins.add(&stored).map_err(ApiFailure::internal)?;
+        self.pins.add(&stored).map_err(ApiFailure::from)?;
         if let Some(previous) = options.pin_update {
             if previous.hash() != cid.hash() {
-                self.pins.remove(&previous).map_err(ApiFailure::internal)?;
+                self.pins.remove(&previous).map_err(ApiFailure::from)?;
             }
         }
         json(&self.cluster_pin(&stored))
     }
 
     fn unpin(&self, cid: &Cid) -> Result<Response, ApiFailure> {
-        match self.pins.remove(cid).map_err(ApiFailure::internal)? {
+        match self.pins.remove(cid).map_err(ApiFailure::from)? {
             Some(pin) => json(&self.cluster_pin(&pin)),
             None => Err(not_in_pinset()),
         }
@@ -448,7 +448,7 @@ impl ClusterApi {
             "numpin" => self
                 .pins
                 .list()
-                .map_err(ApiFailure::internal)?
+                .map_err(ApiFailure::from)?
                 .len()
                 .to_string(),
             "ping" => String::new(),
@@ -505,7 +505,7 @@ impl ClusterApi {
     }
 
     fn gc(&self) -> Result<Response, ApiFailure> {
-        let report = gc::collect(&self.store, &self.pins, &[]).map_err(ApiFailure::internal)?;
+        let report = gc::collect(&self.store, &self.pins, &[])?;
         let keys = report
             .removed
             .into_iter()
@@ -635,7 +635,7 @@ impl ClusterApi {
         let (root, lease) = root;
         if !add.no_pin {
             let stored = stored_pin(&root, &add.pin_options);
-            self.pins.add(&stored).map_err(ApiFailure::internal)?;
+            self.pins.add(&stored).map_err(ApiFailure::from)?;
         }
         drop(lease);
         if let Some(last) = lines.last_mut() {
@@ -671,7 +671,7 @@ impl ClusterApi {
         } else {
             None
         };
-        let lease = self.store.write_lease().map_err(ApiFailure::internal)?;
+        let lease = self.store.write_lease()?;
         let mut decoder = CarDecoder::new(CarLimits::default());
         let mut roots = Vec::new();
         let (mut bytes, mut size) = (0u64, 0u64);
@@ -686,9 +686,7 @@ impl ClusterApi {
                     Some(CarEvent::Block { cid, data }) => {
                         bytes += data.len() as u64;
                         size += data.len() as u64;
-                        self.store
-                            .put(&cid, &data)
-                            .map_err(|e| ApiFailure::bad(e.to_string()))?;
+                        self.store.put(&cid, &data)?;
                     }
                     None => break,
                 }
@@ -743,7 +741,7 @@ impl ClusterApi {
                 roots.len()
             )));
         };
-        self.store.sync().map_err(ApiFailure::internal)?;
+        self.store.sync()?;
         Ok((*root, bytes, size, lease))
     }
 }
@@ -868,6 +866,20 @@ enum ApiFailure {
     Status(StatusCode, String),
     Auth(auth::AuthFailure),
     Http(HttpError),
+}
+
+/// Failures of the layers below answer with the status the gateway gives them too
+/// ([`crate::http::error::status_of`]), rendered as the Cluster API renders errors.
+impl From<crate::services::Error> for ApiFailure {
+    fn from(e: crate::services::Error) -> Self {
+        ApiFailure::Http(e.into())
+    }
+}
+
+impl From<crate::store::Error> for ApiFailure {
+    fn from(e: crate::store::Error) -> Self {
+        ApiFailure::Http(e.into())
+    }
 }
 
 impl ApiFailure {
@@ -1009,5 +1021,49 @@ impl Handler for ClusterApi {
             ),
         );
         response
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// One failure, one status: the Cluster API answers a lower layer's failure with the
+    /// status the gateway gives it (a disk error is a 500 on both, a block that does not
+    /// match its CID a 400 on both).
+    #[test]
+    fn failures_get_the_gateways_status() {
+        let cid: Cid = "bafkqaaa".parse().unwrap();
+        let disk = || crate::store::Error::Io {
+            op: "write block",
+            path: "blocks/x".into(),
+            source: std::io::Error::other("no space left on device"),
+        };
+        let cases: Vec<(crate::services::Error, StatusCode)> = vec![
+            (disk().into(), StatusCode::INTERNAL_SERVER_ERROR),
+            (
+                crate::store::Error::HashMismatch { cid }.into(),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                crate::services::Error::NotFound("x".into()),
+                StatusCode::NOT_FOUND,
+            ),
+        ];
+        for (error, status) in cases {
+            let text = error.to_string();
+            assert_eq!(crate::http::error::status_of(&error), status, "{text}");
+            let response = ApiFailure::from(error).into_response();
+            assert_eq!(response.status(), status, "{text}");
+        }
+        let gateway = HttpError::from(disk());
+        assert_eq!(gateway.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            ApiFailure::from(disk()).into_response().status(),
+            gateway.status
+        );
+        // The cause is kept, not flattened into text only.
+        let source = gateway.source.expect("the store error is the source");
+        assert!(std::error::Error::source(&*source).is_some());
     }
 }

@@ -1,6 +1,8 @@
 //! The one place where errors become HTTP statuses. Handlers return [`HttpError`]; lower-layer
-//! errors convert into it here by kind, never by message text. The body is a short text naming
-//! the problem (HTML when the client prefers it), with CORS headers like every response.
+//! errors convert into it here by kind, never by message text, and keep their source chain
+//! (logged for server errors). Every API renders the same [`HttpError`] its own way — the
+//! gateway as text or HTML ([`HttpError::into_response`]), the Cluster API as Go-style JSON —
+//! so one failure has one status everywhere.
 
 use http::{header, HeaderValue, StatusCode};
 
@@ -17,6 +19,8 @@ pub struct HttpError {
     pub message: String,
     /// Extra headers (e.g. `Allow` for 405, `Content-Range` for 416, `Retry-After` for 429).
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
+    /// The lower-layer error this came from, kept for the log.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl HttpError {
@@ -25,6 +29,24 @@ impl HttpError {
             status,
             message: message.into(),
             headers: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// An error of a lower layer, with the status its kind maps to; the error itself is
+    /// kept as the source, and logged with its whole chain when the fault is ours (5xx).
+    fn caused_by(
+        status: StatusCode,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        if status.is_server_error() {
+            tracing::warn!(error = %Chain(&error), %status, "request failed");
+        }
+        HttpError {
+            status,
+            message: error.to_string(),
+            headers: Vec::new(),
+            source: Some(Box::new(error)),
         }
     }
 
@@ -72,26 +94,45 @@ impl HttpError {
     }
 }
 
+/// An error and its sources, `: `-joined.
+struct Chain<'e>(&'e (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// The status a services-layer failure answers with, on every API.
+pub fn status_of(e: &services::Error) -> StatusCode {
+    use services::Error as E;
+    match e {
+        E::NotFound(_) | E::BlockMissing(_) => StatusCode::NOT_FOUND,
+        E::InvalidInput(_) => StatusCode::BAD_REQUEST,
+        E::Ipld(inner) => match inner.kind() {
+            // A CID the client wrote.
+            IpldKind::Cid => StatusCode::BAD_REQUEST,
+            // Stored data cairn cannot serve: the content, not the client, is at fault.
+            IpldKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
+            _ => StatusCode::BAD_GATEWAY,
+        },
+        E::Store(store::Error::Io { .. } | store::Error::Worker(_)) | E::Internal(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        // Bytes a client offered that do not hash to their CID, a block over the limit.
+        E::Store(_) => StatusCode::BAD_REQUEST,
+    }
+}
+
 impl From<services::Error> for HttpError {
     fn from(e: services::Error) -> Self {
-        use services::Error as E;
-        let status = match &e {
-            E::NotFound(_) | E::BlockMissing(_) => StatusCode::NOT_FOUND,
-            E::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            E::Ipld(inner) => match inner.kind() {
-                // A CID the client wrote.
-                IpldKind::Cid => StatusCode::BAD_REQUEST,
-                // Stored data cairn cannot serve: the content, not the client, is at fault.
-                IpldKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
-                _ => StatusCode::BAD_GATEWAY,
-            },
-            E::Store(store::Error::Io { .. }) | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            E::Store(_) => StatusCode::BAD_REQUEST,
-        };
-        if status.is_server_error() {
-            tracing::warn!(error = %e, %status, "request failed");
-        }
-        HttpError::new(status, e.to_string())
+        HttpError::caused_by(status_of(&e), e)
     }
 }
 
@@ -109,7 +150,7 @@ impl From<services::pubsub::PubsubError> for HttpError {
             E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             E::Closed => StatusCode::SERVICE_UNAVAILABLE,
         };
-        HttpError::new(status, e.to_string())
+        HttpError::caused_by(status, e)
     }
 }
 
@@ -135,10 +176,7 @@ impl From<NameError> for HttpError {
             E::TooDeep(_) => StatusCode::LOOP_DETECTED,
             E::Keystore(_) | E::Io(_) | E::Content(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if status.is_server_error() {
-            tracing::warn!(error = %e, %status, "IPNS request failed");
-        }
-        HttpError::new(status, e.to_string())
+        HttpError::caused_by(status, e)
     }
 }
 
