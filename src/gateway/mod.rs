@@ -144,7 +144,7 @@ impl Gateway {
             }
             Ok(Route::IpfsDelete { rest }) => {
                 self.check_writable()?;
-                write::delete(self, &request, rest)
+                write::delete(self, &request, rest).await
             }
             Ok(Route::PubsubPublish { rest }) => {
                 let (parts, body) = request.into_parts();

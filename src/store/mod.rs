@@ -11,8 +11,11 @@
 //! Blocks are keyed by multihash, not CID: the same bytes under CIDv0 and CIDv1, or under two
 //! codecs, are one block. Identity-hash CIDs never touch the disk: their digest is the block.
 
+mod batch;
 mod error;
 mod verify;
+
+pub use batch::{WriteBatch, BATCH_MAX_BLOCKS, BATCH_MAX_BYTES};
 
 pub use error::{Error, Result};
 pub use verify::verify;
@@ -160,11 +163,7 @@ impl Blockstore {
         }
         let shard_dir = path.parent().unwrap_or(&self.blocks_dir).to_path_buf();
         fs::create_dir_all(&shard_dir).map_err(|e| Error::io("create directory", &shard_dir, e))?;
-        let tmp = self.tmp_dir.join(format!(
-            "{}-{}.tmp",
-            std::process::id(),
-            self.tmp_counter.fetch_add(1, Ordering::Relaxed)
-        ));
+        let tmp = self.tmp_path();
         let write = || -> io::Result<()> {
             let mut file = File::create(&tmp)?;
             file.write_all(data)?;
@@ -193,6 +192,21 @@ impl Blockstore {
                 .map_err(|e| Error::io("sync directory", &dir, e))?;
         }
         Ok(())
+    }
+
+    /// Starts a write batch: the way to write many blocks durably at a fraction of the cost of
+    /// [`Blockstore::put`] (see [`WriteBatch`]).
+    pub fn batch(&self) -> WriteBatch<'_> {
+        WriteBatch::new(self, BATCH_MAX_BLOCKS, BATCH_MAX_BYTES)
+    }
+
+    /// The path of a fresh temporary file, unique across writers and processes.
+    fn tmp_path(&self) -> PathBuf {
+        self.tmp_dir.join(format!(
+            "{}-{}.tmp",
+            std::process::id(),
+            self.tmp_counter.fetch_add(1, Ordering::Relaxed)
+        ))
     }
 
     /// Removes a block. Returns whether it was there.
