@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::services::add::dir::TreeBuilder;
 use crate::services::add::file::hash_code_for_name;
-use crate::services::add::{BlockSink, ChunkerSpec, DiscardSink, Entry, ImportParams, Layout, Metadata};
+use crate::services::add::{
+    BlockSink, ChunkerSpec, DiscardSink, Entry, ImportParams, Layout, Metadata,
+};
 use crate::services::ingest::{self, LocalOptions};
 use crate::services::pins::{Pin, Pinset};
 use crate::store::StoreOptions;
@@ -339,7 +341,10 @@ mod tests {
         };
         let roots = add(&data, &options, &mut out).unwrap();
         let (blocks_then, tmp_then) = out.seen.expect("lines were printed");
-        assert_eq!(tmp_then, 0, "no block was still pending when the first line went out");
+        assert_eq!(
+            tmp_then, 0,
+            "no block was still pending when the first line went out"
+        );
         // Every block (40 raw leaves, the directories) visible before the first line: none
         // appeared after it.
         assert!(blocks_then.len() > 40, "{blocks_then:?}");

@@ -1,7 +1,8 @@
 //! Importing CAR files (v1 and v2) into the store: every block is hash-checked on its way in
 //! (by the store), and a malformed stream stops the import with a message naming what was
-//! wrong and where. Blocks already written before the fault are valid blocks; nothing corrupt
-//! is ever stored.
+//! wrong and where. Blocks go through a write batch: those of a failed import are never
+//! committed, except for batches that filled up on the way (valid, complete blocks); nothing
+//! corrupt is ever stored.
 
 use std::io::Read;
 

@@ -135,24 +135,14 @@ pub struct Ingest<T> {
 }
 
 impl<T: Send + 'static> Ingest<T> {
-    fn spawn(
-        work: impl FnOnce(&mut Chunks) -> Result<T> + Send + 'static,
-    ) -> Ingest<T> {
+    fn spawn(work: impl FnOnce(&mut Chunks) -> Result<T> + Send + 'static) -> Ingest<T> {
         let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
         let aborted = Arc::new(AtomicBool::new(false));
         let mut chunks = Chunks {
             rx,
             aborted: Arc::clone(&aborted),
         };
-        let worker = tokio::task::spawn_blocking(move || {
-            let outcome = work(&mut chunks);
-            if chunks.aborted.load(Ordering::Acquire) {
-                // Whatever the worker made of a cut-off body is not wanted; its uncommitted
-                // batch was dropped with it.
-                return Err(Error::InvalidInput("the upload was abandoned".into()));
-            }
-            outcome
-        });
+        let worker = tokio::task::spawn_blocking(move || work(&mut chunks));
         Ingest {
             tx,
             aborted,
@@ -196,6 +186,15 @@ impl Chunks {
         let chunk = self.rx.blocking_recv()?;
         (!self.aborted.load(Ordering::Acquire)).then_some(chunk)
     }
+
+    /// Fails when the body was abandoned: what the worker made of a cut-off body must not be
+    /// committed (the batch, dropped with the error, removes its temporary files).
+    fn check_not_aborted(&self) -> Result<()> {
+        if self.aborted.load(Ordering::Acquire) {
+            return Err(Error::InvalidInput("the upload was abandoned".into()));
+        }
+        Ok(())
+    }
 }
 
 /// Starts ingesting a plain body as one file, or a form as a tree.
@@ -222,9 +221,7 @@ pub fn tree(
                 (root, true, added)
             }
         };
-        if chunks.aborted.load(Ordering::Acquire) {
-            return Err(Error::InvalidInput("the upload was abandoned".into()));
-        }
+        chunks.check_not_aborted()?;
         batch.commit()?;
         Ok(Ingested {
             root,
@@ -268,9 +265,7 @@ pub fn car(
                 import.roots.len()
             )));
         }
-        if chunks.aborted.load(Ordering::Acquire) {
-            return Err(Error::InvalidInput("the upload was abandoned".into()));
-        }
+        chunks.check_not_aborted()?;
         batch.commit()?;
         Ok(CarIngested { import, lease })
     })
@@ -359,9 +354,8 @@ fn form(
                     tree.add_file(&path, entry)?;
                 }
                 Current::Symlink(path, target) => {
-                    let target = String::from_utf8(target).map_err(|_| {
-                        Error::InvalidInput("symlink target is not UTF-8".into())
-                    })?;
+                    let target = String::from_utf8(target)
+                        .map_err(|_| Error::InvalidInput("symlink target is not UTF-8".into()))?;
                     let entry = symlink_entry(&target, &Metadata::default(), params, sink)?;
                     tree.add_file(&path, entry)?;
                 }
@@ -585,8 +579,15 @@ mod tests {
         while count(dir.path(), "tmp") < 11 && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        assert!(count(dir.path(), "tmp") >= 11, "leaves written to temporary files");
-        assert_eq!(count(dir.path(), "blocks"), 0, "nothing visible before the commit");
+        assert!(
+            count(dir.path(), "tmp") >= 11,
+            "leaves written to temporary files"
+        );
+        assert_eq!(
+            count(dir.path(), "blocks"),
+            0,
+            "nothing visible before the commit"
+        );
         let done = ingest.finish().await.unwrap();
         assert_eq!(count(dir.path(), "tmp"), 0);
         // 12 leaves of 256 KiB and their parent, all visible to another opener.

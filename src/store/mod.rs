@@ -6,7 +6,8 @@
 //! characters, so millions of blocks spread over 1,024 directories. One file per block keeps
 //! the store safe for several processes at once (`cairn serve` beside `cairn import` or
 //! `cairn gc`): a block becomes visible by an atomic rename of a fully written and synced
-//! temporary file, so no reader ever sees a partial or unverified block.
+//! temporary file, so no reader ever sees a partial or unverified block. Imports write through
+//! a [`WriteBatch`], which syncs the data of many blocks at once before renaming them.
 //!
 //! Blocks are keyed by multihash, not CID: the same bytes under CIDv0 and CIDv1, or under two
 //! codecs, are one block. Identity-hash CIDs never touch the disk: their digest is the block.
@@ -145,6 +146,7 @@ impl Blockstore {
     ///
     /// The data reaches the disk (fsync) before the block becomes visible; the directory entry
     /// is made durable by [`Blockstore::sync`], which callers run before acknowledging a write.
+    /// One sync per block: for more than a handful, [`Blockstore::batch`].
     pub fn put(&self, cid: &Cid, data: &[u8]) -> Result<bool> {
         if data.len() > MAX_BLOCK_SIZE {
             return Err(Error::TooLarge {

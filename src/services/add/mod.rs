@@ -215,7 +215,8 @@ impl BlockSink for crate::store::WriteBatch<'_> {
 /// committed yet.
 impl BlockSource for crate::store::WriteBatch<'_> {
     fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError> {
-        let block = crate::store::WriteBatch::get(self, cid).map_err(|e| AddError::Sink(e.to_string()))?;
+        let block =
+            crate::store::WriteBatch::get(self, cid).map_err(|e| AddError::Sink(e.to_string()))?;
         Ok(block.or_else(|| super::fetch(self.store(), cid).ok()))
     }
 }
