@@ -1,8 +1,8 @@
 //! Importing CAR files (v1 and v2) into the store: every block is hash-checked on its way in
 //! (by the store), and a malformed stream stops the import with a message naming what was
-//! wrong and where. Blocks go through a write batch: those of a failed import are never
-//! committed, except for batches that filled up on the way (valid, complete blocks); nothing
-//! corrupt is ever stored.
+//! wrong and where. Blocks go through a write batch, committed at the end: the valid blocks
+//! before a fault are kept; nothing corrupt is ever stored. (A CAR streamed over HTTP is
+//! all or nothing instead: see `services::ingest`.)
 
 use std::io::Read;
 
@@ -33,18 +33,23 @@ pub struct CarImport {
 pub fn import_car(store: &Blockstore, mut source: impl Read) -> Result<CarImport> {
     let mut batch = store.batch();
     let mut car = CarWriter::new();
-    loop {
-        let mut buf = BytesMut::zeroed(READ_CHUNK);
-        let n = read_some(&mut source, &mut buf)?;
-        if n == 0 {
-            break;
+    let mut stream = || -> Result<()> {
+        loop {
+            let mut buf = BytesMut::zeroed(READ_CHUNK);
+            let n = read_some(&mut source, &mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.truncate(n);
+            car.push(buf.freeze(), &mut batch)?;
         }
-        buf.truncate(n);
-        car.push(buf.freeze(), &mut batch)?;
-    }
-    let report = car.finish(&mut batch)?;
+    };
+    let streamed = stream();
+    let report = streamed.and_then(|()| car.finish(&mut batch));
+    // The valid blocks before a fault are kept, as a partial import always kept them: a
+    // re-import of a repaired CAR then has less to write.
     batch.commit()?;
-    Ok(report)
+    report
 }
 
 /// A CAR being decoded into a write batch, fed in chunks of any size: what `cairn import`
