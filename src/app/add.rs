@@ -3,24 +3,18 @@
 //! in fixed-size chunks, so memory stays flat for any input size. Runs beside a server on the
 //! same data directory (it holds the store's write lease until its roots are pinned).
 
-use std::fs;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-
-use crate::services::add::chunker::DEFAULT_CHUNK_SIZE;
-use crate::services::add::dir::{symlink_entry, TreeBuilder};
-use crate::services::add::file::{hash_code_for_name, FileImporter};
+use crate::services::add::dir::TreeBuilder;
+use crate::services::add::file::hash_code_for_name;
 use crate::services::add::{
-    BlockSink, ChunkerSpec, DiscardSink, Entry, ImportParams, Layout, Metadata, StoreSink,
+    BlockSink, ChunkerSpec, DiscardSink, Entry, ImportParams, Layout, Metadata,
 };
+use crate::services::ingest::{self, LocalOptions};
 use crate::services::pins::{Pin, Pinset};
 use crate::store::StoreOptions;
-
-/// Bytes read from a file at a time.
-const READ_SIZE: usize = 1 << 20;
 
 /// The flags of `ipfs add` that decide CIDs, as given (None = not given), so Kubo's defaulting
 /// rules can be applied in one place.
@@ -123,6 +117,9 @@ pub struct AddOptions {
 }
 
 /// Runs `cairn add`, writing Kubo's output lines to `out`. Returns the roots.
+///
+/// Blocks go through one write batch (see [`crate::store::WriteBatch`]); the lines are
+/// printed only after its final commit, so a printed CID is on disk.
 pub fn add(data: &Path, options: &AddOptions, out: &mut dyn Write) -> Result<Vec<Entry>, String> {
     let params = options.flags.params()?;
     let stored = if options.only_hash {
@@ -136,17 +133,19 @@ pub fn add(data: &Path, options: &AddOptions, out: &mut dyn Write) -> Result<Vec
         Some((store, _)) => Some(store.write_lease().map_err(|e| e.to_string())?),
         None => None,
     };
-    let mut store_sink;
+    let mut batch = stored.as_ref().map(|(store, _)| store.batch());
     let mut discard = DiscardSink;
-    let sink: &mut dyn BlockSink = match &stored {
-        Some((store, _)) => {
-            store_sink = StoreSink::new(store);
-            &mut store_sink
-        }
+    let sink: &mut dyn BlockSink = match &mut batch {
+        Some(batch) => batch,
         None => &mut discard,
     };
     let mut progress =
         Progress::new(!options.quiet && !options.quieter && io::stderr().is_terminal());
+    let mut advance = |n: u64| progress.advance(n);
+    let local = LocalOptions {
+        recursive: options.recursive,
+        hidden: options.hidden,
+    };
     let mut tree = TreeBuilder::new();
     let mut top_level: Vec<String> = Vec::new();
     let paths: Vec<PathBuf> = if options.paths.is_empty() {
@@ -156,13 +155,15 @@ pub fn add(data: &Path, options: &AddOptions, out: &mut dyn Write) -> Result<Vec
     };
     for path in &paths {
         let name = if path.as_os_str() == "-" {
-            let entry = import_reader(
+            let entry = ingest::add_reader(
                 io::stdin().lock(),
+                None,
                 &params,
                 Metadata::default(),
                 sink,
-                &mut progress,
-            )?;
+                &mut advance,
+            )
+            .map_err(|e| e.to_string())?;
             let name = options
                 .stdin_name
                 .clone()
@@ -171,21 +172,18 @@ pub fn add(data: &Path, options: &AddOptions, out: &mut dyn Write) -> Result<Vec
             name
         } else {
             let name = base_name(path)?;
-            add_path(
-                path,
-                &name,
-                options,
-                &params,
-                &mut tree,
-                sink,
-                &mut progress,
-            )?;
+            ingest::add_local(path, &name, local, &params, &mut tree, sink, &mut advance)
+                .map_err(|e| e.to_string())?;
             name
         };
         top_level.push(name);
     }
     progress.done();
     let output = tree.finish(&params, sink).map_err(|e| e.to_string())?;
+    if let Some(batch) = &mut batch {
+        batch.commit().map_err(|e| e.to_string())?;
+    }
+    drop(batch);
     let find = |name: &str| {
         output
             .added
@@ -218,8 +216,7 @@ pub fn add(data: &Path, options: &AddOptions, out: &mut dyn Write) -> Result<Vec
             }
         }
     }
-    if let Some((store, pins)) = &stored {
-        store.sync().map_err(|e| e.to_string())?;
+    if let Some((_, pins)) = &stored {
         if options.pin {
             for root in &roots {
                 pins.add(&Pin::recursive(&root.cid))
@@ -237,110 +234,6 @@ fn base_name(path: &Path) -> Result<String, String> {
     name.to_str()
         .map(str::to_owned)
         .ok_or_else(|| format!("{}: name is not UTF-8", path.display()))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn add_path(
-    path: &Path,
-    tree_path: &str,
-    options: &AddOptions,
-    params: &ImportParams,
-    tree: &mut TreeBuilder,
-    sink: &mut dyn BlockSink,
-    progress: &mut Progress,
-) -> Result<(), String> {
-    let meta = fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let metadata = metadata_of(&meta, params);
-    if meta.file_type().is_symlink() {
-        let target = fs::read_link(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let target = target
-            .to_str()
-            .ok_or_else(|| format!("{}: link target is not UTF-8", path.display()))?;
-        let entry = symlink_entry(target, &metadata, params, sink).map_err(|e| e.to_string())?;
-        return tree.add_file(tree_path, entry).map_err(|e| e.to_string());
-    }
-    if meta.is_dir() {
-        if !options.recursive {
-            return Err(format!(
-                "'{}' is a directory, use the '-r' flag to specify directories",
-                path.display()
-            ));
-        }
-        tree.add_dir(tree_path, metadata)
-            .map_err(|e| e.to_string())?;
-        let mut children: Vec<(String, PathBuf)> = Vec::new();
-        for child in fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))? {
-            let child = child.map_err(|e| format!("{}: {e}", path.display()))?;
-            let name = child
-                .file_name()
-                .into_string()
-                .map_err(|n| format!("{}: name {n:?} is not UTF-8", path.display()))?;
-            if !options.hidden && name.starts_with('.') {
-                continue;
-            }
-            children.push((name, child.path()));
-        }
-        children.sort();
-        for (name, child) in children {
-            add_path(
-                &child,
-                &format!("{tree_path}/{name}"),
-                options,
-                params,
-                tree,
-                sink,
-                progress,
-            )?;
-        }
-        return Ok(());
-    }
-    let file = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let entry = import_reader(file, params, metadata, sink, progress)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    tree.add_file(tree_path, entry).map_err(|e| e.to_string())
-}
-
-/// UnixFS 1.5 metadata from the file system, when asked for.
-fn metadata_of(meta: &fs::Metadata, params: &ImportParams) -> Metadata {
-    use std::os::unix::fs::MetadataExt;
-    let mode = params.preserve_mode.then(|| meta.mode() & 0o7777);
-    let mtime = params
-        .preserve_mtime
-        .then(|| crate::ipld::unixfs::UnixTime {
-            seconds: meta.mtime(),
-            nanos: u32::try_from(meta.mtime_nsec()).ok().filter(|n| *n != 0),
-        });
-    Metadata { mode, mtime }
-}
-
-fn import_reader(
-    mut reader: impl Read,
-    params: &ImportParams,
-    metadata: Metadata,
-    sink: &mut dyn BlockSink,
-    progress: &mut Progress,
-) -> Result<Entry, String> {
-    let mut importer = FileImporter::new(params, metadata).map_err(|e| e.to_string())?;
-    let read_size = READ_SIZE.max(DEFAULT_CHUNK_SIZE);
-    loop {
-        let mut buf = BytesMut::zeroed(read_size);
-        let n = loop {
-            match reader.read(&mut buf) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(format!("reading: {e}")),
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        buf.truncate(n);
-        progress.advance(n as u64);
-        importer
-            .push(buf.freeze(), sink)
-            .map_err(|e| e.to_string())?;
-    }
-    importer.finish(sink).map_err(|e| e.to_string())
 }
 
 /// A one-line byte counter on a terminal's stderr, redrawn at most ten times a second.
@@ -388,6 +281,77 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lists the block files and temporary files of a store, as another process sees them.
+    fn on_disk(data: &Path) -> (Vec<PathBuf>, usize) {
+        let mut blocks = Vec::new();
+        if let Ok(shards) = std::fs::read_dir(data.join("blocks")) {
+            for shard in shards {
+                for file in std::fs::read_dir(shard.unwrap().path()).unwrap() {
+                    blocks.push(file.unwrap().path());
+                }
+            }
+        }
+        blocks.sort();
+        let tmp = std::fs::read_dir(data.join("tmp")).map_or(0, |d| d.count());
+        (blocks, tmp)
+    }
+
+    /// Output that snapshots the store when the first line is written.
+    struct Snapshot {
+        data: PathBuf,
+        seen: Option<(Vec<PathBuf>, usize)>,
+    }
+
+    impl Write for Snapshot {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.seen.is_none() {
+                self.seen = Some(on_disk(&self.data));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn added_lines_are_printed_once_every_block_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("site");
+        std::fs::create_dir_all(tree.join("a/b")).unwrap();
+        for i in 0..40 {
+            let sub = if i % 2 == 0 { "a" } else { "a/b" };
+            std::fs::write(tree.join(format!("{sub}/f{i}.txt")), format!("file {i}\n")).unwrap();
+        }
+        let data = dir.path().join("data");
+        let mut out = Snapshot {
+            data: data.clone(),
+            seen: None,
+        };
+        let options = AddOptions {
+            paths: vec![tree],
+            recursive: true,
+            pin: true,
+            flags: ImportFlags {
+                cid_version: Some(1),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let roots = add(&data, &options, &mut out).unwrap();
+        let (blocks_then, tmp_then) = out.seen.expect("lines were printed");
+        assert_eq!(
+            tmp_then, 0,
+            "no block was still pending when the first line went out"
+        );
+        // Every block (40 raw leaves, the directories) visible before the first line: none
+        // appeared after it.
+        assert!(blocks_then.len() > 40, "{blocks_then:?}");
+        assert_eq!(on_disk(&data), (blocks_then, 0));
+        let store = crate::store::Blockstore::open(&data, StoreOptions::default()).unwrap();
+        assert!(store.has(&roots[0].cid).unwrap());
+    }
 
     #[test]
     fn kubo_flag_rules() {

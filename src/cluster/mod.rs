@@ -33,6 +33,7 @@ use crate::http::server::{ByteCounters, Handler};
 use crate::http::upload::{self, FormNames, UploadOptions};
 use crate::http::{Body, HttpError, Response};
 use crate::services::add::{ChunkerSpec, ImportParams, Layout};
+use crate::services::ingest;
 use crate::services::names::NameService;
 use crate::services::pins::{Pin as StoredPin, PinMode as StoredMode, Pinset};
 use crate::services::{gc, resolve};
@@ -568,7 +569,7 @@ impl ClusterApi {
         let root = match add.format {
             params::AddFormat::Car => {
                 let (root, bytes, size, lease) = self
-                    .add_car(request.into_body(), content_type.as_deref())
+                    .add_car(request.into_body(), content_type.as_deref(), length)
                     .await?;
                 lines.push(AddedOutput {
                     name: String::new(),
@@ -634,8 +635,12 @@ impl ClusterApi {
         };
         let (root, lease) = root;
         if !add.no_pin {
+            // A disk write: off the async workers, before the lease goes.
             let stored = stored_pin(&root, &add.pin_options);
-            self.pins.add(&stored).map_err(ApiFailure::from)?;
+            let pins = Arc::clone(&self.pins);
+            tokio::task::spawn_blocking(move || pins.add(&stored))
+                .await
+                .map_err(ApiFailure::internal)??;
         }
         drop(lease);
         if let Some(last) = lines.last_mut() {
@@ -652,97 +657,37 @@ impl ClusterApi {
         }
     }
 
+    /// A CAR sent as the body or as the one file part of a form, through the ingest
+    /// service: its one root, block bytes twice (upstream reports them as both `bytes` and
+    /// `size`), and the write lease.
     async fn add_car(
         &self,
         body: Incoming,
         content_type: Option<&str>,
+        length: Option<u64>,
     ) -> Result<(Cid, u64, u64, crate::store::GcLock), ApiFailure> {
-        use crate::ipld::car::{CarDecoder, CarEvent, CarLimits};
-        use http_body_util::BodyExt;
-        // The CAR comes as the one file part of a form, or as the whole body.
-        let mut parser = if upload::is_form(content_type) {
-            Some(
-                crate::http::multipart::MultipartParser::from_content_type(
-                    content_type.unwrap_or(""),
-                    crate::http::multipart::Limits::default(),
-                )
-                .map_err(|e| ApiFailure::bad(format!("malformed multipart body: {e}")))?,
-            )
-        } else {
-            None
-        };
-        let lease = self.store.write_lease()?;
-        let mut decoder = CarDecoder::new(CarLimits::default());
-        let mut roots = Vec::new();
-        let (mut bytes, mut size) = (0u64, 0u64);
-        let mut body = body;
-        let mut finished = false;
-        let mut in_file = false;
-        loop {
-            // Drain what the decoder has.
-            loop {
-                match decoder.next().map_err(|e| ApiFailure::bad(e.to_string()))? {
-                    Some(CarEvent::Header { roots: r, .. }) => roots = r,
-                    Some(CarEvent::Block { cid, data }) => {
-                        bytes += data.len() as u64;
-                        size += data.len() as u64;
-                        self.store.put(&cid, &data)?;
-                    }
-                    None => break,
-                }
-            }
-            if finished {
-                break;
-            }
-            match body.frame().await {
-                Some(Ok(frame)) => {
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    };
-                    match &mut parser {
-                        None => decoder.push(data),
-                        Some(parser) => {
-                            parser.push(data);
-                            while let Some(event) = parser.next().map_err(|e| {
-                                ApiFailure::bad(format!("malformed multipart body: {e}"))
-                            })? {
-                                match event {
-                                    crate::http::multipart::Event::PartStart(_) => in_file = true,
-                                    crate::http::multipart::Event::Data(d) if in_file => {
-                                        decoder.push(d)
-                                    }
-                                    crate::http::multipart::Event::Data(_) => {}
-                                    crate::http::multipart::Event::PartEnd => in_file = false,
-                                }
-                            }
-                        }
-                    }
-                }
-                Some(Err(e)) => return Err(ApiFailure::bad(format!("reading the body: {e}"))),
-                None => {
-                    if let Some(parser) = &mut parser {
-                        parser.finish();
-                        while let Some(event) = parser.next().map_err(|e| {
-                            ApiFailure::bad(format!("malformed multipart body: {e}"))
-                        })? {
-                            if let crate::http::multipart::Event::Data(d) = event {
-                                decoder.push(d);
-                            }
-                        }
-                    }
-                    decoder.finish();
-                    finished = true;
-                }
-            }
-        }
-        let [root] = roots.as_slice() else {
-            return Err(ApiFailure::bad(format!(
-                "a CAR to add must have exactly one root; this one has {}",
-                roots.len()
-            )));
-        };
-        self.store.sync()?;
-        Ok((*root, bytes, size, lease))
+        upload::check_length(self.max_upload, length).map_err(ApiFailure::Http)?;
+        let form = upload::form_decoder(
+            content_type,
+            FormNames::GoClient,
+            crate::http::multipart::Limits::default(),
+        )
+        .map_err(ApiFailure::Http)?;
+        let ingest = ingest::car(Arc::clone(&self.store), form, true);
+        let added = upload::pump(body, ingest, self.max_upload)
+            .await
+            .map_err(ApiFailure::Http)?
+            .map_err(|e| match e {
+                // Our disk or worker failing is ours; anything else is the CAR's.
+                crate::services::Error::Store(crate::store::Error::Io { .. })
+                | crate::services::Error::Internal(_) => ApiFailure::from(e),
+                e => ApiFailure::bad(e.to_string()),
+            })?;
+        let root = added.import.roots.first().copied().ok_or_else(|| {
+            ApiFailure::bad("a CAR to add must have exactly one root; this one has 0".into())
+        })?;
+        let bytes = added.import.block_bytes;
+        Ok((root, bytes, bytes, added.lease))
     }
 }
 

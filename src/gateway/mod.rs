@@ -215,7 +215,7 @@ impl Gateway {
             }
             Ok(Route::IpfsDelete { rest }) => {
                 self.check_writable()?;
-                write::delete(self, &request, rest)
+                write::delete(self, &request, rest).await
             }
             Ok(
                 route @ (Route::IpnsRead { .. }

@@ -56,12 +56,27 @@ fn wants_pin<B>(request: &Request<B>) -> bool {
     request.headers().contains_key(X_IPFS_PIN)
 }
 
-/// Pins `root` when the client asked for it.
-fn pin_if_asked(gw: &Gateway, asked: bool, root: &Entry) -> Result<(), HttpError> {
+/// Pins `root` when the client asked for it (a disk write: off the async workers).
+async fn pin_if_asked(gw: &Gateway, asked: bool, root: &Entry) -> Result<(), HttpError> {
     if asked {
-        gw.pins.add(&Pin::recursive(&root.cid))?;
+        let pins = Arc::clone(&gw.pins);
+        let cid = root.cid;
+        off_worker(move || Ok(pins.add(&Pin::recursive(&cid))?)).await?;
     }
     Ok(())
+}
+
+/// Runs store and pinset work (reads of the tree being edited, block writes, syncs) on a
+/// blocking thread, so a slow disk never stalls the requests an async worker serves.
+async fn off_worker<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, HttpError> + Send + 'static,
+) -> Result<T, HttpError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        HttpError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the write worker failed: {e}"),
+        )
+    })?
 }
 
 /// `201 Created` with `Location` and `Ipfs-Hash`.
@@ -98,7 +113,7 @@ pub(super) async fn post<B: RequestBody>(
 ) -> Result<Response, HttpError> {
     let pin = wants_pin(&request);
     let uploaded = upload_body(gw, request).await?;
-    pin_if_asked(gw, pin, &uploaded.root)?;
+    pin_if_asked(gw, pin, &uploaded.root).await?;
     let cid = v1_text(&uploaded.root.cid);
     let location = if uploaded.form {
         format!("ipfs://{cid}/")
@@ -122,20 +137,31 @@ pub(super) async fn put<B: RequestBody>(
             "PUT of a plain body needs a path to write the file to: /ipfs/<cid>/<path>",
         ));
     }
-    edit::require_directory(&gw.store, &root)?;
+    let store = Arc::clone(&gw.store);
+    off_worker(move || Ok(edit::require_directory(&store, &root)?)).await?;
     let pin = wants_pin(&request);
     let uploaded = upload_body(gw, request).await?;
-    let names: Vec<&str> = segments.iter().map(|s| &**s).collect();
-    let new_root = apply_upload(&gw.store, &root, &names, &uploaded.added, uploaded.form)?;
-    gw.store.sync()?;
-    pin_if_asked(gw, pin, &new_root)?;
-    drop(uploaded.lease);
+    let names: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
+    let form = uploaded.form;
+    let store = Arc::clone(&gw.store);
+    let at = names.clone();
+    let new_root = off_worker(move || {
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
+        let new_root = apply_upload(&store, &root, &at, &uploaded.added, uploaded.form)?;
+        // The edit wrote its directories block by block (data synced); their names too now.
+        store.sync()?;
+        Ok((new_root, uploaded.lease))
+    })
+    .await?;
+    let (new_root, lease) = new_root;
+    pin_if_asked(gw, pin, &new_root).await?;
+    drop(lease);
     let mut location = format!("ipfs://{}", v1_text(&new_root.cid));
     for name in &names {
         location.push('/');
         location.push_str(&encode_segment(name));
     }
-    if uploaded.form {
+    if form {
         location.push('/');
     }
     Ok(created(StatusCode::CREATED, &new_root, &location))
@@ -177,14 +203,16 @@ pub(super) fn apply_upload(
 }
 
 /// `DELETE /ipfs/<cid>/<path>` removes the entry; `DELETE /ipfs/<cid>` unpins.
-pub(super) fn delete<B>(
+pub(super) async fn delete<B>(
     gw: &Gateway,
     request: &Request<B>,
     rest: &str,
 ) -> Result<Response, HttpError> {
     let (root, segments) = target(rest)?;
+    let pin = wants_pin(request);
     if segments.is_empty() {
-        return match gw.pins.remove(&root)? {
+        let pins = Arc::clone(&gw.pins);
+        return match off_worker(move || Ok(pins.remove(&root)?)).await? {
             Some(_) => {
                 let mut headers = HeaderMap::with_capacity(4);
                 let mut text = HeaderText::with_capacity(80);
@@ -198,11 +226,19 @@ pub(super) fn delete<B>(
             ))),
         };
     }
-    let _lease = gw.store.write_lease()?;
-    let names: Vec<&str> = segments.iter().map(|s| &**s).collect();
-    let new_root = edit::remove_at(&gw.store, &root, &names, &params())?;
-    gw.store.sync()?;
-    pin_if_asked(gw, wants_pin(request), &new_root)?;
+    let names: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
+    let store = Arc::clone(&gw.store);
+    let at = names.clone();
+    let (new_root, lease) = off_worker(move || {
+        let lease = store.write_lease()?;
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
+        let new_root = edit::remove_at(&store, &root, &at, &params())?;
+        store.sync()?;
+        Ok((new_root, lease))
+    })
+    .await?;
+    pin_if_asked(gw, pin, &new_root).await?;
+    drop(lease);
     let mut location = format!("ipfs://{}/", v1_text(&new_root.cid));
     for name in &names[..names.len() - 1] {
         location.push_str(&encode_segment(name));

@@ -1,27 +1,24 @@
-//! Streaming uploads: a request body goes through the shared UnixFS importer on a blocking
-//! worker (block writes are synchronous and fsync'd), fed chunk by chunk through a small
-//! bounded channel — so memory stays flat whatever the upload size, and a slow disk slows the
-//! client instead of filling memory. A plain body becomes one file; a `multipart/form-data`
-//! body becomes a directory tree of its file parts. Both APIs (the writable gateway and the
-//! Cluster API's `/add`) upload through here, so they produce the same CIDs.
-//!
-//! The worker holds the store's write lease, handed back with the result: garbage collection
-//! cannot take the upload's blocks until the caller has pinned the root (or dropped the
-//! lease), and every block is durable (synced) before the result is returned.
+//! Streaming uploads: the http side of [`crate::services::ingest`]. This module decodes the
+//! wire format (multipart framing, the clients' name escaping) and pumps the request body into
+//! the ingest service chunk by chunk; the service decides what becomes an entry, writes the
+//! blocks on a blocking thread and hands back the result once they are durable, with the
+//! store's write lease. Both APIs (the writable gateway and the Cluster API's `/add`) upload
+//! through here, so they produce the same CIDs.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::StatusCode;
 use http_body_util::BodyExt;
 
 use super::multipart::{Event, Limits, MultipartParser, PartKind};
 use super::HttpError;
-use crate::services::add::{self, dir, AddError, Entry, ImportParams, Metadata, StoreSink};
-use crate::store::{Blockstore, GcLock};
+use crate::services::add::ImportParams;
+use crate::services::ingest::{self, FormDecoder, FormEvent, FormPart, FormPolicy, Ingest, Input};
+use crate::store::Blockstore;
 
-/// Chunks in flight between the body reader and the importer.
-const CHANNEL_DEPTH: usize = 16;
+/// The outcome of an upload: the root, the entries added, and the write lease that keeps
+/// garbage collection off them until dropped.
+pub use crate::services::ingest::Ingested as Uploaded;
 
 /// How form parts become paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,18 +42,6 @@ pub struct UploadOptions {
     pub hidden: bool,
 }
 
-/// The outcome of an upload.
-pub struct Uploaded {
-    /// The file (plain body) or the new directory holding the form's top-level entries.
-    pub root: Entry,
-    /// Whether the body was a form (the root is then a directory).
-    pub form: bool,
-    /// Each file and directory added, children before parents, root last (path `""`).
-    pub added: Vec<(String, Entry)>,
-    /// Keeps garbage collection off the new blocks until dropped.
-    pub lease: GcLock,
-}
-
 /// Whether a Content-Type names multipart/form-data.
 pub fn is_form(content_type: Option<&str>) -> bool {
     content_type.is_some_and(|t| {
@@ -66,7 +51,8 @@ pub fn is_form(content_type: Option<&str>) -> bool {
     })
 }
 
-/// Reads `body` into the store through the importer.
+/// Reads `body` into the store through the ingest service: a plain body becomes one file, a
+/// form a tree of its parts.
 pub async fn upload<B>(
     store: Arc<Blockstore>,
     body: B,
@@ -78,66 +64,88 @@ where
     B: http_body::Body<Data = Bytes> + Unpin,
     B::Error: std::fmt::Display,
 {
-    if let (Some(max), Some(len)) = (options.max_bytes, content_length) {
-        if len > max {
-            return Err(too_large(max));
-        }
-    }
-    let parser = if is_form(content_type) {
-        Some(
-            MultipartParser::from_content_type(content_type.unwrap_or(""), form_limits())
-                .map_err(|e| HttpError::bad_request(format!("malformed multipart body: {e}")))?,
-        )
-    } else {
-        None
+    check_length(options.max_bytes, content_length)?;
+    let input = match form_decoder(content_type, options.form_names, form_limits())? {
+        Some(decoder) => Input::Form(decoder),
+        None => Input::File,
     };
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_DEPTH);
-    let worker_store = Arc::clone(&store);
-    let worker_options = options.clone();
-    let worker = tokio::task::spawn_blocking(move || {
-        import_worker(&worker_store, rx, parser, &worker_options)
-    });
+    let policy = FormPolicy {
+        field: match options.form_names {
+            FormNames::Agregore => Some("file"),
+            FormNames::GoClient => None,
+        },
+        hidden: options.hidden,
+    };
+    let ingest = ingest::tree(store, input, options.params, policy);
+    Ok(pump(body, ingest, options.max_bytes).await??)
+}
+
+/// Refuses a body whose declared length is over the limit, before reading any of it.
+pub fn check_length(max_bytes: Option<u64>, content_length: Option<u64>) -> Result<(), HttpError> {
+    match (max_bytes, content_length) {
+        (Some(max), Some(len)) if len > max => Err(too_large(max)),
+        _ => Ok(()),
+    }
+}
+
+/// A decoder for a form body (`None` when the body is not a form), naming parts as the given
+/// clients encode names.
+pub fn form_decoder(
+    content_type: Option<&str>,
+    names: FormNames,
+    limits: Limits,
+) -> Result<Option<Box<dyn FormDecoder>>, HttpError> {
+    if !is_form(content_type) {
+        return Ok(None);
+    }
+    let parser = MultipartParser::from_content_type(content_type.unwrap_or(""), limits)
+        .map_err(|e| HttpError::bad_request(format!("malformed multipart body: {e}")))?;
+    Ok(Some(Box::new(Multipart { parser, names })))
+}
+
+/// Feeds `body` to `ingest` and waits for its result. The outer error is the transfer's (the
+/// body failed, or went over `max_bytes`: the ingest is abandoned); the inner one the
+/// ingest's, for the caller to map.
+pub async fn pump<B, T>(
+    body: B,
+    ingest: Ingest<T>,
+    max_bytes: Option<u64>,
+) -> Result<crate::services::Result<T>, HttpError>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+    T: Send + 'static,
+{
     let mut body = body;
     let mut total = 0u64;
-    let mut failure = None;
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
-                failure = Some(HttpError::bad_request(format!(
+                ingest.abort().await;
+                return Err(HttpError::bad_request(format!(
                     "reading the body failed: {e}"
                 )));
-                break;
             }
         };
         let Ok(data) = frame.into_data() else {
             continue;
         };
         total += data.len() as u64;
-        if options.max_bytes.is_some_and(|max| total > max) {
-            failure = options.max_bytes.map(too_large);
-            break;
+        if let Some(max) = max_bytes.filter(|max| total > *max) {
+            ingest.abort().await;
+            return Err(too_large(max));
         }
-        if tx.send(data).await.is_err() {
+        if !ingest.push(data).await {
             break; // the worker stopped early: its error says why
         }
     }
-    drop(tx);
-    let outcome = worker.await.map_err(|e| {
-        HttpError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("upload worker failed: {e}"),
-        )
-    })?;
-    if let Some(failure) = failure {
-        return Err(failure);
-    }
-    outcome
+    Ok(ingest.finish().await)
 }
 
 fn too_large(max: u64) -> HttpError {
     HttpError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
+        http::StatusCode::PAYLOAD_TOO_LARGE,
         format!("upload is larger than the {max}-byte limit"),
     )
 }
@@ -150,69 +158,29 @@ fn form_limits() -> Limits {
     }
 }
 
-fn import_worker(
-    store: &Blockstore,
-    mut rx: tokio::sync::mpsc::Receiver<Bytes>,
-    parser: Option<MultipartParser>,
-    options: &UploadOptions,
-) -> Result<Uploaded, HttpError> {
-    let lease = store.write_lease()?;
-    let mut sink = StoreSink::new(store);
-    let uploaded = match parser {
-        None => {
-            let mut file = add::file::FileImporter::new(&options.params, Metadata::default())
-                .map_err(add_error)?;
-            while let Some(chunk) = rx.blocking_recv() {
-                file.push(chunk, &mut sink).map_err(add_error)?;
-            }
-            let root = file.finish(&mut sink).map_err(add_error)?;
-            (root, false, vec![(String::new(), root)])
-        }
-        Some(mut parser) => {
-            let (root, added) = import_form(&mut parser, &mut rx, &mut sink, options)?;
-            (root, true, added)
-        }
-    };
-    store.sync()?;
-    Ok(Uploaded {
-        root: uploaded.0,
-        form: uploaded.1,
-        added: uploaded.2,
-        lease,
-    })
+/// The multipart parser as the ingest service's form decoder: part kinds from the headers,
+/// names unescaped as the clients escaped them.
+struct Multipart {
+    parser: MultipartParser,
+    names: FormNames,
 }
 
-/// One form part being imported. (One lives per upload, so the size difference between
-/// variants costs nothing worth an allocation per part.)
-#[allow(clippy::large_enum_variant)]
-enum Current {
-    Skip,
-    File(String, add::file::FileImporter),
-    Symlink(String, Vec<u8>),
-}
+impl FormDecoder for Multipart {
+    fn push(&mut self, chunk: Bytes) {
+        self.parser.push(chunk);
+    }
 
-fn import_form(
-    parser: &mut MultipartParser,
-    rx: &mut tokio::sync::mpsc::Receiver<Bytes>,
-    sink: &mut StoreSink<'_>,
-    options: &UploadOptions,
-) -> Result<(Entry, Vec<(String, Entry)>), HttpError> {
-    let mut tree = dir::TreeBuilder::new();
-    let mut current = Current::Skip;
-    let mut any = false;
-    let mut input_done = false;
-    loop {
-        let event = parser
-            .next()
-            .map_err(|e| HttpError::bad_request(format!("malformed multipart body: {e}")))?;
-        match event {
+    fn finish(&mut self) {
+        self.parser.finish();
+    }
+
+    fn next(&mut self) -> Result<Option<FormEvent>, String> {
+        Ok(match self.parser.next().map_err(|e| e.to_string())? {
+            None => None,
+            Some(Event::Data(data)) => Some(FormEvent::Data(data)),
+            Some(Event::PartEnd) => Some(FormEvent::PartEnd),
             Some(Event::PartStart(headers)) => {
-                current = Current::Skip;
-                let wanted = match options.form_names {
-                    FormNames::Agregore => headers.field_name() == Some("file"),
-                    FormNames::GoClient => true,
-                };
-                let path = match options.form_names {
+                let path = match self.names {
                     FormNames::Agregore => headers.filename.as_deref().map(|f| {
                         percent_encoding::percent_decode_str(f)
                             .decode_utf8_lossy()
@@ -220,95 +188,18 @@ fn import_form(
                     }),
                     FormNames::GoClient => headers.path(),
                 };
-                let Some(path) = path.filter(|_| wanted) else {
-                    continue;
-                };
-                let path = clean_path(&path)?;
-                if path.is_empty() || (!options.hidden && is_hidden(&path)) {
-                    continue;
-                }
-                any = true;
-                match headers.kind() {
-                    PartKind::Directory => tree
-                        .add_dir(&path, Metadata::default())
-                        .map_err(add_error)?,
-                    PartKind::Symlink => current = Current::Symlink(path, Vec::new()),
-                    PartKind::File => {
-                        let importer =
-                            add::file::FileImporter::new(&options.params, Metadata::default())
-                                .map_err(add_error)?;
-                        current = Current::File(path, importer);
-                    }
-                }
+                Some(FormEvent::PartStart(FormPart {
+                    field: headers.field_name().map(str::to_owned),
+                    path,
+                    kind: match headers.kind() {
+                        PartKind::Directory => ingest::PartKind::Directory,
+                        PartKind::Symlink => ingest::PartKind::Symlink,
+                        PartKind::File => ingest::PartKind::File,
+                    },
+                }))
             }
-            Some(Event::Data(data)) => match &mut current {
-                Current::Skip => {}
-                Current::File(_, importer) => importer.push(data, sink).map_err(add_error)?,
-                Current::Symlink(_, target) => {
-                    if target.len() + data.len() > 4096 {
-                        return Err(HttpError::bad_request("symlink target over 4096 bytes"));
-                    }
-                    target.extend_from_slice(&data);
-                }
-            },
-            Some(Event::PartEnd) => match std::mem::replace(&mut current, Current::Skip) {
-                Current::Skip => {}
-                Current::File(path, importer) => {
-                    let entry = importer.finish(sink).map_err(add_error)?;
-                    tree.add_file(&path, entry).map_err(add_error)?;
-                }
-                Current::Symlink(path, target) => {
-                    let target = String::from_utf8(target)
-                        .map_err(|_| HttpError::bad_request("symlink target is not UTF-8"))?;
-                    let entry =
-                        dir::symlink_entry(&target, &Metadata::default(), &options.params, sink)
-                            .map_err(add_error)?;
-                    tree.add_file(&path, entry).map_err(add_error)?;
-                }
-            },
-            None if input_done => break,
-            None => match rx.blocking_recv() {
-                Some(chunk) => parser.push(chunk),
-                None => {
-                    parser.finish();
-                    input_done = true;
-                }
-            },
-        }
+        })
     }
-    if !any {
-        return Err(HttpError::bad_request(match options.form_names {
-            FormNames::Agregore => "the form has no part named \"file\" with a filename",
-            FormNames::GoClient => "the form has no file parts",
-        }));
-    }
-    let output = tree.finish(&options.params, sink).map_err(add_error)?;
-    Ok((output.root, output.added))
-}
-
-/// Cleans a relative path from a form: no empty, `.` or `..` segments, no leading `/`.
-fn clean_path(path: &str) -> Result<String, HttpError> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                return Err(HttpError::bad_request(format!(
-                    "file name {path:?} climbs out of the upload with '..'"
-                )))
-            }
-            p => parts.push(p),
-        }
-    }
-    Ok(parts.join("/"))
-}
-
-fn is_hidden(path: &str) -> bool {
-    path.split('/').any(|p| p.starts_with('.'))
-}
-
-fn add_error(e: AddError) -> HttpError {
-    crate::services::Error::from(e).into()
 }
 
 #[cfg(test)]
@@ -316,14 +207,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn form_detection_and_paths() {
+    fn form_detection() {
         assert!(is_form(Some("multipart/form-data; boundary=x")));
         assert!(is_form(Some("Multipart/Form-Data;boundary=x")));
         assert!(!is_form(Some("application/octet-stream")));
         assert!(!is_form(None));
-        assert_eq!(clean_path("/a//b/./c").unwrap(), "a/b/c");
-        assert!(clean_path("a/../../etc").is_err());
-        assert!(is_hidden("a/.git/config"));
-        assert!(!is_hidden("a/b.txt"));
     }
 }

@@ -11,6 +11,7 @@ pub mod file;
 pub mod gc;
 pub mod go_url;
 pub mod import;
+pub mod ingest;
 pub mod keystore;
 pub mod names;
 pub mod pins;

@@ -168,8 +168,10 @@ pub struct Metadata {
 
 pub use dir::BlockSource;
 
-/// A sink that stores blocks (verified and durable once [`crate::store::Blockstore::sync`]
-/// runs), counting what it wrote.
+/// A sink that stores each block at once, syncing its data (its name is durable once
+/// [`crate::store::Blockstore::sync`] runs), counting what it wrote. For a handful of blocks
+/// (directory edits); an import of many goes through a [`crate::store::WriteBatch`], which is
+/// a sink too and pays for durability once per batch.
 pub struct StoreSink<'s> {
     store: &'s crate::store::Blockstore,
     /// Blocks handed to the sink.
@@ -196,6 +198,26 @@ impl BlockSink for StoreSink<'_> {
             .put(cid, &block)
             .map(|_| ())
             .map_err(|e| AddError::Sink(e.to_string()))
+    }
+}
+
+/// Blocks go to the batch: visible and durable at its next commit, which the caller runs
+/// before acknowledging anything.
+impl BlockSink for crate::store::WriteBatch<'_> {
+    fn put(&mut self, cid: &Cid, block: Bytes) -> Result<(), AddError> {
+        crate::store::WriteBatch::put(self, cid, &block)
+            .map(|_| ())
+            .map_err(|e| AddError::Sink(e.to_string()))
+    }
+}
+
+/// A batch reads back its own pending blocks, so an edit can build on blocks it has not
+/// committed yet.
+impl BlockSource for crate::store::WriteBatch<'_> {
+    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError> {
+        let block =
+            crate::store::WriteBatch::get(self, cid).map_err(|e| AddError::Sink(e.to_string()))?;
+        Ok(block.or_else(|| super::fetch_in_place(self.store(), cid).ok()))
     }
 }
 
