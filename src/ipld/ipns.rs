@@ -30,6 +30,11 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 
+use super::cbor::{self, HeadError};
+use super::protobuf;
+use super::time::{days_from_civil, Timestamp, SECONDS_PER_DAY};
+use super::varint::{self, VarintError};
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------
@@ -405,13 +410,10 @@ fn decode_key_protobuf(protobuf: &[u8]) -> IpnsResult<(u64, &[u8])> {
 /// The canonical `PublicKey` protobuf for (type, data): what go-libp2p hashes into a peer ID
 /// (it re-marshals the key rather than hashing the bytes it received).
 fn encode_public_key_protobuf(key_type: u64, data: &[u8]) -> Vec<u8> {
-    let mut protobuf = Vec::with_capacity(data.len() + 16);
-    protobuf.push(0x08);
-    write_varint(&mut protobuf, key_type);
-    protobuf.push(0x12);
-    write_varint(&mut protobuf, data.len() as u64);
-    protobuf.extend_from_slice(data);
-    protobuf
+    let mut out = Vec::with_capacity(data.len() + 16);
+    write_proto_varint(&mut out, 1, key_type);
+    write_proto_bytes(&mut out, 2, data);
+    out
 }
 
 /// A public key that can verify record signatures.
@@ -1182,40 +1184,22 @@ impl<'a> ProtoReader<'a> {
 
 /// Reads a protobuf varint (at most 10 bytes, no bits beyond 64).
 fn read_varint(bytes: &[u8], pos: &mut usize) -> IpnsResult<u64> {
-    let mut value = 0u64;
-    for i in 0..10 {
-        let Some(&byte) = bytes.get(*pos) else {
-            return malformed("truncated varint");
-        };
-        *pos += 1;
-        if i == 9 && byte > 1 {
-            return malformed("varint overflows 64 bits");
+    match varint::decode_at(bytes, *pos) {
+        Ok((value, used)) => {
+            *pos += used;
+            Ok(value)
         }
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Ok(value);
-        }
+        Err(VarintError::Truncated) => malformed("truncated varint"),
+        Err(_) => malformed("varint overflows 64 bits"),
     }
-    malformed("varint longer than 10 bytes")
 }
 
-fn write_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
+fn write_proto_bytes(out: &mut Vec<u8>, number: u8, bytes: &[u8]) {
+    protobuf::put_bytes_field(out, protobuf::tag(number, protobuf::WIRE_LEN), bytes);
 }
 
-fn write_proto_bytes(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
-    write_varint(out, number << 3 | 2);
-    write_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
-fn write_proto_varint(out: &mut Vec<u8>, number: u64, value: u64) {
-    write_varint(out, number << 3);
-    write_varint(out, value);
+fn write_proto_varint(out: &mut Vec<u8>, number: u8, value: u64) {
+    protobuf::put_varint_field(out, protobuf::tag(number, protobuf::WIRE_VARINT), value);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1238,50 +1222,32 @@ const MAX_CBOR_DEPTH: usize = 16;
 /// bytewise): TTL, Value, Sequence, Validity, ValidityType.
 fn encode_data(value: &[u8], validity: &[u8], sequence: i64, ttl_ns: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(value.len() + validity.len() + 64);
-    write_cbor_head(&mut out, 5, 5);
+    cbor::write_head(&mut out, 5, 5);
     write_cbor_text(&mut out, "TTL");
     write_cbor_int(&mut out, ttl_ns);
     write_cbor_text(&mut out, "Value");
-    write_cbor_head(&mut out, 2, value.len() as u64);
+    cbor::write_head(&mut out, 2, value.len() as u64);
     out.extend_from_slice(value);
     write_cbor_text(&mut out, "Sequence");
     write_cbor_int(&mut out, sequence);
     write_cbor_text(&mut out, "Validity");
-    write_cbor_head(&mut out, 2, validity.len() as u64);
+    cbor::write_head(&mut out, 2, validity.len() as u64);
     out.extend_from_slice(validity);
     write_cbor_text(&mut out, "ValidityType");
     write_cbor_int(&mut out, 0);
     out
 }
 
-fn write_cbor_head(out: &mut Vec<u8>, major: u8, arg: u64) {
-    let major = major << 5;
-    if arg < 24 {
-        out.push(major | arg as u8);
-    } else if arg <= 0xff {
-        out.extend_from_slice(&[major | 24, arg as u8]);
-    } else if arg <= 0xffff {
-        out.push(major | 25);
-        out.extend_from_slice(&(arg as u16).to_be_bytes());
-    } else if arg <= 0xffff_ffff {
-        out.push(major | 26);
-        out.extend_from_slice(&(arg as u32).to_be_bytes());
-    } else {
-        out.push(major | 27);
-        out.extend_from_slice(&arg.to_be_bytes());
-    }
-}
-
 fn write_cbor_text(out: &mut Vec<u8>, text: &str) {
-    write_cbor_head(out, 3, text.len() as u64);
+    cbor::write_head(out, 3, text.len() as u64);
     out.extend_from_slice(text.as_bytes());
 }
 
 fn write_cbor_int(out: &mut Vec<u8>, value: i64) {
     if value >= 0 {
-        write_cbor_head(out, 0, value as u64);
+        cbor::write_head(out, cbor::MAJOR_UINT, value as u64);
     } else {
-        write_cbor_head(out, 1, (-1 - value) as u64);
+        cbor::write_head(out, cbor::MAJOR_NEGATIVE, (-1 - value) as u64);
     }
 }
 
@@ -1305,44 +1271,34 @@ impl<'a> CborReader<'a> {
         let Some(&initial) = self.bytes.get(self.pos) else {
             return malformed("CBOR truncated");
         };
-        self.pos += 1;
-        let major = initial >> 5;
-        let info = initial & 0x1f;
-        if major == 7 {
-            return match info {
-                20..=22 => Ok(CborHead::Simple),
-                27 => {
-                    let raw = self.take(8)?;
-                    let mut bits = [0u8; 8];
-                    bits.copy_from_slice(raw);
-                    if !f64::from_be_bytes(bits).is_finite() {
-                        return malformed("DAG-CBOR forbids NaN and infinities");
-                    }
-                    Ok(CborHead::Simple)
-                }
-                _ => malformed("CBOR simple value or float width not allowed in DAG-CBOR"),
-            };
+        let (major, info) = cbor::split_initial(initial);
+        if major == cbor::MAJOR_SIMPLE && !matches!(info, 20..=22 | 27) {
+            return malformed("CBOR simple value or float width not allowed in DAG-CBOR");
         }
-        let arg = match info {
-            0..=23 => u64::from(info),
-            24 => self.uint(1, 24)?,
-            25 => self.uint(2, 0x100)?,
-            26 => self.uint(4, 0x1_0000)?,
-            27 => self.uint(8, 0x1_0000_0000)?,
-            31 => return malformed("indefinite-length CBOR is not DAG-CBOR"),
-            _ => return malformed("reserved CBOR additional information"),
+        let head = match cbor::read_head(self.bytes, self.pos) {
+            Ok(head) => head,
+            Err(HeadError::Truncated | HeadError::ArgumentTruncated) => {
+                return malformed("CBOR length runs past the end")
+            }
+            Err(HeadError::Reserved(cbor::INFO_INDEFINITE)) => {
+                return malformed("indefinite-length CBOR is not DAG-CBOR")
+            }
+            Err(HeadError::Reserved(_)) => {
+                return malformed("reserved CBOR additional information")
+            }
         };
-        Ok(CborHead::Major(major, arg))
-    }
-
-    /// A big-endian uint of `width` bytes that must be at least `minimum` (minimal encoding).
-    fn uint(&mut self, width: usize, minimum: u64) -> IpnsResult<u64> {
-        let raw = self.take(width as u64)?;
-        let value = raw.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        if value < minimum {
+        self.pos += head.len;
+        if major == cbor::MAJOR_SIMPLE {
+            // false, true, null, or a float64 (its bits are the argument).
+            if info == 27 && !f64::from_bits(head.arg).is_finite() {
+                return malformed("DAG-CBOR forbids NaN and infinities");
+            }
+            return Ok(CborHead::Simple);
+        }
+        if !head.is_minimal() {
             return malformed("CBOR integer not minimally encoded");
         }
-        Ok(value)
+        Ok(CborHead::Major(major, head.arg))
     }
 
     fn take(&mut self, len: u64) -> IpnsResult<&'a [u8]> {
@@ -1489,88 +1445,22 @@ fn reject_duplicate_keys(data: &[u8], keys: &mut [Range<usize>]) -> IpnsResult<(
 // RFC 3339 timestamps, as Go's time.RFC3339Nano ("2006-01-02T15:04:05.999999999Z07:00")
 // ---------------------------------------------------------------------------------------------
 
-const SECONDS_PER_DAY: i64 = 86_400;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (`civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
-
 /// Formats `time` in UTC as Go's `time.RFC3339Nano` does: fraction with trailing zeros
 /// trimmed (none at all for whole seconds), `Z` for UTC. Years outside 0000–9999 are refused
 /// (Go would write a form its own parser rejects).
 pub fn format_rfc3339_nano(time: SystemTime) -> IpnsResult<String> {
-    let (seconds, nanos) = match time.duration_since(UNIX_EPOCH) {
-        Ok(after) => (
-            i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
-            after.subsec_nanos(),
-        ),
-        Err(before) => {
-            // Before the epoch: floor to whole seconds, the fraction counting forwards.
-            let before = before.duration();
-            let seconds = -i64::try_from(before.as_secs()).unwrap_or(i64::MAX);
-            match before.subsec_nanos() {
-                0 => (seconds, 0),
-                nanos => (seconds - 1, 1_000_000_000 - nanos),
-            }
-        }
-    };
+    let time = Timestamp::from_system_time(time);
     let min = days_from_civil(0, 1, 1) * SECONDS_PER_DAY;
     let max = days_from_civil(10_000, 1, 1) * SECONDS_PER_DAY - 1;
-    if !(min..=max).contains(&seconds) {
+    if !(min..=max).contains(&time.unix_secs()) {
         return err(IpnsErrorKind::InvalidValue, "time outside years 0000-9999");
     }
-    let (year, month, day) = civil_from_days(seconds.div_euclid(SECONDS_PER_DAY));
-    let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
-    let mut text = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        second_of_day / 3600,
-        second_of_day / 60 % 60,
-        second_of_day % 60
-    );
-    if nanos > 0 {
-        let fraction = format!("{nanos:09}");
-        text.push('.');
-        text.push_str(fraction.trim_end_matches('0'));
-    }
-    text.push('Z');
-    Ok(text)
+    Ok(time.to_string())
 }
 
-/// Parses an RFC 3339 timestamp as Go's `time.Parse(time.RFC3339Nano, …)` does: `T` and `Z`
-/// upper case, optional fraction of any length (digits past nanoseconds ignored), `Z` or a
-/// `±hh:mm` offset, calendar-valid date, no leap second.
+/// Parses an RFC 3339 timestamp as Go's `time.Parse(time.RFC3339Nano, …)` does on its strict
+/// path: `T` and `Z` upper case, optional fraction of any length (digits past nanoseconds
+/// ignored), `Z` or a `±hh:mm` offset, calendar-valid date, no leap second; at most 64 bytes.
 pub fn parse_rfc3339(text: &[u8]) -> IpnsResult<SystemTime> {
     let bad = || {
         IpnsError::new(
@@ -1578,78 +1468,12 @@ pub fn parse_rfc3339(text: &[u8]) -> IpnsResult<SystemTime> {
             "Validity is not an RFC 3339 timestamp",
         )
     };
-    let digits = |range: Range<usize>| -> IpnsResult<u32> {
-        let slice = text.get(range).ok_or_else(bad)?;
-        slice.iter().try_fold(0u32, |acc, &b| {
-            if b.is_ascii_digit() {
-                Ok(acc * 10 + u32::from(b - b'0'))
-            } else {
-                Err(bad())
-            }
-        })
-    };
-    let separators_ok = text.get(4) == Some(&b'-')
-        && text.get(7) == Some(&b'-')
-        && text.get(10) == Some(&b'T')
-        && text.get(13) == Some(&b':')
-        && text.get(16) == Some(&b':');
-    if !separators_ok || text.len() > 64 {
+    if text.len() > 64 {
         return Err(bad());
     }
-    let year = i64::from(digits(0..4)?);
-    let month = digits(5..7)?;
-    let day = digits(8..10)?;
-    let hour = digits(11..13)?;
-    let minute = digits(14..16)?;
-    let second = digits(17..19)?;
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return Err(bad());
-    }
-    let mut pos = 19;
-    let mut nanos = 0u32;
-    if text.get(pos) == Some(&b'.') {
-        pos += 1;
-        let start = pos;
-        while text.get(pos).is_some_and(u8::is_ascii_digit) {
-            if pos - start < 9 {
-                nanos = nanos * 10 + u32::from(text[pos] - b'0');
-            }
-            pos += 1;
-        }
-        let count = pos - start;
-        if count == 0 {
-            return Err(bad());
-        }
-        for _ in count..9 {
-            nanos *= 10;
-        }
-    }
-    let offset_seconds = match text.get(pos..) {
-        Some(b"Z") => 0,
-        Some([sign @ (b'+' | b'-'), _, _, b':', _, _]) => {
-            let offset_hours = digits(pos + 1..pos + 3)?;
-            let offset_minutes = digits(pos + 4..pos + 6)?;
-            if offset_hours > 23 || offset_minutes > 59 {
-                return Err(bad());
-            }
-            let offset = i64::from(offset_hours * 3600 + offset_minutes * 60);
-            if *sign == b'-' {
-                -offset
-            } else {
-                offset
-            }
-        }
-        _ => return Err(bad()),
-    };
-    let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY
-        + i64::from(hour * 3600 + minute * 60 + second)
-        - offset_seconds;
+    let time = Timestamp::parse_rfc3339_strict(text).ok_or_else(bad)?;
+    let seconds = time.unix_secs();
+    let nanos = time.subsec_nanos();
     let time = if seconds >= 0 {
         UNIX_EPOCH.checked_add(Duration::new(seconds as u64, nanos))
     } else {
@@ -2126,7 +1950,7 @@ mod tests {
 
     fn data_with(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut out = Vec::new();
-        write_cbor_head(&mut out, 5, entries.len() as u64);
+        cbor::write_head(&mut out, 5, entries.len() as u64);
         for (key, encoded_value) in entries {
             write_cbor_text(&mut out, key);
             out.extend_from_slice(encoded_value);
@@ -2136,7 +1960,7 @@ mod tests {
 
     fn cbor_bytes(bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        write_cbor_head(&mut out, 2, bytes.len() as u64);
+        cbor::write_head(&mut out, 2, bytes.len() as u64);
         out.extend_from_slice(bytes);
         out
     }

@@ -51,16 +51,13 @@ use multihash::Multihash;
 use multihash_codetable::{Code, MultihashDigest};
 
 use super::{AddError, BlockSink, Entry, ImportParams, Metadata, SizeEstimation};
+use crate::ipld::cid::codec::DAG_PB;
+use crate::ipld::cid::hash::{IDENTITY, SHA2_256};
 use crate::ipld::dagpb::{self, PbLinkRef};
 use crate::ipld::hamt::{self, ShardParams};
+use crate::ipld::protobuf::{bytes_field_len, varint_field_len};
 use crate::ipld::unixfs::{self, DataType, UnixFsData};
 
-/// Multicodec of dag-pb.
-const DAG_PB: u64 = 0x70;
-/// Multihash code of the identity "hash" (inlined blocks).
-const IDENTITY: u64 = 0x00;
-/// Multihash code of sha2-256, the only hash CIDv0 can carry.
-const SHA2_256: u64 = 0x12;
 /// Largest multihash digest the `cid` crate holds.
 const MAX_DIGEST: usize = 64;
 /// Bytes of the go-bitfield of the widest shard the spec allows.
@@ -180,16 +177,6 @@ fn directory_data(kind: DataType, metadata: &Metadata) -> UnixFsData {
     data
 }
 
-/// Length of a protobuf varint.
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-/// Bytes a length-delimited field adds around a payload of `len` bytes (tag + length).
-fn field_len(len: usize) -> usize {
-    1 + varint_len(len as u64) + len
-}
-
 /// A plain directory block: links sorted bytewise by name (Go `strings.Compare`), each with
 /// Name and Tsize, then the UnixFS Data.
 fn encode_plain(links: &mut [(Box<str>, Link)], data: &[u8]) -> Vec<u8> {
@@ -230,9 +217,9 @@ fn link_weight(mode: SizeEstimation, name_len: usize, link: &Link) -> i64 {
     let cid_len = link.cid.encoded_len();
     let weight = match mode {
         SizeEstimation::Links => name_len + cid_len,
-        SizeEstimation::Block => {
-            field_len(field_len(cid_len) + field_len(name_len) + 1 + varint_len(link.tsize))
-        }
+        SizeEstimation::Block => bytes_field_len(
+            bytes_field_len(cid_len) + bytes_field_len(name_len) + varint_field_len(link.tsize),
+        ),
     };
     weight as i64
 }
@@ -248,7 +235,7 @@ fn data_field_weight(mode: SizeEstimation, metadata: &Metadata) -> i64 {
     match mode {
         SizeEstimation::Links => 0,
         SizeEstimation::Block => {
-            field_len(directory_data(DataType::Directory, metadata).encoded_len()) as i64
+            bytes_field_len(directory_data(DataType::Directory, metadata).encoded_len()) as i64
         }
     }
 }

@@ -36,14 +36,13 @@ use super::chunker::{Chunker, BLOCK_SIZE_LIMIT};
 use super::{AddError, BlockSink, Entry, ImportParams, Layout, Metadata};
 use crate::ipld::cid::codec;
 use crate::ipld::dagpb::{self, PbLinkRef};
+use crate::ipld::protobuf;
 use crate::ipld::unixfs::{DataType, UnixFsData, UnixTime};
 
 /// Multihash codes of the hash functions Kubo's `ipfs add --hash` accepts and cairn computes.
 pub mod hash_code {
-    /// `identity`: the block itself.
-    pub const IDENTITY: u64 = 0x00;
-    /// `sha2-256`, Kubo's default and the only hash of CIDv0.
-    pub const SHA2_256: u64 = 0x12;
+    /// `identity`: the block itself; `sha2-256`, Kubo's default and the only hash of CIDv0.
+    pub use crate::ipld::cid::hash::{IDENTITY, SHA2_256};
     /// `sha2-512`.
     pub const SHA2_512: u64 = 0x13;
     /// `sha3-512` (also Kubo's `sha3`).
@@ -294,9 +293,8 @@ impl NodeMaker {
         }
         // A dag-pb node with no links is just its Data field: tag, length, UnixFS message.
         let unixfs_len = unixfs.encoded_len();
-        let mut block = Vec::with_capacity(1 + varint_len(unixfs_len as u64) + unixfs_len);
-        block.push(DAG_PB_DATA_TAG);
-        put_varint(&mut block, unixfs_len as u64);
+        let mut block = Vec::with_capacity(protobuf::bytes_field_len(unixfs_len));
+        protobuf::put_len_prefix(&mut block, DAG_PB_DATA_TAG, unixfs_len);
         unixfs.encode_into(&mut block);
         self.store(block, 0, size, sink)
     }
@@ -349,19 +347,7 @@ impl NodeMaker {
 }
 
 /// `PBNode.Data` (field 1, length-delimited).
-const DAG_PB_DATA_TAG: u8 = 0x0a;
-
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
+const DAG_PB_DATA_TAG: u8 = protobuf::tag(1, protobuf::WIRE_LEN);
 
 /// Subtrees of each depth a trickle node holds after its leaves (boxo `depthRepeat`).
 const TRICKLE_DEPTH_REPEAT: usize = 4;
