@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 
 use super::cbor::{self, HeadError};
+use super::cid::{codec, hash};
 use super::protobuf;
 use super::time::{days_from_civil, Timestamp, SECONDS_PER_DAY};
 use super::varint::{self, VarintError};
@@ -139,8 +140,6 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
 /// The value boxo substitutes for an empty `Value`: the identity CID of zero bytes.
 pub const NOOP_VALUE: &str = "/ipfs/bafkqaaa";
-/// Multicodec of CIDs that name public keys.
-pub const LIBP2P_KEY_CODEC: u64 = 0x72;
 
 /// Prefix of the bytes SignatureV2 signs (IPNS spec "Record Creation", step 5).
 const SIGNATURE_V2_PREFIX: &[u8] = b"ipns-signature:";
@@ -148,8 +147,8 @@ const SIGNATURE_V2_PREFIX: &[u8] = b"ipns-signature:";
 /// e.GetValidityType())` formats the protobuf enum through its `String()` method.
 const V1_VALIDITY_TYPE_EOL: &[u8] = b"EOL";
 
-const MULTIHASH_IDENTITY: u8 = 0x00;
-const MULTIHASH_SHA2_256: u8 = 0x12;
+const MULTIHASH_IDENTITY: u8 = hash::IDENTITY as u8;
+const MULTIHASH_SHA2_256: u8 = hash::SHA2_256 as u8;
 /// libp2p peer-id spec: keys whose protobuf is at most 42 bytes are inlined (identity
 /// multihash); larger ones are hashed with sha2-256.
 const MAX_INLINE_KEY_LEN: usize = 42;
@@ -210,7 +209,7 @@ impl IpnsName {
 
     /// A name from a CID, which must have the `libp2p-key` codec (boxo `NameFromCid`).
     pub fn from_cid(cid: &Cid) -> IpnsResult<Self> {
-        if cid.codec() != LIBP2P_KEY_CODEC {
+        if cid.codec() != codec::LIBP2P_KEY {
             return err(
                 IpnsErrorKind::InvalidName,
                 format!("CID codec 0x{:x} is not libp2p-key (0x72)", cid.codec()),
@@ -283,13 +282,13 @@ impl IpnsName {
         // 64-byte capacity), so reading it back cannot fail; the default is unreachable.
         let multihash =
             cid::multihash::Multihash::from_bytes(self.as_multihash_bytes()).unwrap_or_default();
-        Cid::new_v1(LIBP2P_KEY_CODEC, multihash)
+        Cid::new_v1(codec::LIBP2P_KEY, multihash)
     }
 
     /// The canonical text form: base36 (lowercase) CIDv1 libp2p-key, `k51…` for Ed25519.
     pub fn to_base36(&self) -> String {
         let mut cid_bytes: SmallVec<[u8; 2 + MAX_NAME_MULTIHASH_LEN]> = SmallVec::new();
-        cid_bytes.extend_from_slice(&[0x01, LIBP2P_KEY_CODEC as u8]);
+        cid_bytes.extend_from_slice(&[0x01, codec::LIBP2P_KEY as u8]);
         cid_bytes.extend_from_slice(self.as_multihash_bytes());
         let mut text = String::with_capacity(64);
         text.push('k');

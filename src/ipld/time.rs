@@ -31,7 +31,7 @@ pub fn go_time_quote(s: &[u8]) -> String {
 }
 
 /// Unix seconds of Go's zero `time.Time` (0001-01-01T00:00:00Z).
-const GO_ZERO_UNIX: i64 = -62_135_596_800;
+pub(crate) const GO_ZERO_UNIX: i64 = -62_135_596_800;
 
 /// An instant as Go's `time.Time` carries it on the wire: Unix seconds and nanoseconds plus the
 /// UTC offset it is displayed in (Go keeps the offset a client wrote in `expire-at`). JSON: the

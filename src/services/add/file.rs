@@ -37,6 +37,7 @@ use super::{AddError, BlockSink, Entry, ImportParams, Layout, Metadata};
 use crate::ipld::cid::codec;
 use crate::ipld::dagpb::{self, PbLinkRef};
 use crate::ipld::protobuf;
+use crate::ipld::time::GO_ZERO_UNIX;
 use crate::ipld::unixfs::{DataType, UnixFsData, UnixTime};
 
 /// Multihash codes of the hash functions Kubo's `ipfs add --hash` accepts and cairn computes.
@@ -210,9 +211,6 @@ struct RootAttributes {
     mtime: Option<UnixTime>,
 }
 
-/// Go's zero `time.Time` (0001-01-01T00:00:00Z) in Unix seconds: boxo's `SetModTime` stores
-/// no mtime for it.
-const GO_ZERO_TIME_UNIX: i64 = -62_135_596_800;
 const NANOS_PER_SECOND: u32 = 1_000_000_000;
 
 impl RootAttributes {
@@ -233,8 +231,8 @@ impl RootAttributes {
             }
             Some(UnixTime { seconds, nanos }) => {
                 let nanos = nanos.filter(|&nanos| nanos != 0);
-                (seconds != GO_ZERO_TIME_UNIX || nanos.is_some())
-                    .then_some(UnixTime { seconds, nanos })
+                // boxo's `SetModTime` stores no mtime for Go's zero time.
+                (seconds != GO_ZERO_UNIX || nanos.is_some()).then_some(UnixTime { seconds, nanos })
             }
             None => None,
         };
@@ -1467,7 +1465,7 @@ mod tests {
         let nothing = Metadata {
             mode: Some(0o170000),
             mtime: Some(UnixTime {
-                seconds: GO_ZERO_TIME_UNIX,
+                seconds: GO_ZERO_UNIX,
                 nanos: None,
             }),
         };
