@@ -327,20 +327,29 @@ impl CarDecoder {
     fn read_header_bytes(&mut self) -> Result<Option<(Bytes, u64)>> {
         let start = self.offset;
         let what = || format!("header at byte {start}");
-        let Some((len, varint_len)) = self.peek_varint(&what)? else {
-            self.starved_varint(&what)?;
+        self.read_length_prefixed(&what, self.limits.max_header_len)
+    }
+
+    /// Reads a varint length (1 to `max`) and the bytes it announces: those bytes and their
+    /// absolute start offset, or `Ok(None)` to wait for more input. `what` names the item.
+    fn read_length_prefixed(
+        &mut self,
+        what: &dyn Fn() -> String,
+        max: usize,
+    ) -> Result<Option<(Bytes, u64)>> {
+        let Some((len, varint_len)) = self.peek_varint(what)? else {
+            self.starved_varint(what)?;
             return Ok(None);
         };
         if len == 0 {
             return Err(Error::car(format!("{} has length 0", what())));
         }
         let len = match usize::try_from(len) {
-            Ok(len) if len <= self.limits.max_header_len => len,
+            Ok(len) if len <= max => len,
             _ => {
                 return Err(Error::car(format!(
-                    "{} is {len} bytes, over the {}-byte limit",
-                    what(),
-                    self.limits.max_header_len
+                    "{} is {len} bytes, over the {max}-byte limit",
+                    what()
                 )))
             }
         };
@@ -484,31 +493,11 @@ impl CarDecoder {
         let block = self.blocks;
         let start = self.offset;
         let what = || format!("section at byte {start} (block {block})");
-        let Some((len, varint_len)) = self.peek_varint(&what)? else {
-            self.starved_varint(&what)?;
+        let Some((section, cid_start)) =
+            self.read_length_prefixed(&what, self.limits.max_section_len)?
+        else {
             return Ok(Step::NeedMore);
         };
-        if len == 0 {
-            return Err(Error::car(format!("{} has length 0", what())));
-        }
-        let len = match usize::try_from(len) {
-            Ok(len) if len <= self.limits.max_section_len => len,
-            _ => {
-                return Err(Error::car(format!(
-                    "{} is {len} bytes, over the {}-byte limit",
-                    what(),
-                    self.limits.max_section_len
-                )))
-            }
-        };
-        let total = varint_len + len;
-        if self.available() < total {
-            self.starved(total as u64, what)?;
-            return Ok(Step::NeedMore);
-        }
-        self.consume(varint_len);
-        let cid_start = self.offset;
-        let section = self.take(len);
         let (cid, cid_len) = parse_cid(&section).map_err(|fault| {
             fault.into_error(format_args!(
                 "CID in section at byte {cid_start} (block {block})"

@@ -726,18 +726,7 @@ mod tests {
     /// starting `seed` letters in.
     fn input(kind: &str, seed: u64, len: usize) -> Vec<u8> {
         match kind {
-            "xs" => {
-                let mut state = seed;
-                let mut out = Vec::with_capacity(len + 8);
-                while out.len() < len {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    out.extend_from_slice(&state.to_le_bytes());
-                }
-                out.truncate(len);
-                out
-            }
+            "xs" => super::super::chunker::tests::xorshift(seed, len),
             "zero" => vec![0; len],
             "text" => (0..len)
                 .map(|i| b"abcdefghijklmnopqrstuvwxyz\n"[(i + seed as usize) % 27])
