@@ -40,7 +40,7 @@ pub mod hash {
 
 /// Longest CID text accepted: a 64-byte digest in base2 would be far longer, but nothing real
 /// is; this bounds work on hostile input.
-const MAX_CID_TEXT: usize = 256;
+pub(crate) const MAX_CID_TEXT: usize = 256;
 
 /// Parses a CID written in any multibase (CIDv1) or base58btc (CIDv0).
 pub fn parse(text: &str) -> Result<Cid> {

@@ -3,6 +3,7 @@
 //! [`PeerId`] with its JSON form.
 
 use super::*;
+use crate::ipld::cid::MAX_CID_TEXT;
 
 /// go-varint's `FromUvarint` as go-multihash uses it: at most 9 bytes (63 bits), minimal encoding.
 pub(super) fn go_uvarint(buf: &[u8]) -> Result<(u64, &[u8]), &'static str> {
@@ -235,9 +236,6 @@ impl Serialize for PeerId {
         s.serialize_str(&self.0)
     }
 }
-
-/// Longest CID text accepted (as in `ipld::cid`): bounds work on hostile input.
-pub(super) const MAX_CID_TEXT: usize = 256;
 
 /// Parses a CID in any multibase (v1) or base58btc (v0) with go-cid's `cid.Decode` rules
 /// (base32 case-insensitive, no trailing bytes) and go-cid's error texts where they matter.

@@ -27,12 +27,12 @@ impl<'a> ProtoReader<'a> {
         }
         let tag = read_varint(self.bytes, &mut self.pos)?;
         let number = tag >> 3;
-        if number == 0 || number > (1 << 29) - 1 {
+        if number == 0 || number > protobuf::MAX_FIELD_NUMBER {
             return malformed("protobuf field number out of range");
         }
         let field = match tag & 7 {
-            0 => ProtoField::Varint(read_varint(self.bytes, &mut self.pos)?),
-            2 => {
+            protobuf::WIRE_VARINT => ProtoField::Varint(read_varint(self.bytes, &mut self.pos)?),
+            protobuf::WIRE_LEN => {
                 let len = read_varint(self.bytes, &mut self.pos)?;
                 let remaining = (self.bytes.len() - self.pos) as u64;
                 if len > remaining {
@@ -42,8 +42,8 @@ impl<'a> ProtoReader<'a> {
                 self.pos += len as usize;
                 ProtoField::Bytes(start..self.pos)
             }
-            wire @ (1 | 5) => {
-                let width = if wire == 1 { 8 } else { 4 };
+            wire @ (protobuf::WIRE_FIXED64 | protobuf::WIRE_FIXED32) => {
+                let width = if wire == protobuf::WIRE_FIXED64 { 8 } else { 4 };
                 if self.bytes.len() - self.pos < width {
                     return malformed("protobuf fixed field runs past the end");
                 }
