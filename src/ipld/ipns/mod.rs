@@ -13,7 +13,8 @@
 //! - The libp2p key encodings the names and records are built from (`PublicKey`/`PrivateKey`
 //!   protobufs), Ed25519 signatures, and RSA PKCS#1 v1.5/SHA-256 verification for records
 //!   published with legacy RSA keys (which carry their key in `pubKey`).
-//! - RFC 3339 timestamps exactly as Go's `time.RFC3339Nano` writes and parses them.
+//! - The `Validity` text: RFC 3339 exactly as Go's `time.RFC3339Nano` writes and parses it (the
+//!   calendar and Go-time rules are [`crate::ipld::time`]'s).
 //!
 //! This file owns the error type and the shared constants; the pieces live in `name`
 //! (names), `keys` and `rsa` (libp2p keys and signatures), `record` (creation and
