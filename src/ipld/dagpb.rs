@@ -388,20 +388,18 @@ fn read_varint(buf: &[u8], pos: usize, what: &str) -> Result<(u64, usize)> {
     protobuf::read_varint(buf, pos, what, super::ErrorKind::DagPb)
 }
 
-/// Reads a length prefix at `pos` and checks the payload fits before `end`.
-/// Returns the payload's `(start, end)` offsets.
+/// Reads a length prefix at `pos` and checks the payload fits before `end` (see
+/// [`protobuf::read_len_prefixed`]). Returns the payload's `(start, end)` offsets.
 #[inline]
 fn read_len_prefixed(buf: &[u8], pos: usize, end: usize, what: &str) -> Result<(usize, usize)> {
-    let (len, start) = read_varint(buf, pos, what)?;
-    let available = end.saturating_sub(start);
-    if len > available as u64 {
-        return Err(Error::dag_pb(format!(
-            "{what}: length {len} at byte {pos} runs past the end of its message ({available} \
-             bytes left)"
-        )));
-    }
-    // `len <= available` so this cannot overflow.
-    Ok((start, start + len as usize))
+    protobuf::read_len_prefixed(
+        buf,
+        pos,
+        end,
+        what,
+        super::ErrorKind::DagPb,
+        " of its message",
+    )
 }
 
 /// Encodes a dag-pb node in canonical form: every link (in the given order; the spec asks

@@ -47,6 +47,33 @@ pub(crate) fn read_varint(
     }
 }
 
+/// Reads a length prefix at `pos` and checks the payload ends by `end`: the payload's
+/// `(start, end)` offsets. Errors carry `kind`, name `what` was being read and say where the
+/// payload runs past "the end`{end_of}`" (a caller's wording).
+#[inline]
+pub(crate) fn read_len_prefixed(
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    what: &str,
+    kind: ErrorKind,
+    end_of: &str,
+) -> Result<(usize, usize)> {
+    let (len, start) = read_varint(buf, pos, what, kind)?;
+    let available = end.saturating_sub(start);
+    if len > available as u64 {
+        return Err(Error::new(
+            kind,
+            format!(
+                "{what}: length {len} at byte {pos} runs past the end{end_of} ({available} bytes \
+                 left)"
+            ),
+        ));
+    }
+    // `len <= available` so this cannot overflow.
+    Ok((start, start + len as usize))
+}
+
 /// Bytes a varint field with a one-byte tag takes.
 #[inline]
 pub(crate) fn varint_field_len(value: u64) -> usize {
@@ -104,6 +131,27 @@ mod tests {
         assert_eq!(
             read_varint(&[0x00, 0x81, 0x00], 1, "t", ErrorKind::DagPb).unwrap(),
             (1, 3)
+        );
+    }
+
+    #[test]
+    fn length_prefixes_stay_inside_their_message() {
+        let buf = [0x03, 1, 2, 3, 0x05, 9];
+        assert_eq!(
+            read_len_prefixed(&buf, 0, 4, "t", ErrorKind::UnixFs, ""),
+            Ok((1, 4))
+        );
+        let e = read_len_prefixed(&buf, 4, buf.len(), "t", ErrorKind::DagPb, " of its message")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DagPb);
+        assert_eq!(
+            e.message(),
+            "t: length 5 at byte 4 runs past the end of its message (1 bytes left)"
+        );
+        let e = read_len_prefixed(&buf, 0, 3, "t", ErrorKind::UnixFs, "").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "t: length 3 at byte 0 runs past the end (2 bytes left)"
         );
     }
 

@@ -503,16 +503,10 @@ fn read_varint(buf: &[u8], pos: usize, what: &str) -> Result<(u64, usize)> {
     protobuf::read_varint(buf, pos, what, super::ErrorKind::UnixFs)
 }
 
-/// Reads a length prefix at `pos` and checks the payload ends by `end`; returns its range.
+/// Reads a length prefix at `pos` and checks the payload ends by `end`; returns its range (see
+/// [`protobuf::read_len_prefixed`]).
 fn read_len_prefixed(buf: &[u8], pos: usize, end: usize, what: &str) -> Result<(usize, usize)> {
-    let (len, start) = read_varint(buf, pos, what)?;
-    let available = end.saturating_sub(start);
-    if len > available as u64 {
-        return Err(Error::unixfs(format!(
-            "{what}: length {len} at byte {pos} runs past the end ({available} bytes left)"
-        )));
-    }
-    Ok((start, start + len as usize))
+    protobuf::read_len_prefixed(buf, pos, end, what, super::ErrorKind::UnixFs, "")
 }
 
 #[cfg(test)]
