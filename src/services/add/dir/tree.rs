@@ -1,5 +1,5 @@
 //! [`TreeBuilder`]: whole trees from relative paths, built bottom-up with every directory
-//! through [`DirectoryBuilder`](super::DirectoryBuilder), and the `added` lines Kubo reports.
+//! through [`DirectoryBuilder`], and the `added` lines Kubo reports.
 
 use super::*;
 
