@@ -322,12 +322,16 @@ impl CarDecoder {
         Ok(())
     }
 
-    /// Reads a length-prefixed header: its bytes and absolute start offset, or `Ok(None)` to wait
-    /// for more input.
-    fn read_header_bytes(&mut self) -> Result<Option<(Bytes, u64)>> {
+    /// Reads and parses a length-prefixed header: its fields and absolute start offset, or
+    /// `Ok(None)` to wait for more input.
+    fn read_header(&mut self) -> Result<Option<(ParsedHeader, u64)>> {
         let start = self.offset;
         let what = || format!("header at byte {start}");
-        self.read_length_prefixed(&what, self.limits.max_header_len)
+        let Some((bytes, start)) = self.read_length_prefixed(&what, self.limits.max_header_len)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((parse_header(&bytes, start)?, start)))
     }
 
     /// Reads a varint length (1 to `max`) and the bytes it announces: those bytes and their
@@ -365,10 +369,9 @@ impl CarDecoder {
 
     /// The first header of the stream: a CARv1 header or the CARv2 pragma.
     fn read_outer_header(&mut self) -> Result<Step> {
-        let Some((bytes, start)) = self.read_header_bytes()? else {
+        let Some((header, start)) = self.read_header()? else {
             return Ok(Step::NeedMore);
         };
-        let header = parse_header(&bytes, start)?;
         match (header.version, header.roots) {
             (1, Some(roots)) => {
                 self.state = State::Sections;
@@ -393,10 +396,9 @@ impl CarDecoder {
 
     /// The CARv1 header at the start of a CARv2 data payload.
     fn read_inner_header(&mut self) -> Result<Step> {
-        let Some((bytes, start)) = self.read_header_bytes()? else {
+        let Some((header, start)) = self.read_header()? else {
             return Ok(Step::NeedMore);
         };
-        let header = parse_header(&bytes, start)?;
         match (header.version, header.roots) {
             (1, Some(roots)) => {
                 self.state = State::Sections;
