@@ -226,10 +226,9 @@ impl Timestamp {
         parse_rfc3339_fast(text)
     }
 
+    /// The instant of a local date, time of day, nanoseconds and UTC offset.
     fn from_fields(
-        year: i64,
-        month: i64,
-        day: i64,
+        (year, month, day): (i64, i64, i64),
         hms: (i64, i64, i64),
         nanos: u32,
         offset_secs: i32,
@@ -309,9 +308,7 @@ fn parse_rfc3339_fast(s: &[u8]) -> Option<Timestamp> {
         }
     };
     Some(Timestamp::from_fields(
-        year,
-        month,
-        day,
+        (year, month, day),
         (hour, min, sec),
         nanos,
         offset as i32,
@@ -447,9 +444,7 @@ fn parse_rfc3339_layout(value_all: &[u8]) -> Result<Timestamp, TimeParseError> {
         return Err(message(": day out of range"));
     }
     Ok(Timestamp::from_fields(
-        year,
-        month,
-        day,
+        (year, month, day),
         (hour, min, sec),
         nanos,
         offset as i32,
