@@ -17,7 +17,7 @@
 //!   (POST /token: HS256, header `{"alg":"HS256","typ":"JWT"}`, claims `{"iss":"<user>"}`), and
 //!   [`is_public`] (what upstream lets through unauthenticated).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
@@ -26,6 +26,7 @@ use smallvec::SmallVec;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use super::types::{go_base64_decode, BASE64_STD_ALPHABET, BASE64_URL_ALPHABET};
+use crate::ipld::time::{Timestamp, GO_ZERO_UNIX};
 
 /// The realm upstream names in every challenge.
 pub const REALM: &str = "Restricted IPFS Cluster API";
@@ -418,26 +419,14 @@ struct Claims {
 /// Go's `time.Time` internal seconds (since year 1) for Unix seconds; the addition wraps as
 /// Go's does, which makes absurdly large dates compare as past ones.
 fn go_internal_secs(unix: i64) -> i64 {
-    unix.wrapping_add(62_135_596_800)
+    unix.wrapping_sub(GO_ZERO_UNIX)
 }
 
 impl Claims {
     /// `RegisteredClaims.Valid` at `now`: `now < exp`, `now >= nbf`, `now >= iat`.
     fn times_valid(&self, now: SystemTime) -> bool {
-        let now_secs = match now.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            // Before 1970: floor to whole seconds.
-            Err(e) => {
-                let d = e.duration();
-                let s = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
-                if d.subsec_nanos() > 0 {
-                    -s - 1
-                } else {
-                    -s
-                }
-            }
-        };
-        let now_ext = go_internal_secs(now_secs);
+        // Whole seconds, floored (before 1970 too).
+        let now_ext = go_internal_secs(Timestamp::from_system_time(now).unix_secs());
         // The claim times carry no sub-second part, so comparing whole seconds is exact.
         if let Some(exp) = self.exp {
             if now_ext >= go_internal_secs(exp) {
@@ -686,7 +675,7 @@ pub fn token_for(creds: &Credentials, user: &AuthedUser) -> Option<String> {
 mod tests {
     use super::*;
     use data_encoding::{BASE64, BASE64URL_NOPAD};
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     const VECTOR: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ1c2VyIn0.QezMUPmvhZET9xHCT52dxFfGlmLRebSpplZ1p4W9KTI";
 

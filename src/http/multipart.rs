@@ -1257,6 +1257,8 @@ fn parse_file_meta(query: &str) -> FileMeta {
 }
 
 /// Whole-buffer reference parse with default [`Limits`]: every part's headers and body.
+/// Tests and the `multipart` fuzz target only.
+#[cfg(any(test, fuzzing))]
 pub fn parse_all(
     body: &[u8],
     boundary: &str,
@@ -1267,7 +1269,8 @@ pub fn parse_all(
 /// Whole-buffer reference parse, written independently of [`MultipartParser`]'s chunk
 /// handling (it shares only the header-block parsing), so that the two can check each
 /// other: for any body and any chunking the streaming parser yields the same parts, or
-/// the same error.
+/// the same error. Tests and the `multipart` fuzz target only.
+#[cfg(any(test, fuzzing))]
 pub fn parse_all_with(
     body: &[u8],
     boundary: &str,

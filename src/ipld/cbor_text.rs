@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use data_encoding::BASE64_NOPAD;
 
+use super::cbor::{self, HeadError};
 use super::{Error, Result};
 
 /// Deepest nesting rendered.
@@ -65,18 +66,14 @@ impl<'a> Renderer<'a> {
 
     fn argument(&mut self, info: u8) -> Result<u64> {
         let at = self.pos;
-        let n = match info {
-            0..=23 => return Ok(u64::from(info)),
-            24 => 1,
-            25 => 2,
-            26 => 4,
-            27 => 8,
-            _ => return Err(err("indefinite or reserved length", at)),
-        };
-        Ok(self
-            .take(n)?
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        match cbor::read_argument(self.buf.get(at..).unwrap_or_default(), info) {
+            Ok((arg, width)) => {
+                self.pos = at + width;
+                Ok(arg)
+            }
+            Err(HeadError::Reserved(_)) => Err(err("indefinite or reserved length", at)),
+            Err(HeadError::Truncated | HeadError::ArgumentTruncated) => Err(err("truncated", at)),
+        }
     }
 
     fn length(&mut self, info: u8) -> Result<usize> {
@@ -104,7 +101,7 @@ impl<'a> Renderer<'a> {
         }
         let at = self.pos;
         let head = *self.take(1)?.first().unwrap_or(&0);
-        let (major, info) = (head >> 5, head & 0x1f);
+        let (major, info) = cbor::split_initial(head);
         match major {
             0 => {
                 let n = self.argument(info)?;
@@ -185,14 +182,15 @@ impl<'a> Renderer<'a> {
             }
             6 => {
                 let tag = self.argument(info)?;
-                if tag != 42 {
+                if tag != cbor::TAG_CID {
                     return Err(err("tag other than 42 (a link)", at));
                 }
                 let inner = *self.take(1)?.first().unwrap_or(&0);
-                if inner >> 5 != 2 {
+                let (inner_major, inner_info) = cbor::split_initial(inner);
+                if inner_major != cbor::MAJOR_BYTES {
                     return Err(err("link is not a byte string", at));
                 }
-                let len = self.length(inner & 0x1f)?;
+                let len = self.length(inner_info)?;
                 let bytes = self.take(len)?;
                 // DAG-CBOR links carry a 0x00 multibase prefix before the binary CID.
                 let cid = bytes

@@ -4,6 +4,7 @@
 
 use ::cid::Cid;
 
+use super::varint;
 use super::{Error, Result};
 
 /// Multicodec codes cairn gives meaning to.
@@ -15,6 +16,20 @@ pub mod codec {
     pub const CBOR: u64 = 0x51;
     pub const JSON: u64 = 0x0200;
     pub const DAG_JSON: u64 = 0x0129;
+
+    /// The multicodec table's name of the codecs above (`None` for any other code).
+    pub fn name(code: u64) -> Option<&'static str> {
+        Some(match code {
+            RAW => "raw",
+            DAG_PB => "dag-pb",
+            DAG_CBOR => "dag-cbor",
+            DAG_JSON => "dag-json",
+            JSON => "json",
+            CBOR => "cbor",
+            LIBP2P_KEY => "libp2p-key",
+            _ => return None,
+        })
+    }
 }
 
 /// Multihash codes cairn gives meaning to.
@@ -25,7 +40,7 @@ pub mod hash {
 
 /// Longest CID text accepted: a 64-byte digest in base2 would be far longer, but nothing real
 /// is; this bounds work on hostile input.
-const MAX_CID_TEXT: usize = 256;
+pub(crate) const MAX_CID_TEXT: usize = 256;
 
 /// Parses a CID written in any multibase (CIDv1) or base58btc (CIDv0).
 pub fn parse(text: &str) -> Result<Cid> {
@@ -116,6 +131,20 @@ pub fn to_v1_string(cid: &Cid) -> String {
     to_v1(cid).to_string()
 }
 
+/// Appends a CID's binary form (what `Cid::to_bytes` gives, `cid.encoded_len()` bytes) without
+/// an intermediate `Vec`: CIDv0 is the bare multihash; CIDv1 is `varint(1) varint(codec)
+/// multihash`.
+pub(crate) fn write_binary(out: &mut Vec<u8>, cid: &Cid) {
+    if cid.version() == ::cid::Version::V1 {
+        varint::put(out, 1);
+        varint::put(out, cid.codec());
+    }
+    let hash = cid.hash();
+    varint::put(out, hash.code());
+    varint::put(out, u64::from(hash.size()));
+    out.extend_from_slice(hash.digest());
+}
+
 /// True for an identity-hash CID: its content is the digest itself, so no store is needed.
 pub fn is_inline(cid: &Cid) -> bool {
     cid.hash().code() == hash::IDENTITY
@@ -124,6 +153,40 @@ pub fn is_inline(cid: &Cid) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codec_names_are_the_multicodec_tables() {
+        assert_eq!(codec::name(codec::DAG_PB), Some("dag-pb"));
+        assert_eq!(codec::name(0x0129), Some("dag-json"));
+        assert_eq!(codec::name(codec::LIBP2P_KEY), Some("libp2p-key"));
+        assert_eq!(codec::name(0x1234), None);
+    }
+
+    #[test]
+    fn binary_writer_matches_cid_crate() {
+        let sha256 = |bytes: &[u8]| {
+            use sha2::Digest;
+            multihash::Multihash::<64>::wrap(hash::SHA2_256, &sha2::Sha256::digest(bytes)).unwrap()
+        };
+        for cid in [
+            Cid::new_v0(sha256(b"1")).unwrap(),
+            Cid::new_v1(codec::RAW, sha256(b"2")),
+            Cid::new_v1(codec::DAG_JSON, sha256(b"3")),
+            Cid::new_v1(
+                codec::RAW,
+                multihash::Multihash::wrap(0, b"identity!").unwrap(),
+            ),
+            Cid::new_v1(
+                codec::DAG_CBOR,
+                multihash::Multihash::wrap(0xb240, &[0xab; 64]).unwrap(),
+            ),
+        ] {
+            let mut out = Vec::new();
+            write_binary(&mut out, &cid);
+            assert_eq!(out, cid.to_bytes());
+            assert_eq!(out.len(), cid.encoded_len());
+        }
+    }
 
     #[test]
     fn v0_and_v1_parse_to_the_same_v1() {

@@ -12,6 +12,7 @@
 use bytes::Bytes;
 use cid::Cid;
 
+use super::cbor::{self, HeadError};
 use super::cid::codec;
 use super::{Error, Result};
 
@@ -89,27 +90,15 @@ fn cbor_err(what: &str, at: usize) -> Error {
 /// and the reserved additional-information values are refused.
 fn cbor_head(buf: &[u8], pos: &mut usize) -> Result<(u8, u64)> {
     let at = *pos;
-    let first = *buf.get(at).ok_or_else(|| cbor_err("truncated item", at))?;
-    let (major, info) = (first >> 5, first & 0x1f);
-    let width = match info {
-        0..=23 => {
-            *pos = at + 1;
-            return Ok((major, u64::from(info)));
+    match cbor::read_head(buf, at) {
+        Ok(head) => {
+            *pos = at + head.len;
+            Ok((head.major, head.arg))
         }
-        24 => 1,
-        25 => 2,
-        26 => 4,
-        27 => 8,
-        _ => return Err(cbor_err("indefinite length or reserved value", at)),
-    };
-    let bytes = buf
-        .get(at + 1..at + 1 + width)
-        .ok_or_else(|| cbor_err("truncated item head", at))?;
-    *pos = at + 1 + width;
-    Ok((
-        major,
-        bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
-    ))
+        Err(HeadError::Truncated) => Err(cbor_err("truncated item", at)),
+        Err(HeadError::Reserved(_)) => Err(cbor_err("indefinite length or reserved value", at)),
+        Err(HeadError::ArgumentTruncated) => Err(cbor_err("truncated item head", at)),
+    }
 }
 
 /// The range of a byte or text string's content of `len` bytes starting at `pos`.

@@ -19,14 +19,10 @@
 //! Encoding writes the canonical form (Links first, then Data), pre-sized exactly.
 
 use bytes::Bytes;
-use cid::{Cid, Version};
+use cid::Cid;
 
+use super::protobuf::{self, put_len_prefix, put_varint_field, WIRE_LEN, WIRE_VARINT};
 use crate::ipld::{Error, Result};
-
-/// Protobuf wire type of a varint field.
-const WIRE_VARINT: u64 = 0;
-/// Protobuf wire type of a length-delimited field.
-const WIRE_LEN: u64 = 2;
 
 /// `PBNode.Data` (field 1, length-delimited).
 const NODE_DATA: u64 = 1;
@@ -40,11 +36,11 @@ const LINK_NAME: u64 = 2;
 const LINK_TSIZE: u64 = 3;
 
 /// Tag bytes of the fields, as written by the encoder (field << 3 | wire type).
-const TAG_NODE_DATA: u8 = 0x0a;
-const TAG_NODE_LINKS: u8 = 0x12;
-const TAG_LINK_HASH: u8 = 0x0a;
-const TAG_LINK_NAME: u8 = 0x12;
-const TAG_LINK_TSIZE: u8 = 0x18;
+const TAG_NODE_DATA: u8 = protobuf::tag(NODE_DATA as u8, WIRE_LEN);
+const TAG_NODE_LINKS: u8 = protobuf::tag(NODE_LINKS as u8, WIRE_LEN);
+const TAG_LINK_HASH: u8 = protobuf::tag(LINK_HASH as u8, WIRE_LEN);
+const TAG_LINK_NAME: u8 = protobuf::tag(LINK_NAME as u8, WIRE_LEN);
+const TAG_LINK_TSIZE: u8 = protobuf::tag(LINK_TSIZE as u8, WIRE_VARINT);
 
 /// A decoded dag-pb node. `data` is a slice of the block it was decoded from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -386,26 +382,24 @@ fn parse_cid(bytes: &[u8], at: usize) -> Result<Cid> {
     Ok(cid)
 }
 
-/// Reads a protobuf varint at `buf[pos..]` (see [`super::protobuf::read_varint`]).
+/// Reads a protobuf varint at `buf[pos..]` (see [`protobuf::read_varint`]).
 #[inline]
 fn read_varint(buf: &[u8], pos: usize, what: &str) -> Result<(u64, usize)> {
-    super::protobuf::read_varint(buf, pos, what, super::ErrorKind::DagPb)
+    protobuf::read_varint(buf, pos, what, super::ErrorKind::DagPb)
 }
 
-/// Reads a length prefix at `pos` and checks the payload fits before `end`.
-/// Returns the payload's `(start, end)` offsets.
+/// Reads a length prefix at `pos` and checks the payload fits before `end` (see
+/// [`protobuf::read_len_prefixed`]). Returns the payload's `(start, end)` offsets.
 #[inline]
 fn read_len_prefixed(buf: &[u8], pos: usize, end: usize, what: &str) -> Result<(usize, usize)> {
-    let (len, start) = read_varint(buf, pos, what)?;
-    let available = end.saturating_sub(start);
-    if len > available as u64 {
-        return Err(Error::dag_pb(format!(
-            "{what}: length {len} at byte {pos} runs past the end of its message ({available} \
-             bytes left)"
-        )));
-    }
-    // `len <= available` so this cannot overflow.
-    Ok((start, start + len as usize))
+    protobuf::read_len_prefixed(
+        buf,
+        pos,
+        end,
+        what,
+        super::ErrorKind::DagPb,
+        " of its message",
+    )
 }
 
 /// Encodes a dag-pb node in canonical form: every link (in the given order; the spec asks
@@ -436,82 +430,47 @@ pub fn encoded_len(links: &[PbLinkRef<'_>], data: Option<&[u8]>) -> usize {
 
 /// Length of a `PBLink` message body.
 fn link_body_len(cid: &Cid, name: Option<&[u8]>, tsize: Option<u64>) -> usize {
-    let hash_len = cid.encoded_len();
-    let mut len = 1 + varint_len(hash_len as u64) + hash_len;
+    let mut len = protobuf::bytes_field_len(cid.encoded_len());
     if let Some(name) = name {
-        len += 1 + varint_len(name.len() as u64) + name.len();
+        len += protobuf::bytes_field_len(name.len());
     }
     if let Some(tsize) = tsize {
-        len += 1 + varint_len(tsize);
+        len += protobuf::varint_field_len(tsize);
     }
     len
 }
 
 /// Length of a whole `PBNode.Links` entry (tag, length, body).
 fn link_field_len(cid: &Cid, name: Option<&[u8]>, tsize: Option<u64>) -> usize {
-    let body = link_body_len(cid, name, tsize);
-    1 + varint_len(body as u64) + body
+    protobuf::bytes_field_len(link_body_len(cid, name, tsize))
 }
 
 fn data_field_len(data: Option<&[u8]>) -> usize {
-    data.map_or(0, |data| 1 + varint_len(data.len() as u64) + data.len())
+    data.map_or(0, |data| protobuf::bytes_field_len(data.len()))
 }
 
 fn write_link(out: &mut Vec<u8>, cid: &Cid, name: Option<&[u8]>, tsize: Option<u64>) {
-    out.push(TAG_NODE_LINKS);
-    put_varint(out, link_body_len(cid, name, tsize) as u64);
-    out.push(TAG_LINK_HASH);
-    put_varint(out, cid.encoded_len() as u64);
-    write_cid(out, cid);
+    put_len_prefix(out, TAG_NODE_LINKS, link_body_len(cid, name, tsize));
+    put_len_prefix(out, TAG_LINK_HASH, cid.encoded_len());
+    super::cid::write_binary(out, cid);
     if let Some(name) = name {
-        out.push(TAG_LINK_NAME);
-        put_varint(out, name.len() as u64);
-        out.extend_from_slice(name);
+        protobuf::put_bytes_field(out, TAG_LINK_NAME, name);
     }
     if let Some(tsize) = tsize {
-        out.push(TAG_LINK_TSIZE);
-        put_varint(out, tsize);
+        put_varint_field(out, TAG_LINK_TSIZE, tsize);
     }
 }
 
 fn write_data(out: &mut Vec<u8>, data: Option<&[u8]>) {
     if let Some(data) = data {
-        out.push(TAG_NODE_DATA);
-        put_varint(out, data.len() as u64);
-        out.extend_from_slice(data);
+        protobuf::put_bytes_field(out, TAG_NODE_DATA, data);
     }
-}
-
-/// Writes a CID's binary form (what `Cid::to_bytes` gives) without an intermediate `Vec`:
-/// CIDv0 is the bare multihash; CIDv1 is `varint(1) varint(codec) multihash`.
-fn write_cid(out: &mut Vec<u8>, cid: &Cid) {
-    if cid.version() == Version::V1 {
-        put_varint(out, 1);
-        put_varint(out, cid.codec());
-    }
-    let hash = cid.hash();
-    put_varint(out, hash.code());
-    put_varint(out, u64::from(hash.size()));
-    out.extend_from_slice(hash.digest());
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn varint_len(value: u64) -> usize {
-    // One byte per started group of 7 bits; zero still takes a byte.
-    let bits = 64 - (value | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ipld::varint;
     use crate::ipld::ErrorKind;
     use sha2::{Digest, Sha256};
 
@@ -544,7 +503,7 @@ mod tests {
     /// A link entry (`12 len body`) with the given raw body.
     fn link_entry(body: &[u8]) -> Vec<u8> {
         let mut out = vec![0x12];
-        put_varint(&mut out, body.len() as u64);
+        varint::put(&mut out, body.len() as u64);
         out.extend_from_slice(body);
         out
     }
@@ -553,7 +512,7 @@ mod tests {
     fn hash_field(cid: &Cid) -> Vec<u8> {
         let bytes = cid.to_bytes();
         let mut out = vec![0x0a];
-        put_varint(&mut out, bytes.len() as u64);
+        varint::put(&mut out, bytes.len() as u64);
         out.extend_from_slice(&bytes);
         out
     }
@@ -700,67 +659,6 @@ mod tests {
     }
 
     #[test]
-    fn cid_writer_matches_cid_crate() {
-        for cid in [
-            cid_v0(b"1"),
-            cid_v1(RAW, b"2"),
-            cid_v1(0x0129, b"3"),
-            Cid::new_v1(RAW, multihash::Multihash::wrap(0, b"identity!").unwrap()),
-        ] {
-            let mut out = Vec::new();
-            write_cid(&mut out, &cid);
-            assert_eq!(out, cid.to_bytes());
-            assert_eq!(out.len(), cid.encoded_len());
-        }
-    }
-
-    #[test]
-    fn varint_len_matches_encoder() {
-        for v in [
-            0,
-            1,
-            127,
-            128,
-            16383,
-            16384,
-            u32::MAX as u64,
-            u64::MAX >> 1,
-            u64::MAX,
-        ] {
-            let mut out = Vec::new();
-            put_varint(&mut out, v);
-            assert_eq!(out.len(), varint_len(v), "{v}");
-            assert_eq!(read_varint(&out, 0, "t").unwrap(), (v, out.len()));
-        }
-    }
-
-    #[test]
-    fn varint_limits() {
-        // Ten bytes with bit 63 set: the largest legal varint.
-        let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
-        assert_eq!(read_varint(&max, 0, "t").unwrap(), (u64::MAX, 10));
-        // Tenth byte with more than one bit: overflow.
-        let overflow = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02];
-        assert!(read_varint(&overflow, 0, "t")
-            .unwrap_err()
-            .message()
-            .contains("overflows"));
-        // Eleven bytes.
-        let long = [0x80; 11];
-        assert!(read_varint(&long, 0, "t")
-            .unwrap_err()
-            .message()
-            .contains("longer than 10"));
-        // Truncated.
-        assert!(read_varint(&[0x80], 0, "t")
-            .unwrap_err()
-            .message()
-            .contains("truncated"));
-        // Non-minimal varints are legal protobuf and accepted (the spec does not forbid them).
-        assert_eq!(read_varint(&[0x81, 0x00], 0, "t").unwrap(), (1, 2));
-    }
-
-    #[test]
     fn rejects_bad_node_fields() {
         // Unknown field 3.
         assert!(err(&[0x1a, 0x00]).message().contains("field 3"));
@@ -880,7 +778,7 @@ mod tests {
         let good = cid_v1(RAW, b"x").to_bytes();
         let with = |hash: &[u8]| {
             let mut body = vec![0x0a];
-            put_varint(&mut body, hash.len() as u64);
+            varint::put(&mut body, hash.len() as u64);
             body.extend_from_slice(hash);
             link_entry(&body)
         };

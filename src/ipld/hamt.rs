@@ -289,7 +289,9 @@ pub fn max_depth(fanout: u64) -> usize {
     bits_per_level(fanout).map_or(0, |bits| (HASH_BITS / bits) as usize)
 }
 
-/// The slot index of `name` at `depth` (0 = root shard) in a HAMT of this fanout.
+/// The slot index of `name` at `depth` (0 = root shard) in a HAMT of this fanout: the direct
+/// reference [`HashBits`] is checked against (tests only).
+#[cfg(test)]
 pub fn lookup_step(name: &[u8], depth: usize, fanout: u64) -> Result<u32> {
     let bits = bits_per_level(fanout)?;
     let start = u32::try_from(depth)

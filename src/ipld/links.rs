@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use cid::Cid;
 
+use super::cbor::{self, HeadError};
 use super::cid::codec;
 use super::{dagpb, Error, Result};
 
@@ -38,20 +39,13 @@ fn cbor_err(what: &str, at: usize) -> Error {
 /// Reads one CBOR argument (the value after the major type), returning it.
 fn cbor_arg(buf: &[u8], pos: &mut usize, info: u8) -> Result<u64> {
     let at = *pos;
-    let take = |pos: &mut usize, n: usize| -> Result<u64> {
-        let bytes = buf
-            .get(*pos..*pos + n)
-            .ok_or_else(|| cbor_err("truncated", at))?;
-        *pos += n;
-        Ok(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-    };
-    match info {
-        0..=23 => Ok(u64::from(info)),
-        24 => take(pos, 1),
-        25 => take(pos, 2),
-        26 => take(pos, 4),
-        27 => take(pos, 8),
-        _ => Err(cbor_err("indefinite or reserved length", at)),
+    match cbor::read_argument(buf.get(at..).unwrap_or_default(), info) {
+        Ok((arg, width)) => {
+            *pos = at + width;
+            Ok(arg)
+        }
+        Err(HeadError::Reserved(_)) => Err(cbor_err("indefinite or reserved length", at)),
+        Err(HeadError::Truncated | HeadError::ArgumentTruncated) => Err(cbor_err("truncated", at)),
     }
 }
 
@@ -62,7 +56,7 @@ fn cbor_links(buf: &[u8], pos: &mut usize, depth: usize, out: &mut Vec<Cid>) -> 
     let at = *pos;
     let head = *buf.get(*pos).ok_or_else(|| cbor_err("truncated", at))?;
     *pos += 1;
-    let (major, info) = (head >> 5, head & 0x1f);
+    let (major, info) = cbor::split_initial(head);
     match major {
         0 | 1 => {
             cbor_arg(buf, pos, info)?;
@@ -91,15 +85,16 @@ fn cbor_links(buf: &[u8], pos: &mut usize, depth: usize, out: &mut Vec<Cid>) -> 
         }
         6 => {
             let tag = cbor_arg(buf, pos, info)?;
-            if tag == 42 {
+            if tag == cbor::TAG_CID {
                 // A link: a byte string holding 0x00 (identity multibase) then a binary CID.
                 let start = *pos;
                 let head = *buf.get(start).ok_or_else(|| cbor_err("truncated", start))?;
-                if head >> 5 != 2 {
+                let (major, info) = cbor::split_initial(head);
+                if major != cbor::MAJOR_BYTES {
                     return Err(cbor_err("tag 42 without a byte string", start));
                 }
                 *pos += 1;
-                let len = cbor_arg(buf, pos, head & 0x1f)? as usize;
+                let len = cbor_arg(buf, pos, info)? as usize;
                 let bytes = buf
                     .get(*pos..pos.saturating_add(len))
                     .ok_or_else(|| cbor_err("truncated link", start))?;
@@ -114,13 +109,9 @@ fn cbor_links(buf: &[u8], pos: &mut usize, depth: usize, out: &mut Vec<Cid>) -> 
         }
         _ => {
             // Simple values and floats: skip their argument bytes.
-            match info {
-                24 => *pos += 1,
-                25 => *pos += 2,
-                26 => *pos += 4,
-                27 => *pos += 8,
-                28..=31 => return Err(cbor_err("reserved or indefinite value", at)),
-                _ => {}
+            match cbor::argument_width(info) {
+                Some(width) => *pos += width,
+                None => return Err(cbor_err("reserved or indefinite value", at)),
             }
             if *pos > buf.len() {
                 return Err(cbor_err("truncated", at));

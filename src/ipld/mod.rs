@@ -3,6 +3,7 @@
 //! handling: no IO, no HTTP, no store.
 
 pub mod car;
+pub(crate) mod cbor;
 pub mod cbor_text;
 pub mod cid;
 pub mod dagpath;
@@ -11,7 +12,9 @@ mod error;
 pub mod hamt;
 pub mod ipns;
 pub mod links;
-mod protobuf;
+pub(crate) mod protobuf;
+pub mod time;
 pub mod unixfs;
+pub(crate) mod varint;
 
 pub use error::{Error, ErrorKind, Result};

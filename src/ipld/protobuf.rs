@@ -1,6 +1,26 @@
-//! Protobuf wire-format pieces shared by the dag-pb and UnixFS decoders.
+//! Protobuf wire-format pieces: wire types, field tags, varint reading with the ipld error
+//! wording, and the field writers and length functions the dag-pb, UnixFS, IPNS and libp2p key
+//! encoders share. Varints themselves are [`super::varint`]'s.
 
+use super::varint::{self, VarintError};
 use super::{Error, ErrorKind, Result};
+
+/// Wire type of a varint field.
+pub(crate) const WIRE_VARINT: u64 = 0;
+/// Wire type of a 64-bit fixed-width field.
+pub(crate) const WIRE_FIXED64: u64 = 1;
+/// Wire type of a length-delimited field.
+pub(crate) const WIRE_LEN: u64 = 2;
+/// Wire type of a 32-bit fixed-width field.
+pub(crate) const WIRE_FIXED32: u64 = 5;
+
+/// Largest field number protobuf allows (2^29 - 1).
+pub(crate) const MAX_FIELD_NUMBER: u64 = (1 << 29) - 1;
+
+/// The one-byte tag of field `number` (1 to 15) with wire type `wire`.
+pub(crate) const fn tag(number: u8, wire: u64) -> u8 {
+    number << 3 | wire as u8
+}
 
 /// Reads a protobuf varint at `buf[pos..]`: at most 10 bytes, no bits past 64. Returns the
 /// value and the offset after it; errors carry `kind` and name `what` was being read.
@@ -11,40 +31,141 @@ pub(crate) fn read_varint(
     what: &str,
     kind: ErrorKind,
 ) -> Result<(u64, usize)> {
-    // Fast path: most tags and small lengths are one byte.
-    if let Some(&byte) = buf.get(pos) {
-        if byte < 0x80 {
-            return Ok((u64::from(byte), pos + 1));
-        }
-    }
-    let mut value = 0u64;
-    for i in 0..10 {
-        let Some(&byte) = buf.get(pos + i) else {
-            return Err(Error::new(
-                kind,
-                format!("{what}: varint at byte {pos} is truncated"),
-            ));
-        };
-        if i == 9 && byte > 1 {
-            // The 10th byte carries bit 63 only; anything more is past 64 bits.
-            let problem = if byte >= 0x80 {
-                "is longer than 10 bytes"
-            } else {
-                "overflows 64 bits"
+    match varint::decode_at(buf, pos) {
+        Ok((value, used)) => Ok((value, pos + used)),
+        Err(fault) => {
+            let problem = match fault {
+                VarintError::Truncated => "is truncated",
+                VarintError::Overflow => "overflows 64 bits",
+                VarintError::TooLong | VarintError::NotMinimal => "is longer than 10 bytes",
             };
-            return Err(Error::new(
+            Err(Error::new(
                 kind,
                 format!("{what}: varint at byte {pos} {problem}"),
-            ));
-        }
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            return Ok((value, pos + i + 1));
+            ))
         }
     }
-    // Not reached: the tenth byte either ends the varint or is rejected above.
-    Err(Error::new(
-        kind,
-        format!("{what}: varint at byte {pos} is longer than 10 bytes"),
-    ))
+}
+
+/// Reads a length prefix at `pos` and checks the payload ends by `end`: the payload's
+/// `(start, end)` offsets. Errors carry `kind`, name `what` was being read and say where the
+/// payload runs past "the end`{end_of}`" (a caller's wording).
+#[inline]
+pub(crate) fn read_len_prefixed(
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    what: &str,
+    kind: ErrorKind,
+    end_of: &str,
+) -> Result<(usize, usize)> {
+    let (len, start) = read_varint(buf, pos, what, kind)?;
+    let available = end.saturating_sub(start);
+    if len > available as u64 {
+        return Err(Error::new(
+            kind,
+            format!(
+                "{what}: length {len} at byte {pos} runs past the end{end_of} ({available} bytes \
+                 left)"
+            ),
+        ));
+    }
+    // `len <= available` so this cannot overflow.
+    Ok((start, start + len as usize))
+}
+
+/// Bytes a varint field with a one-byte tag takes.
+#[inline]
+pub(crate) fn varint_field_len(value: u64) -> usize {
+    1 + varint::len(value)
+}
+
+/// Bytes a length-delimited field with a one-byte tag takes around `len` payload bytes.
+#[inline]
+pub(crate) fn bytes_field_len(len: usize) -> usize {
+    1 + varint::len(len as u64) + len
+}
+
+/// Writes a varint field: `tag`, then `value`.
+#[inline]
+pub(crate) fn put_varint_field(out: &mut Vec<u8>, tag: u8, value: u64) {
+    out.push(tag);
+    varint::put(out, value);
+}
+
+/// Writes the head of a length-delimited field: `tag`, then `len`; the payload follows.
+#[inline]
+pub(crate) fn put_len_prefix(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag);
+    varint::put(out, len as u64);
+}
+
+/// Writes a length-delimited field: `tag`, the length of `bytes`, `bytes`.
+#[inline]
+pub(crate) fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    put_len_prefix(out, tag, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(bytes: &[u8]) -> String {
+        read_varint(bytes, 0, "t", ErrorKind::DagPb)
+            .unwrap_err()
+            .message()
+            .to_owned()
+    }
+
+    #[test]
+    fn varint_errors_name_the_problem_and_the_offset() {
+        assert_eq!(message(&[0x80]), "t: varint at byte 0 is truncated");
+        assert_eq!(
+            message(&[0x80; 11]),
+            "t: varint at byte 0 is longer than 10 bytes"
+        );
+        let mut overflow = [0xff; 10];
+        overflow[9] = 0x02;
+        assert_eq!(message(&overflow), "t: varint at byte 0 overflows 64 bits");
+        assert_eq!(
+            read_varint(&[0x00, 0x81, 0x00], 1, "t", ErrorKind::DagPb).unwrap(),
+            (1, 3)
+        );
+    }
+
+    #[test]
+    fn length_prefixes_stay_inside_their_message() {
+        let buf = [0x03, 1, 2, 3, 0x05, 9];
+        assert_eq!(
+            read_len_prefixed(&buf, 0, 4, "t", ErrorKind::UnixFs, ""),
+            Ok((1, 4))
+        );
+        let e = read_len_prefixed(&buf, 4, buf.len(), "t", ErrorKind::DagPb, " of its message")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::DagPb);
+        assert_eq!(
+            e.message(),
+            "t: length 5 at byte 4 runs past the end of its message (1 bytes left)"
+        );
+        let e = read_len_prefixed(&buf, 0, 3, "t", ErrorKind::UnixFs, "").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "t: length 3 at byte 0 runs past the end (2 bytes left)"
+        );
+    }
+
+    #[test]
+    fn fields_are_written_as_their_lengths_say() {
+        let mut out = Vec::new();
+        put_varint_field(&mut out, tag(3, WIRE_VARINT), 300);
+        assert_eq!(out, [0x18, 0xac, 0x02]);
+        assert_eq!(out.len(), varint_field_len(300));
+        out.clear();
+        put_bytes_field(&mut out, tag(2, WIRE_LEN), &[7; 200]);
+        assert_eq!(out[..3], [0x12, 0xc8, 0x01]);
+        assert_eq!(out.len(), bytes_field_len(200));
+        assert_eq!(tag(1, WIRE_FIXED32), 0x0d);
+        assert_eq!(tag(1, WIRE_FIXED64), 0x09);
+    }
 }

@@ -17,15 +17,11 @@ use std::ops::Range;
 use bytes::Bytes;
 use smallvec::SmallVec;
 
+use super::protobuf::{
+    self, put_varint_field, tag, MAX_FIELD_NUMBER, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN,
+    WIRE_VARINT,
+};
 use crate::ipld::{Error, Result};
-
-const WIRE_VARINT: u64 = 0;
-const WIRE_FIXED64: u64 = 1;
-const WIRE_LEN: u64 = 2;
-const WIRE_FIXED32: u64 = 5;
-
-/// Largest field number protobuf allows (2^29 - 1).
-const MAX_FIELD_NUMBER: u64 = (1 << 29) - 1;
 
 /// `Data.Type`: what a UnixFS node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -356,9 +352,9 @@ impl UnixFsData {
 
     /// Exact length of [`UnixFsData::encode`]'s output.
     pub fn encoded_len(&self) -> usize {
-        let mut len = 1 + varint_len(self.kind.code());
+        let mut len = protobuf::varint_field_len(self.kind.code());
         if let Some(data) = &self.data {
-            len += 1 + varint_len(data.len() as u64) + data.len();
+            len += protobuf::bytes_field_len(data.len());
         }
         for value in [self.filesize]
             .into_iter()
@@ -366,11 +362,10 @@ impl UnixFsData {
             .chain([self.hash_type, self.fanout, self.mode.map(u64::from)])
             .flatten()
         {
-            len += 1 + varint_len(value);
+            len += protobuf::varint_field_len(value);
         }
         if let Some(mtime) = &self.mtime {
-            let body = unix_time_len(mtime);
-            len += 1 + varint_len(body as u64) + body;
+            len += protobuf::bytes_field_len(unix_time_len(mtime));
         }
         len
     }
@@ -378,41 +373,31 @@ impl UnixFsData {
     /// Appends the encoding to `out` (see [`UnixFsData::encode`]).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.reserve(self.encoded_len());
-        out.push(1 << 3 | WIRE_VARINT as u8);
-        put_varint(out, self.kind.code());
+        put_varint_field(out, tag(1, WIRE_VARINT), self.kind.code());
         if let Some(data) = &self.data {
-            out.push(2 << 3 | WIRE_LEN as u8);
-            put_varint(out, data.len() as u64);
-            out.extend_from_slice(data);
+            protobuf::put_bytes_field(out, tag(2, WIRE_LEN), data);
         }
         if let Some(filesize) = self.filesize {
-            out.push(3 << 3 | WIRE_VARINT as u8);
-            put_varint(out, filesize);
+            put_varint_field(out, tag(3, WIRE_VARINT), filesize);
         }
         for &size in &self.blocksizes {
             // Unpacked: proto2 `repeated uint64` without `[packed=true]`, as Go writes it.
-            out.push(4 << 3 | WIRE_VARINT as u8);
-            put_varint(out, size);
+            put_varint_field(out, tag(4, WIRE_VARINT), size);
         }
         if let Some(hash_type) = self.hash_type {
-            out.push(5 << 3 | WIRE_VARINT as u8);
-            put_varint(out, hash_type);
+            put_varint_field(out, tag(5, WIRE_VARINT), hash_type);
         }
         if let Some(fanout) = self.fanout {
-            out.push(6 << 3 | WIRE_VARINT as u8);
-            put_varint(out, fanout);
+            put_varint_field(out, tag(6, WIRE_VARINT), fanout);
         }
         if let Some(mode) = self.mode {
-            out.push(7 << 3 | WIRE_VARINT as u8);
-            put_varint(out, u64::from(mode));
+            put_varint_field(out, tag(7, WIRE_VARINT), u64::from(mode));
         }
         if let Some(mtime) = &self.mtime {
-            out.push(8 << 3 | WIRE_LEN as u8);
-            put_varint(out, unix_time_len(mtime) as u64);
-            out.push(1 << 3 | WIRE_VARINT as u8);
-            put_varint(out, mtime.seconds as u64);
+            protobuf::put_len_prefix(out, tag(8, WIRE_LEN), unix_time_len(mtime));
+            put_varint_field(out, tag(1, WIRE_VARINT), mtime.seconds as u64);
             if let Some(nanos) = encodable_nanos(mtime) {
-                out.push(2 << 3 | WIRE_FIXED32 as u8);
+                out.push(tag(2, WIRE_FIXED32));
                 out.extend_from_slice(&nanos.to_le_bytes());
             }
         }
@@ -434,7 +419,7 @@ fn encodable_nanos(mtime: &UnixTime) -> Option<u32> {
 }
 
 fn unix_time_len(mtime: &UnixTime) -> usize {
-    1 + varint_len(mtime.seconds as u64) + encodable_nanos(mtime).map_or(0, |_| 1 + 4)
+    protobuf::varint_field_len(mtime.seconds as u64) + encodable_nanos(mtime).map_or(0, |_| 1 + 4)
 }
 
 /// Iterator over the content ranges of a file node's children (see
@@ -512,35 +497,16 @@ fn read_fixed32(buf: &[u8], pos: usize, what: &str) -> Result<(u32, usize)> {
     }
 }
 
-/// Reads a protobuf varint at `buf[pos..]` (see [`super::protobuf::read_varint`]).
+/// Reads a protobuf varint at `buf[pos..]` (see [`protobuf::read_varint`]).
 #[inline]
 fn read_varint(buf: &[u8], pos: usize, what: &str) -> Result<(u64, usize)> {
-    super::protobuf::read_varint(buf, pos, what, super::ErrorKind::UnixFs)
+    protobuf::read_varint(buf, pos, what, super::ErrorKind::UnixFs)
 }
 
-/// Reads a length prefix at `pos` and checks the payload ends by `end`; returns its range.
+/// Reads a length prefix at `pos` and checks the payload ends by `end`; returns its range (see
+/// [`protobuf::read_len_prefixed`]).
 fn read_len_prefixed(buf: &[u8], pos: usize, end: usize, what: &str) -> Result<(usize, usize)> {
-    let (len, start) = read_varint(buf, pos, what)?;
-    let available = end.saturating_sub(start);
-    if len > available as u64 {
-        return Err(Error::unixfs(format!(
-            "{what}: length {len} at byte {pos} runs past the end ({available} bytes left)"
-        )));
-    }
-    Ok((start, start + len as usize))
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn varint_len(value: u64) -> usize {
-    let bits = 64 - (value | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
+    protobuf::read_len_prefixed(buf, pos, end, what, super::ErrorKind::UnixFs, "")
 }
 
 #[cfg(test)]

@@ -631,11 +631,11 @@ impl BuzhashBoundaries {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Deterministic pseudo-random bytes (xorshift64, little-endian words).
-    fn xorshift(seed: u64, len: usize) -> Vec<u8> {
+    pub(in crate::services::add) fn xorshift(seed: u64, len: usize) -> Vec<u8> {
         let mut state = seed;
         let mut out = Vec::with_capacity(len + 8);
         while out.len() < len {

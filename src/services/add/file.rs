@@ -36,14 +36,14 @@ use super::chunker::{Chunker, BLOCK_SIZE_LIMIT};
 use super::{AddError, BlockSink, Entry, ImportParams, Layout, Metadata};
 use crate::ipld::cid::codec;
 use crate::ipld::dagpb::{self, PbLinkRef};
+use crate::ipld::protobuf;
+use crate::ipld::time::GO_ZERO_UNIX;
 use crate::ipld::unixfs::{DataType, UnixFsData, UnixTime};
 
 /// Multihash codes of the hash functions Kubo's `ipfs add --hash` accepts and cairn computes.
 pub mod hash_code {
-    /// `identity`: the block itself.
-    pub const IDENTITY: u64 = 0x00;
-    /// `sha2-256`, Kubo's default and the only hash of CIDv0.
-    pub const SHA2_256: u64 = 0x12;
+    /// `identity`: the block itself; `sha2-256`, Kubo's default and the only hash of CIDv0.
+    pub use crate::ipld::cid::hash::{IDENTITY, SHA2_256};
     /// `sha2-512`.
     pub const SHA2_512: u64 = 0x13;
     /// `sha3-512` (also Kubo's `sha3`).
@@ -211,9 +211,6 @@ struct RootAttributes {
     mtime: Option<UnixTime>,
 }
 
-/// Go's zero `time.Time` (0001-01-01T00:00:00Z) in Unix seconds: boxo's `SetModTime` stores
-/// no mtime for it.
-const GO_ZERO_TIME_UNIX: i64 = -62_135_596_800;
 const NANOS_PER_SECOND: u32 = 1_000_000_000;
 
 impl RootAttributes {
@@ -234,8 +231,8 @@ impl RootAttributes {
             }
             Some(UnixTime { seconds, nanos }) => {
                 let nanos = nanos.filter(|&nanos| nanos != 0);
-                (seconds != GO_ZERO_TIME_UNIX || nanos.is_some())
-                    .then_some(UnixTime { seconds, nanos })
+                // boxo's `SetModTime` stores no mtime for Go's zero time.
+                (seconds != GO_ZERO_UNIX || nanos.is_some()).then_some(UnixTime { seconds, nanos })
             }
             None => None,
         };
@@ -294,9 +291,8 @@ impl NodeMaker {
         }
         // A dag-pb node with no links is just its Data field: tag, length, UnixFS message.
         let unixfs_len = unixfs.encoded_len();
-        let mut block = Vec::with_capacity(1 + varint_len(unixfs_len as u64) + unixfs_len);
-        block.push(DAG_PB_DATA_TAG);
-        put_varint(&mut block, unixfs_len as u64);
+        let mut block = Vec::with_capacity(protobuf::bytes_field_len(unixfs_len));
+        protobuf::put_len_prefix(&mut block, DAG_PB_DATA_TAG, unixfs_len);
         unixfs.encode_into(&mut block);
         self.store(block, 0, size, sink)
     }
@@ -349,19 +345,7 @@ impl NodeMaker {
 }
 
 /// `PBNode.Data` (field 1, length-delimited).
-const DAG_PB_DATA_TAG: u8 = 0x0a;
-
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
+const DAG_PB_DATA_TAG: u8 = protobuf::tag(1, protobuf::WIRE_LEN);
 
 /// Subtrees of each depth a trickle node holds after its leaves (boxo `depthRepeat`).
 const TRICKLE_DEPTH_REPEAT: usize = 4;
@@ -742,18 +726,7 @@ mod tests {
     /// starting `seed` letters in.
     fn input(kind: &str, seed: u64, len: usize) -> Vec<u8> {
         match kind {
-            "xs" => {
-                let mut state = seed;
-                let mut out = Vec::with_capacity(len + 8);
-                while out.len() < len {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    out.extend_from_slice(&state.to_le_bytes());
-                }
-                out.truncate(len);
-                out
-            }
+            "xs" => super::super::chunker::tests::xorshift(seed, len),
             "zero" => vec![0; len],
             "text" => (0..len)
                 .map(|i| b"abcdefghijklmnopqrstuvwxyz\n"[(i + seed as usize) % 27])
@@ -1481,7 +1454,7 @@ mod tests {
         let nothing = Metadata {
             mode: Some(0o170000),
             mtime: Some(UnixTime {
-                seconds: GO_ZERO_TIME_UNIX,
+                seconds: GO_ZERO_UNIX,
                 nanos: None,
             }),
         };
