@@ -59,10 +59,13 @@ pub(super) fn serve(
 }
 
 fn page(content_path: &str, cid: &str, block_codec: u64, block: &[u8]) -> String {
-    let (codec_name, native_format) = match block_codec {
-        codec::DAG_JSON => ("dag-json", "dag-json"),
-        _ => ("dag-cbor", "dag-cbor"),
-    };
+    // Only DAG-JSON and DAG-CBOR blocks get a preview; each is also its own format's name.
+    let codec_name = match block_codec {
+        codec::DAG_JSON => codec::name(codec::DAG_JSON),
+        _ => codec::name(codec::DAG_CBOR),
+    }
+    .unwrap_or_default();
+    let native_format = codec_name;
     let preview = match block_codec {
         codec::DAG_JSON => {
             let text = String::from_utf8_lossy(block);

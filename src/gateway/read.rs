@@ -356,15 +356,9 @@ fn codec_mismatch(format: Format, block_codec: u64) -> HttpError {
 }
 
 fn codec_name(block_codec: u64) -> Cow<'static, str> {
-    match block_codec {
-        codec::RAW => "raw".into(),
-        codec::DAG_PB => "dag-pb".into(),
-        codec::DAG_CBOR => "dag-cbor".into(),
-        codec::DAG_JSON => "dag-json".into(),
-        codec::JSON => "json".into(),
-        codec::CBOR => "cbor".into(),
-        codec::LIBP2P_KEY => "libp2p-key".into(),
-        other => format!("0x{other:x}").into(),
+    match codec::name(block_codec) {
+        Some(name) => name.into(),
+        None => format!("0x{block_codec:x}").into(),
     }
 }
 

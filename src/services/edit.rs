@@ -74,7 +74,14 @@ pub fn put_at(
         put_at(store, &below, rest, entry, params)?
     };
     let mut sink = StoreSink::new(store);
-    Ok(dir::insert(store, root, name, &entry, params, &mut sink)?)
+    Ok(dir::insert(
+        &InPlace(store),
+        root,
+        name,
+        &entry,
+        params,
+        &mut sink,
+    )?)
 }
 
 /// Removes the entry at `path` below `root`; returns the new root. A missing entry is
@@ -90,14 +97,19 @@ pub fn remove_at(
     };
     let mut sink = StoreSink::new(store);
     if rest.is_empty() {
-        return dir::remove(store, root, name, params, &mut sink)?
+        return dir::remove(&InPlace(store), root, name, params, &mut sink)?
             .ok_or_else(|| Error::NotFound(format!("no entry named {name:?}")));
     }
     let below = child(store, root, name)?
         .ok_or_else(|| Error::NotFound(format!("no entry named {name:?}")))?;
     let new_child = remove_at(store, &below, rest, params)?;
     Ok(dir::insert(
-        store, root, name, &new_child, params, &mut sink,
+        &InPlace(store),
+        root,
+        name,
+        &new_child,
+        params,
+        &mut sink,
     )?)
 }
 
@@ -140,6 +152,22 @@ mod tests {
             &mut sink,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn edits_read_a_cold_store_in_place() {
+        // No block in memory: every read goes to disk, on this thread.
+        let dir = tempfile::tempdir().unwrap();
+        let cold = StoreOptions { cache_bytes: 0 };
+        let store = Blockstore::open(dir.path(), cold.clone()).unwrap();
+        let params = ImportParams::cid_v1();
+        let hello = file(&store, b"hello\n");
+        let root = put_at(&store, &empty_directory(), &["a", "b.txt"], &hello, &params).unwrap();
+        drop(store);
+        let store = Blockstore::open(dir.path(), cold).unwrap();
+        let more = put_at(&store, &root.cid, &["a", "c.txt"], &hello, &params).unwrap();
+        let back = remove_at(&store, &more.cid, &["a", "c.txt"], &params).unwrap();
+        assert_eq!(back.cid, root.cid);
     }
 
     #[test]

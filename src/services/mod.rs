@@ -119,11 +119,14 @@ pub(crate) fn fetch_in_place(store: &store::Blockstore, cid: &Cid) -> Result<byt
 }
 
 fn missing_unless_empty_directory(cid: &Cid) -> Result<bytes::Bytes> {
+    empty_directory_block(cid).ok_or(Error::BlockMissing(*cid))
+}
+
+/// The empty directory's block when `cid` names it: available whether stored or not.
+pub(crate) fn empty_directory_block(cid: &Cid) -> Option<bytes::Bytes> {
     let mh = cid.hash();
-    if mh.code() == 0x12 && mh.digest() == EMPTY_DIRECTORY_SHA256 {
-        return Ok(bytes::Bytes::from_static(EMPTY_DIRECTORY));
-    }
-    Err(Error::BlockMissing(*cid))
+    (mh.code() == ipld::cid::hash::SHA2_256 && mh.digest() == EMPTY_DIRECTORY_SHA256)
+        .then_some(bytes::Bytes::from_static(EMPTY_DIRECTORY))
 }
 
 /// Stores for unit tests, filled from the gateway-conformance fixture CARs.

@@ -33,6 +33,7 @@ use super::dir::{self, DirEntry};
 use super::file::FileStream;
 use super::resolve::{FileRoot, Node};
 use super::{fetch, Error, Result};
+use crate::ipld::time::GO_ZERO_UNIX;
 use crate::ipld::unixfs::{self, UnixFsData, UnixTime};
 use crate::ipld::{dagpb, Error as IpldError};
 use crate::store::{BlockSource, SharedSource};
@@ -60,10 +61,6 @@ const PREFIX_LEN: usize = 155;
 
 /// Largest PAX extended-header body Go's writer accepts (`maxSpecialFileSize`).
 const MAX_PAX_LEN: usize = 1 << 20;
-
-/// Go's zero `time.Time` (0001-01-01T00:00:00Z) in Unix seconds: boxo reads a UnixFS mtime
-/// equal to it as "no mtime", and `archive/tar` writes it as 0.
-const GO_ZERO_TIME: i64 = -62_135_596_800;
 
 /// A byte range of a header block: `(offset, length)`.
 type Field = (usize, usize);
@@ -392,7 +389,8 @@ fn now_rounded() -> i64 {
 /// `Time.Round`), or `now` when the node has none.
 fn tar_mtime(mtime: Option<UnixTime>, now: i64) -> i64 {
     match mtime {
-        Some(t) if !(t.seconds == GO_ZERO_TIME && t.nanos.is_none()) => t
+        // boxo reads an mtime equal to Go's zero time as no mtime (archive/tar writes 0).
+        Some(t) if !(t.seconds == GO_ZERO_UNIX && t.nanos.is_none()) => t
             .seconds
             .saturating_add(i64::from(t.nanos.unwrap_or(0) >= 500_000_000)),
         _ => now,
@@ -438,7 +436,7 @@ impl Header<'_> {
         }
         // Go's `time.Time.IsZero` check: that instant is written as 0 and needs no record.
         let mtime_fits = (0..=max_octal(F_MTIME)).contains(&self.mtime);
-        if !mtime_fits && self.mtime != GO_ZERO_TIME {
+        if !mtime_fits && self.mtime != GO_ZERO_UNIX {
             records.push(("mtime", self.mtime.to_string().into_bytes()));
             ustar = false;
         }
@@ -1098,8 +1096,8 @@ mod tests {
             ("a", file(Some(0o4751), time(100, Some(499_999_999)))),
             ("b", file(Some(0o170000), time(100, Some(500_000_000)))), // no permission bits
             ("c", file(None, time(100, Some(1_000_000_000)))),         // invalid nanos
-            ("d", file(None, time(GO_ZERO_TIME, None))),               // Go's zero time
-            ("e", file(None, time(GO_ZERO_TIME - 1, Some(600_000_000)))), // rounds to it
+            ("d", file(None, time(GO_ZERO_UNIX, None))),               // Go's zero time
+            ("e", file(None, time(GO_ZERO_UNIX - 1, Some(600_000_000)))), // rounds to it
             ("l", link),
         ];
         let root = put_pb(&store, &dir, &entries);
@@ -1239,7 +1237,7 @@ mod tests {
             sink,
             "go-zero.txt",
             b"zero".to_vec(),
-            meta(None, GO_ZERO_TIME - 1, Some(600_000_000)),
+            meta(None, GO_ZERO_UNIX - 1, Some(600_000_000)),
         );
         let big: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         file(

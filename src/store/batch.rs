@@ -241,6 +241,27 @@ impl<'s> WriteBatch<'s> {
     }
 }
 
+/// A batch answers reads in place, on the thread that writes it: its pending blocks, then
+/// the store (directory edits build on blocks they have not committed yet).
+impl super::BlockSource for WriteBatch<'_> {
+    fn get(&self, cid: &Cid) -> super::SourceFuture<Result<Option<Bytes>>> {
+        super::SourceFuture::ready(WriteBatch::get(self, cid))
+    }
+
+    fn has(&self, cid: &Cid) -> super::SourceFuture<Result<bool>> {
+        let has = match self.index.contains_key(cid.hash()) {
+            true => Ok(true),
+            false => self.store.has(cid),
+        };
+        super::SourceFuture::ready(has)
+    }
+
+    fn size(&self, cid: &Cid) -> super::SourceFuture<Result<Option<u64>>> {
+        let size = WriteBatch::get(self, cid).map(|block| block.map(|b| b.len() as u64));
+        super::SourceFuture::ready(size)
+    }
+}
+
 impl Drop for WriteBatch<'_> {
     /// An uncommitted batch leaves nothing behind: its blocks were never visible, and their
     /// temporary files go (a crash leaves them for the next cleanup instead).

@@ -39,6 +39,16 @@ impl<T> SourceFuture<T> {
     pub fn pending(future: impl Future<Output = T> + Send + 'static) -> Self {
         SourceFuture::Pending(Box::pin(future))
     }
+
+    /// The answer, if it was at hand without waiting. Code on a blocking thread reading a
+    /// source that answers in place (the store read on this thread, a write batch) takes
+    /// answers this way; `None` means the source would have had to wait.
+    pub fn now(self) -> Option<T> {
+        match self {
+            SourceFuture::Ready(value) => value,
+            SourceFuture::Pending(_) => None,
+        }
+    }
 }
 
 // Neither variant is structurally pinned: the value sits in an `Option` and is moved out,

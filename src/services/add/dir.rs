@@ -89,11 +89,10 @@ pub const MAX_TREE_DEPTH: usize = 1024;
 /// after 21 levels; anything deeper is malformed).
 const MAX_SHARD_DEPTH: usize = 64;
 
-/// Reads stored blocks, for editing existing directories.
-pub trait BlockSource {
-    /// The block with this CID, or `None` when it is not available.
-    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError>;
-}
+/// Edits read the directories they change through the node's one block interface, from a
+/// source that answers in place (they run on blocking threads): the store read on this
+/// thread ([`crate::services::InPlace`]) or a write batch holding blocks not yet committed.
+pub use crate::store::BlockSource;
 
 // ---------------------------------------------------------------------------------------------
 // Blocks and CIDs

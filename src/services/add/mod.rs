@@ -210,23 +210,3 @@ impl BlockSink for crate::store::WriteBatch<'_> {
             .map_err(|e| AddError::Sink(e.to_string()))
     }
 }
-
-/// A batch reads back its own pending blocks, so an edit can build on blocks it has not
-/// committed yet.
-impl BlockSource for crate::store::WriteBatch<'_> {
-    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError> {
-        let block =
-            crate::store::WriteBatch::get(self, cid).map_err(|e| AddError::Sink(e.to_string()))?;
-        Ok(block.or_else(|| super::fetch_in_place(self.store(), cid).ok()))
-    }
-}
-
-impl BlockSource for crate::store::Blockstore {
-    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError> {
-        match super::fetch_in_place(self, cid) {
-            Ok(block) => Ok(Some(block)),
-            Err(super::Error::BlockMissing(_)) => Ok(None),
-            Err(e) => Err(AddError::Sink(e.to_string())),
-        }
-    }
-}

@@ -10,8 +10,13 @@ pub(super) fn load_block<Src: BlockSource + ?Sized>(
     if cid.hash().code() == IDENTITY {
         return Ok(Bytes::copy_from_slice(cid.hash().digest()));
     }
-    source
-        .get(cid)?
+    let read = source.get(cid).now().ok_or_else(|| {
+        AddError::Sink(format!(
+            "reading block {cid} would wait: directory edits read a source that answers in place"
+        ))
+    })?;
+    read.map_err(|e| AddError::Sink(e.to_string()))?
+        .or_else(|| crate::services::empty_directory_block(cid))
         .ok_or_else(|| AddError::InvalidInput(format!("block {cid} is not available")))
 }
 

@@ -8,6 +8,7 @@ use super::tree::*;
 use super::*;
 use crate::ipld::unixfs::UnixTime;
 use crate::services::add::DiscardSink;
+use crate::store::SourceFuture;
 use std::collections::HashMap;
 use vectors::*;
 
@@ -29,8 +30,16 @@ impl BlockSink for MemStore {
 }
 
 impl BlockSource for MemStore {
-    fn get(&self, cid: &Cid) -> Result<Option<Bytes>, AddError> {
-        Ok(self.blocks.get(cid).cloned())
+    fn get(&self, cid: &Cid) -> SourceFuture<crate::store::Result<Option<Bytes>>> {
+        SourceFuture::ready(Ok(self.blocks.get(cid).cloned()))
+    }
+
+    fn has(&self, cid: &Cid) -> SourceFuture<crate::store::Result<bool>> {
+        SourceFuture::ready(Ok(self.blocks.contains_key(cid)))
+    }
+
+    fn size(&self, cid: &Cid) -> SourceFuture<crate::store::Result<Option<u64>>> {
+        SourceFuture::ready(Ok(self.blocks.get(cid).map(|b| b.len() as u64)))
     }
 }
 
