@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use cid::Cid;
 
-use super::{verify, Blockstore, CacheKey, Error, Result, IDENTITY, MAX_BLOCK_SIZE};
+use super::{Blockstore, CacheKey, Error, Result};
 
 /// Pending blocks after which a batch commits by itself. Past a few thousand the per-commit
 /// cost (two file-system syncs, up to 1,024 directory syncs) is already amortised; the bound
@@ -100,19 +100,11 @@ impl<'s> WriteBatch<'s> {
     /// commit (which this call runs itself once the batch is full). Returns whether the block
     /// was new to the store and the batch.
     pub fn put(&mut self, cid: &Cid, data: &[u8]) -> Result<bool> {
-        if data.len() > MAX_BLOCK_SIZE {
-            return Err(Error::TooLarge {
-                cid: *cid,
-                size: data.len(),
-            });
-        }
-        verify(cid, data)?;
         let mh = cid.hash();
-        if mh.code() == IDENTITY || self.index.contains_key(mh) {
+        let Some(path) = self.store.path_to_write(cid, data)? else {
             return Ok(false);
-        }
-        let path = self.store.block_path(mh);
-        if path.exists() {
+        };
+        if self.index.contains_key(mh) {
             return Ok(false);
         }
         self.ensure_shard(&path)?;
@@ -406,7 +398,7 @@ mod tests {
         let mut batch = store.batch();
         let err = batch.put(&sha256_cid(b"right"), b"wrong").unwrap_err();
         assert!(matches!(err, Error::HashMismatch { .. }), "{err}");
-        let big = vec![0u8; MAX_BLOCK_SIZE + 1];
+        let big = vec![0u8; crate::store::MAX_BLOCK_SIZE + 1];
         assert!(matches!(
             batch.put(&sha256_cid(&big), &big),
             Err(Error::TooLarge { .. })

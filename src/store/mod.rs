@@ -162,21 +162,9 @@ impl Blockstore {
     /// is made durable by [`Blockstore::sync`], which callers run before acknowledging a write.
     /// One sync per block: for more than a handful, [`Blockstore::batch`].
     pub fn put(&self, cid: &Cid, data: &[u8]) -> Result<bool> {
-        if data.len() > MAX_BLOCK_SIZE {
-            return Err(Error::TooLarge {
-                cid: *cid,
-                size: data.len(),
-            });
-        }
-        verify(cid, data)?;
-        let mh = cid.hash();
-        if mh.code() == IDENTITY {
+        let Some(path) = self.path_to_write(cid, data)? else {
             return Ok(false);
-        }
-        let path = self.block_path(mh);
-        if path.exists() {
-            return Ok(false);
-        }
+        };
         let shard_dir = path.parent().unwrap_or(&self.blocks_dir).to_path_buf();
         fs::create_dir_all(&shard_dir).map_err(|e| Error::io("create directory", &shard_dir, e))?;
         let tmp = self.tmp_path();
@@ -194,6 +182,24 @@ impl Blockstore {
             dirs.insert(shard_dir);
         }
         Ok(true)
+    }
+
+    /// Checks a block offered for writing (size, bytes against the CID) and returns the file
+    /// it goes to, or `None` when nothing needs writing (identity CIDs, blocks already there).
+    fn path_to_write(&self, cid: &Cid, data: &[u8]) -> Result<Option<PathBuf>> {
+        if data.len() > MAX_BLOCK_SIZE {
+            return Err(Error::TooLarge {
+                cid: *cid,
+                size: data.len(),
+            });
+        }
+        verify(cid, data)?;
+        let mh = cid.hash();
+        if mh.code() == IDENTITY {
+            return Ok(None);
+        }
+        let path = self.block_path(mh);
+        Ok((!path.exists()).then_some(path))
     }
 
     /// Makes every block written so far durable (their directory entries synced).
