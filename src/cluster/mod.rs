@@ -210,20 +210,20 @@ impl ClusterApi {
             }
             ("POST", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
                 let cid = self.resolve_path(kind, rest).await?;
-                self.pin(cid, &query)
+                self.pin(cid, &query).await
             }
-            ("POST", ["pins", cid]) => self.pin(parse_cid(cid)?, &query),
+            ("POST", ["pins", cid]) => self.pin(parse_cid(cid)?, &query).await,
             ("DELETE", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
                 let cid = self.resolve_path(kind, rest).await?;
-                self.unpin(&cid)
+                self.unpin(&cid).await
             }
-            ("DELETE", ["pins", cid]) => self.unpin(&parse_cid(cid)?),
+            ("DELETE", ["pins", cid]) => self.unpin(&parse_cid(cid)?).await,
             ("GET", ["monitor", "metrics"]) => json(&["freespace", "numpin", "ping", "tag:group"]),
             ("GET", ["monitor", "metrics", name]) => json(&self.metrics(name)?),
             ("GET", ["health", "alerts"]) => json(&Vec::<types::Alert>::new()),
             ("GET", ["health", "graph"]) => json(&self.graph()),
             ("GET", ["health", "bandwidth"]) => json(&self.bandwidth()),
-            ("POST", ["ipfs", "gc"]) => self.gc(),
+            ("POST", ["ipfs", "gc"]) => self.gc().await,
             ("POST", ["token"]) => self.token(&request),
             (_, route) if known_route(route) => Err(ApiFailure::status(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -412,31 +412,50 @@ impl ClusterApi {
             .map_err(|e| bad(e.to_string()))
     }
 
-    fn pin(&self, cid: Cid, query: &params::Query<'_>) -> Result<Response, ApiFailure> {
+    /// Runs pinset and store work (file writes and fsyncs, GC walks) on the blocking pool,
+    /// never on an async worker.
+    async fn on_disk<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Blockstore, &Pinset) -> Result<T, ApiFailure> + Send + 'static,
+    ) -> Result<T, ApiFailure> {
+        let (store, pins) = (Arc::clone(&self.store), Arc::clone(&self.pins));
+        tokio::task::spawn_blocking(move || op(&store, &pins))
+            .await
+            .map_err(ApiFailure::internal)?
+    }
+
+    async fn pin(&self, cid: Cid, query: &params::Query<'_>) -> Result<Response, ApiFailure> {
         let options =
             params::pin_options_from_query(query, Timestamp::now()).map_err(ApiFailure::param)?;
         let mut stored = stored_pin(&cid, &options);
-        if let Some(previous) = options.pin_update {
-            if let Some(old) = self.pins.get(&previous).map_err(ApiFailure::from)? {
-                if stored.name.is_empty() {
-                    stored.name = old.name.clone();
+        let previous = options.pin_update;
+        let stored = self
+            .on_disk(move |_, pins| {
+                if let Some(previous) = previous {
+                    if let Some(old) = pins.get(&previous)? {
+                        if stored.name.is_empty() {
+                            stored.name = old.name.clone();
+                        }
+                        if stored.metadata.is_empty() {
+                            stored.metadata = old.metadata.clone();
+                        }
+                    }
                 }
-                if stored.metadata.is_empty() {
-                    stored.metadata = old.metadata.clone();
+                pins.add(&stored)?;
+                if let Some(previous) = previous {
+                    if previous.hash() != cid.hash() {
+                        pins.remove(&previous)?;
+                    }
                 }
-            }
-        }
-        self.pins.add(&stored).map_err(ApiFailure::from)?;
-        if let Some(previous) = options.pin_update {
-            if previous.hash() != cid.hash() {
-                self.pins.remove(&previous).map_err(ApiFailure::from)?;
-            }
-        }
+                Ok(stored)
+            })
+            .await?;
         json(&self.cluster_pin(&stored))
     }
 
-    fn unpin(&self, cid: &Cid) -> Result<Response, ApiFailure> {
-        match self.pins.remove(cid).map_err(ApiFailure::from)? {
+    async fn unpin(&self, cid: &Cid) -> Result<Response, ApiFailure> {
+        let cid = *cid;
+        match self.on_disk(move |_, pins| Ok(pins.remove(&cid)?)).await? {
             Some(pin) => json(&self.cluster_pin(&pin)),
             None => Err(not_in_pinset()),
         }
@@ -505,8 +524,10 @@ impl ClusterApi {
         out
     }
 
-    fn gc(&self) -> Result<Response, ApiFailure> {
-        let report = gc::collect(&self.store, &self.pins, &[])?;
+    async fn gc(&self) -> Result<Response, ApiFailure> {
+        let report = self
+            .on_disk(|store, pins| Ok(gc::collect(store, pins, &[])?))
+            .await?;
         let keys = report
             .removed
             .into_iter()
