@@ -540,6 +540,19 @@ mod tests {
         (dir, Arc::new(store))
     }
 
+    /// An ingest of a plain body as one file.
+    fn one_file(store: &Arc<Blockstore>) -> Ingest<Ingested> {
+        tree(
+            Arc::clone(store),
+            Input::File,
+            ImportParams::cid_v1(),
+            FormPolicy {
+                field: None,
+                hidden: false,
+            },
+        )
+    }
+
     fn count(dir: &Path, sub: &str) -> usize {
         let mut n = 0;
         for entry in fs::read_dir(dir.join(sub)).unwrap() {
@@ -561,15 +574,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn blocks_appear_only_once_the_ingest_is_durable() {
         let (dir, store) = store();
-        let ingest = tree(
-            Arc::clone(&store),
-            Input::File,
-            ImportParams::cid_v1(),
-            FormPolicy {
-                field: None,
-                hidden: false,
-            },
-        );
+        let ingest = one_file(&store);
         let data = body(3 << 20);
         for chunk in data.chunks(64 << 10) {
             assert!(ingest.push(Bytes::copy_from_slice(chunk)).await);
@@ -600,15 +605,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_abandoned_ingest_leaves_nothing() {
         let (dir, store) = store();
-        let ingest = tree(
-            Arc::clone(&store),
-            Input::File,
-            ImportParams::cid_v1(),
-            FormPolicy {
-                field: None,
-                hidden: false,
-            },
-        );
+        let ingest = one_file(&store);
         for chunk in body(2 << 20).chunks(64 << 10) {
             assert!(ingest.push(Bytes::copy_from_slice(chunk)).await);
         }
