@@ -1,0 +1,761 @@
+//! Unit tests of the name service: value parsing, options, the record store, DNSLink choice,
+//! resolution, the key API, publishing, tree updates and republishing.
+
+use super::*;
+use crate::ipld::cid::codec;
+use crate::test_support::block_on;
+use ed25519_dalek::SigningKey;
+use multihash_codetable::{Code, MultihashDigest};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+const EMPTY_DIR: &str = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354";
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/gateway-conformance"
+);
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    store: Arc<Blockstore>,
+    pins: Arc<Pinset>,
+    names: NameService,
+}
+
+fn options(lifetime: Duration) -> NameOptions {
+    NameOptions {
+        lifetime,
+        // Never the system resolver in tests: a port nothing answers on.
+        dns_servers: DnsServers::One(SocketAddr::from(([127, 0, 0, 1], 9))),
+        dns_timeout: Duration::from_millis(200),
+        ..NameOptions::default()
+    }
+}
+
+fn harness_with(options: NameOptions) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_path_buf();
+    let store = Arc::new(Blockstore::open(&data, Default::default()).unwrap());
+    let pins = Arc::new(Pinset::open(&data).unwrap());
+    let names = NameService::open(&data, Arc::clone(&store), Arc::clone(&pins), options).unwrap();
+    Harness {
+        _dir: dir,
+        data,
+        store,
+        pins,
+        names,
+    }
+}
+
+fn harness() -> Harness {
+    harness_with(options(ipns::DEFAULT_LIFETIME))
+}
+
+/// Stores `bytes` as a raw block.
+fn raw_block(store: &Blockstore, bytes: &[u8]) -> Cid {
+    let cid = Cid::new_v1(codec::RAW, Code::Sha2_256.digest(bytes));
+    store.put(&cid, bytes).unwrap();
+    cid
+}
+
+fn foreign_key(seed: u8) -> (SigningKey, IpnsName) {
+    let key = SigningKey::from_bytes(&[seed; 32]);
+    let name = IpnsName::from_ed25519(&key.verifying_key());
+    (key, name)
+}
+
+fn record(key: &SigningKey, value: &str, sequence: u64, eol: SystemTime) -> Record {
+    Record::create(key, value, sequence, eol, Duration::from_secs(60), false).unwrap()
+}
+
+fn in_an_hour() -> SystemTime {
+    SystemTime::now() + Duration::from_secs(3600)
+}
+
+fn stored_value(h: &Harness, name: &IpnsName) -> Option<(String, u64)> {
+    h.names
+        .records
+        .load(name)
+        .unwrap()
+        .map(|r| (r.value().to_owned(), r.sequence()))
+}
+
+#[test]
+fn the_empty_directory_is_there_without_being_stored() {
+    let h = harness();
+    assert_eq!(empty_directory().to_string(), EMPTY_DIR);
+    let v0 = Cid::try_from("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn").unwrap();
+    assert!(!h.store.has(&v0).unwrap());
+    let resolved = block_on(resolve::resolve(&*h.store, v0, &[])).unwrap();
+    assert!(resolved.node.is_directory());
+}
+
+#[test]
+fn values_split_and_paths_clean() {
+    assert_eq!(
+        split_value("/ipfs/bafy/a/b").unwrap(),
+        (Namespace::Ipfs, "bafy", "a/b")
+    );
+    assert_eq!(
+        split_value("/ipns/example.com").unwrap(),
+        (Namespace::Ipns, "example.com", "")
+    );
+    assert_eq!(split_value("/ipld/x").unwrap().0, Namespace::Ipfs);
+    for bad in ["", "/", "ipfs/x", "/ipfs/", "/ipfs", "/foo/x", "/ipns//a"] {
+        assert!(split_value(bad).is_err(), "{bad:?}");
+    }
+    let mut segments = vec!["keep".to_owned()];
+    push_segments("a//./b/../c/", &mut segments);
+    assert_eq!(segments, ["keep", "a", "c"]);
+    // `..` never climbs above what was there before.
+    push_segments("x/../../..", &mut segments);
+    assert_eq!(segments, ["keep", "a", "c"]);
+
+    let v0 = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn";
+    let path = parse_ipfs_value(&format!("/ipfs/{v0}/x/./y")).unwrap();
+    assert_eq!(path.to_string(), format!("/ipfs/{EMPTY_DIR}/x/y"));
+    assert!(parse_ipfs_value("/ipns/k51").is_err());
+    assert!(parse_ipfs_value("/ipfs/notacid").is_err());
+    assert_eq!(ipfs_root(&format!("/ipfs/{v0}")), Some(empty_directory()));
+    assert_eq!(ipfs_root("/ipns/example.com"), None);
+}
+
+#[test]
+fn static_entries_parse_in_kubos_format() {
+    let map = parse_ns_map(&format!(
+        " a.example.org:/ipfs/{EMPTY_DIR} , B.Example.ORG.:/ipns/k51x/p,,"
+    ))
+    .unwrap();
+    assert_eq!(
+        map,
+        [
+            ("a.example.org".to_owned(), format!("/ipfs/{EMPTY_DIR}")),
+            ("b.example.org".to_owned(), "/ipns/k51x/p".to_owned()),
+        ]
+    );
+    assert!(parse_ns_map("").unwrap().is_empty());
+    for bad in [
+        "nocolon",
+        "a.org:ipfs/x",
+        "a.org:/ipfs/",
+        "single:/ipfs/x",
+        "a..org:/ipfs/x",
+        "é.org:/ipfs/x",
+    ] {
+        assert!(parse_ns_map(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(
+        parse_static_dnslink("site.test=/ipns/other.test").unwrap(),
+        ("site.test".to_owned(), "/ipns/other.test".to_owned())
+    );
+    assert!(parse_static_dnslink("site.test:/ipfs/x").is_err());
+    assert!(normalize_domain(&format!("{}.org", "a".repeat(64))).is_err());
+    assert!(normalize_domain(&"a.".repeat(130)).is_err());
+    assert_eq!(normalize_domain("_x-y.Z9.").unwrap(), "_x-y.z9");
+}
+
+#[test]
+fn durations_and_servers_parse() {
+    let cases = [
+        ("48h", 48 * 3600),
+        ("1h30m", 5400),
+        ("90s", 90),
+        ("10", 10),
+        ("2m5s", 125),
+    ];
+    for (text, seconds) in cases {
+        assert_eq!(
+            parse_duration(text).unwrap(),
+            Duration::from_secs(seconds),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        parse_duration("1500ms").unwrap(),
+        Duration::from_millis(1500)
+    );
+    for bad in ["", "h", "5x", "1.5h", "-1s", "s5", "99999999999h"] {
+        assert!(parse_duration(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(
+        parse_dns_server("127.0.0.1:5353").unwrap(),
+        SocketAddr::from(([127, 0, 0, 1], 5353))
+    );
+    assert_eq!(parse_dns_server("::1").unwrap().port(), 53);
+    assert_eq!(parse_dns_server("[::1]:54").unwrap().port(), 54);
+    assert!(parse_dns_server("dns.example:53").is_err());
+}
+
+#[test]
+fn dnslink_entries_are_chosen_as_the_spec_says() {
+    let texts = |list: &[&[u8]]| list.iter().map(|t| t.to_vec()).collect::<Vec<_>>();
+    assert_eq!(
+        pick_dnslink(texts(&[
+            b"v=spf1 -all",
+            b"dnslink=/ipfs/zzz",
+            b"dnslink=/ipfs/aaa/x",
+            b"dnslink=not-a-path",
+            b"dnslink=/ipns/",
+            b"\xff\xfednslink=/ipfs/000",
+        ])),
+        Some("/ipfs/aaa/x".to_owned())
+    );
+    assert_eq!(
+        pick_dnslink(texts(&[b"  dnslink=/ipns/example.org  "])),
+        Some("/ipns/example.org".to_owned())
+    );
+    assert_eq!(pick_dnslink(texts(&[b"dnslink", b"DNSLINK=/ipfs/x"])), None);
+    assert_eq!(pick_dnslink(Vec::new()), None);
+}
+
+#[test]
+fn a_new_key_points_at_the_empty_directory_and_an_existing_one_is_left_alone() {
+    let h = harness();
+    let key = h.names.create_key("site").unwrap();
+    let name = key.ipns_name();
+    assert_eq!(
+        stored_value(&h, &name),
+        Some((format!("/ipfs/{EMPTY_DIR}"), 0))
+    );
+    let pin = h.pins.get(&empty_directory()).unwrap().unwrap();
+    assert!(pin.name.starts_with(PIN_NAME_PREFIX));
+    // Stored for GC's sake, though it would be served without.
+    assert!(h.store.has(&empty_directory()).unwrap());
+    let again = h.names.create_key("site").unwrap();
+    assert_eq!(again.ipns_name(), name);
+    assert_eq!(stored_value(&h, &name).unwrap().1, 0, "left unchanged");
+    assert_eq!(h.names.key("site").unwrap().ipns_name(), name);
+    assert!(matches!(h.names.key("nope"), Err(NameError::UnknownKey(_))));
+    assert!(matches!(
+        h.names.create_key("a/b"),
+        Err(NameError::Keystore(KeystoreError::InvalidName(_)))
+    ));
+}
+
+#[test]
+fn publishing_grows_the_sequence_and_moves_the_pin() {
+    let h = harness();
+    let key = h.names.create_key("site").unwrap();
+    let name = key.ipns_name();
+    let a = raw_block(&h.store, b"a");
+    let b = raw_block(&h.store, b"b");
+    let before = SystemTime::now();
+    let published = h
+        .names
+        .publish("site", &ContentPath::new(a), &[] as &[&str])
+        .unwrap();
+    assert_eq!(published.sequence, 1);
+    assert_eq!(published.root, a);
+    assert_eq!(published.value, format!("/ipfs/{a}"));
+    assert!(h.pins.get(&a).unwrap().is_some());
+    assert!(
+        h.pins.get(&empty_directory()).unwrap().is_none(),
+        "released"
+    );
+
+    // By IPNS name, too, in any form.
+    let published = h
+        .names
+        .publish(&name.to_peer_id(), &ContentPath::new(b), &[] as &[&str])
+        .unwrap();
+    assert_eq!(published.sequence, 2);
+    assert!(h.pins.get(&a).unwrap().is_none());
+    assert!(h.pins.get(&b).unwrap().is_some());
+
+    let record = h.names.record(&name).unwrap();
+    let signed = Record::from_bytes(record.bytes()).unwrap();
+    signed.validate(&name, SystemTime::now()).unwrap();
+    assert!(signed.has_v1_fields(), "V1 fields for older Kubo");
+    assert_eq!(signed.ttl(), ipns::DEFAULT_TTL);
+    let lifetime = record.eol().duration_since(before).unwrap();
+    assert!(
+        lifetime >= ipns::DEFAULT_LIFETIME
+            && lifetime < ipns::DEFAULT_LIFETIME + Duration::from_secs(60),
+        "{lifetime:?}"
+    );
+}
+
+#[test]
+fn publishing_needs_a_local_key() {
+    let h = harness();
+    let a = raw_block(&h.store, b"a");
+    let target = ContentPath::new(a);
+    let (_, foreign) = foreign_key(7);
+    assert!(matches!(
+        h.names
+            .publish(&foreign.to_base36(), &target, &[] as &[&str]),
+        Err(NameError::NotLocal(_))
+    ));
+    assert!(matches!(
+        h.names.publish("missing", &target, &[] as &[&str]),
+        Err(NameError::UnknownKey(_))
+    ));
+}
+
+#[test]
+fn shared_roots_and_user_pins_are_not_released() {
+    let h = harness();
+    h.names.create_key("one").unwrap();
+    h.names.create_key("two").unwrap();
+    let shared = raw_block(&h.store, b"shared");
+    let other = raw_block(&h.store, b"other");
+    let mine = raw_block(&h.store, b"pinned by the user");
+    h.pins.add(&Pin::recursive(&mine)).unwrap();
+    for key in ["one", "two"] {
+        h.names
+            .publish(key, &ContentPath::new(shared), &[] as &[&str])
+            .unwrap();
+    }
+    h.names
+        .publish("one", &ContentPath::new(other), &[] as &[&str])
+        .unwrap();
+    assert!(
+        h.pins.get(&shared).unwrap().is_some(),
+        "two still points there"
+    );
+    h.names
+        .publish("two", &ContentPath::new(mine), &[] as &[&str])
+        .unwrap();
+    assert!(
+        h.pins.get(&shared).unwrap().is_none(),
+        "nobody points there now"
+    );
+    h.names
+        .publish("two", &ContentPath::new(other), &[] as &[&str])
+        .unwrap();
+    let kept = h.pins.get(&mine).unwrap().unwrap();
+    assert_eq!(kept.name, "", "the user's pin is untouched");
+}
+
+#[tokio::test]
+async fn deleting_a_key_drops_its_record_and_pin() {
+    let h = harness();
+    let name = h.names.create_key("gone").unwrap().ipns_name();
+    let a = raw_block(&h.store, b"a");
+    h.names
+        .publish("gone", &ContentPath::new(a), &[] as &[&str])
+        .unwrap();
+    assert_eq!(h.names.resolve("gone").await.unwrap().root, a);
+    h.names.delete_key("gone").unwrap();
+    assert!(matches!(
+        h.names.resolve("gone").await,
+        Err(NameError::UnknownKey(_))
+    ));
+    assert!(matches!(
+        h.names.resolve(&name.to_base36()).await,
+        Err(NameError::NoRecord(_))
+    ));
+    assert!(h.names.keystore().get("gone").unwrap().is_none());
+    assert!(h.pins.get(&a).unwrap().is_none());
+    assert!(stored_value(&h, &name).is_none());
+    assert!(!h.data.join("ipns").join(name.to_base36()).exists());
+    assert!(matches!(
+        h.names.delete_key("gone"),
+        Err(NameError::UnknownKey(_))
+    ));
+    assert!(matches!(
+        h.names.delete_key("self"),
+        Err(NameError::Keystore(KeystoreError::Reserved))
+    ));
+}
+
+#[tokio::test]
+async fn resolution_follows_keys_records_and_domains() {
+    let (other_key, other_name) = foreign_key(3);
+    let h = harness_with(NameOptions {
+        static_dnslinks: vec![
+            (
+                "site.example.org".into(),
+                format!("/ipns/{}/y", other_name.to_peer_id()),
+            ),
+            (
+                "loop-a.example.org".into(),
+                "/ipns/loop-b.example.org".into(),
+            ),
+            (
+                "loop-b.example.org".into(),
+                "/ipns/loop-a.example.org".into(),
+            ),
+        ],
+        ..options(ipns::DEFAULT_LIFETIME)
+    });
+    let key = h.names.create_key("site").unwrap();
+    let a = raw_block(&h.store, b"a");
+    let mut target = ContentPath::new(a);
+    target.segments.push("sub".into());
+    h.names.publish("site", &target, &[] as &[&str]).unwrap();
+    let value = format!("/ipns/{}/x", key.ipns_name());
+    h.names
+        .put_record(
+            &other_name,
+            record(&other_key, &value, 1, in_an_hour()).to_bytes(),
+        )
+        .unwrap();
+
+    let by_key_name = h.names.resolve("site").await.unwrap();
+    assert_eq!(
+        (by_key_name.root, by_key_name.segments.clone()),
+        (a, vec!["sub".to_owned()])
+    );
+    assert_eq!(by_key_name.ttl, ipns::DEFAULT_TTL);
+    assert_eq!(
+        h.names.resolve(&key.ipns_name().to_base36()).await.unwrap(),
+        by_key_name
+    );
+    let chained = h.names.resolve("SITE.example.org.").await.unwrap();
+    assert_eq!(chained.root, a);
+    assert_eq!(chained.segments, ["sub", "x", "y"]);
+    assert_eq!(chained.ttl, Duration::from_secs(60), "the smallest TTL");
+
+    assert!(matches!(
+        h.names.resolve("loop-a.example.org").await,
+        Err(NameError::TooDeep(_))
+    ));
+    assert!(matches!(
+        h.names.resolve("nokey").await,
+        Err(NameError::UnknownKey(_))
+    ));
+    assert!(matches!(
+        h.names.resolve("bad..example").await,
+        Err(NameError::InvalidName(_))
+    ));
+    let (_, unknown) = foreign_key(4);
+    assert!(matches!(
+        h.names.resolve(&unknown.to_base36()).await,
+        Err(NameError::NoRecord(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_self_referencing_record_is_a_bounded_loop() {
+    let h = harness();
+    let (key, name) = foreign_key(5);
+    let value = format!("/ipns/{name}");
+    h.names
+        .put_record(&name, record(&key, &value, 0, in_an_hour()).to_bytes())
+        .unwrap();
+    assert!(matches!(
+        h.names.resolve(&name.to_base36()).await,
+        Err(NameError::TooDeep(_))
+    ));
+}
+
+#[tokio::test]
+async fn dns_failures_are_reported_quickly() {
+    // Port 9 on loopback: nothing answers, so the lookup must time out, fast.
+    let h = harness();
+    let started = Instant::now();
+    let outcome = h.names.resolve("nothing-here.example.org").await;
+    assert!(
+        matches!(
+            outcome,
+            Err(NameError::DnsTimeout(_) | NameError::DnsFailure(_))
+        ),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn expired_records_fail_unless_the_key_is_local() {
+    let h = harness();
+    let (key, name) = foreign_key(6);
+    let past = SystemTime::now() - Duration::from_secs(10);
+    let expired = record(&key, &format!("/ipfs/{EMPTY_DIR}"), 9, past);
+    // Refused when offered…
+    assert!(matches!(
+        h.names.put_record(&name, expired.to_bytes()),
+        Err(NameError::InvalidRecord(_))
+    ));
+    // …and useless when it expired in store.
+    h.names
+        .records
+        .store(&name, expired, SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let outcome = h.names.resolve(&name.to_base36()).await;
+    assert!(
+        matches!(&outcome, Err(NameError::NoRecord(m)) if m.contains("expired")),
+        "{outcome:?}"
+    );
+
+    // A local key's expired record is renewed on the spot, same value, next sequence.
+    let local = h.names.create_key("mine").unwrap();
+    let a = raw_block(&h.store, b"a");
+    let value = format!("/ipfs/{a}");
+    let stale = Record::create(
+        local.signing_key(),
+        &value,
+        4,
+        past,
+        ipns::DEFAULT_TTL,
+        true,
+    )
+    .unwrap();
+    h.names
+        .records
+        .store(&local.ipns_name(), stale, SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let resolved = h.names.resolve("mine").await.unwrap();
+    assert_eq!(resolved.root, a);
+    assert_eq!(stored_value(&h, &local.ipns_name()), Some((value, 5)));
+}
+
+#[tokio::test]
+async fn a_local_key_without_a_record_gets_one() {
+    let h = harness();
+    // The identity key never had a record.
+    let self_name = h.names.keystore().self_key().ipns_name();
+    let resolved = h.names.resolve(&self_name.to_base36()).await.unwrap();
+    assert_eq!(resolved.root, empty_directory());
+    assert_eq!(stored_value(&h, &self_name).unwrap().1, 0);
+}
+
+#[tokio::test]
+async fn keys_another_process_adds_are_seen() {
+    let h = harness();
+    let (_, stranger) = foreign_key(11);
+    // This lookup reads (and remembers) the key directory.
+    assert!(matches!(
+        h.names.resolve(&stranger.to_base36()).await,
+        Err(NameError::NoRecord(_))
+    ));
+    // Past the file system's timestamp granularity.
+    std::thread::sleep(Duration::from_millis(20));
+    let outside = Keystore::open(&h.data)
+        .unwrap()
+        .generate("outside")
+        .unwrap();
+    let resolved = h
+        .names
+        .resolve(&outside.ipns_name().to_base36())
+        .await
+        .unwrap();
+    assert_eq!(resolved.root, empty_directory());
+}
+
+#[test]
+fn stored_records_only_give_way_to_fresher_ones() {
+    let h = harness();
+    let (key, name) = foreign_key(8);
+    let put = |sequence: u64, eol: SystemTime| {
+        let value = format!("/ipfs/{EMPTY_DIR}/{sequence}");
+        h.names
+            .put_record(&name, record(&key, &value, sequence, eol).to_bytes())
+    };
+    assert_eq!(put(5, in_an_hour()).unwrap(), PutOutcome::Stored);
+    assert_eq!(put(3, in_an_hour()).unwrap(), PutOutcome::Kept);
+    assert_eq!(
+        put(5, in_an_hour()).unwrap(),
+        PutOutcome::Stored,
+        "later EOL"
+    );
+    let later = in_an_hour() + Duration::from_secs(60);
+    assert_eq!(put(6, later).unwrap(), PutOutcome::Stored);
+    assert_eq!(stored_value(&h, &name).unwrap().1, 6);
+
+    // A record for another name, or with a broken signature, is refused and not stored.
+    let (other_key, _) = foreign_key(9);
+    let foreign = record(&other_key, "/ipfs/bafkqaaa", 100, in_an_hour());
+    assert!(matches!(
+        h.names.put_record(&name, foreign.to_bytes()),
+        Err(NameError::InvalidRecord(_))
+    ));
+    let mut forged = record(&key, "/ipfs/bafkqaaa", 100, in_an_hour())
+        .to_bytes()
+        .to_vec();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert!(h.names.put_record(&name, Bytes::from(forged)).is_err());
+    assert!(h
+        .names
+        .put_record(&name, Bytes::from_static(b"\x00garbage"))
+        .is_err());
+    assert_eq!(stored_value(&h, &name).unwrap().1, 6);
+
+    // Another process opening the same directory reads the same record.
+    let reopened = NameService::open(
+        &h.data,
+        Arc::clone(&h.store),
+        Arc::clone(&h.pins),
+        options(ipns::DEFAULT_LIFETIME),
+    )
+    .unwrap();
+    assert_eq!(reopened.record(&name).unwrap().sequence(), 6);
+}
+
+#[test]
+fn a_damaged_record_file_counts_as_absent() {
+    let h = harness();
+    let (key, name) = foreign_key(10);
+    let good = record(&key, "/ipfs/bafkqaaa", 1, in_an_hour());
+    let path = h.data.join("ipns").join(name.to_base36());
+    let mut bytes = good.to_bytes().to_vec();
+    bytes[10] ^= 0x55;
+    fs::write(&path, &bytes).unwrap();
+    assert!(matches!(h.names.record(&name), Err(NameError::NoRecord(_))));
+    // A valid record replaces it.
+    assert_eq!(
+        h.names.put_record(&name, good.to_bytes()).unwrap(),
+        PutOutcome::Stored
+    );
+    assert_eq!(fs::read(&path).unwrap(), good.to_bytes());
+}
+
+#[tokio::test]
+async fn conformance_records_are_accepted_or_refused() {
+    let h = harness();
+    // (file, expected value or None when the record must be refused)
+    let cases: &[(&str, Option<&str>)] = &[
+        ("ipns_records/k51qzi5uqu5dm4tm0wt8srkg9h9suud4wuiwjimndrkydqm81cqtlb5ak6p7ku_v1", None),
+        ("ipns_records/k51qzi5uqu5dlmit2tuwdvnx4sbnyqgmvbxftl0eo3f33wwtb9gr7yozae9kpw_v1-v2-broken-v1-value", None),
+        ("ipns_records/k51qzi5uqu5diamp7qnnvs1p1gzmku3eijkeijs3418j23j077zrkok63xdm8c_v1-v2-broken-signature-v2", None),
+        ("ipns_records/k51qzi5uqu5dilgf7gorsh9vcqqq4myo6jd4zmqkuy9pxyxi5fua3uf7axph4y_v1-v2-broken-signature-v1", Some("/ipfs/bafkqahtwgevxmmrao5uxi2bamjzg623fnyqhg2lhnzqxi5lsmuqhmmi")),
+        ("ipns_records/k51qzi5uqu5dlkw8pxuw9qmqayfdeh4kfebhmreauqdc6a7c3y7d5i9fi8mk9w_v1-v2", Some("/ipfs/bafkqaddwgevxmmraojswg33smq")),
+        ("ipns_records/k51qzi5uqu5dit2ku9mutlfgwyz8u730on38kd10m97m36bjt66my99hb6103f_v2", Some("/ipfs/bafkqadtwgiww63tmpeqhezldn5zgi")),
+        ("gateway-cache/k51qzi5uqu5dlxdsdu5fpuu7h69wu4ohp32iwm9pdt9nq3y5rpn3ln9j12zfhe", Some("/ipfs/bafybeib3ffl2teiqdncv3mkz4r23b5ctrwkzrrhctdbne6iboayxuxk5ui")),
+        ("gateway-cache/k51qzi5uqu5djokp3m1keo36hoxtd6u3a1d2rg1camf6al7p3huy63dojlm57c", Some("/ipfs/bafybeib3ffl2teiqdncv3mkz4r23b5ctrwkzrrhctdbne6iboayxuxk5ui/root2")),
+    ];
+    for (file, expected) in cases {
+        let path = Path::new(FIXTURES).join(format!("{file}.ipns-record"));
+        let bytes = Bytes::from(fs::read(&path).unwrap());
+        let label = path.file_name().unwrap().to_str().unwrap();
+        let name = IpnsName::parse(label.split(['_', '.']).next().unwrap()).unwrap();
+        let outcome = h.names.put_record(&name, bytes);
+        match expected {
+            None => {
+                assert!(
+                    matches!(outcome, Err(NameError::InvalidRecord(_))),
+                    "{file}: {outcome:?}"
+                );
+                assert!(matches!(
+                    h.names.resolve(&name.to_base36()).await,
+                    Err(NameError::NoRecord(_))
+                ));
+            }
+            Some(value) => {
+                assert_eq!(outcome.unwrap(), PutOutcome::Stored, "{file}");
+                assert_eq!(h.names.record(&name).unwrap().value(), *value);
+                let resolved = h.names.resolve(&name.to_base36()).await.unwrap();
+                let expected = parse_ipfs_value(value).unwrap();
+                assert_eq!(
+                    (resolved.root, resolved.segments),
+                    (expected.root, expected.segments)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn setting_a_path_builds_the_tree_around_it() {
+    let h = harness();
+    let name = h.names.create_key("site").unwrap().ipns_name();
+    let hello = raw_block(&h.store, b"hello");
+    let bye = raw_block(&h.store, b"bye");
+    let first = h
+        .names
+        .publish("site", &ContentPath::new(hello), &["a", "b", "c.txt"])
+        .unwrap();
+    let at =
+        |root: Cid, path: &[&str]| block_on(resolve::resolve(&*h.store, root, path)).map(|r| r.cid);
+    assert_eq!(at(first.root, &["a", "b", "c.txt"]).unwrap(), hello);
+    assert!(h.pins.get(&first.root).unwrap().is_some());
+    // A sibling leaves the rest in place; the same path is replaced.
+    let second = h
+        .names
+        .publish("site", &ContentPath::new(bye), &["a", "x"])
+        .unwrap();
+    assert_eq!(at(second.root, &["a", "b", "c.txt"]).unwrap(), hello);
+    assert_eq!(at(second.root, &["a", "x"]).unwrap(), bye);
+    let third = h
+        .names
+        .publish("site", &ContentPath::new(bye), &["a", "b", "c.txt"])
+        .unwrap();
+    assert_eq!(at(third.root, &["a", "b", "c.txt"]).unwrap(), bye);
+    assert!(h.pins.get(&first.root).unwrap().is_none());
+    assert_eq!(
+        stored_value(&h, &name).unwrap().0,
+        format!("/ipfs/{}", third.root)
+    );
+
+    // A file in the way, and a target that does not exist, are refused.
+    assert!(matches!(
+        h.names
+            .publish("site", &ContentPath::new(bye), &["a", "x", "inside"]),
+        Err(NameError::Content(super::super::Error::InvalidInput(_)))
+    ));
+    let absent = Cid::new_v1(codec::RAW, Code::Sha2_256.digest(b"absent"));
+    assert!(matches!(
+        h.names.publish("site", &ContentPath::new(absent), &["y"]),
+        Err(NameError::Content(super::super::Error::BlockMissing(_)))
+    ));
+    // The name still points at the last good tree.
+    assert_eq!(
+        stored_value(&h, &name).unwrap().0,
+        format!("/ipfs/{}", third.root)
+    );
+
+    // A name pointing at a file cannot hold paths.
+    h.names
+        .publish("site", &ContentPath::new(hello), &[] as &[&str])
+        .unwrap();
+    assert!(matches!(
+        h.names.publish("site", &ContentPath::new(bye), &["z"]),
+        Err(NameError::InvalidValue(_))
+    ));
+}
+
+#[test]
+fn tree_updates_publish_their_result_or_nothing() {
+    let h = harness();
+    h.names.create_key("site").unwrap();
+    let hello = raw_block(&h.store, b"hello");
+    h.names
+        .publish("site", &ContentPath::new(hello), &["a", "b.txt"])
+        .unwrap();
+    let remove = |path: &'static [&'static str]| {
+        move |store: &Blockstore, root: Cid| {
+            Ok(edit::remove_at(store, &root, path, &ImportParams::cid_v1())?.cid)
+        }
+    };
+    let published = h
+        .names
+        .update_tree("site", remove(&["a", "b.txt"]))
+        .unwrap();
+    let a = block_on(resolve::resolve(&*h.store, published.root, &["a"])).unwrap();
+    assert!(a.node.is_directory());
+    assert!(block_on(resolve::resolve(&*h.store, published.root, &["a", "b.txt"])).is_err());
+    let before = h.names.record(&published.name).unwrap().sequence();
+    assert!(matches!(
+        h.names.update_tree("site", remove(&["missing"])),
+        Err(NameError::Content(super::super::Error::NotFound(_)))
+    ));
+    assert_eq!(h.names.record(&published.name).unwrap().sequence(), before);
+}
+
+#[test]
+fn the_republisher_renews_records_past_half_their_lifetime() {
+    let lifetime = Duration::from_secs(20);
+    let h = harness_with(options(lifetime));
+    let key = h.names.create_key("site").unwrap();
+    let name = key.ipns_name();
+    assert_eq!(h.names.republish_due().unwrap(), 0, "fresh records stay");
+    assert_eq!(h.names.republish_interval(), Duration::from_millis(2500));
+
+    let a = raw_block(&h.store, b"a");
+    let value = format!("/ipfs/{a}");
+    let soon = SystemTime::now() + Duration::from_secs(5);
+    let aging =
+        Record::create(key.signing_key(), &value, 7, soon, ipns::DEFAULT_TTL, true).unwrap();
+    h.names
+        .records
+        .store(&name, aging, SystemTime::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(h.names.republish_due().unwrap(), 1);
+    let renewed = h.names.record(&name).unwrap();
+    assert_eq!((renewed.value(), renewed.sequence()), (value.as_str(), 8));
+    assert!(renewed.eol() > SystemTime::now() + Duration::from_secs(15));
+    assert_eq!(h.names.republish_due().unwrap(), 0);
+}
