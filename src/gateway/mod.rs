@@ -135,8 +135,8 @@ impl Gateway {
         self
     }
 
-    /// The one path every request takes: admission (the concurrency cap), [`Gateway::serve`]
-    /// under the retrieval timeout, then [`Gateway::finish`]. Used by the server for every
+    /// The one path every request takes: admission (the concurrency cap), `Gateway::serve`
+    /// under the retrieval timeout, then `Gateway::finish`. Used by the server for every
     /// connection and, with any body type, by benches.
     pub async fn respond<B: RequestBody>(&self, request: Request<B>) -> Response {
         let html = prefers_html(&request);

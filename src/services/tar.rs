@@ -19,7 +19,7 @@
 //! [`TarStream::new`], so that case fails before any byte is sent (Kubo instead sends a 200,
 //! the root's header and the error text); a failure further down can only end the stream.
 //!
-//! Blocks are read from the [`BlockSource`](crate::store::BlockSource) as the stream is
+//! Blocks are read from the [`crate::store::BlockSource`] as the stream is
 //! pulled ([`TarStream::next_chunk`]); file bytes come through a [`FileStream`], which reads
 //! ahead.
 
