@@ -64,23 +64,34 @@ pub fn copy(request: &Request) -> Request {
 /// The gateway's response to `request`, through the same spine the server uses, on a
 /// current-thread runtime (blocks not yet cached are read on its blocking pool).
 pub fn respond(gateway: &Gateway, request: Request) -> cairn::http::Response {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-        })
-        .block_on(gateway.respond(request))
+    runtime().block_on(gateway.respond(request))
 }
 
-/// Polls a body to its end, returning the bytes it produced.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// Polls a body to its end, returning the bytes it produced. Cached blocks answer at once;
+/// one not cached yet is waited for on the runtime (its read runs on the blocking pool).
 pub fn drain(mut body: Body) -> u64 {
     let mut cx = Context::from_waker(Waker::noop());
     let mut total = 0;
+    // Reads that miss the cache are handed to this runtime's blocking pool.
+    let _runtime = runtime().enter();
     loop {
-        match Pin::new(&mut body).poll_frame(&mut cx) {
+        let mut polled = Pin::new(&mut body).poll_frame(&mut cx);
+        if polled.is_pending() {
+            polled = Poll::Ready(runtime().block_on(std::future::poll_fn(|cx| {
+                Pin::new(&mut body).poll_frame(cx)
+            })));
+        }
+        match polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     total += data.len() as u64;
@@ -88,7 +99,7 @@ pub fn drain(mut body: Body) -> u64 {
             }
             Poll::Ready(Some(Err(e))) => panic!("body failed: {e}"),
             Poll::Ready(None) => return total,
-            Poll::Pending => unreachable!("cairn bodies never wait"),
+            Poll::Pending => unreachable!("waited for above"),
         }
     }
 }

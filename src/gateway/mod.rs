@@ -201,21 +201,23 @@ impl Gateway {
             Ok(Route::Preflight) => Ok(preflight()),
             Ok(Route::IpfsRead { rest }) => read::ipfs(self, &request, rest).await,
             Ok(Route::PubsubRead { rest }) => pubsub::read(&self.pubsub, &request, rest),
+            // Writes, publishing and names are boxed: their futures are large, and the read
+            // path's future (moved on every request) would otherwise be as large.
             Ok(Route::PubsubPublish { rest }) => {
                 let (parts, body) = request.into_parts();
-                pubsub::publish(&self.pubsub, &parts.headers, rest, body).await
+                Box::pin(pubsub::publish(&self.pubsub, &parts.headers, rest, body)).await
             }
             Ok(Route::IpfsPost) => {
                 self.check_writable()?;
-                write::post(self, request).await
+                Box::pin(write::post(self, request)).await
             }
             Ok(Route::IpfsPut { rest }) => {
                 self.check_writable()?;
-                write::put(self, request, rest).await
+                Box::pin(write::put(self, request, rest)).await
             }
             Ok(Route::IpfsDelete { rest }) => {
                 self.check_writable()?;
-                write::delete(self, &request, rest).await
+                Box::pin(write::delete(self, &request, rest)).await
             }
             Ok(
                 route @ (Route::IpnsRead { .. }
@@ -224,7 +226,7 @@ impl Gateway {
                 | Route::IpnsDelete { .. }
                 | Route::RoutingIpnsGet { .. }
                 | Route::RoutingIpnsPut { .. }),
-            ) => ipns::handle(self, route, request).await,
+            ) => Box::pin(ipns::handle(self, route, request)).await,
             Err(NoRoute::NotFound) => Err(HttpError::not_found(format!(
                 "no such route: {} (content lives under /ipfs/<cid>)",
                 uri.path()

@@ -173,8 +173,8 @@ pub(super) async fn serve_content(
     }
     let mut response =
         match ask.format() {
-            Format::Car => super::export::car(gw, ask, root, segments).await?,
-            Format::Tar => super::export::tar(gw, ask, root, segments).await?,
+            Format::Car => Box::pin(super::export::car(gw, ask, root, segments)).await?,
+            Format::Tar => Box::pin(super::export::tar(gw, ask, root, segments)).await?,
             Format::IpnsRecord => return Err(HttpError::bad_request(
                 "format=ipns-record is only for /ipns/<name> (an IPNS record belongs to a name)",
             )),
@@ -183,7 +183,7 @@ pub(super) async fn serve_content(
                 Err(Error::NotFound(why))
                     if ask.origin.is_isolated() && ask.format() == Format::Default =>
                 {
-                    redirects_fallback(gw, ask, root, segments, why).await?
+                    Box::pin(redirects_fallback(gw, ask, root, segments, why)).await?
                 }
                 Err(e) => return Err(e.into()),
             },
@@ -286,7 +286,8 @@ pub(super) async fn serve_resolved(
     let mut text = HeaderText::with_capacity(ask.content_path.len() + 64 * (roots.len() + 3));
     text.set(X_IPFS_PATH, ask.content_path);
     text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&roots)));
-    match (ask.format(), node) {
+    // Every file-like answer goes through one `serve_file` call, so the future holds one.
+    let (root, rep) = match (ask.format(), node) {
         (Format::Raw, node) => {
             // The block is at hand for other codecs and raw leaves (a raw block is its file);
             // a dag-pb node was decoded, so its bytes are read again (from the cache).
@@ -303,36 +304,35 @@ pub(super) async fn serve_resolved(
                 },
                 nosniff: true,
             };
-            serve_file(gw, ask, cid, &FileRoot::Raw(block), name, text, &rep).await
+            (FileRoot::Raw(block), rep)
         }
+        // Boxed: previews and listings are large futures every file request would carry.
         (_, Node::Other(block_codec, bytes)) if codec_media_type(block_codec).is_some() => {
-            serve_codec_block(gw, ask, cid, block_codec, bytes, text).await
+            return Box::pin(serve_codec_block(gw, ask, cid, block_codec, bytes, text)).await;
         }
         (format @ (Format::DagJson | Format::DagCbor), node) => {
-            Err(codec_mismatch(format, node_codec(&node, &cid)))
+            return Err(codec_mismatch(format, node_codec(&node, &cid)));
         }
         (_, node @ (Node::Directory(_) | Node::HamtDirectory(..))) => {
-            serve_directory(gw, ask, cid, node, text).await
+            return Box::pin(serve_directory(gw, ask, cid, node, text)).await;
         }
-        (_, Node::File(root)) => {
-            let rep = Representation::unixfs();
-            serve_file(gw, ask, cid, &root, name, text, &rep).await
-        }
+        (_, Node::File(root)) => (root, Representation::unixfs()),
         (_, Node::Symlink(target)) => {
             let rep = Representation {
                 content_type: Some("inode/symlink"),
                 ..Representation::unixfs()
             };
-            serve_file(gw, ask, cid, &FileRoot::Raw(target), name, text, &rep).await
+            (FileRoot::Raw(target), rep)
         }
         (_, Node::Other(block_codec, bytes)) => {
             let rep = Representation {
                 content_type: codec_content_type(block_codec),
                 ..Representation::unixfs()
             };
-            serve_file(gw, ask, cid, &FileRoot::Raw(bytes), name, text, &rep).await
+            (FileRoot::Raw(bytes), rep)
         }
-    }
+    };
+    serve_file(gw, ask, cid, &root, name, text, &rep).await
 }
 
 fn node_codec(node: &Node, cid: &Cid) -> u64 {

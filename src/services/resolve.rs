@@ -244,7 +244,15 @@ async fn child_of<F: FnMut(&Cid, &Bytes)>(
         }
         DataType::HamtShard => {
             let fanout = hamt_fanout(&data)?;
-            hamt_lookup_lazily(source, block.clone(), fanout, name, trace).await
+            // Boxed: a HAMT descent is a large future, and every path resolution would carry it.
+            Box::pin(hamt_lookup_lazily(
+                source,
+                block.clone(),
+                fanout,
+                name,
+                trace,
+            ))
+            .await
         }
         _ => Ok(None),
     }
