@@ -234,18 +234,20 @@ impl FileStream {
                 offset += size;
             }
         }
-        let mut window = Vec::with_capacity(next.len());
-        for cid in next {
-            let ahead = match self.ahead.iter().position(|a| a.cid == cid) {
-                Some(i) => self.ahead.swap_remove(i),
-                None => Ahead {
-                    cid,
-                    read: Read::InFlight(self.source.get(&cid)),
-                },
-            };
-            window.push(ahead);
+        // Reordered in place, so the window's buffer is allocated once per stream.
+        for (i, cid) in next.iter().enumerate() {
+            match self.ahead[i..].iter().position(|a| a.cid == *cid) {
+                Some(found) => self.ahead.swap(i, i + found),
+                None => self.ahead.insert(
+                    i,
+                    Ahead {
+                        cid: *cid,
+                        read: Read::InFlight(self.source.get(cid)),
+                    },
+                ),
+            }
         }
-        self.ahead = window;
+        self.ahead.truncate(next.len());
     }
 
     fn descend(&mut self, cid: Cid, block: Bytes, start: u64, declared: u64) -> Result<()> {
