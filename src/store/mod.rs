@@ -13,6 +13,7 @@
 //! codecs, are one block. Identity-hash CIDs never touch the disk: their digest is the block.
 
 mod batch;
+mod cached_read;
 mod error;
 pub mod source;
 mod verify;

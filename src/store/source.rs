@@ -6,8 +6,9 @@
 //! completes without allocating or yielding, so the hot path of a cached file costs nothing
 //! more than a hash-map lookup; anything that may wait (a disk read, a peer) is a boxed
 //! `'static` future, so a response body can hold it across polls without borrowing the
-//! source. A source that stalls therefore parks a task, never a runtime thread: disk reads
-//! run on tokio's blocking pool.
+//! source. A source that stalls therefore parks a task, never a runtime thread: a block file
+//! the kernel has cached is read in place ([`cached_read`]), any read that would wait for the
+//! disk runs on tokio's blocking pool.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +18,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use cid::Cid;
 
+use super::cached_read::{self, Cached};
 use super::{Blockstore, Error, Result};
 
 /// A pending read, owning everything it needs.
@@ -96,8 +98,14 @@ impl BlockSource for Blockstore {
             return SourceFuture::ready(Ok(Some(block)));
         }
         let path = self.block_path(cid.hash());
-        let cache = Arc::clone(&self.cache);
         let key = *cid.hash();
+        if let Cached::Answer(block) = cached_read::read(&path) {
+            if let Ok(Some(block)) = &block {
+                self.cache.insert(key, block.clone());
+            }
+            return SourceFuture::Ready(Some(block));
+        }
+        let cache = Arc::clone(&self.cache);
         SourceFuture::pending(blocking(move || {
             let block = Blockstore::read_block_file(&path)?;
             if let Some(block) = &block {
@@ -112,6 +120,9 @@ impl BlockSource for Blockstore {
             return SourceFuture::ready(Ok(true));
         }
         let path = self.block_path(cid.hash());
+        if let Cached::Answer(size) = cached_read::size(&path) {
+            return SourceFuture::ready(size.map(|size| size.is_some()));
+        }
         SourceFuture::pending(blocking(move || {
             Ok(Blockstore::block_file_size(&path)?.is_some())
         }))
@@ -122,6 +133,9 @@ impl BlockSource for Blockstore {
             return SourceFuture::ready(Ok(Some(block.len() as u64)));
         }
         let path = self.block_path(cid.hash());
+        if let Cached::Answer(size) = cached_read::size(&path) {
+            return SourceFuture::ready(size);
+        }
         SourceFuture::pending(blocking(move || Blockstore::block_file_size(&path)))
     }
 }
@@ -154,7 +168,15 @@ mod tests {
         let dir2 = tempfile::tempdir().unwrap();
         let store = Blockstore::open(dir2.path(), StoreOptions { cache_bytes: 0 }).unwrap();
         store.put(&cid, b"source").unwrap();
-        // Not in memory: the read goes to the blocking pool and still answers.
+        // Not in memory but in the page cache: read in place, without another thread.
+        assert!(matches!(
+            BlockSource::get(&store, &cid),
+            SourceFuture::Ready(Some(Ok(Some(_))))
+        ));
+        // Not in the page cache either: the read goes to the blocking pool and still answers.
+        let path = store.block_path(cid.hash());
+        let file = std::fs::File::open(&path).unwrap();
+        rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).unwrap();
         let pending = BlockSource::get(&store, &cid);
         assert!(matches!(pending, SourceFuture::Pending(_)));
         assert_eq!(pending.await.unwrap().unwrap(), &b"source"[..]);
