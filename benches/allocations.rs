@@ -105,6 +105,7 @@ fn whole_server(gateway: cairn::gateway::Gateway) {
         std::sync::Arc::new(gateway),
         cairn::http::server::ServerLimits::default(),
         std::sync::Arc::new(cairn::http::server::ByteCounters::default()),
+        None,
         shutdown,
     ));
     let cases = [

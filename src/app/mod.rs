@@ -13,6 +13,7 @@ use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
+use crate::http::workers::ConnectionWorkers;
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -127,6 +128,9 @@ pub async fn serve(
         Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
             .with_names(Arc::clone(&names)),
     );
+    let workers = ConnectionWorkers::per_core()
+        .map(Arc::new)
+        .map_err(|e| format!("cannot start the connection workers: {e}"))?;
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = cluster_listener {
         let counters = Arc::new(ByteCounters::default());
@@ -158,6 +162,7 @@ pub async fn serve(
             Arc::new(cluster),
             limits,
             counters,
+            Some(Arc::clone(&workers)),
             shutdown,
         ));
     }
@@ -167,6 +172,7 @@ pub async fn serve(
         gateway,
         options.limits,
         gateway_counters,
+        Some(workers),
         shutdown,
     ));
     while tasks.join_next().await.is_some() {}

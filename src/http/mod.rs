@@ -13,6 +13,7 @@ pub mod range;
 pub mod router;
 pub mod server;
 pub mod upload;
+pub mod workers;
 
 pub use body::Body;
 pub use error::HttpError;

@@ -19,6 +19,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::workers::ConnectionWorkers;
 use super::Response;
 
 /// Bytes read and written on one listener's connections (for bandwidth reporting).
@@ -158,12 +159,15 @@ impl Shutdown {
     }
 }
 
-/// Serves `handler` on `listener` until `shutdown` fires, then drains connections.
+/// Serves `handler` on `listener` until `shutdown` fires, then drains connections. Each
+/// connection runs on one of `workers` for its whole life, or on the calling runtime when
+/// there are none (benches, in-process tests).
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: Arc<H>,
     limits: ServerLimits,
     counters: Arc<ByteCounters>,
+    workers: Option<Arc<ConnectionWorkers>>,
     mut shutdown: Shutdown,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -195,30 +199,41 @@ pub async fn serve<H: Handler>(
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         let tunnel_shutdown = shutdown.clone();
-        let local = stream.local_addr().ok();
-        let service = service_fn(move |request: Request<Incoming>| {
-            let handler = handler.clone();
-            let shutdown = tunnel_shutdown.clone();
-            async move {
-                if request.method() == Method::CONNECT {
-                    return Ok::<_, Infallible>(open_tunnel(handler, request, local, shutdown));
+        let counters = Arc::clone(&counters);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let make = move |stream: tokio::net::TcpStream| {
+            let local = stream.local_addr().ok();
+            let service = service_fn(move |request: Request<Incoming>| {
+                let handler = handler.clone();
+                let shutdown = tunnel_shutdown.clone();
+                async move {
+                    if request.method() == Method::CONNECT {
+                        return Ok::<_, Infallible>(open_tunnel(handler, request, local, shutdown));
+                    }
+                    Ok::<_, Infallible>(handler.handle(request).await)
                 }
-                Ok::<_, Infallible>(handler.handle(request).await)
+            });
+            let stream = Counted {
+                inner: stream,
+                counters,
+            };
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = watcher.watch(connection);
+            async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
             }
-        });
-        let stream = Counted {
-            inner: stream,
-            counters: Arc::clone(&counters),
         };
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+        match &workers {
+            Some(workers) => workers.run(stream, make),
+            None => {
+                tokio::spawn(make(stream));
             }
-        });
+        }
     }
     drop(listener);
     tokio::select! {
