@@ -94,15 +94,21 @@ impl HttpError {
     }
 }
 
-/// An error and its sources, `: `-joined.
+/// An error and its sources, `: `-joined. A source whose text its wrapper already shows (a
+/// wrapper that displays as its source) is not repeated.
 struct Chain<'e>(&'e (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
         let mut source = self.0.source();
         while let Some(cause) = source {
-            write!(f, ": {cause}")?;
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            shown = text;
             source = cause.source();
         }
         Ok(())
@@ -205,6 +211,41 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct Leaf;
+    impl std::fmt::Display for Leaf {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("disk on fire")
+        }
+    }
+    impl std::error::Error for Leaf {}
+
+    /// Displays as its source, or as its own context.
+    #[derive(Debug)]
+    struct Wrapper(Leaf, Option<&'static str>);
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self.1 {
+                Some(context) => f.write_str(context),
+                None => write!(f, "{}", self.0),
+            }
+        }
+    }
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn the_chain_shows_each_cause_once() {
+        assert_eq!(Chain(&Wrapper(Leaf, None)).to_string(), "disk on fire");
+        assert_eq!(
+            Chain(&Wrapper(Leaf, Some("reading block x"))).to_string(),
+            "reading block x: disk on fire"
+        );
+    }
 
     #[test]
     fn escaping() {
