@@ -67,6 +67,10 @@ struct ServeArgs {
     /// Bytes of hot blocks kept in memory.
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
     cache_size: u64,
+    /// Bytes of blocks fetched from the network kept on disk (unpinned, least recently used
+    /// evicted first; pinned and added blocks never count)
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    fetch_cache_size: u64,
     /// Accept POST/PUT/DELETE even when the gateway listens beyond loopback (writes are on
     /// by default only on a loopback address).
     #[arg(long)]
@@ -202,6 +206,7 @@ fn main() -> ExitCode {
                 data,
                 gateway,
                 cache_size,
+                fetch_cache_size,
                 writable,
                 max_upload,
                 cluster_api,
@@ -228,6 +233,7 @@ fn main() -> ExitCode {
                     gateway,
                     store: StoreOptions {
                         cache_bytes: cache_size,
+                        fetch_cache_bytes: Some(fetch_cache_size),
                     },
                     limits: ServerLimits::default(),
                     writable,

@@ -158,7 +158,10 @@ mod tests {
     fn edits_read_a_cold_store_in_place() {
         // No block in memory: every read goes to disk, on this thread.
         let dir = tempfile::tempdir().unwrap();
-        let cold = StoreOptions { cache_bytes: 0 };
+        let cold = StoreOptions {
+            cache_bytes: 0,
+            ..StoreOptions::default()
+        };
         let store = Blockstore::open(dir.path(), cold.clone()).unwrap();
         let params = ImportParams::cid_v1();
         let hello = file(&store, b"hello\n");

@@ -2,7 +2,9 @@
 //! pin's DAG through every codec's links (a direct pin marks its root only); sweep deletes the
 //! rest. It runs under the store's exclusive GC lock, so it waits for uploads in flight (which
 //! hold a shared write lease until their root is pinned) and uploads wait for it — in this
-//! process or another one (`cairn gc` beside a running server).
+//! process or another one (`cairn gc` beside a running server). The fetch cache holds only
+//! unpinned blocks, so a collection empties it, after moving any block a pin reaches to the
+//! kept blocks.
 
 use std::collections::HashSet;
 
@@ -49,6 +51,14 @@ pub fn collect(store: &Blockstore, pins: &Pinset, extra_roots: &[Cid]) -> Result
                 .incomplete_pins
                 .push(crate::ipld::cid::to_v1_string(&root));
         }
+    }
+    // Pinned blocks are never the fetch cache's to lose: any it holds move to the kept blocks
+    // before the cache is emptied.
+    for mh in &marked {
+        store.keep(&Cid::new_v1(codec::RAW, *mh))?;
+    }
+    for mh in store.clear_fetched()? {
+        report.removed.push(Cid::new_v1(codec::RAW, mh));
     }
     let mut unreached = Vec::new();
     store.for_each_block(|mh| {
@@ -187,5 +197,37 @@ mod tests {
         );
         assert!(store.has(&root).unwrap());
         assert!(!crate::test_support::block_on(is_complete(&store, root)).unwrap());
+    }
+
+    #[test]
+    fn gc_empties_the_fetch_cache_but_keeps_what_pins_reach_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            fetch_cache_bytes: Some(1 << 20),
+            ..StoreOptions::default()
+        };
+        let store = Blockstore::open(dir.path(), options).unwrap();
+        let pins = Pinset::open(dir.path()).unwrap();
+        let fetched = |data: &[u8]| {
+            let cid = Cid::new_v1(codec::RAW, Code::Sha2_256.digest(data));
+            store
+                .cache_fetched(&cid, &bytes::Bytes::copy_from_slice(data))
+                .unwrap();
+            cid
+        };
+        let pinned_child = fetched(b"fetched, then pinned");
+        let unpinned = fetched(b"fetched and forgotten");
+        let root = dir_over(&store, &[("x", pinned_child)]);
+        pins.add(&Pin::recursive(&root)).unwrap();
+
+        let report = collect(&store, &pins, &[]).unwrap();
+        let removed: HashSet<_> = report.removed.iter().map(|c| *c.hash()).collect();
+        assert_eq!(removed, HashSet::from([*unpinned.hash()]));
+        assert_eq!(store.fetched_bytes(), 0);
+        // Reopened with an empty memory cache: the pinned block is on disk, kept.
+        drop(store);
+        let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        assert!(store.has(&pinned_child).unwrap());
+        assert!(!store.has(&unpinned).unwrap());
     }
 }

@@ -15,6 +15,7 @@
 mod batch;
 mod cached_read;
 mod error;
+mod fetched;
 pub mod source;
 mod verify;
 
@@ -32,7 +33,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use cached_read::Cached;
 use cid::Cid;
+use fetched::FetchCache;
 use multihash::Multihash;
 
 /// Multihash code of the identity "hash".
@@ -47,12 +50,16 @@ pub const MAX_BLOCK_SIZE: usize = 4 << 20;
 pub struct StoreOptions {
     /// Bytes of block data kept in memory.
     pub cache_bytes: u64,
+    /// Bytes of fetched blocks kept on disk (see [`fetched`]); `None` for a process that
+    /// fetches nothing (the CLI), which then does not index the fetch cache either.
+    pub fetch_cache_bytes: Option<u64>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_bytes: 256 << 20,
+            fetch_cache_bytes: None,
         }
     }
 }
@@ -73,6 +80,9 @@ impl quick_cache::Weighter<CacheKey, Bytes> for ByteWeighter {
 /// The embedded on-disk block store. Cheap to share behind an `Arc`.
 pub struct Blockstore {
     blocks_dir: PathBuf,
+    /// Blocks fetched for readers, unpinned, within their own budget.
+    fetched: Option<Arc<FetchCache>>,
+    fetched_dir: PathBuf,
     tmp_dir: PathBuf,
     /// Shared with reads in flight on the blocking pool, which fill it.
     cache: Arc<quick_cache::sync::Cache<CacheKey, Bytes, ByteWeighter>>,
@@ -99,8 +109,15 @@ impl Blockstore {
             options.cache_bytes.max(1),
             ByteWeighter,
         ));
+        let fetched_dir = data_dir.join("cache");
+        let fetched = match options.fetch_cache_bytes {
+            Some(budget) => Some(Arc::new(FetchCache::open(fetched_dir.clone(), budget)?)),
+            None => None,
+        };
         Ok(Blockstore {
             blocks_dir,
+            fetched,
+            fetched_dir,
             tmp_dir,
             cache,
             tmp_counter: AtomicU64::new(0),
@@ -116,11 +133,26 @@ impl Blockstore {
         if let Some(block) = self.get_in_memory(cid) {
             return Ok(Some(block));
         }
-        let data = Self::read_block_file(&self.block_path(cid.hash()))?;
+        let found = read_disk(&self.disk(cid), |path| {
+            Cached::Answer(Self::read_block_file(path))
+        });
+        let Cached::Answer(data) = found else {
+            unreachable!("a blocking read always answers")
+        };
+        let data = data?;
         if let Some(data) = &data {
             self.cache.insert(*cid.hash(), data.clone());
         }
         Ok(data)
+    }
+
+    /// Where the block would be on disk.
+    fn disk(&self, cid: &Cid) -> OnDisk {
+        OnDisk {
+            cid: *cid,
+            kept: self.block_path(cid.hash()),
+            fetched: self.fetched.clone(),
+        }
     }
 
     /// The block when it needs no disk: an identity CID, or a block in the memory cache.
@@ -154,7 +186,12 @@ impl Blockstore {
         if mh.code() == IDENTITY || self.cache.contains_key(mh) {
             return Ok(true);
         }
-        Ok(Self::block_file_size(&self.block_path(mh))?.is_some())
+        match size_on_disk(&self.disk(cid), |path| {
+            Cached::Answer(Self::block_file_size(path))
+        }) {
+            Cached::Answer(size) => Ok(size?.is_some()),
+            Cached::WouldWait => unreachable!("a blocking read always answers"),
+        }
     }
 
     /// Stores a block after checking it against its CID. Returns whether it was new.
@@ -203,6 +240,65 @@ impl Blockstore {
         Ok((!path.exists()).then_some(path))
     }
 
+    /// Keeps a block fetched from elsewhere (already verified against `cid` by whoever
+    /// fetched it) in the fetch cache, within its budget, and in memory. Not durable: for
+    /// blocks nobody asked to keep. Without a fetch cache (the CLI), memory only.
+    pub fn cache_fetched(&self, cid: &Cid, data: &Bytes) -> Result<()> {
+        let key = cid.hash();
+        if key.code() == IDENTITY || data.len() > MAX_BLOCK_SIZE {
+            return Ok(());
+        }
+        self.cache.insert(*key, data.clone());
+        match &self.fetched {
+            Some(fetched) if !self.block_path(key).exists() => {
+                fetched.insert(key, data, &self.tmp_path())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes sure a block is kept durably in `blocks/` (pinning content that was fetched):
+    /// a block in the fetch cache is verified and written there. Returns whether the block
+    /// is now kept (`false`: it is nowhere on disk).
+    pub fn keep(&self, cid: &Cid) -> Result<bool> {
+        let key = cid.hash();
+        if key.code() == IDENTITY || self.block_path(key).exists() {
+            return Ok(true);
+        }
+        let path = fetched::block_file(&self.fetched_dir, key);
+        let data = match Self::read_block_file(&path)? {
+            Some(data) => data,
+            None => return Ok(false),
+        };
+        if verify(cid, &data).is_err() {
+            let _ = fs::remove_file(&path);
+            if let Some(fetched) = &self.fetched {
+                fetched.forget(key);
+            }
+            return Ok(false);
+        }
+        self.put(cid, &data)?;
+        let _ = fs::remove_file(&path);
+        if let Some(fetched) = &self.fetched {
+            fetched.forget(key);
+        }
+        Ok(true)
+    }
+
+    /// Deletes every block of the fetch cache (GC, once it has kept what pins reach).
+    /// Returns the blocks removed.
+    pub fn clear_fetched(&self) -> Result<Vec<Multihash<64>>> {
+        match &self.fetched {
+            Some(fetched) => fetched.clear(),
+            None => fetched::clear_dir(&self.fetched_dir),
+        }
+    }
+
+    /// Bytes the fetch cache holds (0 without one).
+    pub fn fetched_bytes(&self) -> u64 {
+        self.fetched.as_ref().map_or(0, |f| f.bytes())
+    }
+
     /// Makes every block written so far durable (their directory entries synced).
     pub fn sync(&self) -> Result<()> {
         let dirs: Vec<PathBuf> = match self.unsynced_dirs.lock() {
@@ -243,28 +339,16 @@ impl Blockstore {
         }
     }
 
-    /// Calls `f` with the multihash of every block on disk (in no particular order).
+    /// Calls `f` with the multihash of every block kept on disk (in no particular order);
+    /// the fetch cache's blocks are not among them.
     pub fn for_each_block(&self, mut f: impl FnMut(Multihash<64>) -> Result<()>) -> Result<()> {
-        let shards = fs::read_dir(&self.blocks_dir)
-            .map_err(|e| Error::io("list blocks", &self.blocks_dir, e))?;
-        for shard in shards {
-            let shard = shard.map_err(|e| Error::io("list blocks", &self.blocks_dir, e))?;
-            let shard_path = shard.path();
-            let Ok(files) = fs::read_dir(&shard_path) else {
-                continue;
-            };
-            for file in files {
-                let file = file.map_err(|e| Error::io("list blocks", &shard_path, e))?;
-                let name = file.file_name();
-                let Some(key) = name.to_str().and_then(|n| n.strip_suffix(".data")) else {
-                    continue;
-                };
-                if let Some(mh) = parse_block_key(key) {
-                    f(mh)?;
-                }
+        let mut failed = None;
+        for_each_file(&self.blocks_dir, |key, _| {
+            if failed.is_none() {
+                failed = f(key).err();
             }
-        }
-        Ok(())
+        })?;
+        failed.map_or(Ok(()), Err)
     }
 
     /// Holds off garbage collection while blocks are being written and not yet pinned: any
@@ -303,6 +387,11 @@ impl Blockstore {
             if *seen != modified {
                 if seen.is_some() || modified.is_some() {
                     self.cache.clear();
+                    if let Some(fetched) = &self.fetched {
+                        if let Err(e) = fetched.reload() {
+                            tracing::warn!(error = %e, "could not re-read the fetch cache");
+                        }
+                    }
                 }
                 *seen = modified;
             }
@@ -328,13 +417,60 @@ impl Blockstore {
     }
 
     fn block_path(&self, mh: &CacheKey) -> PathBuf {
-        let mut key = [0u8; 128];
-        let key = block_key(mh, &mut key);
-        let shard = &key[key.len().saturating_sub(3)..key.len().saturating_sub(1)];
-        let mut path = self.blocks_dir.join(shard);
-        path.push(key);
-        path.set_extension("data");
-        path
+        block_file(&self.blocks_dir, mh)
+    }
+}
+
+/// The places a block may be on disk: kept (`blocks/`), else fetched (`cache/`).
+struct OnDisk {
+    cid: Cid,
+    kept: PathBuf,
+    fetched: Option<Arc<FetchCache>>,
+}
+
+/// Reads a block from disk with `read` (blocking, or from the kernel's caches only): kept
+/// blocks first, then the fetch cache, whose files are verified because they are not synced.
+fn read_disk(
+    at: &OnDisk,
+    read: impl Fn(&Path) -> Cached<Result<Option<Bytes>>>,
+) -> Cached<Result<Option<Bytes>>> {
+    match read(&at.kept) {
+        Cached::Answer(Ok(None)) => {}
+        other => return other,
+    }
+    let Some(fetched) = &at.fetched else {
+        return Cached::Answer(Ok(None));
+    };
+    let key = at.cid.hash();
+    let path = fetched.path(key);
+    match read(&path) {
+        Cached::Answer(Ok(Some(data))) => {
+            if verify(&at.cid, &data).is_ok() {
+                fetched.touch(key);
+                Cached::Answer(Ok(Some(data)))
+            } else {
+                tracing::warn!(path = %path.display(), "removing a torn block from the fetch cache");
+                let _ = fs::remove_file(&path);
+                fetched.forget(key);
+                Cached::Answer(Ok(None))
+            }
+        }
+        other => other,
+    }
+}
+
+/// The size of a block on disk with `size` (blocking, or from the kernel's caches only).
+fn size_on_disk(
+    at: &OnDisk,
+    size: impl Fn(&Path) -> Cached<Result<Option<u64>>>,
+) -> Cached<Result<Option<u64>>> {
+    match size(&at.kept) {
+        Cached::Answer(Ok(None)) => {}
+        other => return other,
+    }
+    match &at.fetched {
+        Some(fetched) => size(&fetched.path(at.cid.hash())),
+        None => Cached::Answer(Ok(None)),
     }
 }
 
@@ -356,6 +492,42 @@ impl AsRef<Blockstore> for Blockstore {
     fn as_ref(&self) -> &Blockstore {
         self
     }
+}
+
+/// `<dir>/<shard>/<key>.data`, the layout both `blocks/` and `cache/` use.
+fn block_file(dir: &Path, key: &CacheKey) -> PathBuf {
+    let mut buf = [0u8; 128];
+    let name = block_key(key, &mut buf);
+    let shard = &name[name.len().saturating_sub(3)..name.len().saturating_sub(1)];
+    let mut path = dir.join(shard);
+    path.push(name);
+    path.set_extension("data");
+    path
+}
+
+/// Calls `f` with the key and path of every block file under `dir`.
+fn for_each_file(dir: &Path, mut f: impl FnMut(CacheKey, &Path)) -> Result<()> {
+    let shards = match fs::read_dir(dir) {
+        Ok(shards) => shards,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("list blocks", dir, e)),
+    };
+    for shard in shards {
+        let shard = shard.map_err(|e| Error::io("list blocks", dir, e))?;
+        let Ok(files) = fs::read_dir(shard.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let name = file.file_name();
+            let Some(key) = name.to_str().and_then(|n| n.strip_suffix(".data")) else {
+                continue;
+            };
+            if let Some(key) = parse_block_key(key) {
+                f(key, &file.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Base32 (RFC 4648, lower case, no padding) of the multihash bytes, written into `buf`.

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use cid::Cid;
 
 use super::cached_read::{self, Cached};
-use super::{Blockstore, Error, Result};
+use super::{read_disk, size_on_disk, Blockstore, Error, Result};
 
 /// A pending read, owning everything it needs.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -97,46 +97,56 @@ impl BlockSource for Blockstore {
         if let Some(block) = self.get_in_memory(cid) {
             return SourceFuture::ready(Ok(Some(block)));
         }
-        let path = self.block_path(cid.hash());
-        let key = *cid.hash();
-        if let Cached::Answer(block) = cached_read::read(&path) {
+        let at = self.disk(cid);
+        if let Cached::Answer(block) = read_disk(&at, cached_read::read) {
             if let Ok(Some(block)) = &block {
-                self.cache.insert(key, block.clone());
+                self.cache.insert(*cid.hash(), block.clone());
             }
             return SourceFuture::Ready(Some(block));
         }
         let cache = Arc::clone(&self.cache);
         SourceFuture::pending(blocking(move || {
-            let block = Blockstore::read_block_file(&path)?;
+            let found = read_disk(&at, |path| {
+                Cached::Answer(Blockstore::read_block_file(path))
+            });
+            let Cached::Answer(block) = found else {
+                unreachable!("a blocking read always answers")
+            };
+            let block = block?;
             if let Some(block) = &block {
-                cache.insert(key, block.clone());
+                cache.insert(*at.cid.hash(), block.clone());
             }
             Ok(block)
         }))
     }
 
     fn has(&self, cid: &Cid) -> SourceFuture<Result<bool>> {
-        if self.get_in_memory(cid).is_some() {
-            return SourceFuture::ready(Ok(true));
+        let size = self.size(cid);
+        match size {
+            SourceFuture::Ready(Some(size)) => SourceFuture::ready(size.map(|s| s.is_some())),
+            SourceFuture::Ready(None) => SourceFuture::Ready(None),
+            SourceFuture::Pending(size) => {
+                SourceFuture::pending(async move { Ok(size.await?.is_some()) })
+            }
         }
-        let path = self.block_path(cid.hash());
-        if let Cached::Answer(size) = cached_read::size(&path) {
-            return SourceFuture::ready(size.map(|size| size.is_some()));
-        }
-        SourceFuture::pending(blocking(move || {
-            Ok(Blockstore::block_file_size(&path)?.is_some())
-        }))
     }
 
     fn size(&self, cid: &Cid) -> SourceFuture<Result<Option<u64>>> {
         if let Some(block) = self.get_in_memory(cid) {
             return SourceFuture::ready(Ok(Some(block.len() as u64)));
         }
-        let path = self.block_path(cid.hash());
-        if let Cached::Answer(size) = cached_read::size(&path) {
+        let at = self.disk(cid);
+        if let Cached::Answer(size) = size_on_disk(&at, cached_read::size) {
             return SourceFuture::ready(size);
         }
-        SourceFuture::pending(blocking(move || Blockstore::block_file_size(&path)))
+        SourceFuture::pending(blocking(move || {
+            match size_on_disk(&at, |path| {
+                Cached::Answer(Blockstore::block_file_size(path))
+            }) {
+                Cached::Answer(size) => size,
+                Cached::WouldWait => unreachable!("a blocking read always answers"),
+            }
+        }))
     }
 }
 
@@ -166,7 +176,14 @@ mod tests {
         assert_eq!(source.size(&cid).await.unwrap(), None);
 
         let dir2 = tempfile::tempdir().unwrap();
-        let store = Blockstore::open(dir2.path(), StoreOptions { cache_bytes: 0 }).unwrap();
+        let store = Blockstore::open(
+            dir2.path(),
+            StoreOptions {
+                cache_bytes: 0,
+                ..StoreOptions::default()
+            },
+        )
+        .unwrap();
         store.put(&cid, b"source").unwrap();
         // Not in memory but in the page cache: read in place, without another thread.
         assert!(matches!(
