@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod gateway;
 pub mod http;
 pub mod ipld;
+pub mod network;
 pub mod services;
 pub mod store;
 

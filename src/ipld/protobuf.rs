@@ -1,6 +1,8 @@
 //! Protobuf wire-format pieces: wire types, field tags, varint reading with the ipld error
 //! wording, and the field writers and length functions the dag-pb, UnixFS, IPNS and libp2p key
-//! encoders share. Varints themselves are [`super::varint`]'s.
+//! encoders share. Varints themselves are [`super::varint`]'s. [`read_field`] reads one whole
+//! field (tag and value, unknown ones included) with an error of its own, for decoders of
+//! messages that are not IPLD data (the network protocols).
 
 use super::varint::{self, VarintError};
 use super::{Error, ErrorKind, Result};
@@ -107,6 +109,93 @@ pub(crate) fn put_bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// A field's value as the wire carries it: varints and fixed-width values decoded, a
+/// length-delimited payload as its `start..end` offsets in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldValue {
+    Varint(u64),
+    Fixed64(u64),
+    Len { start: usize, end: usize },
+    Fixed32(u32),
+}
+
+/// Why [`read_field`] stopped, and at which byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FieldError {
+    /// A tag, varint value or length prefix that does not decode.
+    Varint { at: usize, fault: VarintError },
+    /// Field number 0 or above [`MAX_FIELD_NUMBER`].
+    FieldNumber { at: usize, number: u64 },
+    /// Wire types 3 and 4 (groups, deprecated) or the undefined 6 and 7.
+    WireType { at: usize, wire: u64 },
+    /// A fixed-width or length-delimited value that runs past `end`.
+    Truncated { at: usize },
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldError::Varint { at, fault } => write!(f, "varint at byte {at}: {fault:?}"),
+            FieldError::FieldNumber { at, number } => {
+                write!(f, "invalid field number {number} at byte {at}")
+            }
+            FieldError::WireType { at, wire } => {
+                write!(f, "unsupported wire type {wire} at byte {at}")
+            }
+            FieldError::Truncated { at } => write!(f, "field value at byte {at} is truncated"),
+        }
+    }
+}
+
+/// Reads the field whose tag starts at `buf[pos..end]`: its number, its value and the offset
+/// after it. Nothing is copied; a length-delimited value is checked to end by `end`.
+pub(crate) fn read_field(
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+) -> std::result::Result<(u64, FieldValue, usize), FieldError> {
+    let buf = &buf[..end.min(buf.len())];
+    let varint_at = |at: usize| {
+        varint::decode_at(buf, at)
+            .map(|(value, used)| (value, at + used))
+            .map_err(|fault| FieldError::Varint { at, fault })
+    };
+    let (tag, value_at) = varint_at(pos)?;
+    let number = tag >> 3;
+    if number == 0 || number > MAX_FIELD_NUMBER {
+        return Err(FieldError::FieldNumber { at: pos, number });
+    }
+    let fixed = |width: usize| match buf.get(value_at..value_at + width) {
+        Some(bytes) => Ok(bytes),
+        None => Err(FieldError::Truncated { at: value_at }),
+    };
+    match tag & 7 {
+        WIRE_VARINT => {
+            let (value, next) = varint_at(value_at)?;
+            Ok((number, FieldValue::Varint(value), next))
+        }
+        WIRE_FIXED64 => {
+            let bytes = fixed(8)?;
+            let value = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+            Ok((number, FieldValue::Fixed64(value), value_at + 8))
+        }
+        WIRE_LEN => {
+            let (len, start) = varint_at(value_at)?;
+            if len > (buf.len() - start) as u64 {
+                return Err(FieldError::Truncated { at: value_at });
+            }
+            let end = start + len as usize;
+            Ok((number, FieldValue::Len { start, end }, end))
+        }
+        WIRE_FIXED32 => {
+            let bytes = fixed(4)?;
+            let value = u32::from_le_bytes(bytes.try_into().unwrap_or([0; 4]));
+            Ok((number, FieldValue::Fixed32(value), value_at + 4))
+        }
+        wire => Err(FieldError::WireType { at: pos, wire }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +256,68 @@ mod tests {
         assert_eq!(out.len(), bytes_field_len(200));
         assert_eq!(tag(1, WIRE_FIXED32), 0x0d);
         assert_eq!(tag(1, WIRE_FIXED64), 0x09);
+    }
+
+    #[test]
+    fn whole_fields_are_read_and_bounded() {
+        // Field 1 varint 300, field 2 bytes "ab", field 3 fixed64, field 4 fixed32.
+        let mut buf = Vec::new();
+        put_varint_field(&mut buf, tag(1, WIRE_VARINT), 300);
+        put_bytes_field(&mut buf, tag(2, WIRE_LEN), b"ab");
+        buf.push(tag(3, WIRE_FIXED64));
+        buf.extend_from_slice(&7u64.to_le_bytes());
+        buf.push(tag(4, WIRE_FIXED32));
+        buf.extend_from_slice(&9u32.to_le_bytes());
+        let end = buf.len();
+        assert_eq!(
+            read_field(&buf, 0, end),
+            Ok((1, FieldValue::Varint(300), 3))
+        );
+        assert_eq!(
+            read_field(&buf, 3, end),
+            Ok((2, FieldValue::Len { start: 5, end: 7 }, 7))
+        );
+        assert_eq!(
+            read_field(&buf, 7, end),
+            Ok((3, FieldValue::Fixed64(7), 16))
+        );
+        assert_eq!(
+            read_field(&buf, 16, end),
+            Ok((4, FieldValue::Fixed32(9), 21))
+        );
+        // The bytes field may not run past a smaller `end`.
+        assert_eq!(read_field(&buf, 3, 6), Err(FieldError::Truncated { at: 4 }));
+        assert_eq!(
+            read_field(&buf, 7, 12),
+            Err(FieldError::Truncated { at: 8 })
+        );
+        assert_eq!(
+            read_field(&buf, 16, 19),
+            Err(FieldError::Truncated { at: 17 })
+        );
+        assert_eq!(
+            read_field(&[0x00, 0x00], 0, 2),
+            Err(FieldError::FieldNumber { at: 0, number: 0 })
+        );
+        assert_eq!(
+            read_field(&[0x0b], 0, 1),
+            Err(FieldError::WireType { at: 0, wire: 3 })
+        );
+        assert_eq!(
+            read_field(&[0x08, 0x80], 0, 2),
+            Err(FieldError::Varint {
+                at: 1,
+                fault: VarintError::Truncated
+            })
+        );
+        assert_eq!(
+            read_field(&[0x08], 0, 1),
+            Err(FieldError::Varint {
+                at: 1,
+                fault: VarintError::Truncated
+            })
+        );
+        // Offsets past the buffer are a truncation, not a panic.
+        assert!(read_field(&buf, 100, 200).is_err());
     }
 }
