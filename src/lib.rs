@@ -1,10 +1,11 @@
 //! cairn: an IPFS gateway and IPFS Cluster API server with an embedded block store.
 //!
 //! Layers, each importing only those before it:
-//! [`store`] (blocks on disk) → [`ipld`] (CIDs, dag-pb, UnixFS, HAMT, CAR) → [`services`]
-//! (path resolution, file streaming, listings, import) → [`http`] (server, router, bodies,
-//! Range/ETag, CORS, error mapping) → [`gateway`] and [`cluster`] (the APIs) → [`app`] (wiring the pieces into
-//! the commands `main.rs` exposes).
+//! [`store`] (blocks on disk) → [`ipld`] (CIDs, dag-pb, UnixFS, HAMT, CAR) → [`network`]
+//! (libp2p, bitswap, routing, remote backends) → [`services`] (path resolution, file
+//! streaming, listings, import, one block source over store and network) → [`http`]
+//! (server, router, bodies, Range/ETag, CORS, error mapping) → [`gateway`] and [`cluster`]
+//! (the APIs) → [`app`] (wiring the pieces into the commands `main.rs` exposes).
 
 pub mod app;
 pub mod cluster;

@@ -245,7 +245,12 @@ mod tests {
             assert_eq!(store.fetched_bytes(), 1000);
             // Not a kept block: GC's sweep does not list it.
             let mut kept = 0;
-            store.for_each_block(|_| Ok(kept += 1)).unwrap();
+            store
+                .for_each_block(|_| {
+                    kept += 1;
+                    Ok(())
+                })
+                .unwrap();
             assert_eq!(kept, 0);
         }
         let store = open(dir.path(), 10_000);
