@@ -128,6 +128,8 @@ pub fn status_of(e: &services::Error) -> StatusCode {
             IpldKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::BAD_GATEWAY,
         },
+        // Online, a block nobody answered for: not found in time, not proven absent.
+        E::Store(store::Error::Unavailable { .. }) => StatusCode::GATEWAY_TIMEOUT,
         E::Store(store::Error::Io { .. } | store::Error::Worker(_)) | E::Internal(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

@@ -18,6 +18,7 @@ pub mod pins;
 pub mod pubsub;
 pub mod redirects;
 pub mod resolve;
+pub mod retrieval;
 pub mod tar;
 
 use cid::Cid;

@@ -27,6 +27,10 @@ pub enum Error {
         super::MAX_BLOCK_SIZE
     )]
     TooLarge { cid: Cid, size: usize },
+    /// A block this node does not hold and could not get from any network source; `tried`
+    /// says what was asked and how each answered.
+    #[error("block {cid} could not be retrieved ({tried})")]
+    Unavailable { cid: Cid, tried: String },
     /// A read handed to another thread never came back (the runtime is shutting down).
     #[error("block read worker failed: {0}")]
     Worker(String),
