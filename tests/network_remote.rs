@@ -1,6 +1,7 @@
-//! The network layer's HTTP clients against real servers: Kubo's gateway and a running cairn
-//! as trustless block backends (blocks and CAR streams), and Kubo's Delegated Routing V1 API.
-//! Kubo tests skip visibly when Kubo is absent (and fail under `CAIRN_REQUIRE_PEERS=1`).
+//! The network layer's HTTP clients against real servers: Kubo's gateway, a running cairn and
+//! Rainbow (in its remote-backend mode, over cairn) as trustless block backends (blocks and
+//! CAR streams), and Kubo's Delegated Routing V1 API. Tests skip visibly when Kubo or Rainbow
+//! is absent (and fail under `CAIRN_REQUIRE_PEERS=1`).
 
 mod support;
 
@@ -199,6 +200,89 @@ async fn cairn_backends_share_the_requests() {
     )
     .unwrap();
     read_back(&remote, &root, &below, &data).await;
+}
+
+/// A running Rainbow, killed on drop.
+struct Rainbow {
+    child: std::process::Child,
+    gateway: std::net::SocketAddr,
+    _data: tempfile::TempDir,
+}
+
+impl Rainbow {
+    /// Rainbow in its remote-backend block mode over `backend`, with libp2p, bitswap, the DHT,
+    /// delegated routers, bootstrap peers and autoconf off, so it reaches nothing else.
+    fn start(backend: std::net::SocketAddr) -> Option<Rainbow> {
+        let bin = support::peer("rainbow")?;
+        let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(data.path().join("denylists")).unwrap();
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+        };
+        let (gateway, ctl) = (free(), free());
+        let child = std::process::Command::new(bin)
+            .env("RAINBOW_DATADIR", data.path())
+            .args([
+                "--libp2p=false",
+                "--bitswap=false",
+                "--dht-routing=off",
+                "--http-routers=",
+                "--bootstrap=",
+                "--autoconf=false",
+                // Never asked here; named so no default resolver is configured.
+                "--dnslink-resolvers=. : https://127.0.0.1:1/dns-query",
+                &format!("--remote-backends=http://{backend}"),
+                "--remote-backends-mode=block",
+                &format!("--gateway-listen-address={gateway}"),
+                &format!("--ctl-listen-address={ctl}"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start rainbow");
+        let rainbow = Rainbow {
+            child,
+            gateway,
+            _data: data,
+        };
+        let ready = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(gateway).is_err() {
+            assert!(std::time::Instant::now() < ready, "rainbow did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(rainbow)
+    }
+}
+
+impl Drop for Rainbow {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// cairn as the remote backend of Rainbow (its block mode), and Rainbow as a backend of
+/// `RemoteBlocks`: blocks and CARs pass through both.
+#[tokio::test]
+async fn rainbow_over_cairn_is_a_block_backend() {
+    let Some(kubo) = Kubo::init() else { return };
+    let data = pseudo_random(200_000, 5);
+    let (root, below) = add_file(&kubo, &data);
+    let car = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(car.path(), kubo.run(&["dag", "export", &root.to_string()])).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    support::import(dir.path(), &[car.path().to_path_buf()]);
+    let cairn = Server::start_in(dir, &[]);
+    let Some(rainbow) = Rainbow::start(cairn.addr) else {
+        return;
+    };
+    let remote =
+        RemoteBlocks::new(vec![endpoint(rainbow.gateway)], RemoteOptions::default()).unwrap();
+    read_back(&remote, &root, &below, &data).await;
+    cars(&remote, &root, &below).await;
 }
 
 /// Kubo with `Gateway.ExposeRoutingAPI`: a second node, connected to the first, learns that

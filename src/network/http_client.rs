@@ -519,19 +519,19 @@ mod tests {
     /// reader takes between chunks.
     #[tokio::test]
     async fn a_slow_reader_is_not_a_timeout() {
-        let idle = Duration::from_millis(300);
+        let idle = Duration::from_millis(1000);
         let server = TestServer::start(|_| async move {
             body::paced(
                 vec![b"one".to_vec(), b"two".to_vec()],
-                Duration::from_millis(700),
+                Duration::from_millis(1500),
             )
         })
         .await;
         let mut stream = BodyStream::new(get(&server, "/").await, 100, idle).unwrap();
         assert_eq!(stream.chunk().await.unwrap().unwrap(), &b"one"[..]);
-        // Busy elsewhere for longer than the idle limit; the server is still 200 ms from
-        // sending, within the limit once the reader waits.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Busy elsewhere for longer than the idle limit; the server sends 300 ms after the
+        // reader is back, within the limit counted from then.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
         assert_eq!(stream.chunk().await.unwrap().unwrap(), &b"two"[..]);
         assert!(stream.chunk().await.is_none());
     }

@@ -326,7 +326,7 @@ impl Inner {
         }
     }
 
-    /// Starts a CAR response from one backend and reads up to its header.
+    /// Starts a CAR response from one backend: reads its header and first block.
     async fn open_car(
         &self,
         backend: &Endpoint,

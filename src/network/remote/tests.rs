@@ -194,7 +194,7 @@ async fn a_slow_backend_times_out_and_the_next_is_asked() {
     // Answers the head at once, then never finishes the body.
     let stalling = TestServer::start(|_| async move { body::stalled(b"sl".to_vec()) }).await;
     let (good, _) = gateway(vec![(cid, data.clone())]).await;
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_millis(1000);
     let options = RemoteOptions {
         timeout,
         ..RemoteOptions::default()
@@ -202,7 +202,7 @@ async fn a_slow_backend_times_out_and_the_next_is_asked() {
     let source = remote(&[&slow, &stalling, &good], options.clone());
     let started = std::time::Instant::now();
     assert_eq!(source.get(&cid).await.unwrap().unwrap(), data);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(10));
 
     let error = remote(&[&slow, &stalling], options)
         .get(&cid)

@@ -237,7 +237,7 @@ async fn a_stream_cut_by_the_timeout_keeps_what_it_read() {
         server(move || body::typed_chunks("application/x-ndjson", vec![line.clone()], true)).await;
     let (silent, _) = server(|| body::typed_chunks("application/x-ndjson", Vec::new(), true)).await;
     let options = RoutingOptions {
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_millis(1000),
         ..options()
     };
     let routing = RoutingV1::new(vec![partial.endpoint()], options.clone()).unwrap();
