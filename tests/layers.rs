@@ -1,7 +1,7 @@
 //! The layers of `src/`, each importing only those below it: store → ipld → network →
-//! services → http → gateway and cluster → app → main.rs. The compiler does not enforce this inside one crate,
-//! so this test does: a path naming a higher layer (`crate::gateway::…` from `services/`)
-//! fails it, with the file and line.
+//! services → http → gateway and cluster → app → main.rs. The compiler does not enforce this
+//! inside one crate, so this test does: a path naming a higher layer (`crate::gateway::…` from
+//! `services/`) fails it, with the file and line.
 
 use std::path::{Path, PathBuf};
 

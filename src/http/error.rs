@@ -128,11 +128,13 @@ pub fn status_of(e: &services::Error) -> StatusCode {
             IpldKind::Unsupported => StatusCode::NOT_IMPLEMENTED,
             _ => StatusCode::BAD_GATEWAY,
         },
-        // Online, a block nobody answered for: not found in time, not proven absent.
-        E::Store(store::Error::Unavailable { .. }) => StatusCode::GATEWAY_TIMEOUT,
         E::Store(store::Error::Io { .. } | store::Error::Worker(_)) | E::Internal(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
+        // Every source asked (remote gateways, peers) failed or nobody had the block: the
+        // upstream, not cairn or the client, is at fault; online, never a 404 (absence on the
+        // network cannot be proven).
+        E::Store(store::Error::Unavailable { .. }) => StatusCode::GATEWAY_TIMEOUT,
         // Bytes a client offered that do not hash to their CID, a block over the limit.
         E::Store(_) => StatusCode::BAD_REQUEST,
     }
@@ -292,5 +294,16 @@ mod tests {
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         let corrupt: HttpError = crate::ipld::Error::dag_pb("x").into();
         assert_eq!(corrupt.status, StatusCode::BAD_GATEWAY);
+        let unavailable: HttpError = store::Error::Unavailable {
+            cid: "bafkqabtimvwgy3yk".parse().unwrap(),
+            reason: "every backend timed out".into(),
+        }
+        .into();
+        assert_eq!(unavailable.status, StatusCode::GATEWAY_TIMEOUT);
+        assert!(
+            unavailable.message.contains("every backend timed out"),
+            "{}",
+            unavailable.message
+        );
     }
 }

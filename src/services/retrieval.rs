@@ -113,9 +113,22 @@ async fn fetch(
     }
     Err(store::Error::Unavailable {
         cid,
-        tried: tried.join("; "),
+        reason: Box::new(Tried(tried)),
     })
 }
+
+/// What each network source answered, for the error a reader sees.
+#[derive(Debug)]
+struct Tried(Vec<String>);
+
+impl std::fmt::Display for Tried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tried ")?;
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for Tried {}
 
 /// Writes a fetched block to the fetch cache without making the reader wait for the disk.
 fn keep_fetched(store: &Arc<Blockstore>, cid: Cid, block: Bytes) {
@@ -249,8 +262,9 @@ mod tests {
             vec![named("backend a", &empty), named("backend b", &broken)],
         );
         match block_on(retrieval.get(&cid)) {
-            Err(store::Error::Unavailable { cid: c, tried }) => {
+            Err(store::Error::Unavailable { cid: c, reason }) => {
                 assert_eq!(c, cid);
+                let tried = reason.to_string();
                 assert!(tried.contains("backend a: not found"), "{tried}");
                 assert!(
                     tried.contains("backend b: ") && tried.contains("connection reset"),

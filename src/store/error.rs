@@ -27,10 +27,15 @@ pub enum Error {
         super::MAX_BLOCK_SIZE
     )]
     TooLarge { cid: Cid, size: usize },
-    /// A block this node does not hold and could not get from any network source; `tried`
-    /// says what was asked and how each answered.
-    #[error("block {cid} could not be retrieved ({tried})")]
-    Unavailable { cid: Cid, tried: String },
+    /// No source could provide the block: every one asked failed (timed out, refused the
+    /// connection, answered with an error or with bytes that are not the block). `source`
+    /// says what was tried (in the message, so a 504 explains itself); the layer that asked
+    /// may downcast it to its own diagnostics.
+    #[error("block {cid} could not be retrieved: {reason}")]
+    Unavailable {
+        cid: Cid,
+        reason: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// A read handed to another thread never came back (the runtime is shutting down).
     #[error("block read worker failed: {0}")]
     Worker(String),

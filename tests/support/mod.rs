@@ -290,14 +290,20 @@ impl Kubo {
 
     /// Starts `ipfs daemon --offline` on this repository (loopback, ephemeral ports).
     pub fn daemon(&self) -> KuboDaemon {
+        self.daemon_with(&["--offline"])
+    }
+
+    /// Starts `ipfs daemon` with `args` on this repository. Online (no `--offline`), it must
+    /// have been configured to stay on this machine first (see [`Kubo::isolate`]).
+    pub fn daemon_with(&self, args: &[&str]) -> KuboDaemon {
         let mut child = self
-            .command(&["daemon", "--offline"])
+            .command(&[&["daemon"], args].concat())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start ipfs daemon");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut api, mut gateway) = (None, None);
+        let (mut api, mut gateway, mut swarm) = (None, None, None);
         let port_of = |line: &str| -> Option<SocketAddr> {
             let port = line.rsplit("/tcp/").next()?.trim().parse::<u16>().ok()?;
             Some(SocketAddr::from(([127, 0, 0, 1], port)))
@@ -308,6 +314,11 @@ impl Kubo {
                 api = port_of(&line);
             } else if line.starts_with("Gateway server listening on") {
                 gateway = port_of(&line);
+            } else if let Some(rest) = line.strip_prefix("Swarm listening on ") {
+                // "Swarm listening on 127.0.0.1:40083 (TCP)"
+                if rest.ends_with("(TCP)") {
+                    swarm = rest.split(' ').next().and_then(|a| a.parse().ok());
+                }
             } else if line.contains("Daemon is ready") {
                 break;
             }
@@ -318,6 +329,31 @@ impl Kubo {
             child,
             api: api.expect("RPC API address"),
             gateway: gateway.expect("gateway address"),
+            swarm,
+        }
+    }
+
+    /// Configures the repository so an online daemon stays on this machine: no bootstrap
+    /// peers, discovery, delegated routers or publishers, NAT mapping, relays, AutoTLS,
+    /// AutoConf or telemetry; the test profile already listens on 127.0.0.1 only.
+    pub fn isolate(&self) {
+        for (key, value) in [
+            ("Bootstrap", "[]"),
+            ("Discovery.MDNS.Enabled", "false"),
+            ("AutoConf.Enabled", "false"),
+            ("AutoTLS.Enabled", "false"),
+            ("Routing.DelegatedRouters", "[]"),
+            ("Ipns.DelegatedPublishers", "[]"),
+            ("DNS.Resolvers", "{}"),
+            ("Swarm.DisableNatPortMap", "true"),
+            ("Swarm.RelayClient.Enabled", "false"),
+            ("Swarm.RelayService.Enabled", "false"),
+            ("Plugins.Plugins.telemetry.Config.Mode", "\"off\""),
+            ("Addresses.API", "\"/ip4/127.0.0.1/tcp/0\""),
+            ("Addresses.Gateway", "\"/ip4/127.0.0.1/tcp/0\""),
+            ("Addresses.Swarm", "[\"/ip4/127.0.0.1/tcp/0\"]"),
+        ] {
+            self.run(&["config", "--json", key, value]);
         }
     }
 
@@ -336,6 +372,8 @@ pub struct KuboDaemon {
     child: Child,
     pub api: SocketAddr,
     pub gateway: SocketAddr,
+    /// The libp2p TCP address, when online.
+    pub swarm: Option<SocketAddr>,
 }
 
 impl KuboDaemon {
