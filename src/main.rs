@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use cairn::app::{self, ServeOptions};
+use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
 use cairn::http::server::{shutdown_channel, ServerLimits};
+use cairn::network::http_client::Endpoint;
 use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::store::StoreOptions;
 
@@ -117,6 +118,14 @@ struct ServeArgs {
     /// Refuse Range requests on files larger than BYTES with 501 (unlimited if not given)
     #[arg(long, value_name = "BYTES")]
     max_range_file_size: Option<u64>,
+    /// A trustless gateway (http:// or https://) asked for blocks this node does not have
+    /// (repeatable; requests are spread across them, a failing one is skipped). Redirects
+    /// are never followed
+    #[arg(long = "remote-backend", value_name = "URL", value_parser = parse_endpoint)]
+    remote_backends: Vec<Endpoint>,
+    /// How remote backends are asked: `block` (one `?format=raw` request per block)
+    #[arg(long, value_name = "block", default_value = "block", value_parser = parse_remote_mode)]
+    remote_backend_mode: RemoteMode,
 }
 
 #[derive(clap::Args)]
@@ -220,6 +229,8 @@ fn main() -> ExitCode {
                 max_concurrent_requests,
                 retrieval_timeout,
                 max_range_file_size,
+                remote_backends,
+                remote_backend_mode,
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
                 let names = name_options(
@@ -250,6 +261,8 @@ fn main() -> ExitCode {
                             .then_some(retrieval_timeout),
                         max_range_file_size,
                     },
+                    remote_backends,
+                    remote_backend_mode,
                 })
             })
         }
@@ -410,6 +423,17 @@ fn parse_listing_default(text: &str) -> Result<ListingDefault, String> {
         "json" => Ok(ListingDefault::Json),
         "html" => Ok(ListingDefault::Html),
         other => Err(format!("expected json or html, not {other:?}")),
+    }
+}
+
+fn parse_endpoint(text: &str) -> Result<Endpoint, String> {
+    Endpoint::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_remote_mode(text: &str) -> Result<RemoteMode, String> {
+    match text {
+        "block" => Ok(RemoteMode::Block),
+        other => Err(format!("expected block, not {other:?}")),
     }
 }
 

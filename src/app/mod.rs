@@ -14,12 +14,15 @@ use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::workers::ConnectionWorkers;
+use crate::network::http_client::Endpoint;
+use crate::network::remote::{RemoteBlocks, RemoteOptions};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
 use crate::services::names::{NameOptions, NameService};
 use crate::services::pins::{Pin, Pinset};
 use crate::services::pubsub::LocalBus;
+use crate::services::retrieval::{NetworkSource, Retrieval};
 use crate::store::{Blockstore, StoreOptions};
 
 /// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
@@ -60,7 +63,52 @@ pub struct ServeOptions {
     pub listing_without_accept: ListingDefault,
     /// Concurrency cap, retrieval timeout, range size limit.
     pub gateway_limits: GatewayLimits,
+    /// Trustless gateways asked for blocks this node does not have.
+    pub remote_backends: Vec<Endpoint>,
+    /// How they are asked.
+    pub remote_backend_mode: RemoteMode,
 }
+
+/// How remote backends are asked for content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RemoteMode {
+    /// One `?format=raw` request per block.
+    #[default]
+    Block,
+}
+
+/// The block source requests read from: the store, then whatever network sources the
+/// options name.
+fn retrieval(store: &Arc<Blockstore>, options: &ServeOptions) -> Result<Retrieval, String> {
+    let mut network = Vec::new();
+    if !options.remote_backends.is_empty() {
+        let RemoteMode::Block = options.remote_backend_mode;
+        let names: Vec<String> = options
+            .remote_backends
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        let remote_options = RemoteOptions {
+            // Backends are tried one after another: one that hangs must leave the others
+            // time within the request's retrieval timeout.
+            timeout: options
+                .gateway_limits
+                .retrieval_timeout
+                .map_or(REMOTE_TIMEOUT, |t| (t / 3).min(REMOTE_TIMEOUT)),
+            ..RemoteOptions::default()
+        };
+        let remote = RemoteBlocks::new(options.remote_backends.clone(), remote_options)
+            .map_err(|e| format!("cannot set up the remote backends: {e}"))?;
+        network.push(NetworkSource {
+            name: format!("remote backends ({})", names.join(", ")),
+            source: Arc::new(remote),
+        });
+    }
+    Ok(Retrieval::new(Arc::clone(store), network))
+}
+
+/// The longest one request to one remote backend may take.
+const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves until `shutdown` fires. `on_ready` is told the bound addresses (gateway, then the
 /// Cluster API if on), useful with port 0.
@@ -124,8 +172,10 @@ pub async fn serve(
     .map(Arc::new)
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
+    let blocks = Arc::new(retrieval(&store, &options)?);
     let gateway = Arc::new(
         Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
+            .with_source(blocks)
             .with_names(Arc::clone(&names)),
     );
     let workers = ConnectionWorkers::per_core()

@@ -164,6 +164,13 @@ impl Server {
     pub fn wait(&mut self) -> std::process::ExitStatus {
         self.child.wait().unwrap()
     }
+
+    /// Stops the server and hands back its data directory (to start another over it).
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.data, tempfile::tempdir().unwrap())
+    }
 }
 
 impl Drop for Server {

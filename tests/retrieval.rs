@@ -1,0 +1,167 @@
+//! Serving content this node does not hold: `cairn serve --remote-backend URL` in front of
+//! another cairn and of Kubo's gateway. Files, ranges, directories and CARs come through it;
+//! fetched blocks stay in the fetch cache; what nobody has is a 504 that says what was tried.
+
+mod support;
+
+use support::{Kubo, Server};
+
+/// Deterministic bytes that do not compress or deduplicate.
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        })
+        .collect()
+}
+
+/// An empty cairn whose only source beyond its store is `backend`.
+fn edge_in_front_of(backend: std::net::SocketAddr) -> Server {
+    let url = format!("http://{backend}");
+    Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--cluster-api",
+            "off",
+            "--remote-backend",
+            &url,
+            "--retrieval-timeout",
+            "10s",
+        ],
+    )
+}
+
+/// Adds `data` to `origin` as a multi-block file (1 KiB chunks, raw leaves) and returns its
+/// CIDv1.
+fn add_to_cairn(origin: &Server, data: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.bin");
+    std::fs::write(&path, data).unwrap();
+    let out = std::process::Command::new(support::cairn_bin())
+        .args([
+            "add",
+            "-Q",
+            "--cid-version=1",
+            "--chunker=size-1024",
+            "--data",
+        ])
+        .arg(origin.data.path())
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn an_edge_serves_files_ranges_and_cars_it_never_had() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let data = pseudo_random(300_000, 7);
+    let cid = add_to_cairn(&origin, &data);
+    let edge = edge_in_front_of(origin.addr);
+
+    // Not here yet: only-if-cached says so without asking anyone.
+    let cached_only = edge.request(
+        "GET",
+        &format!("/ipfs/{cid}"),
+        &[("Cache-Control", "only-if-cached")],
+    );
+    assert_eq!(cached_only.status, 412);
+
+    let range = edge.request(
+        "GET",
+        &format!("/ipfs/{cid}"),
+        &[("Range", "bytes=200000-200099")],
+    );
+    assert_eq!(range.status, 206);
+    assert_eq!(range.body, &data[200_000..200_100]);
+
+    let whole = edge.get(&format!("/ipfs/{cid}"));
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.body, data);
+    assert_eq!(
+        whole.header("etag"),
+        origin.get(&format!("/ipfs/{cid}")).header("etag")
+    );
+
+    let car = edge.get(&format!("/ipfs/{cid}?format=car"));
+    assert_eq!(car.status, 200);
+    assert_eq!(
+        car.body,
+        origin.get(&format!("/ipfs/{cid}?format=car")).body
+    );
+
+    // Everything is local now.
+    let cached_only = edge.request(
+        "GET",
+        &format!("/ipfs/{cid}"),
+        &[("Cache-Control", "only-if-cached")],
+    );
+    assert_eq!(cached_only.status, 200);
+}
+
+#[test]
+fn fetched_blocks_outlive_the_backend_and_a_restart() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let data = pseudo_random(50_000, 8);
+    let cid = add_to_cairn(&origin, &data);
+    let edge = edge_in_front_of(origin.addr);
+    assert_eq!(edge.get(&format!("/ipfs/{cid}")).body, data);
+    drop(origin);
+
+    // The same data directory, offline: the fetch cache answers.
+    let offline = Server::start_in(edge.stop(), &["--cluster-api", "off"]);
+    let again = offline.get(&format!("/ipfs/{cid}"));
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, data);
+}
+
+#[test]
+fn what_no_backend_has_is_a_504_naming_what_was_tried() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let edge = edge_in_front_of(origin.addr);
+    let absent = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy";
+    let response = edge.get(&format!("/ipfs/{absent}"));
+    assert_eq!(response.status, 504);
+    let text = response.text();
+    assert!(text.contains(absent), "{text}");
+    assert!(text.contains(&format!("http://{}", origin.addr)), "{text}");
+    // Offline, the same CID is simply not here.
+    assert_eq!(origin.get(&format!("/ipfs/{absent}")).status, 404);
+}
+
+#[test]
+fn kubos_gateway_is_a_backend_for_files_and_directories() {
+    let Some(kubo) = Kubo::init() else { return };
+    let daemon = kubo.daemon();
+    let dir = tempfile::tempdir().unwrap();
+    let data = pseudo_random(400_000, 9);
+    std::fs::create_dir(dir.path().join("site")).unwrap();
+    std::fs::write(dir.path().join("site/big.bin"), &data).unwrap();
+    std::fs::write(dir.path().join("site/index.html"), b"<h1>hello</h1>").unwrap();
+    let root = String::from_utf8(kubo.run(&[
+        "add",
+        "-Q",
+        "-r",
+        "--cid-version=1",
+        dir.path().join("site").to_str().unwrap(),
+    ]))
+    .unwrap()
+    .trim()
+    .to_owned();
+    let edge = edge_in_front_of(daemon.gateway);
+    let big = edge.get(&format!("/ipfs/{root}/big.bin"));
+    assert_eq!(big.status, 200);
+    assert_eq!(big.body, data);
+    let index = edge.get(&format!("/ipfs/{root}/"));
+    assert_eq!(index.status, 200);
+    assert_eq!(index.body, b"<h1>hello</h1>");
+}
