@@ -1,4 +1,4 @@
-//! The layers of `src/`, each importing only those below it: store → ipld → services → http →
+//! The layers of `src/`, each importing only those below it: store → ipld → network → services → http →
 //! gateway and cluster → app → main.rs. The compiler does not enforce this inside one crate,
 //! so this test does: a path naming a higher layer (`crate::gateway::…` from `services/`)
 //! fails it, with the file and line.
@@ -10,13 +10,16 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("store", &[]),
     ("ipld", &["store"]),
-    ("services", &["store", "ipld"]),
-    ("http", &["store", "ipld", "services"]),
-    ("gateway", &["store", "ipld", "services", "http"]),
-    ("cluster", &["store", "ipld", "services", "http"]),
+    ("network", &["store", "ipld"]),
+    ("services", &["store", "ipld", "network"]),
+    ("http", &["store", "ipld", "network", "services"]),
+    ("gateway", &["store", "ipld", "network", "services", "http"]),
+    ("cluster", &["store", "ipld", "network", "services", "http"]),
     (
         "app",
-        &["store", "ipld", "services", "http", "gateway", "cluster"],
+        &[
+            "store", "ipld", "network", "services", "http", "gateway", "cluster",
+        ],
     ),
 ];
 
