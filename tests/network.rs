@@ -32,8 +32,7 @@ fn rpc(kubo: &KuboDaemon, command: &str) -> Value {
     let text = response.text();
     let last = text
         .lines()
-        .filter(|l| !l.trim().is_empty())
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .unwrap_or("null");
     serde_json::from_str(last).unwrap_or_else(|e| panic!("{command}: {e}: {text}"))
 }

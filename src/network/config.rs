@@ -122,11 +122,11 @@ pub fn parse_listen_addr(text: &str) -> Result<Multiaddr, String> {
     let addr = parse_multiaddr(text)?;
     let mut parts = addr.iter();
     let ip = matches!(parts.next(), Some(Protocol::Ip4(_) | Protocol::Ip6(_)));
-    let transport = match (parts.next(), parts.next(), parts.next()) {
-        (Some(Protocol::Tcp(_)), None, None) => true,
-        (Some(Protocol::Udp(_)), Some(Protocol::QuicV1), None) => true,
-        _ => false,
-    };
+    let transport = matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(Protocol::Tcp(_)), None, None)
+            | (Some(Protocol::Udp(_)), Some(Protocol::QuicV1), None)
+    );
     if ip && transport {
         Ok(addr)
     } else {
