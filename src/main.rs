@@ -126,15 +126,15 @@ struct ServeArgs {
     #[arg(long = "swarm", value_name = "MULTIADDR", value_parser = parse_listen_addr)]
     swarm: Vec<Multiaddr>,
     /// DHT bootstrap peer, /…/p2p/<id> (repeatable); `public` adds Kubo's public bootstrap
-    /// peers. Without any, the node dials nobody on its own
+    /// peers. Without any (and no --peer), the node dials nobody on its own
     #[arg(long = "bootstrap", value_name = "MULTIADDR|public", value_parser = parse_bootstrap_list)]
     bootstrap: Vec<BootstrapList>,
     /// Peer to stay connected to, /…/p2p/<id>, redialed with backoff (repeatable; Kubo's
     /// Peering)
     #[arg(long = "peer", value_name = "MULTIADDR", value_parser = parse_peer_addr)]
     peers: Vec<Multiaddr>,
-    /// DHT mode: `server` answers queries, `client` only asks, `auto` is a server only with
-    /// a listen address on a public IP
+    /// Public DHT mode: `server` answers queries, `client` only asks, `auto` is a server only
+    /// with a listen address on a public IP. The LAN DHT answers unless `client`
     #[arg(long, value_name = "server|client|auto", default_value = "auto")]
     dht: DhtMode,
     /// Run no libp2p node: the gateway serves the local store only

@@ -19,7 +19,15 @@ const LOOPBACK_QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
 
 /// An online Kubo daemon, or None (skipped visibly) when Kubo is not installed.
 fn kubo() -> Option<(Kubo, KuboDaemon)> {
+    kubo_with(&[])
+}
+
+/// An online Kubo daemon with extra `ipfs config --json KEY VALUE` settings.
+fn kubo_with(config: &[(&str, &str)]) -> Option<(Kubo, KuboDaemon)> {
     let kubo = Kubo::init_online()?;
+    for (key, value) in config {
+        kubo.run(&["config", "--json", key, value]);
+    }
     let daemon = kubo.online_daemon();
     Some((kubo, daemon))
 }
@@ -176,11 +184,12 @@ fn cairn_peers_with_kubo_and_identifies_itself() {
 }
 
 #[test]
-fn the_dht_is_a_server_only_when_asked_on_loopback() {
+fn the_public_dht_serves_only_when_asked_on_loopback() {
     let Some((_repo, kubo)) = kubo() else { return };
     let (_, kubo_tcp, _) = kubo_addrs(&kubo);
-    // `auto` (the default) stays a client: no public address; `client` never serves.
-    for mode in [None, Some("client")] {
+    // `auto` (the default) is a client of the public DHT (no public address) and serves the
+    // LAN one; `client` serves neither.
+    for (mode, lan) in [(None, true), (Some("client"), false)] {
         let mut args = vec!["--swarm", LOOPBACK_TCP, "--peer", &kubo_tcp];
         if let Some(mode) = mode {
             args.extend(["--dht", mode]);
@@ -197,20 +206,78 @@ fn the_dht_is_a_server_only_when_asked_on_loopback() {
             "{protocols:?}"
         );
         assert!(
-            !protocols.iter().any(|p| p.contains("/kad/")),
+            !protocols.iter().any(|p| p == "/ipfs/kad/1.0.0"),
+            "{mode:?}: {protocols:?}"
+        );
+        assert_eq!(
+            protocols.iter().any(|p| p == "/ipfs/lan/kad/1.0.0"),
+            lan,
             "{mode:?}: {protocols:?}"
         );
     }
 }
 
 #[test]
+fn kubo_and_cairn_find_each_others_provider_records() {
+    use cairn::network::{self, identity::Keypair, NetworkConfig};
+    let Some((repo, kubo)) = kubo() else { return };
+    let (kubo_id, kubo_tcp, _) = kubo_addrs(&kubo);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let node = runtime
+        .block_on(network::start(
+            Keypair::generate_ed25519(),
+            NetworkConfig {
+                listen: vec![LOOPBACK_TCP.parse().unwrap()],
+                peers: vec![kubo_tcp.parse().unwrap()],
+                ..NetworkConfig::default()
+            },
+        ))
+        .unwrap();
+    let cairn = node.peer_id().to_string();
+    // Kubo keeps a peer whose addresses are all loopback in its LAN DHT only.
+    wait_until(
+        "Kubo's LAN DHT holds cairn",
+        Duration::from_secs(20),
+        || kubo.rpc("stats/dht?arg=lan").text().contains(&cairn),
+    );
+
+    // cairn provides a CID; Kubo's `routing findprovs` finds cairn.
+    let ours: cid::Cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+        .parse()
+        .unwrap();
+    runtime.block_on(node.start_providing(&ours)).unwrap();
+    let found = kubo.rpc(&format!("routing/findprovs?arg={ours}&num-providers=1"));
+    assert_eq!(found.status, 200);
+    assert!(found.text().contains(&cairn), "{}", found.text());
+
+    // Kubo provides a block of its own; cairn finds Kubo.
+    let block = repo.repo.path().join("block");
+    std::fs::write(&block, b"provided by kubo").unwrap();
+    let theirs = String::from_utf8(repo.run(&["block", "put", block.to_str().unwrap()]))
+        .unwrap()
+        .trim()
+        .to_owned();
+    repo.run(&["routing", "provide", &theirs]);
+    let theirs: cid::Cid = theirs.parse().unwrap();
+    let providers = runtime
+        .block_on(node.get_providers(&theirs, 5))
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(providers, vec![kubo_id]);
+    runtime.block_on(node.shutdown());
+}
+
+#[test]
 fn kubo_connects_to_cairn_over_tcp_and_quic() {
     let Some((_repo, kubo)) = kubo() else { return };
-    let server = start_cairn(&["--swarm", LOOPBACK_TCP, "--swarm", LOOPBACK_QUIC]);
-    let cairn = swarm_peer_id(&server);
-    assert!(!kubo_sees(&kubo, &cairn));
-
-    for transport in ["/tcp/", "/quic-v1"] {
+    // One cairn per transport, each listening on that transport only, so the connection
+    // Kubo reports can only be over it.
+    for (listen, transport) in [(LOOPBACK_TCP, "/tcp/"), (LOOPBACK_QUIC, "/quic-v1")] {
+        let server = start_cairn(&["--swarm", listen]);
+        let cairn = swarm_peer_id(&server);
+        assert!(!kubo_sees(&kubo, &cairn));
         let addr = swarm_addr(&server, transport);
         let connected = rpc(&kubo, &format!("swarm/connect?arg={addr}"));
         assert!(
@@ -227,23 +294,18 @@ fn kubo_connects_to_cairn_over_tcp_and_quic() {
             .unwrap_or_else(|| panic!("cairn not in {peers:?}"));
         assert!(over.contains(transport), "{over}");
         assert!(over.starts_with("/ip4/127.0.0.1/"), "{over}");
-
-        // Disconnected, a peer cairn was not told to keep stays disconnected.
-        rpc(&kubo, &format!("swarm/disconnect?arg={over}/p2p/{cairn}"));
-        wait_until("the connection closes", Duration::from_secs(10), || {
-            !kubo_sees(&kubo, &cairn)
-        });
+        let (agent, _) = identified(&kubo, &cairn);
+        assert!(agent.starts_with("cairn/"), "{agent}");
     }
-    std::thread::sleep(Duration::from_secs(3));
-    assert!(
-        !kubo_sees(&kubo, &cairn),
-        "cairn redialed a peer it was not told to keep"
-    );
 }
 
 #[test]
 fn a_peered_kubo_is_redialed_after_a_disconnect() {
-    let Some((_repo, kubo)) = kubo() else { return };
+    // Kubo without a DHT: neither side then has the other in a DHT routing table, whose
+    // upkeep could reconnect them too; only peering can.
+    let Some((_repo, kubo)) = kubo_with(&[("Routing.Type", r#""none""#)]) else {
+        return;
+    };
     let (_, _, kubo_quic) = kubo_addrs(&kubo);
     // Over QUIC this time; TCP peering is the first test's.
     let server = start_cairn(&["--swarm", LOOPBACK_QUIC, "--peer", &kubo_quic]);
@@ -267,6 +329,16 @@ fn a_peered_kubo_is_redialed_after_a_disconnect() {
         });
         eprintln!("round {round}: back after {took:?}");
     }
+
+    // A cairn Kubo dialed, not told to keep Kubo, stays disconnected.
+    let other = start_cairn(&["--swarm", LOOPBACK_TCP]);
+    let other_id = swarm_peer_id(&other);
+    rpc(&kubo, &format!("swarm/connect?arg={}", other.swarm[0]));
+    assert!(kubo_sees(&kubo, &other_id));
+    rpc(&kubo, &format!("swarm/disconnect?arg={}", other.swarm[0]));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!kubo_sees(&kubo, &other_id));
+    assert!(kubo_sees(&kubo, &cairn));
 }
 
 #[test]

@@ -24,7 +24,9 @@ pub const PUBLIC_BOOTSTRAP: &[&str] = &[
     "/ip4/104.131.131.82/udp/4001/quic-v1/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
 ];
 
-/// How the node takes part in the Kademlia DHT (`/ipfs/kad/1.0.0`).
+/// How the node takes part in the public Kademlia DHT (`/ipfs/kad/1.0.0`). The LAN DHT
+/// (`/ipfs/lan/kad/1.0.0`, peers on private and loopback addresses) answers queries in
+/// `Auto` and `Server`, and only asks in `Client`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DhtMode {
     /// Client until the node has a confirmed external address, then server. cairn confirms
@@ -33,10 +35,10 @@ pub enum DhtMode {
     /// never advertises itself as a DHT server that peers cannot reach.
     #[default]
     Auto,
-    /// Always answers DHT queries (advertises `/ipfs/kad/1.0.0`), e.g. for a node reachable
-    /// on a LAN, or for tests on loopback where a Kubo peer queries it.
+    /// Always answers public DHT queries (advertises `/ipfs/kad/1.0.0`), e.g. for a node
+    /// reachable at an address cairn cannot confirm.
     Server,
-    /// Queries the DHT but never answers.
+    /// Queries the DHTs but never answers.
     Client,
 }
 
@@ -88,7 +90,9 @@ pub struct NetworkConfig {
     /// Listen addresses (TCP and QUIC-v1 multiaddrs).
     pub listen: Vec<Multiaddr>,
     /// DHT bootstrap peers, each with `/p2p/<id>`: dialed at start and added to the routing
-    /// table. Empty: the node never dials out on its own.
+    /// table. Empty (and no `peers`): the node dials nobody on its own; only peers that
+    /// connected to it first enter its DHT routing tables, and DHT upkeep may dial those
+    /// back (as Kubo does).
     pub bootstrap: Vec<Multiaddr>,
     /// Peers kept connected, redialed with backoff whenever the connection drops (Kubo's
     /// `Peering.Peers`). Each address ends in `/p2p/<id>`.

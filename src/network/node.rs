@@ -1,12 +1,21 @@
 //! The libp2p node: a swarm over TCP and QUIC-v1 (Noise and Yamux on TCP), with Identify
-//! (`/ipfs/id/1.0.0`, agent `cairn/<version>`), Ping, Kademlia on `/ipfs/kad/1.0.0`,
-//! connection limits (counts and memory), peering and `libp2p-stream` for protocols built on
-//! plain streams (bitswap). The swarm runs in a task of its own; the rest of the program
-//! holds a cloneable [`NetworkHandle`] that talks to it over a channel.
+//! (`/ipfs/id/1.0.0`, agent `cairn/<version>`), Ping, Kademlia, connection limits (counts
+//! and memory), peering and `libp2p-stream` for protocols built on plain streams (bitswap).
+//! The swarm runs in a task of its own; the rest of the program holds a cloneable
+//! [`NetworkHandle`] that talks to it over a channel.
+//!
+//! Like Kubo, the node runs two DHTs: the public one (WAN, `/ipfs/kad/1.0.0`, client or
+//! server per [`DhtMode`]) and the LAN one (`/ipfs/lan/kad/1.0.0`), whose routing table
+//! holds only peers met on private or loopback addresses, and which serves unless
+//! `--dht client`. Kubo puts a peer whose addresses are all private into its LAN table only,
+//! so this is how Kubo on the same network (or loopback) finds cairn's provider records.
+//! Provider lookups and announcements go to both.
 //!
 //! The node dials out only when asked: `--bootstrap` peers (then the DHT finds more),
 //! `--peer` peers (kept connected), [`NetworkHandle::dial`], and providers found by
-//! [`NetworkHandle::get_providers`]. With none of these it only listens.
+//! [`NetworkHandle::get_providers`]. With none of these it only listens; a peer that
+//! connects to it and speaks a DHT protocol enters a routing table, and DHT upkeep
+//! (bootstrap queries after a table change) may then dial that peer back, as Kubo's does.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,6 +39,8 @@ use super::peering;
 /// The Amino DHT's protocol (Kubo's `/ipfs/kad/1.0.0`; libp2p Kademlia spec,
 /// github.com/libp2p/specs/blob/master/kad-dht/README.md).
 pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/ipfs/kad/1.0.0");
+/// The LAN DHT's protocol (Kubo's dual DHT).
+pub const LAN_KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/ipfs/lan/kad/1.0.0");
 /// The Identify `protocolVersion` Kubo sends (the stream protocol is `/ipfs/id/1.0.0`).
 const IDENTIFY_PROTOCOL_VERSION: &str = "ipfs/0.1.0";
 /// How long listeners have to report an address before start gives up.
@@ -74,6 +85,7 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     kad: kad::Behaviour<MemoryStore>,
+    lan_kad: kad::Behaviour<MemoryStore>,
     peering: peering::Behaviour,
     streams: libp2p_stream::Behaviour,
 }
@@ -209,8 +221,10 @@ pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHan
         listen_addrs: Vec::new(),
         remotes: HashMap::new(),
         dials: HashMap::new(),
-        provider_queries: HashMap::new(),
-        provide_queries: HashMap::new(),
+        requests: 0,
+        owners: HashMap::new(),
+        find_providers: HashMap::new(),
+        provides: HashMap::new(),
     };
     let deadline = tokio::time::sleep(LISTEN_TIMEOUT);
     tokio::pin!(deadline);
@@ -304,31 +318,25 @@ fn build_swarm(keypair: Keypair, config: &NetworkConfig) -> Result<Swarm<Behavio
         .with_dns_config(dns_config, dns_options)
         .with_behaviour(|key| {
             let local = key.public().to_peer_id();
-            let mut kad_config = kad::Config::new(KAD_PROTOCOL);
-            kad_config.set_query_timeout(KAD_QUERY_TIMEOUT);
-            // Records and provider announcements from peers come to `Node` as events, so
-            // that only provider records (which kad checks came from the provider itself)
-            // are stored; value records (IPNS, public keys) are not validated here, so they
-            // are neither stored nor served.
-            kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
-            if config.bootstrap.is_empty() {
-                // Nothing to walk from: no periodic bootstrap (it would only log failures).
-                kad_config.set_periodic_bootstrap_interval(None);
-            }
-            let store = MemoryStore::with_config(
+            let kad = dht(
                 local,
-                kad::store::MemoryStoreConfig {
-                    // IPNS records are at most 10 KiB (IPNS spec); nothing larger is kept.
-                    max_value_bytes: 10 * 1024,
-                    ..Default::default()
+                KAD_PROTOCOL,
+                !config.bootstrap.is_empty(),
+                match config.dht {
+                    DhtMode::Auto => None,
+                    DhtMode::Server => Some(kad::Mode::Server),
+                    DhtMode::Client => Some(kad::Mode::Client),
                 },
             );
-            let mut kad = kad::Behaviour::with_config(local, store, kad_config);
-            kad.set_mode(match config.dht {
-                DhtMode::Auto => None,
-                DhtMode::Server => Some(kad::Mode::Server),
-                DhtMode::Client => Some(kad::Mode::Client),
-            });
+            let lan_kad = dht(
+                local,
+                LAN_KAD_PROTOCOL,
+                false,
+                Some(match config.dht {
+                    DhtMode::Client => kad::Mode::Client,
+                    DhtMode::Auto | DhtMode::Server => kad::Mode::Server,
+                }),
+            );
             Behaviour {
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
@@ -347,6 +355,7 @@ fn build_swarm(keypair: Keypair, config: &NetworkConfig) -> Result<Swarm<Behavio
                 ),
                 ping: ping::Behaviour::default(),
                 kad,
+                lan_kad,
                 peering: peering::Behaviour::new(peered),
                 streams: libp2p_stream::Behaviour::new(),
             }
@@ -357,10 +366,61 @@ fn build_swarm(keypair: Keypair, config: &NetworkConfig) -> Result<Swarm<Behavio
     Ok(swarm)
 }
 
-struct ProviderQuery {
+/// One Kademlia behaviour: `protocol`, a memory store, the given mode (None: automatic).
+fn dht(
+    local: PeerId,
+    protocol: StreamProtocol,
+    periodic_bootstrap: bool,
+    mode: Option<kad::Mode>,
+) -> kad::Behaviour<MemoryStore> {
+    let mut config = kad::Config::new(protocol);
+    config.set_query_timeout(KAD_QUERY_TIMEOUT);
+    // Records and provider announcements from peers come to `Node` as events, so that only
+    // provider records (which kad checks came from the provider itself) are stored; value
+    // records (IPNS, public keys) are not validated here, so they are neither stored nor
+    // served.
+    config.set_record_filtering(kad::StoreInserts::FilterBoth);
+    if !periodic_bootstrap {
+        // Nothing to walk from: no periodic bootstrap (it would only log failures).
+        config.set_periodic_bootstrap_interval(None);
+    }
+    let store = MemoryStore::with_config(
+        local,
+        kad::store::MemoryStoreConfig {
+            // IPNS records are at most 10 KiB (IPNS spec); nothing larger is kept.
+            max_value_bytes: 10 * 1024,
+            ..Default::default()
+        },
+    );
+    let mut kad = kad::Behaviour::with_config(local, store, config);
+    kad.set_mode(mode);
+    kad
+}
+
+/// Which of the two DHTs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Dht {
+    Wan,
+    Lan,
+}
+
+/// A request answered from queries on both DHTs.
+struct Pending<T> {
+    /// The DHT queries still running for it.
+    running: Vec<(Dht, QueryId)>,
+    state: T,
+}
+
+struct FindProviders {
     found: Vec<PeerId>,
     limit: usize,
     reply: oneshot::Sender<Result<Vec<PeerId>, NetworkError>>,
+}
+
+struct Provide {
+    succeeded: bool,
+    error: Option<String>,
+    reply: oneshot::Sender<Result<(), NetworkError>>,
 }
 
 /// The swarm and the requests waiting on it; owned by the swarm task.
@@ -371,8 +431,11 @@ struct Node {
     /// The remote address of each connection, to judge the addresses a peer announces.
     remotes: HashMap<ConnectionId, Multiaddr>,
     dials: HashMap<ConnectionId, (String, oneshot::Sender<Result<PeerId, NetworkError>>)>,
-    provider_queries: HashMap<QueryId, ProviderQuery>,
-    provide_queries: HashMap<QueryId, oneshot::Sender<Result<(), NetworkError>>>,
+    /// Requests by number, and the request each DHT query serves.
+    requests: u64,
+    owners: HashMap<(Dht, QueryId), u64>,
+    find_providers: HashMap<u64, Pending<FindProviders>>,
+    provides: HashMap<u64, Pending<Provide>>,
 }
 
 impl Node {
@@ -405,25 +468,51 @@ impl Node {
             }
             Command::Dial(addr, reply) => self.dial(addr, reply),
             Command::GetProviders { key, limit, reply } => {
-                let id = self.swarm.behaviour_mut().kad.get_providers(key);
-                self.provider_queries.insert(
-                    id,
-                    ProviderQuery {
-                        found: Vec::new(),
-                        limit,
-                        reply,
-                    },
-                );
+                let request = self.next_request();
+                let behaviour = self.swarm.behaviour_mut();
+                let running = vec![
+                    (Dht::Wan, behaviour.kad.get_providers(key.clone())),
+                    (Dht::Lan, behaviour.lan_kad.get_providers(key)),
+                ];
+                for query in &running {
+                    self.owners.insert(*query, request);
+                }
+                let state = FindProviders {
+                    found: Vec::new(),
+                    limit,
+                    reply,
+                };
+                self.find_providers
+                    .insert(request, Pending { running, state });
             }
             Command::StartProviding { key, reply } => {
-                match self.swarm.behaviour_mut().kad.start_providing(key) {
-                    Ok(id) => {
-                        self.provide_queries.insert(id, reply);
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(NetworkError::Dht(e.to_string())));
+                let request = self.next_request();
+                let behaviour = self.swarm.behaviour_mut();
+                let mut running = Vec::new();
+                let mut error = None;
+                for (dht, kad) in [
+                    (Dht::Wan, &mut behaviour.kad),
+                    (Dht::Lan, &mut behaviour.lan_kad),
+                ] {
+                    match kad.start_providing(key.clone()) {
+                        Ok(id) => running.push((dht, id)),
+                        Err(e) => error = Some(e.to_string()),
                     }
                 }
+                if running.is_empty() {
+                    let error = error.unwrap_or_default();
+                    let _ = reply.send(Err(NetworkError::Dht(error)));
+                    return None;
+                }
+                for query in &running {
+                    self.owners.insert(*query, request);
+                }
+                let state = Provide {
+                    succeeded: false,
+                    error,
+                    reply,
+                };
+                self.provides.insert(request, Pending { running, state });
             }
             Command::Shutdown(done) => return Some(done),
         }
@@ -516,50 +605,61 @@ impl Node {
                 peer_id,
                 info,
             })) => self.on_identify(connection_id, peer_id, info),
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(Dht::Wan, event),
+            SwarmEvent::Behaviour(BehaviourEvent::LanKad(event)) => self.on_kad(Dht::Lan, event),
             _ => {}
         }
     }
 
-    /// A peer that speaks the DHT protocol goes into the routing table with the addresses
-    /// it announces — those as reachable as the connection it came on (a public peer's
-    /// loopback or LAN addresses would mislead everyone who asks us for it).
+    /// A peer that speaks a DHT protocol goes into that DHT's routing table with the
+    /// addresses it announces — those as reachable as the connection it came on (a public
+    /// peer's loopback or LAN addresses would mislead everyone who asks us for it), and for
+    /// the LAN DHT only private and loopback ones.
     fn on_identify(&mut self, connection: ConnectionId, peer: PeerId, info: identify::Info) {
         tracing::debug!(%peer, agent = %info.agent_version, "identified");
-        if !info.protocols.contains(&KAD_PROTOCOL) {
-            return;
-        }
         let floor = self
             .remotes
             .get(&connection)
             .and_then(scope)
             .unwrap_or(Scope::Public);
-        let kad = &mut self.swarm.behaviour_mut().kad;
-        for addr in info
+        let usable: Vec<(Scope, Multiaddr)> = info
             .listen_addrs
             .iter()
-            .filter(|a| scope(a).is_some_and(|s| s >= floor))
+            .filter_map(|a| Some((scope(a).filter(|s| *s >= floor)?, without_p2p(a))))
             .take(MAX_ADDRS_PER_PEER)
-        {
-            kad.add_address(&peer, without_p2p(addr));
+            .collect();
+        let behaviour = self.swarm.behaviour_mut();
+        if info.protocols.contains(&KAD_PROTOCOL) {
+            for (_, addr) in &usable {
+                behaviour.kad.add_address(&peer, addr.clone());
+            }
+        }
+        if info.protocols.contains(&LAN_KAD_PROTOCOL) {
+            for (_, addr) in usable.iter().filter(|(s, _)| *s != Scope::Public) {
+                behaviour.lan_kad.add_address(&peer, addr.clone());
+            }
         }
     }
 
-    fn on_kad(&mut self, event: kad::Event) {
+    fn next_request(&mut self) -> u64 {
+        self.requests += 1;
+        self.requests
+    }
+
+    fn kad(&mut self, dht: Dht) -> &mut kad::Behaviour<MemoryStore> {
+        match dht {
+            Dht::Wan => &mut self.swarm.behaviour_mut().kad,
+            Dht::Lan => &mut self.swarm.behaviour_mut().lan_kad,
+        }
+    }
+
+    fn on_kad(&mut self, dht: Dht, event: kad::Event) {
         match event {
             kad::Event::OutboundQueryProgressed {
                 id, result, step, ..
             } => match result {
-                QueryResult::GetProviders(result) => self.on_providers(id, result, step.last),
-                QueryResult::StartProviding(result) => {
-                    if let Some(reply) = self.provide_queries.remove(&id) {
-                        let _ = reply.send(
-                            result
-                                .map(|_| ())
-                                .map_err(|e| NetworkError::Dht(e.to_string())),
-                        );
-                    }
-                }
+                QueryResult::GetProviders(result) => self.on_providers(dht, id, result, step.last),
+                QueryResult::StartProviding(result) => self.on_provided(dht, id, result),
                 _ => {}
             },
             kad::Event::InboundRequest {
@@ -569,28 +669,26 @@ impl Node {
                     },
             } => {
                 // kad has checked that the record names the peer that sent it.
-                if let Err(e) = self
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .store_mut()
-                    .add_provider(record)
-                {
+                if let Err(e) = self.kad(dht).store_mut().add_provider(record) {
                     tracing::debug!("provider record not stored: {e}");
                 }
             }
             kad::Event::ModeChanged { new_mode } => {
-                tracing::info!("DHT mode: {new_mode}");
+                tracing::info!("{dht:?} DHT mode: {new_mode}");
             }
             _ => {}
         }
     }
 
-    fn on_providers(&mut self, id: QueryId, result: kad::GetProvidersResult, last: bool) {
+    fn on_providers(&mut self, dht: Dht, id: QueryId, result: kad::GetProvidersResult, last: bool) {
         let local = *self.swarm.local_peer_id();
-        let Some(query) = self.provider_queries.get_mut(&id) else {
+        let Some(&request) = self.owners.get(&(dht, id)) else {
             return;
         };
+        let Some(pending) = self.find_providers.get_mut(&request) else {
+            return;
+        };
+        let query = &mut pending.state;
         let ended = match result {
             Ok(GetProvidersOk::FoundProviders { providers, .. }) => {
                 for peer in providers {
@@ -617,15 +715,56 @@ impl Node {
                 true
             }
         };
-        let query = self.provider_queries.get(&id).expect("looked up above");
-        if ended || query.found.len() >= query.limit {
-            let query = self.provider_queries.remove(&id).expect("looked up above");
-            if !last {
-                if let Some(mut running) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-                    running.finish();
-                }
+        if ended {
+            pending.running.retain(|q| *q != (dht, id));
+            self.owners.remove(&(dht, id));
+        }
+        if pending.running.is_empty() || query.found.len() >= query.limit {
+            let pending = self
+                .find_providers
+                .remove(&request)
+                .expect("looked up above");
+            self.stop_queries(&pending.running);
+            let _ = pending.state.reply.send(Ok(pending.state.found));
+        }
+    }
+
+    fn on_provided(&mut self, dht: Dht, id: QueryId, result: kad::AddProviderResult) {
+        let Some(request) = self.owners.remove(&(dht, id)) else {
+            return;
+        };
+        let Some(pending) = self.provides.get_mut(&request) else {
+            return;
+        };
+        pending.running.retain(|q| *q != (dht, id));
+        match result {
+            Ok(_) => pending.state.succeeded = true,
+            Err(e) => pending.state.error = Some(e.to_string()),
+        }
+        if pending.running.is_empty() {
+            let Provide {
+                succeeded,
+                error,
+                reply,
+            } = self
+                .provides
+                .remove(&request)
+                .expect("looked up above")
+                .state;
+            let _ = reply.send(match (succeeded, error) {
+                (false, Some(error)) => Err(NetworkError::Dht(error)),
+                _ => Ok(()),
+            });
+        }
+    }
+
+    /// Ends DHT queries whose answer nobody waits for any more.
+    fn stop_queries(&mut self, queries: &[(Dht, QueryId)]) {
+        for &(dht, id) in queries {
+            self.owners.remove(&(dht, id));
+            if let Some(mut query) = self.kad(dht).query_mut(&id) {
+                query.finish();
             }
-            let _ = query.reply.send(Ok(query.found));
         }
     }
 }
