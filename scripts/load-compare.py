@@ -211,7 +211,8 @@ def main():
             ports[cname] = free_port()
             procs.append((cname, subprocess.Popen(
                 [binary, "serve", "--data", os.path.join(work, f"cairn-{cname}"),
-                 "--gateway", f"127.0.0.1:{ports[cname]}", "--cluster-api", "off"],
+                 "--gateway", f"127.0.0.1:{ports[cname]}", "--cluster-api", "off",
+                 "--offline"],
                 stdout=subprocess.DEVNULL, stderr=log(f"cairn-{cname}"))))
         kport = free_port()
         sh([ipfs, "config", "Addresses.Gateway", f"/ip4/127.0.0.1/tcp/{kport}"], env=env)

@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
 use cairn::http::server::{shutdown_channel, ServerLimits};
+use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
+use cairn::network::{DhtMode, Multiaddr, NetworkConfig};
 use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::store::StoreOptions;
 
@@ -46,6 +48,12 @@ enum Command {
     },
     /// Add files or directories, with the CIDs `ipfs add` gives them (Kubo's flags).
     Add(Box<AddArgs>),
+    /// Print the node's peer ID (its libp2p identity, also its IPNS `self` name).
+    Id {
+        /// Data directory [default: $CAIRN_DATA, else the platform data directory]
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
     /// Remove every block that no pin reaches (safe beside a running server).
     Gc {
         /// Data directory [default: $CAIRN_DATA, else the platform data directory]
@@ -126,6 +134,54 @@ struct ServeArgs {
     /// How remote backends are asked: `block` (one `?format=raw` request per block)
     #[arg(long, value_name = "block", default_value = "block", value_parser = parse_remote_mode)]
     remote_backend_mode: RemoteMode,
+    /// libp2p listen address, TCP or QUIC-v1 (repeatable) [default: /ip4/0.0.0.0/tcp/4001
+    /// and /ip4/0.0.0.0/udp/4001/quic-v1]
+    #[arg(long = "swarm", value_name = "MULTIADDR", value_parser = parse_listen_addr)]
+    swarm: Vec<Multiaddr>,
+    /// DHT bootstrap peer, /…/p2p/<id> (repeatable); `public` adds Kubo's public bootstrap
+    /// peers. Without any (and no --peer), the node dials nobody on its own
+    #[arg(long = "bootstrap", value_name = "MULTIADDR|public", value_parser = parse_bootstrap_list)]
+    bootstrap: Vec<BootstrapList>,
+    /// Peer to stay connected to, /…/p2p/<id>, redialed with backoff (repeatable; Kubo's
+    /// Peering)
+    #[arg(long = "peer", value_name = "MULTIADDR", value_parser = parse_peer_addr)]
+    peers: Vec<Multiaddr>,
+    /// Public DHT mode: `server` answers queries, `client` only asks, `auto` is a server only
+    /// with a listen address on a public IP. The LAN DHT answers unless `client`
+    #[arg(long, value_name = "server|client|auto", default_value = "auto")]
+    dht: DhtMode,
+    /// Run no libp2p node: the gateway serves the local store only
+    #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht"])]
+    offline: bool,
+}
+
+/// The addresses one `--bootstrap` value stands for.
+#[derive(Clone)]
+struct BootstrapList(Vec<Multiaddr>);
+
+fn parse_bootstrap_list(text: &str) -> Result<BootstrapList, String> {
+    parse_bootstrap(text).map(BootstrapList)
+}
+
+impl ServeArgs {
+    /// The libp2p node's configuration, or None with `--offline`.
+    fn network(&self) -> Option<NetworkConfig> {
+        if self.offline {
+            return None;
+        }
+        let defaults = NetworkConfig::default();
+        Some(NetworkConfig {
+            listen: if self.swarm.is_empty() {
+                defaults.listen.clone()
+            } else {
+                self.swarm.clone()
+            },
+            bootstrap: self.bootstrap.iter().flat_map(|b| b.0.clone()).collect(),
+            peers: self.peers.clone(),
+            dht: self.dht,
+            ..defaults
+        })
+    }
 }
 
 #[derive(clap::Args)]
@@ -202,15 +258,22 @@ struct AddArgs {
 }
 
 fn main() -> ExitCode {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Kademlia warns at each start that it cannot bootstrap without known peers, which is
+    // what cairn wants when given no --bootstrap; shown only when RUST_LOG asks for kad.
+    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("libp2p_kad")) {
+        if let Ok(quiet) = "libp2p_kad::behaviour=error".parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
         Command::Serve(args) => {
+            let network = args.network();
             let ServeArgs {
                 data,
                 gateway,
@@ -231,6 +294,7 @@ fn main() -> ExitCode {
                 max_range_file_size,
                 remote_backends,
                 remote_backend_mode,
+                ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
                 let names = name_options(
@@ -263,6 +327,7 @@ fn main() -> ExitCode {
                     },
                     remote_backends,
                     remote_backend_mode,
+                    network,
                 })
             })
         }
@@ -300,6 +365,9 @@ fn main() -> ExitCode {
                 std::io::Write::flush(&mut out).map_err(|e| format!("writing output: {e}"))
             })
         }
+        Command::Id { data } => app::node_keypair(&app::data_dir(data)).map(|keypair| {
+            println!("{}", keypair.public().to_peer_id());
+        }),
         Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
             if !quiet {
                 for cid in &report.removed {
@@ -382,10 +450,14 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             trigger.trigger();
         });
         let data = options.data.clone();
-        app::serve(options, shutdown, |gateway, cluster| {
-            // Tests and scripts read these lines to learn the ports when given port 0.
-            println!("gateway listening on http://{gateway}");
-            if let Some(cluster) = cluster {
+        app::serve(options, shutdown, |listening| {
+            // Tests and scripts read these lines to learn the ports when given port 0: the
+            // swarm's first, then the gateway's, then the Cluster API's.
+            for addr in &listening.swarm {
+                println!("swarm listening on {addr}");
+            }
+            println!("gateway listening on http://{}", listening.gateway);
+            if let Some(cluster) = listening.cluster {
                 println!("cluster api listening on http://{cluster}");
             }
             tracing::info!(data = %data.display(), "serving");

@@ -961,7 +961,7 @@ fn bad_options_stop_the_server_with_a_message() {
             .arg("serve")
             .arg("--data")
             .arg(data.path())
-            .args(["--gateway", "127.0.0.1:0"])
+            .args(["--gateway", "127.0.0.1:0", "--offline"])
             .args(args)
             .output()
             .unwrap();
@@ -970,7 +970,7 @@ fn bad_options_stop_the_server_with_a_message() {
     }
     let data = tempfile::tempdir().unwrap();
     let out = Command::new(support::cairn_bin())
-        .args(["serve", "--gateway", "127.0.0.1:0", "--data"])
+        .args(["serve", "--offline", "--gateway", "127.0.0.1:0", "--data"])
         .arg(data.path())
         .env("IPFS_NS_MAP", "broken")
         .output()

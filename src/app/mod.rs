@@ -16,6 +16,7 @@ use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::workers::ConnectionWorkers;
 use crate::network::http_client::Endpoint;
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
+use crate::network::{self, Multiaddr, NetworkConfig};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -67,6 +68,8 @@ pub struct ServeOptions {
     pub remote_backends: Vec<Endpoint>,
     /// How they are asked.
     pub remote_backend_mode: RemoteMode,
+    /// The libp2p node's configuration; None: no libp2p node (`--offline`).
+    pub network: Option<NetworkConfig>,
 }
 
 /// How remote backends are asked for content.
@@ -110,12 +113,34 @@ fn retrieval(store: &Arc<Blockstore>, options: &ServeOptions) -> Result<Retrieva
 /// The longest one request to one remote backend may take.
 const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Serves until `shutdown` fires. `on_ready` is told the bound addresses (gateway, then the
-/// Cluster API if on), useful with port 0.
+/// Where `cairn serve` listens, once it does.
+#[derive(Debug, Clone)]
+pub struct Listening {
+    pub gateway: SocketAddr,
+    /// The Cluster API, if on.
+    pub cluster: Option<SocketAddr>,
+    /// The libp2p node's listen addresses, each ending in `/p2p/<peer id>` (empty offline).
+    pub swarm: Vec<Multiaddr>,
+}
+
+/// The node's libp2p identity: the keystore's `self` key (created on first use; a corrupt
+/// key file is an error, never replaced), which also names it in IPNS, pubsub and the
+/// Cluster API.
+pub fn node_keypair(data: &Path) -> Result<network::identity::Keypair, String> {
+    let keystore = Keystore::open(data).map_err(|e| e.to_string())?;
+    Ok(keypair_of(&keystore))
+}
+
+fn keypair_of(keystore: &Keystore) -> network::identity::Keypair {
+    network::identity::keypair_from_ed25519_seed(keystore.self_key().signing_key().to_bytes())
+}
+
+/// Serves until `shutdown` fires. `on_ready` is told the bound addresses (gateway, Cluster
+/// API, libp2p node), useful with port 0.
 pub async fn serve(
     options: ServeOptions,
     shutdown: Shutdown,
-    on_ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
+    on_ready: impl FnOnce(&Listening),
 ) -> Result<(), String> {
     let store = open_store(&options.data, options.store.clone())?;
     let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
@@ -181,6 +206,24 @@ pub async fn serve(
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)
         .map_err(|e| format!("cannot start the connection workers: {e}"))?;
+    let node = match options.network.clone() {
+        Some(config) => Some(
+            network::start(keypair_of(&keystore), config)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let swarm = match &node {
+        Some(node) => node
+            .listen_addrs()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|addr| addr.with_p2p(node.peer_id()).unwrap_or_else(|addr| addr))
+            .collect(),
+        None => Vec::new(),
+    };
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(listener) = cluster_listener {
         let counters = Arc::new(ByteCounters::default());
@@ -216,7 +259,11 @@ pub async fn serve(
             shutdown,
         ));
     }
-    on_ready(bound, cluster_bound);
+    on_ready(&Listening {
+        gateway: bound,
+        cluster: cluster_bound,
+        swarm,
+    });
     tasks.spawn(server::serve(
         listener,
         gateway,
@@ -226,6 +273,9 @@ pub async fn serve(
         shutdown,
     ));
     while tasks.join_next().await.is_some() {}
+    if let Some(node) = node {
+        node.shutdown().await;
+    }
     Ok(())
 }
 

@@ -1,18 +1,29 @@
 //! The network layer: blocks and routing answers from other nodes. Everything it hands up is
 //! checked first (every block against its CID); every answer from a peer is bounded in size
-//! and time. Protocols are transport-independent (they read and write any async byte
-//! stream), so the libp2p swarm that carries them is wiring. It may use [`crate::store`] and
-//! [`crate::ipld`], never the layers above.
+//! and time. It may use [`crate::store`] and [`crate::ipld`], never the layers above; nothing
+//! here knows about HTTP serving, the gateway or the Cluster API.
 //!
-//! - [`bitswap`]: the Bitswap wire format and its server side.
+//! - [`node`]: the libp2p swarm (TCP and QUIC, Noise, Yamux, Identify, Ping, the Kademlia
+//!   DHTs, connection limits, peering, `libp2p-stream`), driven through [`NetworkHandle`];
+//!   [`config`] and [`identity`] configure it.
+//! - [`bitswap`]: the Bitswap wire format and its server side, transport-independent (any
+//!   async byte stream).
 //! - [`http_client`]: the one HTTP client (plain or TLS, no redirects, bounded bodies).
 //! - [`remote`]: trustless gateways as a [`crate::store::BlockSource`] (blocks, CAR streams).
 //! - [`routing_v1`]: a Delegated Routing V1 HTTP client (providers and peers).
 
 pub mod bitswap;
+pub mod config;
 pub mod http_client;
+pub mod identity;
+pub mod node;
+mod peering;
 pub mod remote;
 pub mod routing_v1;
+
+pub use config::{ConnectionLimits, DhtMode, NetworkConfig};
+pub use libp2p::{Multiaddr, PeerId};
+pub use node::{start, NetworkError, NetworkHandle};
 
 #[cfg(test)]
 pub(crate) mod test_server;

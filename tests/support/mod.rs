@@ -68,8 +68,14 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The Cluster API's address, unless started with `--cluster-api off`.
     pub cluster: Option<SocketAddr>,
+    /// The libp2p node's listen addresses (`…/p2p/<id>`); empty when offline.
+    pub swarm: Vec<String>,
     pub data: tempfile::TempDir,
 }
+
+/// Flags that configure the libp2p node; with none of them the harness runs `--offline`, so
+/// parallel tests never share port 4001 nor listen beyond loopback.
+const NETWORK_FLAGS: &[&str] = &["--swarm", "--peer", "--bootstrap", "--dht", "--offline"];
 
 impl Server {
     /// Starts a server over a new data directory holding every fixture CAR.
@@ -99,6 +105,9 @@ impl Server {
         if !args.contains(&"--cluster-api") {
             command.args(["--cluster-api", "127.0.0.1:0"]);
         }
+        if !args.iter().any(|a| NETWORK_FLAGS.contains(a)) {
+            command.arg("--offline");
+        }
         let mut child = command
             .args(args)
             .env("RUST_LOG", "warn")
@@ -108,21 +117,37 @@ impl Server {
             .spawn()
             .expect("start cairn serve");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut read_addr = || -> SocketAddr {
-            let mut line = String::new();
+        // `swarm listening on <multiaddr>` lines come first, then the gateway's line.
+        let mut swarm = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
             stdout.read_line(&mut line).unwrap();
+            match line.trim().strip_prefix("swarm listening on ") {
+                Some(addr) => swarm.push(addr.to_owned()),
+                None => break,
+            }
+        }
+        let parse_addr = |line: &str| -> SocketAddr {
             line.trim()
                 .rsplit("http://")
                 .next()
                 .and_then(|a| a.parse().ok())
                 .unwrap_or_else(|| panic!("no address in {line:?}"))
         };
-        let addr = read_addr();
-        let cluster = cluster_on.then(&mut read_addr);
+        let addr = parse_addr(&line);
+        let cluster = cluster_on.then(|| {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            parse_addr(&line)
+        });
+        // Keep the pipe open and drained: a write to a closed stdout would fail.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Server {
             child,
             addr,
             cluster,
+            swarm,
             data,
         }
     }
@@ -160,16 +185,16 @@ impl Server {
         self.child.id()
     }
 
-    /// Waits for the process to exit by itself.
-    pub fn wait(&mut self) -> std::process::ExitStatus {
-        self.child.wait().unwrap()
-    }
-
-    /// Stops the server and hands back its data directory (to start another over it).
+    /// Kills the server and hands back its data directory (to start another on it).
     pub fn stop(mut self) -> tempfile::TempDir {
         let _ = self.child.kill();
         let _ = self.child.wait();
         std::mem::replace(&mut self.data, tempfile::tempdir().unwrap())
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
     }
 }
 
@@ -295,13 +320,28 @@ impl Kubo {
         out.stdout
     }
 
+    /// A repository for an online daemon that stays on this machine (`ipfs init
+    /// --profile=test`, then no bootstrap peers, mDNS, AutoConf, AutoTLS, delegated routers or
+    /// publishers, DNS resolvers, NAT port mapping, relays or telemetry; every address on
+    /// 127.0.0.1 with an ephemeral port, swarm over TCP and QUIC-v1).
+    pub fn init_online() -> Option<Kubo> {
+        let kubo = Kubo::init()?;
+        kubo.isolate();
+        Some(kubo)
+    }
+
     /// Starts `ipfs daemon --offline` on this repository (loopback, ephemeral ports).
     pub fn daemon(&self) -> KuboDaemon {
         self.daemon_with(&["--offline"])
     }
 
+    /// Starts `ipfs daemon` with libp2p on (a repository from [`Kubo::init_online`]).
+    pub fn online_daemon(&self) -> KuboDaemon {
+        self.daemon_with(&[])
+    }
+
     /// Starts `ipfs daemon` with `args` on this repository. Online (no `--offline`), it must
-    /// have been configured to stay on this machine first (see [`Kubo::isolate`]).
+    /// have been configured to stay on this machine first ([`Kubo::isolate`]).
     pub fn daemon_with(&self, args: &[&str]) -> KuboDaemon {
         let mut child = self
             .command(&[&["daemon"], args].concat())
@@ -342,7 +382,8 @@ impl Kubo {
 
     /// Configures the repository so an online daemon stays on this machine: no bootstrap
     /// peers, discovery, delegated routers or publishers, NAT mapping, relays, AutoTLS,
-    /// AutoConf or telemetry; the test profile already listens on 127.0.0.1 only.
+    /// AutoConf or telemetry; every address on 127.0.0.1 with an ephemeral port, the swarm
+    /// over TCP and QUIC-v1.
     pub fn isolate(&self) {
         for (key, value) in [
             ("Bootstrap", "[]"),
@@ -358,7 +399,10 @@ impl Kubo {
             ("Plugins.Plugins.telemetry.Config.Mode", "\"off\""),
             ("Addresses.API", "\"/ip4/127.0.0.1/tcp/0\""),
             ("Addresses.Gateway", "\"/ip4/127.0.0.1/tcp/0\""),
-            ("Addresses.Swarm", "[\"/ip4/127.0.0.1/tcp/0\"]"),
+            (
+                "Addresses.Swarm",
+                r#"["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"]"#,
+            ),
         ] {
             self.run(&["config", "--json", key, value]);
         }

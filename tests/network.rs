@@ -1,0 +1,481 @@
+//! The libp2p node of `cairn serve` against a real Kubo daemon on loopback: peering (cairn
+//! dials Kubo and redials after a disconnect), Kubo dialing cairn over TCP and QUIC, what
+//! Identify tells Kubo (agent, protocols, the DHT only in server mode), no dialing without
+//! being told to, the identity's persistence, and refused flags. Every address is on
+//! 127.0.0.1 with an ephemeral port; Kubo runs with no bootstrap peers and nothing that
+//! reaches beyond the machine (`Kubo::init_online`).
+
+mod support;
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{cairn_bin, http_request, Kubo, KuboDaemon, Server};
+
+const LOOPBACK_TCP: &str = "/ip4/127.0.0.1/tcp/0";
+const LOOPBACK_QUIC: &str = "/ip4/127.0.0.1/udp/0/quic-v1";
+
+/// An online Kubo daemon, or None (skipped visibly) when Kubo is not installed.
+fn kubo() -> Option<(Kubo, KuboDaemon)> {
+    kubo_with(&[])
+}
+
+/// An online Kubo daemon with extra `ipfs config --json KEY VALUE` settings.
+fn kubo_with(config: &[(&str, &str)]) -> Option<(Kubo, KuboDaemon)> {
+    let kubo = Kubo::init_online()?;
+    for (key, value) in config {
+        kubo.run(&["config", "--json", key, value]);
+    }
+    let daemon = kubo.online_daemon();
+    Some((kubo, daemon))
+}
+
+/// `POST /api/v0/<command>` on Kubo's RPC API; panics unless it answers 200 with JSON.
+fn rpc(kubo: &KuboDaemon, command: &str) -> Value {
+    let response = kubo.rpc(command);
+    assert_eq!(response.status, 200, "{command}: {}", response.text());
+    // Streaming commands (ping) answer one JSON object per line; keep the last.
+    let text = response.text();
+    let last = text
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("null");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{command}: {e}: {text}"))
+}
+
+/// Kubo's peer ID and its TCP and QUIC addresses (with `/p2p/<id>`).
+fn kubo_addrs(kubo: &KuboDaemon) -> (String, String, String) {
+    let id = rpc(kubo, "id");
+    let peer = id["ID"].as_str().unwrap().to_owned();
+    let addrs: Vec<String> = id["Addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    let find = |needle: &str| {
+        addrs
+            .iter()
+            .find(|a| a.starts_with("/ip4/127.0.0.1/") && a.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} address in {addrs:?}"))
+            .clone()
+    };
+    (peer, find("/tcp/"), find("/quic-v1/"))
+}
+
+/// `ipfs swarm peers`: (peer ID, address) of each connection.
+fn kubo_peers(kubo: &KuboDaemon) -> Vec<(String, String)> {
+    match &rpc(kubo, "swarm/peers")["Peers"] {
+        Value::Array(peers) => peers
+            .iter()
+            .map(|p| {
+                (
+                    p["Peer"].as_str().unwrap().to_owned(),
+                    p["Addr"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn kubo_sees(kubo: &KuboDaemon, peer: &str) -> bool {
+    kubo_peers(kubo).iter().any(|(p, _)| p == peer)
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start.elapsed()
+}
+
+/// The peer ID cairn prints in its `swarm listening on …/p2p/<id>` lines (one ID for all).
+fn swarm_peer_id(server: &Server) -> String {
+    assert!(!server.swarm.is_empty(), "cairn printed no swarm address");
+    let ids: HashSet<&str> = server
+        .swarm
+        .iter()
+        .map(|a| a.rsplit_once("/p2p/").expect("address with /p2p/").1)
+        .collect();
+    assert_eq!(ids.len(), 1, "{:?}", server.swarm);
+    ids.into_iter().next().unwrap().to_owned()
+}
+
+fn swarm_addr<'a>(server: &'a Server, transport: &str) -> &'a str {
+    server
+        .swarm
+        .iter()
+        .find(|a| a.contains(transport))
+        .unwrap_or_else(|| panic!("no {transport} address in {:?}", server.swarm))
+}
+
+fn start_cairn(args: &[&str]) -> Server {
+    Server::start_in(tempfile::tempdir().unwrap(), args)
+}
+
+/// Kubo's view of a peer once Identify has run: (agent, protocols).
+fn identified(kubo: &KuboDaemon, peer: &str) -> (String, Vec<String>) {
+    let mut result = (String::new(), Vec::new());
+    wait_until("Kubo identifies cairn", Duration::from_secs(20), || {
+        let id = rpc(kubo, &format!("id?arg={peer}"));
+        result.0 = id["AgentVersion"].as_str().unwrap_or("").to_owned();
+        result.1 = id["Protocols"]
+            .as_array()
+            .map(|p| p.iter().map(|p| p.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        !result.0.is_empty() && !result.1.is_empty()
+    });
+    result
+}
+
+#[test]
+fn cairn_peers_with_kubo_and_identifies_itself() {
+    let Some((_repo, kubo)) = kubo() else { return };
+    let (_, kubo_tcp, _) = kubo_addrs(&kubo);
+    let server = start_cairn(&[
+        "--swarm",
+        LOOPBACK_TCP,
+        "--swarm",
+        LOOPBACK_QUIC,
+        "--peer",
+        &kubo_tcp,
+        "--dht",
+        "server",
+    ]);
+    let cairn = swarm_peer_id(&server);
+    assert!(cairn.starts_with("12D3KooW"), "{cairn}");
+    assert!(
+        server.swarm[0].starts_with("/ip4/127.0.0.1/tcp/"),
+        "{:?}",
+        server.swarm
+    );
+    wait_until("Kubo sees cairn", Duration::from_secs(20), || {
+        kubo_sees(&kubo, &cairn)
+    });
+
+    let (agent, protocols) = identified(&kubo, &cairn);
+    assert_eq!(agent, format!("cairn/{}", env!("CARGO_PKG_VERSION")));
+    for protocol in ["/ipfs/id/1.0.0", "/ipfs/ping/1.0.0", "/ipfs/kad/1.0.0"] {
+        assert!(
+            protocols.iter().any(|p| p == protocol),
+            "{protocol} not in {protocols:?}"
+        );
+    }
+    // Ping answers.
+    let ping = rpc(&kubo, &format!("ping?arg={cairn}&count=1"));
+    assert_eq!(ping["Success"], true, "{ping}");
+
+    // The same peer ID everywhere cairn names itself: `cairn id` and the Cluster API.
+    let out = Command::new(cairn_bin())
+        .args(["id", "--data"])
+        .arg(server.data.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), cairn);
+    let id = http_request(server.cluster.unwrap(), "GET", "/id", &[]);
+    let id: Value = serde_json::from_slice(&id.body).unwrap();
+    assert_eq!(id["ipfs"]["id"], cairn.as_str(), "{id}");
+}
+
+#[test]
+fn the_public_dht_serves_only_when_asked_on_loopback() {
+    let Some((_repo, kubo)) = kubo() else { return };
+    let (_, kubo_tcp, _) = kubo_addrs(&kubo);
+    // `auto` (the default) is a client of the public DHT (no public address) and serves the
+    // LAN one; `client` serves neither.
+    for (mode, lan) in [(None, true), (Some("client"), false)] {
+        let mut args = vec!["--swarm", LOOPBACK_TCP, "--peer", &kubo_tcp];
+        if let Some(mode) = mode {
+            args.extend(["--dht", mode]);
+        }
+        let server = start_cairn(&args);
+        let cairn = swarm_peer_id(&server);
+        wait_until("Kubo sees cairn", Duration::from_secs(20), || {
+            kubo_sees(&kubo, &cairn)
+        });
+        let (agent, protocols) = identified(&kubo, &cairn);
+        assert!(agent.starts_with("cairn/"), "{agent}");
+        assert!(
+            protocols.iter().any(|p| p == "/ipfs/id/1.0.0"),
+            "{protocols:?}"
+        );
+        assert!(
+            !protocols.iter().any(|p| p == "/ipfs/kad/1.0.0"),
+            "{mode:?}: {protocols:?}"
+        );
+        assert_eq!(
+            protocols.iter().any(|p| p == "/ipfs/lan/kad/1.0.0"),
+            lan,
+            "{mode:?}: {protocols:?}"
+        );
+    }
+}
+
+#[test]
+fn kubo_and_cairn_find_each_others_provider_records() {
+    use cairn::network::{self, identity::Keypair, NetworkConfig};
+    let Some((repo, kubo)) = kubo() else { return };
+    let (kubo_id, kubo_tcp, _) = kubo_addrs(&kubo);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let node = runtime
+        .block_on(network::start(
+            Keypair::generate_ed25519(),
+            NetworkConfig {
+                listen: vec![LOOPBACK_TCP.parse().unwrap()],
+                peers: vec![kubo_tcp.parse().unwrap()],
+                ..NetworkConfig::default()
+            },
+        ))
+        .unwrap();
+    let cairn = node.peer_id().to_string();
+    // Kubo keeps a peer whose addresses are all loopback in its LAN DHT only.
+    wait_until(
+        "Kubo's LAN DHT holds cairn",
+        Duration::from_secs(20),
+        || kubo.rpc("stats/dht?arg=lan").text().contains(&cairn),
+    );
+
+    // cairn provides a CID; Kubo's `routing findprovs` finds cairn.
+    let ours: cid::Cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+        .parse()
+        .unwrap();
+    runtime.block_on(node.start_providing(&ours)).unwrap();
+    let found = kubo.rpc(&format!("routing/findprovs?arg={ours}&num-providers=1"));
+    assert_eq!(found.status, 200);
+    assert!(found.text().contains(&cairn), "{}", found.text());
+
+    // Kubo provides a block of its own; cairn finds Kubo.
+    let block = repo.repo.path().join("block");
+    std::fs::write(&block, b"provided by kubo").unwrap();
+    let theirs = String::from_utf8(repo.run(&["block", "put", block.to_str().unwrap()]))
+        .unwrap()
+        .trim()
+        .to_owned();
+    repo.run(&["routing", "provide", &theirs]);
+    let theirs: cid::Cid = theirs.parse().unwrap();
+    let providers = runtime
+        .block_on(node.get_providers(&theirs, 5))
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(providers, vec![kubo_id]);
+    runtime.block_on(node.shutdown());
+}
+
+#[test]
+fn kubo_connects_to_cairn_over_tcp_and_quic() {
+    let Some((_repo, kubo)) = kubo() else { return };
+    // One cairn per transport, each listening on that transport only, so the connection
+    // Kubo reports can only be over it.
+    for (listen, transport) in [(LOOPBACK_TCP, "/tcp/"), (LOOPBACK_QUIC, "/quic-v1")] {
+        let server = start_cairn(&["--swarm", listen]);
+        let cairn = swarm_peer_id(&server);
+        assert!(!kubo_sees(&kubo, &cairn));
+        let addr = swarm_addr(&server, transport);
+        let connected = rpc(&kubo, &format!("swarm/connect?arg={addr}"));
+        assert!(
+            connected["Strings"][0]
+                .as_str()
+                .unwrap()
+                .ends_with("success"),
+            "{connected}"
+        );
+        let peers = kubo_peers(&kubo);
+        let (_, over) = peers
+            .iter()
+            .find(|(p, _)| *p == cairn)
+            .unwrap_or_else(|| panic!("cairn not in {peers:?}"));
+        assert!(over.contains(transport), "{over}");
+        assert!(over.starts_with("/ip4/127.0.0.1/"), "{over}");
+        let (agent, _) = identified(&kubo, &cairn);
+        assert!(agent.starts_with("cairn/"), "{agent}");
+    }
+}
+
+#[test]
+fn a_peered_kubo_is_redialed_after_a_disconnect() {
+    // Kubo without a DHT: neither side then has the other in a DHT routing table, whose
+    // upkeep could reconnect them too; only peering can.
+    let Some((_repo, kubo)) = kubo_with(&[("Routing.Type", r#""none""#)]) else {
+        return;
+    };
+    let (_, _, kubo_quic) = kubo_addrs(&kubo);
+    // Over QUIC this time; TCP peering is the first test's.
+    let server = start_cairn(&["--swarm", LOOPBACK_QUIC, "--peer", &kubo_quic]);
+    let cairn = swarm_peer_id(&server);
+    wait_until("Kubo sees cairn", Duration::from_secs(20), || {
+        kubo_sees(&kubo, &cairn)
+    });
+    for round in 0..2 {
+        let (_, addr) = kubo_peers(&kubo)
+            .into_iter()
+            .find(|(p, _)| *p == cairn)
+            .expect("cairn connected");
+        let out = rpc(&kubo, &format!("swarm/disconnect?arg={addr}/p2p/{cairn}"));
+        assert!(
+            out["Strings"][0].as_str().unwrap().contains("success"),
+            "{out}"
+        );
+        // The first redial comes about a second after the drop (1 s, then 2 s, … backoff).
+        let took = wait_until("cairn redials Kubo", Duration::from_secs(15), || {
+            kubo_sees(&kubo, &cairn)
+        });
+        eprintln!("round {round}: back after {took:?}");
+    }
+
+    // A cairn Kubo dialed, not told to keep Kubo, stays disconnected.
+    let other = start_cairn(&["--swarm", LOOPBACK_TCP]);
+    let other_id = swarm_peer_id(&other);
+    rpc(&kubo, &format!("swarm/connect?arg={}", other.swarm[0]));
+    assert!(kubo_sees(&kubo, &other_id));
+    rpc(&kubo, &format!("swarm/disconnect?arg={}", other.swarm[0]));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!kubo_sees(&kubo, &other_id));
+    assert!(kubo_sees(&kubo, &cairn));
+}
+
+#[test]
+fn without_dial_flags_cairn_dials_nobody() {
+    let Some((_repo, kubo)) = kubo() else { return };
+    let server = start_cairn(&["--swarm", LOOPBACK_TCP, "--dht", "server"]);
+    let cairn = swarm_peer_id(&server);
+    // Past the DHT's start-up bootstrap attempt (0.5 s after listening).
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(kubo_peers(&kubo).is_empty(), "{:?}", kubo_peers(&kubo));
+    // Nothing outbound at all: every TCP socket cairn holds is a listener.
+    let sockets = tcp_sockets(server.pid());
+    assert!(!sockets.is_empty(), "no TCP sockets found for cairn");
+    let others: Vec<_> = sockets.iter().filter(|(state, _)| state != "0A").collect();
+    assert!(
+        others.is_empty(),
+        "{cairn} has non-listening sockets: {others:?}"
+    );
+}
+
+/// The TCP sockets a process holds: (state as in /proc/net/tcp, "local remote").
+fn tcp_sockets(pid: u32) -> Vec<(String, String)> {
+    let inodes: HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|link| {
+            let link = link.to_string_lossy().into_owned();
+            Some(link.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
+        })
+        .collect();
+    let mut sockets = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() > 9 && inodes.contains(fields[9]) {
+                sockets.push((fields[3].to_owned(), format!("{} {}", fields[1], fields[2])));
+            }
+        }
+    }
+    sockets
+}
+
+#[test]
+fn the_identity_persists_and_a_corrupt_key_stops_cairn() {
+    let data = tempfile::tempdir().unwrap();
+    let id = |data: &std::path::Path| {
+        Command::new(cairn_bin())
+            .args(["id", "--data"])
+            .arg(data)
+            .output()
+            .unwrap()
+    };
+    let first = id(data.path());
+    assert!(first.status.success());
+    let peer = String::from_utf8(first.stdout).unwrap().trim().to_owned();
+    assert!(peer.starts_with("12D3KooW"), "{peer}");
+    let key = data.path().join("keys/key_onswyzq");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // The node runs under that key, restart after restart.
+    let server = Server::start_in(data, &["--swarm", LOOPBACK_TCP, "--cluster-api", "off"]);
+    assert_eq!(swarm_peer_id(&server), peer);
+    let data = stop(server);
+    let server = Server::start_in(data, &["--swarm", LOOPBACK_TCP, "--cluster-api", "off"]);
+    assert_eq!(swarm_peer_id(&server), peer);
+    let data = stop(server);
+
+    // A corrupt key is an error, left in place, never replaced by a new identity.
+    std::fs::write(&key, b"not a key").unwrap();
+    let out = Command::new(cairn_bin())
+        .args(["serve", "--gateway", "127.0.0.1:0", "--cluster-api", "off"])
+        .args(["--swarm", LOOPBACK_TCP, "--data"])
+        .arg(data.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("key_onswyzq") && stderr.contains("unusable"),
+        "{stderr}"
+    );
+    let out = id(data.path());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unusable"));
+    assert_eq!(std::fs::read(&key).unwrap(), b"not a key");
+}
+
+fn stop(server: Server) -> tempfile::TempDir {
+    server.stop()
+}
+
+#[test]
+fn bad_network_flags_stop_cairn_with_a_message() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = format!(
+        "/ip4/127.0.0.1/tcp/{}",
+        listener.local_addr().unwrap().port()
+    );
+    for (args, says) in [
+        (&["--swarm", "0.0.0.0:4001"][..], "not a multiaddr"),
+        (&["--swarm", "/ip4/127.0.0.1/udp/0"], "not a listen address"),
+        (
+            &["--peer", "/ip4/127.0.0.1/tcp/4001"],
+            "does not end in /p2p/",
+        ),
+        (
+            &["--bootstrap", "/ip4/127.0.0.1/tcp/notaport"],
+            "not a multiaddr",
+        ),
+        (&["--dht", "dhtserver"], "server, client or auto"),
+        (
+            &["--offline", "--swarm", LOOPBACK_TCP],
+            "cannot be used with",
+        ),
+        (&["--swarm", &taken], "in use"),
+    ] {
+        let data = tempfile::tempdir().unwrap();
+        let out = Command::new(cairn_bin())
+            .args([
+                "serve",
+                "--gateway",
+                "127.0.0.1:0",
+                "--cluster-api",
+                "off",
+                "--data",
+            ])
+            .arg(data.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
