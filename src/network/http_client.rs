@@ -398,8 +398,12 @@ impl BodyStream {
         let Some(second) = self.chunk().await.transpose()? else {
             return Ok(first);
         };
-        let hint = self.body.size_hint().exact().unwrap_or(0).min(self.limit);
-        let mut all = BytesMut::with_capacity((first.len() + second.len()).max(hint as usize));
+        // The hint is what is left to read: the buffer gets the whole body's size at once, so
+        // it is never regrown (a regrown buffer keeps up to twice a block's bytes alive in
+        // whatever caches the block).
+        let rest = self.body.size_hint().exact().unwrap_or(0);
+        let total = (first.len() + second.len()) as u64 + rest;
+        let mut all = BytesMut::with_capacity(total.min(self.limit) as usize);
         all.extend_from_slice(&first);
         all.extend_from_slice(&second);
         while let Some(chunk) = self.chunk().await.transpose()? {
@@ -500,6 +504,21 @@ mod tests {
             chunks.collect().await,
             Err(RequestError::TooLarge { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn an_announced_body_is_collected_into_one_buffer_of_its_size() {
+        const LEN: usize = 300_000;
+        let server =
+            TestServer::start(|_| async move { body::full(StatusCode::OK, vec![9u8; LEN]) }).await;
+        let stream = BodyStream::new(get(&server, "/").await, 1 << 20, Duration::from_secs(5));
+        let all = stream.unwrap().collect().await.unwrap();
+        assert_eq!(all.len(), LEN);
+        // A buffer regrown while reading would hold up to twice the block in a cache.
+        match all.try_into_mut() {
+            Ok(buffer) => assert_eq!(buffer.capacity(), LEN),
+            Err(_) => panic!("a {LEN}-byte body should arrive in more than one chunk"),
+        }
     }
 
     #[tokio::test]
