@@ -6,6 +6,7 @@ pub mod car;
 pub(crate) mod cbor;
 pub mod cbor_text;
 pub mod cid;
+pub mod dag_scope;
 pub mod dagpath;
 pub mod dagpb;
 mod error;

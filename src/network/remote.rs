@@ -433,36 +433,7 @@ impl BlockSource for RemoteBlocks {
     }
 }
 
-/// How much of the DAG under a path a CAR request asks for (IPIP-402 `dag-scope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DagScope {
-    /// The blocks of the path and the block at its end.
-    Block,
-    /// The path and the entity at its end: a whole file (or the `entity-bytes` range of it),
-    /// a directory's own blocks (not its children), a HAMT's shards.
-    Entity,
-    /// The path and the whole DAG below it.
-    #[default]
-    All,
-}
-
-impl DagScope {
-    fn as_str(self) -> &'static str {
-        match self {
-            DagScope::Block => "block",
-            DagScope::Entity => "entity",
-            DagScope::All => "all",
-        }
-    }
-}
-
-/// A byte range of a file entity (IPIP-402 `entity-bytes=from:to`, both inclusive, negative
-/// values counting from the end, `to: None` meaning `*`, the end).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EntityBytes {
-    pub from: i64,
-    pub to: Option<i64>,
-}
+pub use crate::ipld::dag_scope::{DagScope, EntityBytes};
 
 /// What a CAR request asks for: `/ipfs/{root}/{path…}` with a scope and, for an entity, a
 /// byte range.

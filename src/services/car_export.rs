@@ -44,91 +44,21 @@ const MAX_DAG_DEPTH: usize = 1 << 16;
 /// Deepest UnixFS file DAG walked; balanced DAGs of real files are a handful of levels deep.
 const MAX_FILE_DEPTH: usize = 64;
 
-/// Which blocks below the end of the path a CAR carries (the `dag-scope` parameter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DagScope {
-    /// Only the block the path ends at.
-    Block,
-    /// What it takes to read that entity: a whole UnixFS file, a directory's own blocks.
-    Entity,
-    /// The whole DAG below (the default).
-    #[default]
-    All,
+pub use crate::ipld::dag_scope::{DagScope, EntityBytes};
+
+/// Parses a `dag-scope` value: `block`, `entity` or `all`.
+pub fn parse_dag_scope(text: &str) -> Result<DagScope> {
+    DagScope::parse(text).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "unsupported dag-scope {text:?} (expected block, entity or all)"
+        ))
+    })
 }
 
-impl DagScope {
-    /// Parses a `dag-scope` value: `block`, `entity` or `all`.
-    pub fn parse(text: &str) -> Result<DagScope> {
-        match text {
-            "block" => Ok(DagScope::Block),
-            "entity" => Ok(DagScope::Entity),
-            "all" => Ok(DagScope::All),
-            other => Err(Error::InvalidInput(format!(
-                "unsupported dag-scope {other:?} (expected block, entity or all)"
-            ))),
-        }
-    }
-
-    /// The parameter value, e.g. for an `Etag`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DagScope::Block => "block",
-            DagScope::Entity => "entity",
-            DagScope::All => "all",
-        }
-    }
-}
-
-/// An `entity-bytes=from:to` range: inclusive byte offsets, negative ones counting from the
-/// end of the entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EntityBytes {
-    pub from: i64,
-    /// `None` for `*`, the end of the entity.
-    pub to: Option<i64>,
-}
-
-/// Parses an `entity-bytes` value as boxo does: two decimal integers (or `*` for the second)
-/// around one `:`, refusing ranges whose ends are both non-negative, or both negative, and
-/// out of order.
+/// Parses an `entity-bytes` value (see [`EntityBytes::parse`]).
 pub fn parse_entity_bytes(text: &str) -> Result<EntityBytes> {
-    let invalid = |why: &str| Error::InvalidInput(format!("invalid entity-bytes {text:?}: {why}"));
-    let Some((from, to)) = text.split_once(':') else {
-        return Err(invalid("expected from:to"));
-    };
-    let number = |part: &str| -> Result<i64> {
-        part.parse::<i64>()
-            .map_err(|_| invalid("offsets must be decimal integers"))
-    };
-    let from = number(from)?;
-    if to == "*" {
-        return Ok(EntityBytes { from, to: None });
-    }
-    let to = number(to)?;
-    if (from >= 0) == (to >= 0) && from > to {
-        return Err(invalid("'from' is after 'to'"));
-    }
-    Ok(EntityBytes { from, to: Some(to) })
-}
-
-impl EntityBytes {
-    /// The inclusive range `(first, last)` this selects in an entity of `len` bytes, clamped
-    /// to the entity; `None` when nothing of it is selected (the request then carries the
-    /// entity's root block only, as the spec says of empty or out-of-range requests).
-    pub fn resolve(&self, len: u64) -> Option<(u64, u64)> {
-        let len = i128::from(len);
-        let from = i128::from(self.from);
-        let first = if from < 0 { (len + from).max(0) } else { from };
-        let last = match self.to {
-            None => len - 1,
-            Some(to) if to < 0 => len + i128::from(to),
-            Some(to) => i128::from(to).min(len - 1),
-        };
-        if first > last || first >= len {
-            return None;
-        }
-        Some((u64::try_from(first).ok()?, u64::try_from(last).ok()?))
-    }
+    EntityBytes::parse(text)
+        .map_err(|why| Error::InvalidInput(format!("invalid entity-bytes {text:?}: {why}")))
 }
 
 /// What a CAR request asks for.
@@ -152,7 +82,7 @@ impl CarParams {
     ) -> Result<CarParams> {
         let entity_bytes = entity_bytes.map(parse_entity_bytes).transpose()?;
         let scope = match (dag_scope, entity_bytes) {
-            (Some(text), _) => DagScope::parse(text)?,
+            (Some(text), _) => parse_dag_scope(text)?,
             (None, Some(_)) => DagScope::Entity,
             (None, None) => DagScope::All,
         };
@@ -1232,7 +1162,7 @@ mod tests {
             ("entity", DagScope::Entity),
             ("all", DagScope::All),
         ] {
-            assert_eq!(DagScope::parse(text).unwrap(), scope);
+            assert_eq!(parse_dag_scope(text).unwrap(), scope);
             assert_eq!(scope.as_str(), text);
         }
         for bad in [(Some("everything"), None), (Some("all"), Some("x"))] {
