@@ -131,8 +131,10 @@ struct ServeArgs {
     /// are never followed
     #[arg(long = "remote-backend", value_name = "URL", value_parser = parse_endpoint)]
     remote_backends: Vec<Endpoint>,
-    /// How remote backends are asked: `block` (one `?format=raw` request per block)
-    #[arg(long, value_name = "block", default_value = "block", value_parser = parse_remote_mode)]
+    /// How remote backends are asked: `block` (one `?format=raw` request per block) or `car`
+    /// (one `?format=car` request per request, with dag-scope and entity-bytes, so a range
+    /// fetches only its blocks)
+    #[arg(long, value_name = "block|car", default_value = "block", value_parser = parse_remote_mode)]
     remote_backend_mode: RemoteMode,
     /// libp2p listen address, TCP or QUIC-v1 (repeatable) [default: /ip4/0.0.0.0/tcp/4001
     /// and /ip4/0.0.0.0/udp/4001/quic-v1]
@@ -505,7 +507,8 @@ fn parse_endpoint(text: &str) -> Result<Endpoint, String> {
 fn parse_remote_mode(text: &str) -> Result<RemoteMode, String> {
     match text {
         "block" => Ok(RemoteMode::Block),
-        other => Err(format!("expected block, not {other:?}")),
+        "car" => Ok(RemoteMode::Car),
+        other => Err(format!("expected block or car, not {other:?}")),
     }
 }
 

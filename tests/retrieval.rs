@@ -19,8 +19,13 @@ fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// An empty cairn whose only source beyond its store is `backend`.
+/// An empty cairn whose only source beyond its store is `backend`, asked block by block.
 fn edge_in_front_of(backend: std::net::SocketAddr) -> Server {
+    edge_with_mode(backend, "block")
+}
+
+/// An empty cairn in front of `backend`, in remote-backend `mode` (block or car).
+fn edge_with_mode(backend: std::net::SocketAddr, mode: &str) -> Server {
     let url = format!("http://{backend}");
     Server::start_in(
         tempfile::tempdir().unwrap(),
@@ -29,6 +34,8 @@ fn edge_in_front_of(backend: std::net::SocketAddr) -> Server {
             "off",
             "--remote-backend",
             &url,
+            "--remote-backend-mode",
+            mode,
             "--retrieval-timeout",
             "10s",
         ],
@@ -63,10 +70,16 @@ fn add_to_cairn(origin: &Server, data: &[u8]) -> String {
 
 #[test]
 fn an_edge_serves_files_ranges_and_cars_it_never_had() {
+    for mode in ["block", "car"] {
+        edge_serves_what_it_never_had(mode);
+    }
+}
+
+fn edge_serves_what_it_never_had(mode: &str) {
     let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
     let data = pseudo_random(300_000, 7);
     let cid = add_to_cairn(&origin, &data);
-    let edge = edge_in_front_of(origin.addr);
+    let edge = edge_with_mode(origin.addr, mode);
 
     // Not here yet: only-if-cached says so without asking anyone.
     let cached_only = edge.request(
@@ -157,11 +170,20 @@ fn kubos_gateway_is_a_backend_for_files_and_directories() {
     .unwrap()
     .trim()
     .to_owned();
-    let edge = edge_in_front_of(daemon.gateway);
-    let big = edge.get(&format!("/ipfs/{root}/big.bin"));
-    assert_eq!(big.status, 200);
-    assert_eq!(big.body, data);
-    let index = edge.get(&format!("/ipfs/{root}/"));
-    assert_eq!(index.status, 200);
-    assert_eq!(index.body, b"<h1>hello</h1>");
+    for mode in ["block", "car"] {
+        let edge = edge_with_mode(daemon.gateway, mode);
+        let range = edge.request(
+            "GET",
+            &format!("/ipfs/{root}/big.bin"),
+            &[("Range", "bytes=300000-300999")],
+        );
+        assert_eq!(range.status, 206, "{mode}");
+        assert_eq!(range.body, &data[300_000..301_000], "{mode}");
+        let big = edge.get(&format!("/ipfs/{root}/big.bin"));
+        assert_eq!(big.status, 200, "{mode}");
+        assert_eq!(big.body, data, "{mode}");
+        let index = edge.get(&format!("/ipfs/{root}/"));
+        assert_eq!(index.status, 200, "{mode}");
+        assert_eq!(index.body, b"<h1>hello</h1>", "{mode}");
+    }
 }

@@ -23,7 +23,7 @@ use crate::services::keystore::Keystore;
 use crate::services::names::{NameOptions, NameService};
 use crate::services::pins::{Pin, Pinset};
 use crate::services::pubsub::LocalBus;
-use crate::services::retrieval::{NetworkSource, Retrieval};
+use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
 use crate::store::{Blockstore, StoreOptions};
 
 /// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
@@ -78,14 +78,17 @@ pub enum RemoteMode {
     /// One `?format=raw` request per block.
     #[default]
     Block,
+    /// One `?format=car` request per request's walk (with `dag-scope` and `entity-bytes`),
+    /// blocks missing from it asked for one by one.
+    Car,
 }
 
 /// The block source requests read from: the store, then whatever network sources the
 /// options name.
 fn retrieval(store: &Arc<Blockstore>, options: &ServeOptions) -> Result<Retrieval, String> {
     let mut network = Vec::new();
+    let mut walks = None;
     if !options.remote_backends.is_empty() {
-        let RemoteMode::Block = options.remote_backend_mode;
         let names: Vec<String> = options
             .remote_backends
             .iter()
@@ -104,10 +107,17 @@ fn retrieval(store: &Arc<Blockstore>, options: &ServeOptions) -> Result<Retrieva
             .map_err(|e| format!("cannot set up the remote backends: {e}"))?;
         network.push(NetworkSource {
             name: format!("remote backends ({})", names.join(", ")),
-            source: Arc::new(remote),
+            source: Arc::new(remote.clone()),
         });
+        if options.remote_backend_mode == RemoteMode::Car {
+            walks = Some(Arc::new(remote) as Arc<dyn WalkSource>);
+        }
     }
-    Ok(Retrieval::new(Arc::clone(store), network))
+    let retrieval = Retrieval::new(Arc::clone(store), network);
+    Ok(match walks {
+        Some(walks) => retrieval.with_walks(walks),
+        None => retrieval,
+    })
 }
 
 /// The longest one request to one remote backend may take.
@@ -200,7 +210,7 @@ pub async fn serve(
     let blocks = Arc::new(retrieval(&store, &options)?);
     let gateway = Arc::new(
         Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
-            .with_source(blocks)
+            .with_retrieval(blocks)
             .with_names(Arc::clone(&names)),
     );
     let workers = ConnectionWorkers::per_core()

@@ -30,6 +30,7 @@ use crate::http::{cors, Body, HttpError, Response};
 use crate::services::names::NameService;
 use crate::services::pins::Pinset;
 use crate::services::pubsub::PubsubBackend;
+use crate::services::retrieval::Retrieval;
 use crate::store::{Blockstore, SharedSource};
 
 /// Longest request target (path and query) accepted; longer ones get 414.
@@ -82,6 +83,8 @@ pub struct Gateway {
     store: Arc<Blockstore>,
     /// Where every read comes from.
     blocks: SharedSource,
+    /// The same source, told of each request's walk ahead (CAR-mode remote backends).
+    retrieval: Option<Arc<Retrieval>>,
     pins: Arc<Pinset>,
     writable: bool,
     max_upload: Option<u64>,
@@ -106,6 +109,7 @@ impl Gateway {
     ) -> Self {
         Gateway {
             blocks: Arc::clone(&store) as SharedSource,
+            retrieval: None,
             store,
             pins,
             pubsub: pubsub::PubsubApi::new(pubsub),
@@ -126,6 +130,14 @@ impl Gateway {
     /// Reads blocks from `source` instead of the store alone (the network, or a test's).
     pub fn with_source(mut self, source: SharedSource) -> Self {
         self.blocks = source;
+        self
+    }
+
+    /// Reads blocks through `retrieval` (the store, then the network) and tells it of each
+    /// request's walk before reading.
+    pub fn with_retrieval(mut self, retrieval: Arc<Retrieval>) -> Self {
+        self.blocks = Arc::clone(&retrieval) as SharedSource;
+        self.retrieval = Some(retrieval);
         self
     }
 

@@ -33,9 +33,11 @@ use crate::http::header_text::HeaderText;
 use crate::http::range::{self, RangePlan, RangeRequest};
 use crate::http::{conditional, content_type, Body, HttpError, Response};
 use crate::ipld::cid::{codec, v1_text};
+use crate::ipld::dag_scope::{DagScope, EntityBytes};
 use crate::services::file::FileStream;
 use crate::services::redirects::{self, RedirectKind};
 use crate::services::resolve::{self, FileRoot, Node, Resolved};
+use crate::services::retrieval::Walk;
 use crate::services::{dir, Error};
 use crate::store::SharedSource;
 
@@ -157,6 +159,60 @@ pub(super) async fn serve_ipfs(
     serve_content(gw, ask, root, &segments).await
 }
 
+/// The walk a request is about to make, in trustless-gateway terms, so a source that fetches
+/// whole sub-DAGs can fetch just that: a CAR's own `dag-scope` and `entity-bytes`; a TAR, the
+/// whole DAG; a raw block, one block; anything else, the entity at the path — for a file, the
+/// bytes of a single `Range` when there is one.
+fn walk_of(ask: &Ask<'_>, root: Cid, segments: &[&str]) -> Walk {
+    let (scope, bytes) = match ask.format() {
+        Format::Car => (
+            query_param(ask.query, "dag-scope")
+                .and_then(|s| DagScope::parse(&s))
+                .unwrap_or_default(),
+            query_param(ask.query, "entity-bytes").and_then(|b| EntityBytes::parse(&b).ok()),
+        ),
+        Format::Tar => (DagScope::All, None),
+        Format::Raw => (DagScope::Block, None),
+        _ => (
+            DagScope::Entity,
+            ask.headers.get(header::RANGE).and_then(single_range),
+        ),
+    };
+    Walk {
+        root,
+        path: segments.iter().map(|s| (*s).to_owned()).collect(),
+        scope,
+        bytes,
+    }
+}
+
+/// A `Range` of a single range-spec as entity bytes; several ranges, another unit or a
+/// malformed header select the whole entity.
+fn single_range(header: &HeaderValue) -> Option<EntityBytes> {
+    let range::RangeRequest::Bytes(set) = range::parse_range(header.as_bytes()).ok()? else {
+        return None;
+    };
+    if set.len() != 1 {
+        return None;
+    }
+    let signed = |n: u64| i64::try_from(n).ok();
+    match set.specs().next()? {
+        range::RangeSpec::FromTo(first, last) => Some(EntityBytes {
+            from: signed(first)?,
+            to: Some(signed(last)?),
+        }),
+        range::RangeSpec::From(first) => Some(EntityBytes {
+            from: signed(first)?,
+            to: None,
+        }),
+        range::RangeSpec::Suffix(0) => None,
+        range::RangeSpec::Suffix(n) => Some(EntityBytes {
+            from: -signed(n)?,
+            to: None,
+        }),
+    }
+}
+
 /// Serves the content `segments` name below `root`, in the negotiated format.
 pub(super) async fn serve_content(
     gw: &Gateway,
@@ -170,6 +226,9 @@ pub(super) async fn serve_content(
             StatusCode::PRECONDITION_FAILED,
             format!("{:?} is not in the local block store", ask.content_path),
         ));
+    }
+    if let Some(retrieval) = &gw.retrieval {
+        retrieval.expect(walk_of(ask, root, segments));
     }
     let mut response =
         match ask.format() {

@@ -6,17 +6,51 @@
 //! goes to the store's fetch cache off the request path. Each network source verifies what it
 //! returns against the CID (the [`BlockSource`] contract); nothing unverified gets here.
 //!
+//! A walk announced ahead ([`Retrieval::expect`]) lets a source that serves whole sub-DAGs
+//! (a remote backend in CAR mode) stream them in one request: its blocks land in the caches
+//! as they arrive, and reads waiting for one of them get it from the stream instead of asking
+//! for it alone. A read falls back to asking every source when no such stream is running or
+//! the streams end without its block.
+//!
 //! Offline (no network sources) this is the store. Online, a block nobody has is an error
 //! that says what was tried ([`store::Error::Unavailable`]), answered 504 by the gateway —
 //! never a 404: absence on the network cannot be proven, only not found in time.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use cid::Cid;
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{BoxStream, FuturesUnordered, StreamExt};
+use multihash::Multihash;
+use tokio::sync::oneshot;
 
+use crate::ipld::dag_scope::{DagScope, EntityBytes};
+use crate::network::remote::{CarRequest, RemoteBlocks};
 use crate::store::{self, BlockSource, Blockstore, SharedSource, SourceFuture};
+
+/// What a reader is about to walk: a request's selection in trustless-gateway terms
+/// (IPIP-402).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    pub root: Cid,
+    /// Path segments below the root, decoded.
+    pub path: Vec<String>,
+    pub scope: DagScope,
+    /// For a file with [`DagScope::Entity`]: the bytes wanted.
+    pub bytes: Option<EntityBytes>,
+}
+
+/// Verified blocks of a walk, as a remote backend streams them.
+pub type WalkBlocks = BoxStream<'static, Result<(Cid, Bytes), String>>;
+
+/// A source that can send a whole walk's blocks in one go (a trustless gateway's CAR).
+pub trait WalkSource: Send + Sync {
+    /// The walk's blocks, each verified against its CID; `Ok(None)` when no source has the
+    /// root; `Err` says what was tried.
+    fn walk(&self, walk: &Walk) -> BoxFuture<'static, Result<Option<WalkBlocks>, String>>;
+}
 
 /// A source of blocks on the network, with the name error messages give it.
 #[derive(Clone)]
@@ -29,6 +63,75 @@ pub struct NetworkSource {
 pub struct Retrieval {
     store: Arc<Blockstore>,
     network: Arc<[NetworkSource]>,
+    walks: Option<Arc<dyn WalkSource>>,
+    streaming: Arc<Streaming>,
+}
+
+/// The walks being streamed in, and the reads waiting for one of their blocks.
+#[derive(Default)]
+struct Streaming {
+    state: Mutex<StreamingState>,
+}
+
+#[derive(Default)]
+struct StreamingState {
+    running: usize,
+    waiting: HashMap<Multihash<64>, Vec<oneshot::Sender<Bytes>>>,
+}
+
+impl Streaming {
+    fn lock(&self) -> MutexGuard<'_, StreamingState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for the block to come in from a running walk; `None` when none is running or
+    /// they all end without it.
+    async fn block(&self, cid: &Cid, store: &Blockstore) -> Option<Bytes> {
+        let waiting = {
+            let mut state = self.lock();
+            if state.running == 0 {
+                return None;
+            }
+            // Checked under the lock a stream takes to hand out blocks: none is missed.
+            if let Some(block) = store.get_in_memory(cid) {
+                return Some(block);
+            }
+            let (tell, wait) = oneshot::channel();
+            state.waiting.entry(*cid.hash()).or_default().push(tell);
+            wait
+        };
+        waiting.await.ok()
+    }
+
+    /// A block of a running walk arrived: it goes to memory and to whoever waits for it.
+    fn arrived(&self, cid: &Cid, block: &Bytes, store: &Blockstore) {
+        store.remember(cid, block);
+        let waiters = self.lock().waiting.remove(cid.hash());
+        for waiter in waiters.into_iter().flatten() {
+            let _ = waiter.send(block.clone());
+        }
+    }
+}
+
+/// Counts a running walk; when the last one ends, every read still waiting is let go.
+struct Running(Arc<Streaming>);
+
+impl Running {
+    fn start(streaming: &Arc<Streaming>) -> Running {
+        streaming.lock().running += 1;
+        Running(Arc::clone(streaming))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.running -= 1;
+        if state.running == 0 {
+            // Dropping the senders wakes the readers, who then ask the network themselves.
+            state.waiting.clear();
+        }
+    }
 }
 
 impl Retrieval {
@@ -36,7 +139,58 @@ impl Retrieval {
         Retrieval {
             store,
             network: network.into(),
+            walks: None,
+            streaming: Arc::default(),
         }
+    }
+
+    /// Streams announced walks from `walks` (see [`Retrieval::expect`]).
+    pub fn with_walks(mut self, walks: Arc<dyn WalkSource>) -> Retrieval {
+        self.walks = Some(walks);
+        self
+    }
+
+    /// A reader is about to walk `walk`: with a [`WalkSource`], its blocks start streaming in
+    /// now unless the root is here already. Runs on the current Tokio runtime; without one
+    /// (or without a walk source) this does nothing.
+    pub fn expect(&self, walk: Walk) {
+        let Some(walks) = &self.walks else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let here = BlockSource::has(&*self.store, &walk.root);
+        if let SourceFuture::Ready(Some(Ok(true))) = here {
+            return;
+        }
+        let (walks, store) = (Arc::clone(walks), Arc::clone(&self.store));
+        let running = Running::start(&self.streaming);
+        runtime.spawn(async move {
+            if let Ok(true) = here.await {
+                return;
+            }
+            let blocks = match walks.walk(&walk).await {
+                Ok(Some(blocks)) => blocks,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::debug!(root = %walk.root, error = %e, "walk not streamed");
+                    return;
+                }
+            };
+            let mut blocks = blocks;
+            while let Some(item) = blocks.next().await {
+                match item {
+                    Ok((cid, block)) => {
+                        running.0.arrived(&cid, &block, &store);
+                        keep_fetched(&store, cid, block);
+                    }
+                    Err(e) => {
+                        tracing::debug!(root = %walk.root, error = %e, "walk stream ended early");
+                        break;
+                    }
+                }
+            }
+            drop(running);
+        });
     }
 
     /// Whether any network source is configured.
@@ -58,8 +212,12 @@ impl BlockSource for Retrieval {
             local => {
                 let (cid, store, network) =
                     (*cid, Arc::clone(&self.store), Arc::clone(&self.network));
+                let streaming = Arc::clone(&self.streaming);
                 SourceFuture::pending(async move {
                     if let Some(block) = local.await? {
+                        return Ok(Some(block));
+                    }
+                    if let Some(block) = streaming.block(&cid, &store).await {
                         return Ok(Some(block));
                     }
                     fetch(cid, &store, &network).await.map(Some)
@@ -115,6 +273,29 @@ async fn fetch(
         cid,
         reason: Box::new(Tried(tried)),
     })
+}
+
+/// Remote trustless gateways in CAR mode: a walk is one `?format=car` request with its
+/// `dag-scope` and `entity-bytes`, so a range asks only for the blocks holding its bytes.
+impl WalkSource for RemoteBlocks {
+    fn walk(&self, walk: &Walk) -> BoxFuture<'static, Result<Option<WalkBlocks>, String>> {
+        let remote = self.clone();
+        let request = CarRequest::new(walk.root)
+            .at_path(walk.path.iter().cloned())
+            .map(|r| r.scope(walk.scope));
+        let request = match (request, walk.bytes) {
+            (Ok(request), Some(bytes)) => Ok(request.entity_bytes(bytes)),
+            (request, _) => request,
+        };
+        Box::pin(async move {
+            let request = request.map_err(|e| e.to_string())?;
+            match remote.fetch_car(&request).await {
+                Ok(Some(blocks)) => Ok(Some(blocks.map(|b| b.map_err(|e| e.to_string())).boxed())),
+                Ok(None) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
 }
 
 /// What each network source answered, for the error a reader sees.
@@ -221,7 +402,13 @@ mod tests {
         assert!(!block_on(retrieval.has(&cid)).unwrap());
         assert_eq!(block_on(retrieval.get(&cid)).unwrap(), Some(data.clone()));
         assert_eq!(holder.asked.lock().unwrap().len(), 1);
-        // The fetched block is in the store now (written on this thread: no runtime here).
+        // The fetched block reaches the disk off the request path, soon after.
+        for _ in 0..200 {
+            if store.fetched_bytes() > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert!(store.has(&cid).unwrap());
         assert_eq!(store.fetched_bytes(), data.len() as u64);
         assert_eq!(block_on(retrieval.get(&cid)).unwrap(), Some(data));
@@ -282,5 +469,117 @@ mod tests {
         let retrieval = Retrieval::new(store(dir.path()), Vec::new());
         assert!(!retrieval.is_online());
         assert_eq!(block_on(retrieval.get(&cid)).unwrap(), None);
+    }
+
+    /// Streams the blocks it holds for any walk, one each time the test lets it.
+    struct Car {
+        blocks: Vec<(Cid, Bytes)>,
+        gate: Arc<tokio::sync::Semaphore>,
+        walks: Mutex<Vec<Walk>>,
+    }
+
+    impl WalkSource for Car {
+        fn walk(&self, walk: &Walk) -> BoxFuture<'static, Result<Option<WalkBlocks>, String>> {
+            self.walks.lock().unwrap().push(walk.clone());
+            let (blocks, gate) = (self.blocks.clone(), Arc::clone(&self.gate));
+            let stream = futures_util::stream::iter(blocks).then(move |block| {
+                let gate = Arc::clone(&gate);
+                async move {
+                    gate.acquire().await.unwrap().forget();
+                    Ok(block)
+                }
+            });
+            Box::pin(async move { Ok(Some(stream.boxed())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_during_a_walk_take_its_streamed_blocks_and_the_rest_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let (a, a_data) = block(b"first in the CAR");
+        let (b, b_data) = block(b"second in the CAR");
+        let (c, c_data) = block(b"not in the CAR");
+        let peer = Arc::new(Peer {
+            blocks: HashMap::from([
+                (a, a_data.clone()),
+                (b, b_data.clone()),
+                (c, c_data.clone()),
+            ]),
+            ..Peer::default()
+        });
+        let car = Arc::new(Car {
+            blocks: vec![(a, a_data.clone()), (b, b_data.clone())],
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            walks: Mutex::default(),
+        });
+        let retrieval = Retrieval::new(Arc::clone(&store), vec![named("backend", &peer)])
+            .with_walks(Arc::clone(&car) as Arc<dyn WalkSource>);
+        let walk = Walk {
+            root: a,
+            path: vec!["x".into()],
+            scope: DagScope::Entity,
+            bytes: Some(EntityBytes {
+                from: 0,
+                to: Some(9),
+            }),
+        };
+        retrieval.expect(walk.clone());
+        // The walk starts once the store has said the root is not here.
+        for _ in 0..200 {
+            if !car.walks.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(*car.walks.lock().unwrap(), [walk]);
+
+        // Both reads wait on the stream, not on the backend.
+        let (read_a, read_b) = (retrieval.get(&a), retrieval.get(&b));
+        let reads = tokio::spawn(async move { (read_a.await, read_b.await) });
+        car.gate.add_permits(2);
+        let (got_a, got_b) = reads.await.unwrap();
+        assert_eq!(got_a.unwrap(), Some(a_data));
+        assert_eq!(got_b.unwrap(), Some(b_data));
+        assert!(peer.asked.lock().unwrap().is_empty());
+
+        // The stream is over: a block it did not carry is asked for on its own.
+        for _ in 0..200 {
+            if retrieval.streaming.lock().running == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(retrieval.get(&c).await.unwrap(), Some(c_data));
+        assert_eq!(*peer.asked.lock().unwrap(), [c]);
+    }
+
+    #[tokio::test]
+    async fn a_walk_whose_root_is_here_is_not_streamed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let (root, data) = block(b"local root");
+        store.put(&root, &data).unwrap();
+        let car = Arc::new(Car {
+            blocks: Vec::new(),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            walks: Mutex::default(),
+        });
+        let retrieval =
+            Retrieval::new(store, Vec::new()).with_walks(Arc::clone(&car) as Arc<dyn WalkSource>);
+        retrieval.expect(Walk {
+            root,
+            path: Vec::new(),
+            scope: DagScope::All,
+            bytes: None,
+        });
+        for _ in 0..200 {
+            if retrieval.streaming.lock().running == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(retrieval.streaming.lock().running, 0);
+        assert!(car.walks.lock().unwrap().is_empty());
     }
 }
