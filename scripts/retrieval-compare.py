@@ -102,7 +102,7 @@ def start_cairn(binary, work, backend, mode):
     data = tempfile.mkdtemp(dir=work)
     port = free_port()
     proc = subprocess.Popen([binary, "serve", "--data", data, "--gateway", f"127.0.0.1:{port}",
-                             "--cluster-api", "off", "--remote-backend", f"http://127.0.0.1:{backend}",
+                             "--cluster-api", "off", "--offline", "--remote-backend", f"http://127.0.0.1:{backend}",
                              "--remote-backend-mode", mode],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, RUST_LOG="warn"))
