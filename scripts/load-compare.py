@@ -209,10 +209,13 @@ def main():
         ports = {}
         for cname, binary in cairns:
             ports[cname] = free_port()
+            # No libp2p node: the figures are the gateway's. Builds older than the node have
+            # no such flag (and no node).
+            help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+            offline = ["--offline"] if "--offline" in help_text else []
             procs.append((cname, subprocess.Popen(
                 [binary, "serve", "--data", os.path.join(work, f"cairn-{cname}"),
-                 "--gateway", f"127.0.0.1:{ports[cname]}", "--cluster-api", "off",
-                 "--offline"],
+                 "--gateway", f"127.0.0.1:{ports[cname]}", "--cluster-api", "off"] + offline,
                 stdout=subprocess.DEVNULL, stderr=log(f"cairn-{cname}"))))
         kport = free_port()
         sh([ipfs, "config", "Addresses.Gateway", f"/ip4/127.0.0.1/tcp/{kport}"], env=env)

@@ -15,20 +15,7 @@ use cairn::network::routing_v1::{RoutingOptions, RoutingV1};
 use cairn::store::BlockSource;
 use cid::Cid;
 use futures_util::StreamExt;
-use support::{Kubo, Server};
-
-/// Deterministic bytes that do not compress or deduplicate.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as u8
-        })
-        .collect()
-}
+use support::{pseudo_random, Kubo, Server};
 
 /// A file of `len` bytes added to `kubo` in 1 KiB raw leaves (more than one level of links
 /// past 174 leaves): its root, and every block below it in depth-first order.

@@ -4,20 +4,7 @@
 
 mod support;
 
-use support::{Kubo, Server};
-
-/// Deterministic bytes that do not compress or deduplicate.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as u8
-        })
-        .collect()
-}
+use support::{pseudo_random, Kubo, Server};
 
 /// An empty cairn whose only source beyond its store is `backend`, asked block by block.
 fn edge_in_front_of(backend: std::net::SocketAddr) -> Server {

@@ -221,27 +221,11 @@ impl RemoteBlocks {
     pub async fn fetch_car(&self, request: &CarRequest) -> Result<Option<CarBlocks>, FetchError> {
         let inner = &self.inner;
         let path = request.path_and_query();
-        let mut error = FetchError {
-            what: format!("CAR {path}"),
-            attempts: Vec::new(),
-        };
-        for backend in inner.order() {
-            let started = Instant::now();
-            let outcome = match inner.open_car(backend, &path, started).await {
-                Ok(blocks) => return Ok(Some(blocks)),
-                Err(outcome) => outcome,
-            };
-            error.attempts.push(Attempt {
-                backend: backend.clone(),
-                outcome,
-                elapsed: started.elapsed(),
-            });
-        }
-        if error.all_not_found() {
-            Ok(None)
-        } else {
-            Err(error)
-        }
+        inner
+            .each(format!("CAR {path}"), |backend| {
+                inner.open_car(backend, &path, Instant::now())
+            })
+            .await
     }
 }
 
@@ -255,13 +239,13 @@ impl Inner {
 
     /// Asks each backend in turn with `one` until one gives an answer; `None` when every one
     /// said not found.
-    async fn each<'a, T, F, Fut>(&'a self, cid: &Cid, one: F) -> Result<Option<T>, FetchError>
+    async fn each<'a, T, F, Fut>(&'a self, what: String, one: F) -> Result<Option<T>, FetchError>
     where
         F: Fn(&'a Endpoint) -> Fut,
         Fut: std::future::Future<Output = Result<T, Outcome>>,
     {
         let mut error = FetchError {
-            what: format!("block {}", v1_text(cid)),
+            what,
             attempts: Vec::new(),
         };
         for backend in self.order() {
@@ -403,7 +387,9 @@ impl BlockSource for RemoteBlocks {
         let cid = *cid;
         SourceFuture::pending(async move {
             inner
-                .each(&cid, |backend| inner.block_from(backend, &cid))
+                .each(format!("block {}", v1_text(&cid)), |backend| {
+                    inner.block_from(backend, &cid)
+                })
                 .await
                 .map_err(|e| unavailable(cid, e))
         })
@@ -418,7 +404,9 @@ impl BlockSource for RemoteBlocks {
         let cid = *cid;
         SourceFuture::pending(async move {
             inner
-                .each(&cid, |backend| inner.has_from(backend, &cid))
+                .each(format!("block {}", v1_text(&cid)), |backend| {
+                    inner.has_from(backend, &cid)
+                })
                 .await
                 .map(|found| found.is_some())
                 .map_err(|e| unavailable(cid, e))

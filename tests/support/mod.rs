@@ -280,6 +280,19 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
     response
 }
 
+/// Deterministic bytes that do not compress or deduplicate.
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        })
+        .collect()
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters (for names in test URLs).
 pub fn percent_encode(name: &str) -> String {
     name.bytes()
