@@ -144,7 +144,8 @@ fn routes_answer_with_upstream_shapes() {
     );
     assert_eq!(get(&server, "/allocations?filter=bogus").status, 400);
 
-    let status = json(&get(&server, &format!("/pins/{root}?local=false")));
+    // Pinning runs in the background (as in ipfs-cluster): "pinning", then "pinned".
+    let status = eventually(&server, &format!("/pins/{root}?local=false"), &me, "pinned");
     assert_eq!(status["peer_map"][&me]["status"], "pinned");
     let statuses = lines(&get(&server, "/pins?local=false&filter=&cids="));
     assert_eq!(statuses.len(), 1);
@@ -159,6 +160,8 @@ fn routes_answer_with_upstream_shapes() {
     let r = send(&server, "POST", &format!("/pins/{other}"));
     assert_eq!(r.status, 200);
     let s = json(&send(&server, "POST", &format!("/pins/{other}/recover")));
+    assert!(["pinning", "pin_error"].contains(&s["peer_map"][&me]["status"].as_str().unwrap()));
+    let s = eventually(&server, &format!("/pins/{other}"), &me, "pin_error");
     assert_eq!(s["peer_map"][&me]["status"], "pin_error");
     assert!(s["peer_map"][&me]["error"]
         .as_str()
@@ -317,4 +320,17 @@ fn ipfs_cluster_ctl_works_unmodified() {
     // Content added through ctl is served by the gateway.
     let r = support::http_request(server.addr, "GET", &format!("/ipfs/{root}/sub/b.txt"), &[]);
     assert_eq!(r.body, b"b\n");
+}
+
+/// Polls a pin's status until this peer reports `want` (or 10 s pass), as
+/// `ipfs-cluster-ctl pin add --wait` does; returns the last status.
+fn eventually(server: &Server, path: &str, me: &str, want: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = json(&get(server, path));
+        if status["peer_map"][me]["status"] == want || std::time::Instant::now() > deadline {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

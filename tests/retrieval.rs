@@ -174,3 +174,90 @@ fn kubos_gateway_is_a_backend_for_files_and_directories() {
         assert_eq!(index.body, b"<h1>hello</h1>", "{mode}");
     }
 }
+
+/// The status of `cid` on the Cluster API of `server` (this peer's entry).
+fn pin_status(server: &Server, cid: &str) -> (String, String) {
+    let response =
+        support::http_request(server.cluster.unwrap(), "GET", &format!("/pins/{cid}"), &[]);
+    assert_eq!(response.status, 200, "{}", response.text());
+    let info: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    let peer = info["peer_map"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    (
+        peer["status"].as_str().unwrap().to_owned(),
+        peer["error"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+fn wait_for_status(server: &Server, cid: &str, want: &str) -> (String, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = pin_status(server, cid);
+        if status.0 == want || std::time::Instant::now() > deadline {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_cluster_pin_of_absent_content_fetches_and_keeps_it() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let data = pseudo_random(200_000, 11);
+    let cid = add_to_cairn(&origin, &data);
+    let url = format!("http://{}", origin.addr);
+    let edge = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--remote-backend", &url, "--retrieval-timeout", "2s"],
+    );
+    let pinned = support::http_request(edge.cluster.unwrap(), "POST", &format!("/pins/{cid}"), &[]);
+    assert_eq!(pinned.status, 200, "{}", pinned.text());
+    assert_eq!(wait_for_status(&edge, &cid, "pinned").0, "pinned");
+
+    // Kept, not cached: without the origin and after a GC, the pin still holds every block.
+    drop(origin);
+    let dir = edge.stop();
+    let gc = std::process::Command::new(support::cairn_bin())
+        .args(["gc", "-q", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(gc.status.success());
+    let offline = Server::start_in(dir, &["--cluster-api", "off"]);
+    assert_eq!(offline.get(&format!("/ipfs/{cid}")).body, data);
+}
+
+#[test]
+fn a_pin_nobody_can_provide_fails_and_recover_fetches_it_once_it_can() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    // Content made elsewhere, so the origin does not have it yet.
+    let elsewhere = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let data = pseudo_random(5_000, 12);
+    let cid = add_to_cairn(&elsewhere, &data);
+    let url = format!("http://{}", origin.addr);
+    let edge = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--remote-backend", &url, "--retrieval-timeout", "1s"],
+    );
+    let cluster = edge.cluster.unwrap();
+    let pinned = support::http_request(cluster, "POST", &format!("/pins/{cid}"), &[]);
+    assert_eq!(pinned.status, 200, "{}", pinned.text());
+    let (status, error) = wait_for_status(&edge, &cid, "pin_error");
+    assert_eq!(status, "pin_error");
+    assert!(!error.is_empty());
+
+    // The origin gets the content; recover fetches it.
+    let car = elsewhere.get(&format!("/ipfs/{cid}?format=car"));
+    let car_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(car_file.path(), &car.body).unwrap();
+    support::import(origin.data.path(), &[car_file.path().to_path_buf()]);
+    let recovered = support::http_request(cluster, "POST", &format!("/pins/{cid}/recover"), &[]);
+    assert_eq!(recovered.status, 200, "{}", recovered.text());
+    assert_eq!(wait_for_status(&edge, &cid, "pinned").0, "pinned");
+    assert_eq!(edge.get(&format!("/ipfs/{cid}")).body, data);
+}

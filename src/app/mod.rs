@@ -21,10 +21,11 @@ use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
 use crate::services::names::{NameOptions, NameService};
+use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::pubsub::LocalBus;
 use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
-use crate::store::{Blockstore, StoreOptions};
+use crate::store::{Blockstore, SharedSource, StoreOptions};
 
 /// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
 pub fn data_dir(explicit: Option<PathBuf>) -> PathBuf {
@@ -208,6 +209,11 @@ pub async fn serve(
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
     let blocks = Arc::new(retrieval(&store, &options)?);
+    let pinning = Pinning::new(
+        Arc::clone(&store),
+        Arc::clone(&blocks) as SharedSource,
+        options.gateway_limits.retrieval_timeout,
+    );
     let gateway = Arc::new(
         Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
             .with_retrieval(blocks)
@@ -257,6 +263,7 @@ pub async fn serve(
                     ("/http/gateway".to_owned(), Arc::clone(&gateway_counters)),
                     ("/http/cluster-api".to_owned(), Arc::clone(&counters)),
                 ],
+                pinning: Some(Arc::clone(&pinning)),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());

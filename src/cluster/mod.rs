@@ -35,6 +35,7 @@ use crate::http::{Body, HttpError, Response};
 use crate::services::add::{ChunkerSpec, ImportParams, Layout};
 use crate::services::ingest;
 use crate::services::names::NameService;
+use crate::services::pinning::{PinProgress, Pinning};
 use crate::services::pins::{Pin as StoredPin, PinMode as StoredMode, Pinset};
 use crate::services::{gc, resolve};
 use crate::store::{BlockSource, Blockstore};
@@ -61,6 +62,8 @@ pub struct ClusterApi {
     bandwidth: Vec<(String, Arc<ByteCounters>)>,
     /// Resolves `/ipns` paths to pin.
     names: Option<Arc<NameService>>,
+    /// Fetches and keeps pinned DAGs (absent: pins of missing content stay `pin_error`).
+    pinning: Option<Arc<Pinning>>,
     last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
 }
 
@@ -73,6 +76,8 @@ pub struct ClusterOptions {
     pub max_upload: Option<u64>,
     pub names: Option<Arc<NameService>>,
     pub bandwidth: Vec<(String, Arc<ByteCounters>)>,
+    /// Fetches what a pin needs from the network and keeps it.
+    pub pinning: Option<Arc<Pinning>>,
 }
 
 impl ClusterApi {
@@ -92,6 +97,7 @@ impl ClusterApi {
             started: Instant::now(),
             bandwidth: options.bandwidth,
             names: options.names,
+            pinning: options.pinning,
             last_rates: Mutex::new(BTreeMap::new()),
         })
     }
@@ -199,6 +205,7 @@ impl ClusterApi {
             ("POST", ["pins", "recover"]) => {
                 let mut infos: Vec<GlobalPinInfo> = Vec::new();
                 for pin in self.pins.list().map_err(ApiFailure::from)? {
+                    self.recover(&pin).await;
                     infos.push(self.status_of_pin(&pin).await);
                 }
                 stream(infos)
@@ -206,6 +213,9 @@ impl ClusterApi {
             ("GET", ["pins", cid]) => json(&self.status(&parse_cid(cid)?).await?),
             ("POST", ["pins", cid, "recover"]) => {
                 let cid = parse_cid(cid)?;
+                if let Some(pin) = self.pins.get(&cid).map_err(ApiFailure::from)? {
+                    self.recover(&pin).await;
+                }
                 json(&self.status(&cid).await?)
             }
             ("POST", ["pins", kind @ ("ipfs" | "ipns" | "ipld"), rest @ ..]) => {
@@ -306,8 +316,14 @@ impl ClusterApi {
     /// is missing (there is no remote source of blocks to fetch from yet).
     async fn status_of_pin(&self, pin: &StoredPin) -> GlobalPinInfo {
         let cluster = self.cluster_pin(pin);
-        let (status, error) = match pin.root() {
-            Ok(root) => {
+        let progress = match (&self.pinning, pin.root()) {
+            (Some(pinning), Ok(root)) => pinning.progress(&root),
+            _ => PinProgress::Idle,
+        };
+        let (status, error) = match (progress, pin.root()) {
+            (PinProgress::Running, Ok(_)) => (TrackerStatus::PINNING, String::new()),
+            (PinProgress::Failed(why), Ok(_)) => (TrackerStatus::PIN_ERROR, why),
+            (PinProgress::Idle, Ok(root)) => {
                 let complete = match pin.mode {
                     StoredMode::Direct => {
                         BlockSource::has(&*self.store, &root).await.unwrap_or(false)
@@ -327,7 +343,7 @@ impl ClusterApi {
                     )
                 }
             }
-            Err(e) => (TrackerStatus::PIN_ERROR, e.to_string()),
+            (_, Err(e)) => (TrackerStatus::PIN_ERROR, e.to_string()),
         };
         self.global_info(cluster.cid, &cluster, status, error)
     }
@@ -450,7 +466,28 @@ impl ClusterApi {
                 Ok(stored)
             })
             .await?;
+        if let (Some(pinning), Ok(root)) = (&self.pinning, stored.root()) {
+            pinning.start(root, stored.mode == StoredMode::Recursive);
+        }
         json(&self.cluster_pin(&stored))
+    }
+
+    /// Fetches again what a pin in error lacks (`recover`): a pin whose DAG is incomplete
+    /// and not being fetched gets a new job.
+    async fn recover(&self, pin: &StoredPin) {
+        let (Some(pinning), Ok(root)) = (&self.pinning, pin.root()) else {
+            return;
+        };
+        if pinning.progress(&root) == PinProgress::Running {
+            return;
+        }
+        let complete = match pin.mode {
+            StoredMode::Direct => BlockSource::has(&*self.store, &root).await.unwrap_or(false),
+            StoredMode::Recursive => gc::is_complete(&*self.store, root).await.unwrap_or(false),
+        };
+        if !complete || matches!(pinning.progress(&root), PinProgress::Failed(_)) {
+            pinning.start(root, pin.mode == StoredMode::Recursive);
+        }
     }
 
     async fn unpin(&self, cid: &Cid) -> Result<Response, ApiFailure> {

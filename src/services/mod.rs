@@ -14,6 +14,7 @@ pub mod import;
 pub mod ingest;
 pub mod keystore;
 pub mod names;
+pub mod pinning;
 pub mod pins;
 pub mod pubsub;
 pub mod redirects;
