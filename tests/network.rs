@@ -479,3 +479,61 @@ fn bad_network_flags_stop_cairn_with_a_message() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// `cairn add` of `data` into a fresh data directory (before serving it); its CIDv1 with
+/// 1 KiB chunks, so a few hundred kilobytes make a DAG of several levels.
+fn data_dir_with(data: &[u8]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file.bin");
+    std::fs::write(&file, data).unwrap();
+    let out = Command::new(cairn_bin())
+        .args([
+            "add",
+            "-Q",
+            "--cid-version=1",
+            "--chunker=size-1024",
+            "--data",
+        ])
+        .arg(dir.path())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        dir,
+        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    )
+}
+
+#[test]
+fn kubo_fetches_content_added_on_cairn_over_bitswap() {
+    let Some((kubo_repo, kubo)) = kubo() else {
+        return;
+    };
+    // Over each transport, content Kubo has never seen: it asks its connected peers, and
+    // cairn answers over bitswap, block by block.
+    for (seed, listen, transport) in [(21, LOOPBACK_TCP, "/tcp/"), (22, LOOPBACK_QUIC, "/quic-v1")]
+    {
+        let data = support::pseudo_random(300_000, seed);
+        let (dir, cid) = data_dir_with(&data);
+        let server = Server::start_in(dir, &["--swarm", listen, "--cluster-api", "off"]);
+        rpc(
+            &kubo,
+            &format!("swarm/connect?arg={}", swarm_addr(&server, transport)),
+        );
+        let out = kubo_repo
+            .command(&["cat", "--timeout=20s", &cid])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{transport}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.stdout, data, "{transport}");
+    }
+}

@@ -16,7 +16,7 @@ use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::workers::ConnectionWorkers;
 use crate::network::http_client::Endpoint;
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
-use crate::network::{self, Multiaddr, NetworkConfig};
+use crate::network::{self, bitswap, Multiaddr, NetworkConfig};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -230,6 +230,15 @@ pub async fn serve(
         ),
         None => None,
     };
+    if let Some(node) = &node {
+        // Peers are answered from what is here; a want never sends this node to the network.
+        let server = bitswap::Server::new(
+            Arc::clone(&store) as SharedSource,
+            bitswap::ServerConfig::default(),
+        );
+        bitswap::swarm::serve(node.stream_control(), server)
+            .map_err(|e| format!("cannot serve bitswap: {e}"))?;
+    }
     let swarm = match &node {
         Some(node) => node
             .listen_addrs()

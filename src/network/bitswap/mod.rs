@@ -14,6 +14,7 @@
 
 pub mod message;
 pub mod server;
+pub mod swarm;
 pub mod wire;
 
 pub use message::{

@@ -471,6 +471,11 @@ impl PeerLedger {
         self.peer.wake.notify_one();
     }
 
+    /// Whether `other` is a clone of this ledger (the same peer's, not a newer one).
+    pub fn same_as(&self, other: &PeerLedger) -> bool {
+        Arc::ptr_eq(&self.peer, &other.peer)
+    }
+
     /// Wants held (queued or being answered).
     pub fn wantlist_len(&self) -> usize {
         self.ledger().len()
