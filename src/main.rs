@@ -14,6 +14,7 @@ use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr
 use cairn::network::http_client::Endpoint;
 use cairn::network::{DhtMode, Multiaddr, NetworkConfig};
 use cairn::services::names::{self, DnsServers, NameOptions};
+use cairn::services::providing::ProvideMode;
 use cairn::store::StoreOptions;
 
 #[global_allocator]
@@ -152,6 +153,10 @@ struct ServeArgs {
     /// with a listen address on a public IP. The LAN DHT answers unless `client`
     #[arg(long, value_name = "server|client|auto", default_value = "auto")]
     dht: DhtMode,
+    /// What the node announces in the DHT: `pinned` (the roots of pins), `all` (every kept
+    /// block) or `none`; announced again every 22 h
+    #[arg(long, value_name = "pinned|all|none", default_value = "pinned", value_parser = parse_provide)]
+    provide: ProvideMode,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht"])]
     offline: bool,
@@ -296,6 +301,7 @@ fn main() -> ExitCode {
                 max_range_file_size,
                 remote_backends,
                 remote_backend_mode,
+                provide,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -330,6 +336,7 @@ fn main() -> ExitCode {
                     remote_backends,
                     remote_backend_mode,
                     network,
+                    provide,
                 })
             })
         }
@@ -498,6 +505,10 @@ fn parse_listing_default(text: &str) -> Result<ListingDefault, String> {
         "html" => Ok(ListingDefault::Html),
         other => Err(format!("expected json or html, not {other:?}")),
     }
+}
+
+fn parse_provide(text: &str) -> Result<ProvideMode, String> {
+    ProvideMode::parse(text).ok_or_else(|| format!("expected pinned, all or none, not {text:?}"))
 }
 
 fn parse_endpoint(text: &str) -> Result<Endpoint, String> {

@@ -537,3 +537,54 @@ fn kubo_fetches_content_added_on_cairn_over_bitswap() {
         assert_eq!(out.stdout, data, "{transport}");
     }
 }
+
+#[test]
+fn kubo_finds_cairn_as_the_provider_of_what_it_pins() {
+    let Some((_repo, kubo)) = kubo() else { return };
+    let data = support::pseudo_random(5_000, 23);
+    for (mode, leaf_too) in [("pinned", false), ("all", true)] {
+        let (dir, root) = data_dir_with(&data);
+        let server = Server::start_in(
+            dir,
+            &[
+                "--swarm",
+                LOOPBACK_TCP,
+                "--cluster-api",
+                "off",
+                "--provide",
+                mode,
+            ],
+        );
+        let cairn = swarm_peer_id(&server);
+        rpc(
+            &kubo,
+            &format!("swarm/connect?arg={}", swarm_addr(&server, "/tcp/")),
+        );
+        wait_until(
+            "Kubo's LAN DHT holds cairn",
+            Duration::from_secs(20),
+            || kubo.rpc("stats/dht?arg=lan").text().contains(&cairn),
+        );
+        let finds = |cid: &str| {
+            kubo.rpc(&format!("routing/findprovs?arg={cid}&num-providers=1"))
+                .text()
+                .contains(&cairn)
+        };
+        wait_until(
+            &format!("{mode}: Kubo finds cairn for the root"),
+            Duration::from_secs(30),
+            || finds(&root),
+        );
+        if leaf_too {
+            // The first 1 KiB chunk is a raw leaf of the file.
+            let leaf = support::dag::raw_cid(&data[..1024]).to_string();
+            wait_until(
+                &format!("{mode}: Kubo finds cairn for a leaf"),
+                Duration::from_secs(30),
+                || finds(&leaf),
+            );
+        }
+        // Kubo forgets nothing between rounds; the next round's cairn has a new identity.
+        drop(server);
+    }
+}

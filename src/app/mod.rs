@@ -23,6 +23,7 @@ use crate::services::keystore::Keystore;
 use crate::services::names::{NameOptions, NameService};
 use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
+use crate::services::providing::{self, ProvideMode};
 use crate::services::pubsub::LocalBus;
 use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
 use crate::store::{Blockstore, SharedSource, StoreOptions};
@@ -71,6 +72,8 @@ pub struct ServeOptions {
     pub remote_backend_mode: RemoteMode,
     /// The libp2p node's configuration; None: no libp2p node (`--offline`).
     pub network: Option<NetworkConfig>,
+    /// What the node announces in the DHT.
+    pub provide: ProvideMode,
 }
 
 /// How remote backends are asked for content.
@@ -238,6 +241,12 @@ pub async fn serve(
         );
         bitswap::swarm::serve(node.stream_control(), server)
             .map_err(|e| format!("cannot serve bitswap: {e}"))?;
+        tokio::spawn(providing::run(
+            node.clone(),
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            options.provide,
+        ));
     }
     let swarm = match &node {
         Some(node) => node

@@ -16,6 +16,7 @@ pub mod keystore;
 pub mod names;
 pub mod pinning;
 pub mod pins;
+pub mod providing;
 pub mod pubsub;
 pub mod redirects;
 pub mod resolve;
