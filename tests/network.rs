@@ -588,3 +588,44 @@ fn kubo_finds_cairn_as_the_provider_of_what_it_pins() {
         drop(server);
     }
 }
+
+#[test]
+fn a_kubo_two_hops_away_finds_cairn_through_the_dht_and_fetches() {
+    let Some((_a_repo, kubo_a)) = kubo() else {
+        return;
+    };
+    let Some((b_repo, kubo_b)) = kubo() else {
+        return;
+    };
+    let data = support::pseudo_random(100_000, 24);
+    let (dir, cid) = data_dir_with(&data);
+    let server = Server::start_in(dir, &["--swarm", LOOPBACK_TCP, "--cluster-api", "off"]);
+    let cairn = swarm_peer_id(&server);
+    // cairn — Kubo A — Kubo B: B is never told about cairn.
+    rpc(
+        &kubo_a,
+        &format!("swarm/connect?arg={}", swarm_addr(&server, "/tcp/")),
+    );
+    let (_, a_tcp, _) = kubo_addrs(&kubo_a);
+    rpc(&kubo_b, &format!("swarm/connect?arg={a_tcp}"));
+    wait_until(
+        "Kubo A's LAN DHT holds cairn",
+        Duration::from_secs(20),
+        || kubo_a.rpc("stats/dht?arg=lan").text().contains(&cairn),
+    );
+    assert!(!kubo_sees(&kubo_b, &cairn));
+    let out = b_repo
+        .command(&["cat", "--timeout=30s", &cid])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, data);
+    assert!(
+        kubo_sees(&kubo_b, &cairn),
+        "B fetched from cairn, so it dialed it"
+    );
+}
