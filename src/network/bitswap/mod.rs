@@ -1,8 +1,9 @@
 //! Bitswap, the IPFS block exchange protocol (<https://specs.ipfs.tech/bitswap-protocol/>),
 //! without a transport: [`message`] is the protobuf message (encoded and decoded by hand,
 //! bounded, blocks verified against their CIDs by construction), [`wire`] frames messages on
-//! any tokio byte stream, and [`server`] answers peers' wantlists from a
-//! [`crate::store::SharedSource`].
+//! any tokio byte stream, [`server`] answers peers' wantlists from a
+//! [`crate::store::SharedSource`], and [`client`] fetches blocks from peers through a transport
+//! it is given ([`client::Outbox`], [`client::FindProviders`]).
 //!
 //! The three protocol versions differ only in which message fields they carry ([`Protocol`]):
 //! 1.0.0 sends blocks as bare bytes (field 2), 1.1.0 sends them with a CID prefix (field 3),
@@ -12,11 +13,13 @@
 //! Streams are tokio's `AsyncRead`/`AsyncWrite`; a `futures` stream (libp2p's) plugs in through
 //! `tokio_util::compat`.
 
+pub mod client;
 pub mod message;
 pub mod server;
 pub mod swarm;
 pub mod wire;
 
+pub use client::{Client, ClientConfig, Diagnosis, Fetch, FetchError, Session};
 pub use message::{
     verify_legacy_blocks, Block, BlockPresence, Entry, Limits, Message, PresenceType, WantType,
     Wantlist,
