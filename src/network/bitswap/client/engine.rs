@@ -276,7 +276,7 @@ impl<K: PeerKey> SessionState<K> {
     /// Best first: most blocks sent, then most recent.
     fn ranked(&self) -> Vec<(&K, &SessionPeer)> {
         let mut peers: Vec<_> = self.peers.iter().collect();
-        peers.sort_by(|a, b| (b.1.blocks, b.1.last).cmp(&(a.1.blocks, a.1.last)));
+        peers.sort_by_key(|(_, p)| std::cmp::Reverse((p.blocks, p.last)));
         peers
     }
 
