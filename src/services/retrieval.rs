@@ -84,17 +84,18 @@ impl Streaming {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for the block to come in from a running walk; `None` when none is running or
-    /// they all end without it.
+    /// The block if a walk brought it in, or once a running walk does; `None` when none is
+    /// running or they all end without it.
     async fn block(&self, cid: &Cid, store: &Blockstore) -> Option<Bytes> {
         let waiting = {
             let mut state = self.lock();
-            if state.running == 0 {
-                return None;
-            }
-            // Checked under the lock a stream takes to hand out blocks: none is missed.
+            // Checked under the lock a stream takes to hand out blocks: none is missed, even
+            // one that came in (and a walk that ended) while this read was on the disk.
             if let Some(block) = store.get_in_memory(cid) {
                 return Some(block);
+            }
+            if state.running == 0 {
+                return None;
             }
             let (tell, wait) = oneshot::channel();
             state.waiting.entry(*cid.hash()).or_default().push(tell);
