@@ -148,7 +148,8 @@ impl Default for ClientConfig {
     }
 }
 
-/// The shortest delay the client schedules: zero durations in a [`ClientConfig`] become this.
+/// The shortest delay the client schedules: zero durations in a [`ClientConfig`] become this,
+/// and no want is stepped twice within it.
 const MIN_DELAY: Duration = Duration::from_millis(1);
 
 impl ClientConfig {

@@ -12,7 +12,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::diagnosis::{Asked, Diagnosis, Outcome, PeerReport, ProviderLookups, SessionStats};
-use super::{ClientConfig, PeerKey};
+use super::{ClientConfig, PeerKey, MIN_DELAY};
 use crate::network::bitswap::{
     verify_legacy_blocks, Block, Entry, Message, PresenceType, Protocol,
 };
@@ -1061,10 +1061,7 @@ fn step_want<K: PeerKey>(
         deadline > now,
         "a want stepped at {now:?} is due again at once"
     );
-    want.deadline = Some(deadline.max(now + MIN_STEP));
+    // A scheduling mistake costs a retry a moment later rather than a busy loop.
+    want.deadline = Some(deadline.max(now + MIN_DELAY));
     start_lookup
 }
-
-/// Floor on the time between two steps of a want, so that a scheduling mistake costs a retry
-/// a millisecond later rather than a busy loop.
-const MIN_STEP: std::time::Duration = std::time::Duration::from_millis(1);

@@ -745,7 +745,7 @@ async fn a_block_under_another_cid_of_the_same_hash_meets_the_want() {
             ..Message::default()
         },
     );
-    let block = fetch.await.unwrap();
+    let block = fetch.within(Duration::from_secs(1)).await.unwrap();
     assert_eq!(*block.cid(), wanted);
     assert_eq!(block.data(), &data);
     world.assert_empty();
@@ -942,6 +942,10 @@ async fn the_timer_task_ends_with_the_client() {
     settle().await;
     assert_eq!(metrics.num_alive_tasks(), before + 1);
     drop(fetch);
+    // The task parks with nothing to do…
+    settle().await;
+    assert_eq!(metrics.num_alive_tasks(), before + 1);
+    // …and leaves when the client goes.
     drop(client);
     settle().await;
     assert_eq!(metrics.num_alive_tasks(), before);
