@@ -480,33 +480,11 @@ fn bad_network_flags_stop_cairn_with_a_message() {
     }
 }
 
-/// `cairn add` of `data` into a fresh data directory (before serving it); its CIDv1 with
-/// 1 KiB chunks, so a few hundred kilobytes make a DAG of several levels.
+/// `cairn add` of `data` into a fresh data directory (before serving it), and its CIDv1.
 fn data_dir_with(data: &[u8]) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("file.bin");
-    std::fs::write(&file, data).unwrap();
-    let out = Command::new(cairn_bin())
-        .args([
-            "add",
-            "-Q",
-            "--cid-version=1",
-            "--chunker=size-1024",
-            "--data",
-        ])
-        .arg(dir.path())
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        dir,
-        String::from_utf8(out.stdout).unwrap().trim().to_owned(),
-    )
+    let cid = support::cairn_add(dir.path(), data);
+    (dir, cid)
 }
 
 #[test]

@@ -32,27 +32,7 @@ fn edge_with_mode(backend: std::net::SocketAddr, mode: &str) -> Server {
 /// Adds `data` to `origin` as a multi-block file (1 KiB chunks, raw leaves) and returns its
 /// CIDv1.
 fn add_to_cairn(origin: &Server, data: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("file.bin");
-    std::fs::write(&path, data).unwrap();
-    let out = std::process::Command::new(support::cairn_bin())
-        .args([
-            "add",
-            "-Q",
-            "--cid-version=1",
-            "--chunker=size-1024",
-            "--data",
-        ])
-        .arg(origin.data.path())
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    support::cairn_add(origin.data.path(), data)
 }
 
 #[test]

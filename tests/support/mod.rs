@@ -293,6 +293,32 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// `cairn add` of `data` into the data directory `data_dir` as a file of 1 KiB chunks, CIDv1
+/// (raw leaves): a few kilobytes make a DAG of several blocks. Returns the root's CID.
+pub fn cairn_add(data_dir: &Path, data: &[u8]) -> String {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("file.bin");
+    std::fs::write(&file, data).unwrap();
+    let out = Command::new(cairn_bin())
+        .args([
+            "add",
+            "-Q",
+            "--cid-version=1",
+            "--chunker=size-1024",
+            "--data",
+        ])
+        .arg(data_dir)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters (for names in test URLs).
 pub fn percent_encode(name: &str) -> String {
     name.bytes()
