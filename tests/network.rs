@@ -181,6 +181,14 @@ fn cairn_peers_with_kubo_and_identifies_itself() {
     let id = http_request(server.cluster.unwrap(), "GET", "/id", &[]);
     let id: Value = serde_json::from_slice(&id.body).unwrap();
     assert_eq!(id["ipfs"]["id"], cairn.as_str(), "{id}");
+    // The addresses ipfs-cluster-service would dial the daemon's peers at: the swarm's.
+    let reported: Vec<&str> = id["ipfs"]["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(reported, server.swarm, "{id}");
 }
 
 #[test]

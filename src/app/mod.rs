@@ -282,6 +282,7 @@ pub async fn serve(
                     ("/http/cluster-api".to_owned(), Arc::clone(&counters)),
                 ],
                 pinning: Some(Arc::clone(&pinning)),
+                ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());

@@ -64,6 +64,8 @@ pub struct ClusterApi {
     names: Option<Arc<NameService>>,
     /// Fetches and keeps pinned DAGs (absent: pins of missing content stay `pin_error`).
     pinning: Option<Arc<Pinning>>,
+    /// Where the node's libp2p side listens (empty offline).
+    ipfs_addresses: Vec<types::Multiaddr>,
     last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
 }
 
@@ -78,6 +80,8 @@ pub struct ClusterOptions {
     pub bandwidth: Vec<(String, Arc<ByteCounters>)>,
     /// Fetches what a pin needs from the network and keeps it.
     pub pinning: Option<Arc<Pinning>>,
+    /// The libp2p node's addresses (`…/p2p/<id>`), reported as the IPFS daemon's.
+    pub ipfs_addresses: Vec<String>,
 }
 
 impl ClusterApi {
@@ -98,6 +102,12 @@ impl ClusterApi {
             bandwidth: options.bandwidth,
             names: options.names,
             pinning: options.pinning,
+            // Addresses the node printed always parse; one that did not would only be missing.
+            ipfs_addresses: options
+                .ipfs_addresses
+                .iter()
+                .filter_map(|a| types::Multiaddr::parse(a).ok())
+                .collect(),
             last_rates: Mutex::new(BTreeMap::new()),
         })
     }
@@ -258,7 +268,7 @@ impl ClusterApi {
             error: String::new(),
             ipfs: types::IpfsId {
                 id: Some(self.peer.clone()),
-                addresses: Some(Vec::new()),
+                addresses: Some(self.ipfs_addresses.clone()),
                 error: String::new(),
             },
             peername: self.peername.clone(),
@@ -361,7 +371,7 @@ impl ClusterApi {
             PinInfoShort {
                 peername: self.peername.clone(),
                 ipfs_peer_id: Some(self.peer.clone()),
-                ipfs_peer_addresses: Vec::new(),
+                ipfs_peer_addresses: self.ipfs_addresses.clone(),
                 status,
                 timestamp: Timestamp::now(),
                 error,
