@@ -227,7 +227,8 @@ pub(super) async fn serve_content(
             format!("{:?} is not in the local block store", ask.content_path),
         ));
     }
-    if let Some(retrieval) = &gw.retrieval {
+    // Only a source that streams walks is told of them: no walk is built for the others.
+    if let Some(retrieval) = gw.retrieval.as_ref().filter(|r| r.streams_walks()) {
         retrieval.expect(walk_of(ask, root, segments));
     }
     let mut response =

@@ -223,7 +223,7 @@ impl RemoteBlocks {
         let path = request.path_and_query();
         inner
             .each(format!("CAR {path}"), |backend| {
-                inner.open_car(backend, &path, Instant::now())
+                inner.open_car(backend, &path)
             })
             .await
     }
@@ -270,18 +270,8 @@ impl Inner {
     async fn block_from(&self, backend: &Endpoint, cid: &Cid) -> Result<Bytes, Outcome> {
         let timeout = self.options.timeout;
         let deadline = Instant::now() + timeout;
-        let uri = backend
-            .uri(&format!("/ipfs/{}?format=raw", v1_text(cid)))
-            .map_err(|e| Outcome::Failed(RequestError::Transport(e.to_string())))?;
-        let request = HttpClient::request(Method::GET, uri, RAW);
-        let response = self
-            .client
-            .send(request, deadline, timeout)
-            .await
-            .map_err(Outcome::Failed)?;
-        if response.status() != StatusCode::OK {
-            return Err(Outcome::from_status(response.status()));
-        }
+        let path = format!("/ipfs/{}?format=raw", v1_text(cid));
+        let response = self.ask(backend, &path, Method::GET, RAW, deadline).await?;
         let body = BodyStream::new(response, self.options.max_block_bytes as u64, timeout)
             .map_err(Outcome::Failed)?;
         let data = match tokio::time::timeout_at(deadline, body.collect()).await {
@@ -294,43 +284,42 @@ impl Inner {
 
     /// Whether one backend has the block, from the head of its answer (`HEAD`).
     async fn has_from(&self, backend: &Endpoint, cid: &Cid) -> Result<(), Outcome> {
-        let timeout = self.options.timeout;
+        let path = format!("/ipfs/{}?format=raw", v1_text(cid));
+        let deadline = Instant::now() + self.options.timeout;
+        self.ask(backend, &path, Method::HEAD, RAW, deadline)
+            .await
+            .map(drop)
+    }
+
+    /// Sends one request to one backend; anything but a 200 is that backend's outcome.
+    async fn ask(
+        &self,
+        backend: &Endpoint,
+        path: &str,
+        method: Method,
+        accept: &'static str,
+        deadline: Instant,
+    ) -> Result<http::Response<hyper::body::Incoming>, Outcome> {
         let uri = backend
-            .uri(&format!("/ipfs/{}?format=raw", v1_text(cid)))
+            .uri(path)
             .map_err(|e| Outcome::Failed(RequestError::Transport(e.to_string())))?;
-        let request = HttpClient::request(Method::HEAD, uri, RAW);
+        let request = HttpClient::request(method, uri, accept);
         let response = self
             .client
-            .send(request, Instant::now() + timeout, timeout)
+            .send(request, deadline, self.options.timeout)
             .await
             .map_err(Outcome::Failed)?;
         match response.status() {
-            StatusCode::OK => Ok(()),
+            StatusCode::OK => Ok(response),
             status => Err(Outcome::from_status(status)),
         }
     }
 
     /// Starts a CAR response from one backend: reads its header and first block.
-    async fn open_car(
-        &self,
-        backend: &Endpoint,
-        path: &str,
-        started: Instant,
-    ) -> Result<CarBlocks, Outcome> {
+    async fn open_car(&self, backend: &Endpoint, path: &str) -> Result<CarBlocks, Outcome> {
         let timeout = self.options.timeout;
-        let deadline = started + timeout;
-        let uri = backend
-            .uri(path)
-            .map_err(|e| Outcome::Failed(RequestError::Transport(e.to_string())))?;
-        let request = HttpClient::request(Method::GET, uri, CAR);
-        let response = self
-            .client
-            .send(request, deadline, timeout)
-            .await
-            .map_err(Outcome::Failed)?;
-        if response.status() != StatusCode::OK {
-            return Err(Outcome::from_status(response.status()));
-        }
+        let deadline = Instant::now() + timeout;
+        let response = self.ask(backend, path, Method::GET, CAR, deadline).await?;
         let limit = self.options.max_car_bytes.unwrap_or(u64::MAX);
         let body = BodyStream::new(response, limit, self.options.car_idle_timeout)
             .map_err(Outcome::Failed)?;

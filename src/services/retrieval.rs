@@ -151,6 +151,12 @@ impl Retrieval {
         self
     }
 
+    /// Whether announced walks are streamed (a [`WalkSource`] is set); when not,
+    /// [`Retrieval::expect`] does nothing and callers need not build a [`Walk`].
+    pub fn streams_walks(&self) -> bool {
+        self.walks.is_some()
+    }
+
     /// A reader is about to walk `walk`: with a [`WalkSource`], its blocks start streaming in
     /// now unless the root is here already. Runs on the current Tokio runtime; without one
     /// (or without a walk source) this does nothing.
