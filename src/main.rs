@@ -137,6 +137,11 @@ struct ServeArgs {
     /// fetches only its blocks)
     #[arg(long, value_name = "block|car", default_value = "block", value_parser = parse_remote_mode)]
     remote_backend_mode: RemoteMode,
+    /// A Delegated Routing V1 server (http:// or https://, e.g. a Kubo gateway with
+    /// Gateway.ExposeRoutingAPI) asked who provides a CID; the providers are dialed and asked
+    /// over Bitswap (repeatable; needs the libp2p node)
+    #[arg(long = "routing-v1", value_name = "URL", value_parser = parse_endpoint)]
+    routing_v1: Vec<Endpoint>,
     /// libp2p listen address, TCP or QUIC-v1 (repeatable) [default: /ip4/0.0.0.0/tcp/4001
     /// and /ip4/0.0.0.0/udp/4001/quic-v1]
     #[arg(long = "swarm", value_name = "MULTIADDR", value_parser = parse_listen_addr)]
@@ -158,7 +163,7 @@ struct ServeArgs {
     #[arg(long, value_name = "pinned|all|none", default_value = "pinned", value_parser = parse_provide)]
     provide: ProvideMode,
     /// Run no libp2p node: the gateway serves the local store only
-    #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht"])]
+    #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1"])]
     offline: bool,
 }
 
@@ -301,6 +306,7 @@ fn main() -> ExitCode {
                 max_range_file_size,
                 remote_backends,
                 remote_backend_mode,
+                routing_v1,
                 provide,
                 ..
             } = *args;
@@ -335,6 +341,7 @@ fn main() -> ExitCode {
                     },
                     remote_backends,
                     remote_backend_mode,
+                    routing_v1,
                     network,
                     provide,
                 })

@@ -615,3 +615,172 @@ fn a_kubo_two_hops_away_finds_cairn_through_the_dht_and_fetches() {
         "B fetched from cairn, so it dialed it"
     );
 }
+
+/// `ipfs add` of `data` on a Kubo (CIDv1, 1 KiB chunks: a DAG of several levels).
+fn add_on_kubo(kubo: &Kubo, data: &[u8]) -> String {
+    let file = kubo.repo.path().join("added.bin");
+    std::fs::write(&file, data).unwrap();
+    let out = kubo.run(&[
+        "add",
+        "-Q",
+        "--cid-version=1",
+        "--chunker=size-1024",
+        file.to_str().unwrap(),
+    ]);
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+/// `ipfs add -r` on a Kubo of a directory of `files` small files, sharded (HAMT) past a
+/// 1 KiB estimated size.
+fn add_hamt_on_kubo(kubo: &Kubo, files: usize) -> String {
+    kubo.run(&[
+        "config",
+        "--json",
+        "Import.UnixFSHAMTDirectorySizeThreshold",
+        "\"1KiB\"",
+    ]);
+    let dir = kubo.repo.path().join("hamt");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..files {
+        std::fs::write(dir.join(format!("file-{i:04}.txt")), format!("file {i}\n")).unwrap();
+    }
+    let out = kubo.run(&["add", "-Q", "-r", "--cid-version=1", dir.to_str().unwrap()]);
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+#[test]
+fn cairn_serves_content_from_a_peered_kubo_over_bitswap() {
+    let Some(repo) = Kubo::init_online() else {
+        return;
+    };
+    // The HAMT threshold is read at start: set before the daemon runs.
+    let hamt = add_hamt_on_kubo(&repo, 300);
+    let kubo = repo.online_daemon();
+    let data = support::pseudo_random(400_000, 31);
+    let cid = add_on_kubo(&repo, &data);
+    let small = add_on_kubo(&repo, b"one block, from Kubo");
+    let (_, kubo_tcp, _) = kubo_addrs(&kubo);
+    let server = start_cairn(&[
+        "--swarm",
+        LOOPBACK_TCP,
+        "--peer",
+        &kubo_tcp,
+        "--cluster-api",
+        "off",
+        "--retrieval-timeout",
+        "20s",
+    ]);
+    let cairn = swarm_peer_id(&server);
+    wait_until("Kubo sees cairn", Duration::from_secs(20), || {
+        kubo_sees(&kubo, &cairn)
+    });
+    let one = server.get(&format!("/ipfs/{small}"));
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert_eq!(one.body, b"one block, from Kubo");
+    // A range first: only its blocks (and the path to them) are fetched.
+    let range = server.request(
+        "GET",
+        &format!("/ipfs/{cid}"),
+        &[("Range", "bytes=123456-124455")],
+    );
+    assert_eq!(range.status, 206, "{}", range.text());
+    assert_eq!(range.body, &data[123_456..124_456]);
+    let whole = server.get(&format!("/ipfs/{cid}"));
+    assert_eq!(whole.status, 200, "{}", whole.text());
+    assert_eq!(whole.body, data);
+    for content in [&cid, &hamt] {
+        let car = server.get(&format!("/ipfs/{content}?format=car"));
+        assert_eq!(car.status, 200, "{}", car.text());
+        let kubo_car = kubo.gateway_get(&format!("/ipfs/{content}?format=car"), &[]);
+        assert_eq!(car.body, kubo_car.body, "{content}");
+    }
+    let inside = server.get(&format!("/ipfs/{hamt}/file-0123.txt"));
+    assert_eq!(inside.status, 200, "{}", inside.text());
+    assert_eq!(inside.text(), "file 123\n");
+}
+
+#[test]
+fn cairn_finds_a_provider_it_is_not_connected_to_through_the_dht() {
+    let Some((_a_repo, kubo_a)) = kubo() else {
+        return;
+    };
+    let Some((b_repo, kubo_b)) = kubo() else {
+        return;
+    };
+    let data = support::pseudo_random(50_000, 32);
+    let cid = add_on_kubo(&b_repo, &data);
+    // cairn — Kubo A — Kubo B: only B has the content, and cairn is told only of A. cairn is
+    // a DHT client, so that it enters no routing table and B does not come to it by itself.
+    let (_, a_tcp, _) = kubo_addrs(&kubo_a);
+    rpc(&kubo_b, &format!("swarm/connect?arg={a_tcp}"));
+    b_repo.run(&["routing", "provide", &cid]);
+    let server = start_cairn(&[
+        "--swarm",
+        LOOPBACK_TCP,
+        "--peer",
+        &a_tcp,
+        "--dht",
+        "client",
+        "--cluster-api",
+        "off",
+        "--retrieval-timeout",
+        "30s",
+    ]);
+    let cairn = swarm_peer_id(&server);
+    wait_until("Kubo A sees cairn", Duration::from_secs(20), || {
+        kubo_sees(&kubo_a, &cairn)
+    });
+    assert!(!kubo_sees(&kubo_b, &cairn));
+    let got = server.get(&format!("/ipfs/{cid}"));
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.body, data);
+    assert!(kubo_sees(&kubo_b, &cairn), "cairn dialed B, the provider");
+}
+
+#[test]
+fn cairn_finds_a_provider_through_a_kubo_routing_v1_endpoint() {
+    let Some((_a_repo, kubo_a)) = kubo_with(&[("Gateway.ExposeRoutingAPI", "true")]) else {
+        return;
+    };
+    let Some((b_repo, kubo_b)) = kubo() else {
+        return;
+    };
+    let data = support::pseudo_random(60_000, 33);
+    let cid = add_on_kubo(&b_repo, &data);
+    // Kubo A knows B (and, through its DHT, that B provides the content); cairn knows only
+    // A's HTTP routing endpoint, and no peer at all.
+    let (_, a_tcp, _) = kubo_addrs(&kubo_a);
+    rpc(&kubo_b, &format!("swarm/connect?arg={a_tcp}"));
+    b_repo.run(&["routing", "provide", &cid]);
+    let router = format!("http://{}", kubo_a.gateway);
+    wait_until(
+        "Kubo A's routing API knows B provides the content",
+        Duration::from_secs(20),
+        || {
+            http_request(
+                kubo_a.gateway,
+                "GET",
+                &format!("/routing/v1/providers/{cid}"),
+                &[],
+            )
+            .text()
+            .contains("Addrs")
+        },
+    );
+    let server = start_cairn(&[
+        "--swarm",
+        LOOPBACK_TCP,
+        "--routing-v1",
+        &router,
+        "--cluster-api",
+        "off",
+        "--retrieval-timeout",
+        "30s",
+    ]);
+    let cairn = swarm_peer_id(&server);
+    let got = server.get(&format!("/ipfs/{cid}"));
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.body, data);
+    assert!(kubo_sees(&kubo_b, &cairn), "cairn dialed B, the provider");
+    assert!(!kubo_sees(&kubo_a, &cairn), "A was only asked over HTTP");
+}

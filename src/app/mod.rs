@@ -14,9 +14,13 @@ use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::workers::ConnectionWorkers;
+use crate::network::bitswap::client::FindProviders;
+use crate::network::bitswap::swarm::Bitswap;
 use crate::network::http_client::Endpoint;
+use crate::network::providers::{AllProviders, DelegatedProviders, DhtProviders};
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
-use crate::network::{self, bitswap, Multiaddr, NetworkConfig};
+use crate::network::routing_v1::{RoutingOptions, RoutingV1};
+use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -70,6 +74,8 @@ pub struct ServeOptions {
     pub remote_backends: Vec<Endpoint>,
     /// How they are asked.
     pub remote_backend_mode: RemoteMode,
+    /// Delegated Routing V1 servers asked for providers (with a libp2p node).
+    pub routing_v1: Vec<Endpoint>,
     /// The libp2p node's configuration; None: no libp2p node (`--offline`).
     pub network: Option<NetworkConfig>,
     /// What the node announces in the DHT.
@@ -87,10 +93,33 @@ pub enum RemoteMode {
     Car,
 }
 
-/// The block source requests read from: the store, then whatever network sources the
+/// Where the Bitswap client finds providers: the node's DHTs, and the delegated routers the
 /// options name.
-fn retrieval(store: &Arc<Blockstore>, options: &ServeOptions) -> Result<Retrieval, String> {
-    let mut network = Vec::new();
+fn providers_of(
+    node: &network::NetworkHandle,
+    options: &ServeOptions,
+) -> Result<Arc<dyn FindProviders<PeerId>>, String> {
+    let dht = Arc::new(DhtProviders(node.clone())) as Arc<dyn FindProviders<PeerId>>;
+    if options.routing_v1.is_empty() {
+        return Ok(dht);
+    }
+    let routing = RoutingV1::new(options.routing_v1.clone(), RoutingOptions::default())
+        .map_err(|e| format!("cannot set up the delegated routers: {e}"))?;
+    let delegated = DelegatedProviders {
+        routing: Arc::new(routing),
+        node: node.clone(),
+    };
+    Ok(Arc::new(AllProviders(vec![dht, Arc::new(delegated)])))
+}
+
+/// The block source requests read from: the store, then Bitswap `peers` (with a libp2p
+/// node) and whatever remote backends the options name.
+fn retrieval(
+    store: &Arc<Blockstore>,
+    options: &ServeOptions,
+    peers: Option<NetworkSource>,
+) -> Result<Retrieval, String> {
+    let mut network: Vec<NetworkSource> = peers.into_iter().collect();
     let mut walks = None;
     if !options.remote_backends.is_empty() {
         let names: Vec<String> = options
@@ -211,7 +240,40 @@ pub async fn serve(
     .map(Arc::new)
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
-    let blocks = Arc::new(retrieval(&store, &options)?);
+    let node = match options.network.clone() {
+        Some(config) => Some(
+            network::start(keypair_of(&keystore), config)
+                .await
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let mut peers = None;
+    if let Some(node) = &node {
+        // Peers are answered from what is here; a want never sends this node to the network.
+        let server = bitswap::Server::new(
+            Arc::clone(&store) as SharedSource,
+            bitswap::ServerConfig::default(),
+        );
+        let bitswap = Bitswap::start(
+            node,
+            server,
+            Some(providers_of(node, &options)?),
+            bitswap::client::ClientConfig::default(),
+        )
+        .map_err(|e| format!("cannot run bitswap: {e}"))?;
+        peers = Some(NetworkSource {
+            name: "bitswap peers".to_owned(),
+            source: Arc::new(bitswap.blocks()),
+        });
+        tokio::spawn(providing::run(
+            node.clone(),
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            options.provide,
+        ));
+    }
+    let blocks = Arc::new(retrieval(&store, &options, peers)?);
     let pinning = Pinning::new(
         Arc::clone(&store),
         Arc::clone(&blocks) as SharedSource,
@@ -225,29 +287,6 @@ pub async fn serve(
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)
         .map_err(|e| format!("cannot start the connection workers: {e}"))?;
-    let node = match options.network.clone() {
-        Some(config) => Some(
-            network::start(keypair_of(&keystore), config)
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
-        None => None,
-    };
-    if let Some(node) = &node {
-        // Peers are answered from what is here; a want never sends this node to the network.
-        let server = bitswap::Server::new(
-            Arc::clone(&store) as SharedSource,
-            bitswap::ServerConfig::default(),
-        );
-        bitswap::swarm::serve(node.stream_control(), server)
-            .map_err(|e| format!("cannot serve bitswap: {e}"))?;
-        tokio::spawn(providing::run(
-            node.clone(),
-            Arc::clone(&store),
-            Arc::clone(&pins),
-            options.provide,
-        ));
-    }
     let swarm = match &node {
         Some(node) => node
             .listen_addrs()

@@ -4,10 +4,11 @@
 //! here knows about HTTP serving, the gateway or the Cluster API.
 //!
 //! - [`node`]: the libp2p swarm (TCP and QUIC, Noise, Yamux, Identify, Ping, the Kademlia
-//!   DHTs, connection limits, peering, `libp2p-stream`), driven through [`NetworkHandle`];
+//!   DHTs, connection limits, peering, Bitswap's streams), driven through [`NetworkHandle`];
 //!   [`config`] and [`identity`] configure it.
-//! - [`bitswap`]: the Bitswap wire format and its server side, transport-independent (any
-//!   async byte stream).
+//! - [`bitswap`]: the Bitswap wire format, server and client (transport-independent), and
+//!   both run on the node ([`bitswap::swarm`]).
+//! - [`providers`]: content routing for the Bitswap client (the DHTs, delegated routers).
 //! - [`http_client`]: the one HTTP client (plain or TLS, no redirects, bounded bodies).
 //! - [`remote`]: trustless gateways as a [`crate::store::BlockSource`] (blocks, CAR streams).
 //! - [`routing_v1`]: a Delegated Routing V1 HTTP client (providers and peers).
@@ -18,6 +19,7 @@ pub mod http_client;
 pub mod identity;
 pub mod node;
 mod peering;
+pub mod providers;
 pub mod remote;
 pub mod routing_v1;
 

@@ -1,6 +1,6 @@
 //! The libp2p node: a swarm over TCP and QUIC-v1 (Noise and Yamux on TCP), with Identify
 //! (`/ipfs/id/1.0.0`, agent `cairn/<version>`), Ping, Kademlia, connection limits (counts
-//! and memory), peering and `libp2p-stream` for protocols built on plain streams (bitswap).
+//! and memory), peering and Bitswap's streams ([`super::bitswap::transport`]).
 //! The swarm runs in a task of its own; the rest of the program holds a cloneable
 //! [`NetworkHandle`] that talks to it over a channel.
 //!
@@ -18,6 +18,7 @@
 //! (bootstrap queries after a table change) may then dial that peer back, as Kubo's does.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -33,6 +34,7 @@ use libp2p::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use super::bitswap::transport;
 use super::config::{peer_of, DhtMode, NetworkConfig};
 use super::peering;
 
@@ -87,13 +89,18 @@ struct Behaviour {
     kad: kad::Behaviour<MemoryStore>,
     lan_kad: kad::Behaviour<MemoryStore>,
     peering: peering::Behaviour,
-    streams: libp2p_stream::Behaviour,
+    bitswap: transport::Behaviour,
 }
 
 enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
     Dial(Multiaddr, oneshot::Sender<Result<PeerId, NetworkError>>),
+    DialPeer(
+        PeerId,
+        Vec<Multiaddr>,
+        oneshot::Sender<Result<PeerId, NetworkError>>,
+    ),
     GetProviders {
         key: RecordKey,
         limit: usize,
@@ -112,7 +119,9 @@ enum Command {
 pub struct NetworkHandle {
     peer_id: PeerId,
     commands: mpsc::Sender<Command>,
-    streams: libp2p_stream::Control,
+    bitswap: transport::Opener,
+    /// Taken by the one Bitswap task that serves the node.
+    bitswap_events: Arc<Mutex<Option<mpsc::UnboundedReceiver<transport::Event>>>>,
 }
 
 impl std::fmt::Debug for NetworkHandle {
@@ -145,10 +154,26 @@ impl NetworkHandle {
         self.ask(|reply| Command::Dial(addr, reply)).await?
     }
 
-    /// The control for `libp2p-stream`: accept a protocol's inbound streams, or open
-    /// outbound ones (dialing the peer if needed).
-    pub fn stream_control(&self) -> libp2p_stream::Control {
-        self.streams.clone()
+    /// Connects to `peer` at any of `addrs` (a delegated router's answer); at once if it is
+    /// connected already.
+    pub async fn dial_peer(&self, peer: PeerId, addrs: Vec<Multiaddr>) -> Result<(), NetworkError> {
+        self.ask(|reply| Command::DialPeer(peer, addrs, reply))
+            .await?
+            .map(|_| ())
+    }
+
+    /// Opens Bitswap streams to connected peers.
+    pub fn bitswap_opener(&self) -> transport::Opener {
+        self.bitswap.clone()
+    }
+
+    /// The node's Bitswap events (peers coming and going, their inbound streams): `Some` once,
+    /// for the task that runs Bitswap on this node.
+    pub fn take_bitswap_events(&self) -> Option<mpsc::UnboundedReceiver<transport::Event>> {
+        self.bitswap_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Asks the DHT who provides `cid` (its multihash is the key, as in Kubo) and returns up
@@ -201,8 +226,8 @@ impl NetworkHandle {
 /// and returns the handle once it listens.
 pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHandle, NetworkError> {
     let peer_id = keypair.public().to_peer_id();
-    let mut swarm = build_swarm(keypair, &config)?;
-    let streams = swarm.behaviour().streams.new_control();
+    let (bitswap, bitswap_opener, bitswap_events) = transport::Behaviour::new();
+    let mut swarm = build_swarm(keypair, &config, bitswap)?;
 
     let mut waiting = HashMap::new();
     for addr in &config.listen {
@@ -284,11 +309,16 @@ pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHan
     Ok(NetworkHandle {
         peer_id,
         commands,
-        streams,
+        bitswap: bitswap_opener,
+        bitswap_events: Arc::new(Mutex::new(Some(bitswap_events))),
     })
 }
 
-fn build_swarm(keypair: Keypair, config: &NetworkConfig) -> Result<Swarm<Behaviour>, NetworkError> {
+fn build_swarm(
+    keypair: Keypair,
+    config: &NetworkConfig,
+    bitswap: transport::Behaviour,
+) -> Result<Swarm<Behaviour>, NetworkError> {
     let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
     let limits = &config.limits;
     // /dns and /dnsaddr addresses (the public bootstrap list) resolve with the system's
@@ -357,7 +387,7 @@ fn build_swarm(keypair: Keypair, config: &NetworkConfig) -> Result<Swarm<Behavio
                 kad,
                 lan_kad,
                 peering: peering::Behaviour::new(peered),
-                streams: libp2p_stream::Behaviour::new(),
+                bitswap,
             }
         })
         .map_err(|e| setup(&e))?
@@ -467,6 +497,17 @@ impl Node {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
             }
             Command::Dial(addr, reply) => self.dial(addr, reply),
+            Command::DialPeer(peer, addrs, reply) => {
+                if self.swarm.is_connected(&peer) {
+                    let _ = reply.send(Ok(peer));
+                } else {
+                    let opts = DialOpts::peer_id(peer)
+                        .addresses(addrs.iter().map(without_p2p).collect())
+                        .condition(PeerCondition::Disconnected)
+                        .build();
+                    self.start_dial(opts, peer.to_string(), reply);
+                }
+            }
             Command::GetProviders { key, limit, reply } => {
                 let request = self.next_request();
                 let behaviour = self.swarm.behaviour_mut();
@@ -532,6 +573,17 @@ impl Node {
                 .build(),
             None => DialOpts::unknown_peer_id().address(addr).build(),
         };
+        self.start_dial(opts, text, reply);
+    }
+
+    /// Dials per `opts`; `reply` gets the peer once connected, or why not (`text` names the
+    /// dialed address or peer).
+    fn start_dial(
+        &mut self,
+        opts: DialOpts,
+        text: String,
+        reply: oneshot::Sender<Result<PeerId, NetworkError>>,
+    ) {
         let id = opts.connection_id();
         match self.swarm.dial(opts) {
             Ok(()) => {
@@ -943,26 +995,54 @@ mod tests {
         let other: cid::Cid = "bafkqaaa".parse().unwrap();
         assert_eq!(a.get_providers(&other, 5).await.unwrap(), vec![]);
 
-        // Streams: a accepts a protocol, b opens a stream to a and is echoed back.
-        let protocol = StreamProtocol::new("/cairn/test/echo/1.0.0");
-        let mut incoming = a.stream_control().accept(protocol.clone()).unwrap();
-        tokio::spawn(async move {
-            while let Some((_, mut stream)) = incoming.next().await {
-                let mut buf = [0u8; 5];
-                stream.read_exact(&mut buf).await.unwrap();
-                stream.write_all(&buf).await.unwrap();
+        // Bitswap streams: a burst of streams b opens (as boxo opens one per message) all
+        // reach a, each with the version negotiated (the newest), none dropped.
+        let mut events = a.take_bitswap_events().unwrap();
+        assert!(a.take_bitswap_events().is_none(), "taken once");
+        const BURST: usize = 200;
+        let opener = b.bitswap_opener();
+        let opened = futures_util::future::join_all((0..BURST).map(|i| {
+            let opener = opener.clone();
+            let a = a.peer_id();
+            async move {
+                let (mut stream, protocol) = opener.open(a).await.unwrap();
+                assert_eq!(protocol, crate::network::bitswap::Protocol::V120);
+                stream.write_all(&[i as u8]).await.unwrap();
                 stream.close().await.unwrap();
             }
-        });
-        let mut stream = b
-            .stream_control()
-            .open_stream(a.peer_id(), protocol)
-            .await
-            .unwrap();
-        stream.write_all(b"hello").await.unwrap();
-        let mut echoed = Vec::new();
-        stream.read_to_end(&mut echoed).await.unwrap();
-        assert_eq!(echoed, b"hello");
+        }));
+        let received = async {
+            let mut bytes = Vec::new();
+            while bytes.len() < BURST {
+                match events.recv().await.unwrap() {
+                    transport::Event::Inbound {
+                        peer,
+                        protocol,
+                        mut stream,
+                    } => {
+                        assert_eq!(
+                            (peer, protocol),
+                            (b.peer_id(), crate::network::bitswap::Protocol::V120)
+                        );
+                        let mut byte = Vec::new();
+                        stream.read_to_end(&mut byte).await.unwrap();
+                        bytes.extend(byte);
+                    }
+                    transport::Event::Connected(peer) => assert_eq!(peer, b.peer_id()),
+                    transport::Event::Disconnected(peer) => panic!("{peer} left"),
+                }
+            }
+            bytes.sort_unstable();
+            bytes
+        };
+        let (_, bytes) = tokio::join!(opened, received);
+        assert_eq!(bytes, (0..BURST).map(|i| i as u8).collect::<Vec<_>>());
+        // A peer that is not connected is not dialed.
+        let stranger = Keypair::generate_ed25519().public().to_peer_id();
+        assert!(matches!(
+            opener.open(stranger).await,
+            Err(transport::OpenError::NotConnected)
+        ));
 
         a.shutdown().await;
         assert!(matches!(

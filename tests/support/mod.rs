@@ -75,7 +75,14 @@ pub struct Server {
 
 /// Flags that configure the libp2p node; with none of them the harness runs `--offline`, so
 /// parallel tests never share port 4001 nor listen beyond loopback.
-const NETWORK_FLAGS: &[&str] = &["--swarm", "--peer", "--bootstrap", "--dht", "--offline"];
+const NETWORK_FLAGS: &[&str] = &[
+    "--swarm",
+    "--peer",
+    "--bootstrap",
+    "--dht",
+    "--routing-v1",
+    "--offline",
+];
 
 impl Server {
     /// Starts a server over a new data directory holding every fixture CAR.

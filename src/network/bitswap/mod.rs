@@ -11,12 +11,14 @@
 //! `wantType` and `sendDontHave`).
 //!
 //! Streams are tokio's `AsyncRead`/`AsyncWrite`; a `futures` stream (libp2p's) plugs in through
-//! `tokio_util::compat`.
+//! `tokio_util::compat`. On the libp2p node, [`transport`] carries the streams and [`swarm`]
+//! runs the server and the client over them.
 
 pub mod client;
 pub mod message;
 pub mod server;
 pub mod swarm;
+pub mod transport;
 pub mod wire;
 
 pub use client::{Client, ClientConfig, Diagnosis, Fetch, FetchError, Session};

@@ -1,63 +1,188 @@
-//! Bitswap carried by the libp2p node: peers' wants arrive on streams they open to us (any of
-//! the three protocol versions), and the answers leave on a stream we open to them, as boxo
-//! does — a Bitswap stream is one-way, its opener only writes.
+//! Bitswap on the libp2p node, both ways, over the streams of [`super::transport`]. A Bitswap
+//! stream is one-way — its opener only writes, as in boxo — so:
+//! - every peer's messages arrive on streams it opens to us (any of the three versions): the
+//!   wantlist part goes to the peer's [`PeerLedger`] (the server), blocks and presences to
+//!   the [`Client`];
+//! - the server answers a peer on a stream it opens back (one writer task per peer);
+//! - the client's wants leave on another stream per peer ([`StreamOutbox`]), opened with the
+//!   newest version the peer speaks.
 //!
-//! Each peer gets one [`PeerLedger`] (of the version of its first stream) and one writer task
-//! holding our stream to it. When the peer's stream ends, what it still wants is answered and
-//! the ledger goes; a new stream starts a new one. A malformed message closes the peer's
-//! ledger and both streams.
+//! The client learns of peers from the node's connection events and of providers from the
+//! [`FindProviders`] it is given (the DHT's, delegated routers'); a provider not connected is
+//! dialed when the first want goes to it. [`BitswapBlocks`] is the client as a
+//! [`BlockSource`], the node's network source for the retrieval layer.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use futures_util::StreamExt;
-use libp2p::{PeerId, StreamProtocol};
+use bytes::Bytes;
+use cid::Cid;
+use libp2p::{PeerId, Stream};
+use tokio::sync::mpsc;
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 
-use super::{PeerLedger, Protocol, Server};
+use super::client::{Client, ClientConfig, FindProviders, Outbox, Session};
+use super::transport::{Event, Opener};
+use super::{write_message, Message, MessageReader, PeerLedger, Protocol, Server};
+use crate::network::NetworkHandle;
+use crate::store::{self, BlockSource, SourceFuture};
 
 /// The ledgers of the peers being served, by peer.
 type Ledgers = Arc<Mutex<HashMap<PeerId, PeerLedger>>>;
 
-/// Answers every peer's wantlists from `server` on the node `control` belongs to, until the
-/// node stops. Must run inside a Tokio runtime.
-pub fn serve(
-    control: libp2p_stream::Control,
-    server: Server,
-) -> Result<(), libp2p_stream::AlreadyRegistered> {
-    let ledgers: Ledgers = Arc::default();
-    let server = Arc::new(server);
-    for protocol in Protocol::ALL {
-        let mut incoming = control.clone().accept(StreamProtocol::new(protocol.id()))?;
-        let (control, server, ledgers) =
-            (control.clone(), Arc::clone(&server), Arc::clone(&ledgers));
-        tokio::spawn(async move {
-            while let Some((peer, stream)) = incoming.next().await {
-                let ledger = ledger_for(peer, protocol, &server, &ledgers, &control);
-                let ledgers = Arc::clone(&ledgers);
-                tokio::spawn(async move {
-                    match ledger.read_from(stream.compat()).await {
-                        Ok(()) => ledger.finish(),
-                        Err(e) => {
-                            tracing::debug!(%peer, error = %e, "bitswap: dropping a peer's stream");
-                            ledger.close();
-                        }
-                    }
-                    forget(&ledgers, peer, &ledger);
-                });
-            }
-        });
-    }
-    Ok(())
+/// Bitswap is already running on this node.
+#[derive(Debug, thiserror::Error)]
+#[error("bitswap already runs on this node")]
+pub struct AlreadyStarted;
+
+/// Bitswap on a running node: the server answering from its store, the client fetching.
+#[derive(Clone)]
+pub struct Bitswap {
+    client: Client<PeerId>,
+    session: Session<PeerId>,
 }
 
-/// The peer's ledger, made (with its writer) on its first stream.
+impl Bitswap {
+    /// Starts serving `server` and the client on `node`, the client finding providers with
+    /// `finder`. Must run inside a Tokio runtime; once per node.
+    pub fn start(
+        node: &NetworkHandle,
+        server: Server,
+        finder: Option<Arc<dyn FindProviders<PeerId>>>,
+        config: ClientConfig,
+    ) -> Result<Bitswap, AlreadyStarted> {
+        let events = node.take_bitswap_events().ok_or(AlreadyStarted)?;
+        let opener = node.bitswap_opener();
+        let outbox = StreamOutbox::new(opener.clone());
+        let client = Client::new(Arc::new(outbox.clone()), finder, config);
+        let _ = outbox.inner.client.set(client.clone());
+        tokio::spawn(run(events, opener, server, client.clone()));
+        let session = client.session();
+        Ok(Bitswap { client, session })
+    }
+
+    /// The client as a block source: a block no peer sends is waited for until the caller
+    /// gives up (the gateway's retrieval timeout).
+    pub fn blocks(&self) -> BitswapBlocks {
+        BitswapBlocks {
+            client: self.client.clone(),
+            session: self.session.clone(),
+        }
+    }
+}
+
+/// Bitswap peers as a [`BlockSource`]. Every block is verified (by construction of
+/// [`super::Block`]).
+pub struct BitswapBlocks {
+    client: Client<PeerId>,
+    session: Session<PeerId>,
+}
+
+impl BlockSource for BitswapBlocks {
+    fn get(&self, cid: &Cid) -> SourceFuture<store::Result<Option<Bytes>>> {
+        let (cid, fetch) = (*cid, self.client.get(*cid, &self.session));
+        SourceFuture::pending(async move {
+            match fetch.await {
+                Ok(block) => Ok(Some(block.into_parts().1)),
+                Err(e) => Err(store::Error::Unavailable {
+                    cid,
+                    reason: Box::new(e),
+                }),
+            }
+        })
+    }
+
+    /// Nothing is "had" without asking: peers are asked by [`BlockSource::get`].
+    fn has(&self, _cid: &Cid) -> SourceFuture<store::Result<bool>> {
+        SourceFuture::ready(Ok(false))
+    }
+
+    fn size(&self, cid: &Cid) -> SourceFuture<store::Result<Option<u64>>> {
+        let block = self.get(cid);
+        SourceFuture::pending(async move { Ok(block.await?.map(|b| b.len() as u64)) })
+    }
+}
+
+/// Follows the node's Bitswap events until the node stops.
+async fn run(
+    mut events: mpsc::UnboundedReceiver<Event>,
+    opener: Opener,
+    server: Server,
+    client: Client<PeerId>,
+) {
+    let ledgers: Ledgers = Arc::default();
+    let server = Arc::new(server);
+    while let Some(event) = events.recv().await {
+        match event {
+            // Assumed to speak 1.2.0 until a stream to it says otherwise.
+            Event::Connected(peer) => client.peer_connected(peer, Protocol::V120),
+            Event::Disconnected(peer) => client.peer_disconnected(&peer),
+            Event::Inbound {
+                peer,
+                protocol,
+                stream,
+            } => {
+                tokio::spawn(read_peer(
+                    peer,
+                    protocol,
+                    stream,
+                    opener.clone(),
+                    Arc::clone(&server),
+                    Arc::clone(&ledgers),
+                    client.clone(),
+                ));
+            }
+        }
+    }
+    client.shutdown();
+}
+
+/// Reads one inbound stream to its end: wants to the peer's ledger, answers to the client.
+async fn read_peer(
+    peer: PeerId,
+    protocol: Protocol,
+    stream: Stream,
+    opener: Opener,
+    server: Arc<Server>,
+    ledgers: Ledgers,
+    client: Client<PeerId>,
+) {
+    let mut reader = MessageReader::new(stream.compat(), server.config().limits);
+    let mut ledger: Option<PeerLedger> = None;
+    let outcome = loop {
+        let message = match reader.next().await {
+            Ok(Some(message)) => message,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        if message.wantlist.is_some() {
+            let ledger = ledger
+                .get_or_insert_with(|| ledger_for(peer, protocol, &server, &ledgers, &opener));
+            if let Err(e) = ledger.receive(&message) {
+                break Err(e);
+            }
+        }
+        client.receive(&peer, &message);
+    };
+    if let Some(ledger) = ledger {
+        match outcome {
+            Ok(()) => ledger.finish(),
+            Err(_) => ledger.close(),
+        }
+        forget(&ledgers, peer, &ledger);
+    }
+    if let Err(e) = outcome {
+        tracing::debug!(%peer, error = %e, "bitswap: dropping a peer's stream");
+    }
+}
+
+/// The peer's ledger, made (with its writer) on its first wants.
 fn ledger_for(
     peer: PeerId,
     protocol: Protocol,
     server: &Server,
     ledgers: &Ledgers,
-    control: &libp2p_stream::Control,
+    opener: &Opener,
 ) -> PeerLedger {
     let mut all = lock(ledgers);
     if let Some(ledger) = all.get(&peer) {
@@ -65,13 +190,10 @@ fn ledger_for(
     }
     let ledger = server.peer(protocol);
     all.insert(peer, ledger.clone());
-    let (writer, ledgers, mut control) = (ledger.clone(), Arc::clone(ledgers), control.clone());
+    let (writer, ledgers, opener) = (ledger.clone(), Arc::clone(ledgers), opener.clone());
     tokio::spawn(async move {
-        match control
-            .open_stream(peer, StreamProtocol::new(protocol.id()))
-            .await
-        {
-            Ok(stream) => {
+        match opener.open(peer).await {
+            Ok((stream, _)) => {
                 if let Err(e) = writer.write_to(stream.compat()).await {
                     tracing::debug!(%peer, error = %e, "bitswap: answering a peer failed");
                 }
@@ -95,6 +217,84 @@ fn forget(ledgers: &Ledgers, peer: PeerId, ledger: &PeerLedger) {
     }
 }
 
-fn lock(ledgers: &Ledgers) -> MutexGuard<'_, HashMap<PeerId, PeerLedger>> {
-    ledgers.lock().unwrap_or_else(|p| p.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The client's messages, each peer's on one stream of its own, written by a task per peer.
+#[derive(Clone)]
+struct StreamOutbox {
+    inner: Arc<OutboxInner>,
+}
+
+struct OutboxInner {
+    opener: Opener,
+    writers: Mutex<HashMap<PeerId, mpsc::UnboundedSender<Message>>>,
+    /// Told when a peer cannot be written to; set right after the client is made.
+    client: OnceLock<Client<PeerId>>,
+}
+
+impl StreamOutbox {
+    fn new(opener: Opener) -> StreamOutbox {
+        StreamOutbox {
+            inner: Arc::new(OutboxInner {
+                opener,
+                writers: Mutex::default(),
+                client: OnceLock::new(),
+            }),
+        }
+    }
+}
+
+impl Outbox<PeerId> for StreamOutbox {
+    fn send(&self, peer: &PeerId, message: Message) {
+        let mut writers = lock(&self.inner.writers);
+        let message = match writers.get(peer) {
+            Some(writer) => match writer.send(message) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(message)) => message,
+            },
+            None => message,
+        };
+        let (writer, queue) = mpsc::unbounded_channel();
+        let _ = writer.send(message);
+        writers.insert(*peer, writer.clone());
+        tokio::spawn(write_wants(Arc::clone(&self.inner), *peer, writer, queue));
+    }
+}
+
+/// Opens a stream to `peer` and writes the client's messages to it until it fails; then the
+/// peer counts as gone for the client.
+async fn write_wants(
+    outbox: Arc<OutboxInner>,
+    peer: PeerId,
+    writer: mpsc::UnboundedSender<Message>,
+    mut queue: mpsc::UnboundedReceiver<Message>,
+) {
+    match outbox.opener.open(peer).await {
+        Ok((stream, protocol)) => {
+            if protocol != Protocol::V120 {
+                if let Some(client) = outbox.client.get() {
+                    client.peer_connected(peer, protocol);
+                }
+            }
+            let mut stream = stream.compat();
+            while let Some(message) = queue.recv().await {
+                if let Err(e) = write_message(&mut stream, &message, protocol).await {
+                    tracing::debug!(%peer, error = %e, "bitswap: writing wants failed");
+                    break;
+                }
+            }
+        }
+        Err(e) => tracing::debug!(%peer, error = %e, "bitswap: cannot reach a peer"),
+    }
+    {
+        let mut writers = lock(&outbox.writers);
+        if writers.get(&peer).is_some_and(|w| w.same_channel(&writer)) {
+            writers.remove(&peer);
+        }
+    }
+    if let Some(client) = outbox.client.get() {
+        client.peer_disconnected(&peer);
+    }
 }
