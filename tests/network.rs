@@ -784,3 +784,36 @@ fn cairn_finds_a_provider_through_a_kubo_routing_v1_endpoint() {
     assert!(kubo_sees(&kubo_b, &cairn), "cairn dialed B, the provider");
     assert!(!kubo_sees(&kubo_a, &cairn), "A was only asked over HTTP");
 }
+
+#[test]
+fn a_cid_no_peer_has_is_a_504_saying_what_was_tried() {
+    let Some((_repo, kubo)) = kubo() else { return };
+    let (kubo_id, kubo_tcp, _) = kubo_addrs(&kubo);
+    let server = start_cairn(&[
+        "--swarm",
+        LOOPBACK_TCP,
+        "--peer",
+        &kubo_tcp,
+        "--cluster-api",
+        "off",
+        "--retrieval-timeout",
+        "4s",
+    ]);
+    let cairn = swarm_peer_id(&server);
+    wait_until("Kubo sees cairn", Duration::from_secs(20), || {
+        kubo_sees(&kubo, &cairn)
+    });
+    // Content nobody has (a CID of bytes never added anywhere).
+    let absent = support::dag::raw_cid(b"nobody has these bytes").to_string();
+    let started = Instant::now();
+    let response = server.get(&format!("/ipfs/{absent}"));
+    let took = started.elapsed();
+    assert_eq!(response.status, 504, "{}", response.text());
+    let text = response.text();
+    assert!(text.contains(&absent), "{text}");
+    assert!(text.contains("bitswap peers"), "{text}");
+    assert!(text.contains("said DONT_HAVE"), "{text}");
+    assert!(text.contains(&kubo_id), "names the peer asked: {text}");
+    assert!(text.contains("provider lookup"), "{text}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}

@@ -93,6 +93,13 @@ pub enum RemoteMode {
     Car,
 }
 
+/// Bitswap's name in a 504's list of what was tried: with where providers are looked up.
+fn bitswap_source_name(options: &ServeOptions) -> String {
+    let mut routing = vec!["the DHT".to_owned()];
+    routing.extend(options.routing_v1.iter().map(|r| format!("router {r}")));
+    format!("bitswap peers (providers from {})", routing.join(", "))
+}
+
 /// Where the Bitswap client finds providers: the node's DHTs, and the delegated routers the
 /// options name.
 fn providers_of(
@@ -262,9 +269,15 @@ pub async fn serve(
             bitswap::client::ClientConfig::default(),
         )
         .map_err(|e| format!("cannot run bitswap: {e}"))?;
+        // Bitswap gives up a little before the gateway's timeout, so that the 504 says what
+        // was tried rather than only that time ran out.
+        let give_up = options
+            .gateway_limits
+            .retrieval_timeout
+            .map(|limit| limit.mul_f64(0.9));
         peers = Some(NetworkSource {
-            name: "bitswap peers".to_owned(),
-            source: Arc::new(bitswap.blocks()),
+            name: bitswap_source_name(&options),
+            source: Arc::new(bitswap.blocks(give_up)),
         });
         tokio::spawn(providing::run(
             node.clone(),

@@ -273,6 +273,10 @@ async fn fetch(
                 return Ok(block);
             }
             Ok(None) => tried.push(format!("{name}: not found")),
+            // The CID is said once, by the error this becomes.
+            Err(store::Error::Unavailable { reason, .. }) => {
+                tried.push(format!("{name}: {reason}"))
+            }
             Err(e) => tried.push(format!("{name}: {e}")),
         }
     }

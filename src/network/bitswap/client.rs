@@ -59,7 +59,7 @@
 mod diagnosis;
 mod engine;
 
-use std::fmt::Debug;
+use std::fmt::{Debug, Display};
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
@@ -80,9 +80,10 @@ use super::{Block, Message, Protocol, Wantlist};
 pub use self::diagnosis::{Asked, Diagnosis, Outcome, PeerReport, ProviderLookups, SessionStats};
 
 /// What identifies a peer to the client: whatever the transport uses (a libp2p `PeerId`).
-pub trait PeerKey: Clone + Eq + Hash + Send + Sync + Debug + 'static {}
+/// Its `Display` names the peer in a [`Diagnosis`].
+pub trait PeerKey: Clone + Eq + Hash + Send + Sync + Debug + Display + 'static {}
 
-impl<T: Clone + Eq + Hash + Send + Sync + Debug + 'static> PeerKey for T {}
+impl<T: Clone + Eq + Hash + Send + Sync + Debug + Display + 'static> PeerKey for T {}
 
 /// Where the client's messages go: the transport.
 pub trait Outbox<K>: Send + Sync + 'static {

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use cid::Cid;
@@ -61,12 +62,14 @@ impl Bitswap {
         Ok(Bitswap { client, session })
     }
 
-    /// The client as a block source: a block no peer sends is waited for until the caller
-    /// gives up (the gateway's retrieval timeout).
-    pub fn blocks(&self) -> BitswapBlocks {
+    /// The client as a block source. A block no peer sends within `give_up` is an
+    /// [`store::Error::Unavailable`] saying what was tried (the [`Diagnosis`](super::Diagnosis) a 504 shows);
+    /// without a limit it is waited for until the caller gives up.
+    pub fn blocks(&self, give_up: Option<Duration>) -> BitswapBlocks {
         BitswapBlocks {
             client: self.client.clone(),
             session: self.session.clone(),
+            give_up,
         }
     }
 }
@@ -76,13 +79,18 @@ impl Bitswap {
 pub struct BitswapBlocks {
     client: Client<PeerId>,
     session: Session<PeerId>,
+    give_up: Option<Duration>,
 }
 
 impl BlockSource for BitswapBlocks {
     fn get(&self, cid: &Cid) -> SourceFuture<store::Result<Option<Bytes>>> {
-        let (cid, fetch) = (*cid, self.client.get(*cid, &self.session));
+        let (cid, fetch, give_up) = (*cid, self.client.get(*cid, &self.session), self.give_up);
         SourceFuture::pending(async move {
-            match fetch.await {
+            let got = match give_up {
+                Some(limit) => fetch.within(limit).await,
+                None => fetch.await,
+            };
+            match got {
                 Ok(block) => Ok(Some(block.into_parts().1)),
                 Err(e) => Err(store::Error::Unavailable {
                     cid,

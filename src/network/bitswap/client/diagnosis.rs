@@ -92,8 +92,7 @@ impl<K: PeerKey> fmt::Display for Diagnosis<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "bitswap: {} not found after {:.1} s; asked {} peer(s) ({} connected)",
-            self.cid,
+            "not found after {:.1} s; asked {} peer(s) ({} connected)",
             self.elapsed.as_secs_f64(),
             self.asked(),
             self.connected
@@ -113,7 +112,7 @@ impl<K: PeerKey> fmt::Display for Diagnosis<K> {
             }
             write!(f, "; {} {what}:", peers.len())?;
             for peer in peers.iter().take(LISTED_PER_OUTCOME) {
-                write!(f, " {peer:?}")?;
+                write!(f, " {peer}")?;
             }
             if peers.len() > LISTED_PER_OUTCOME {
                 write!(f, " …")?;
@@ -133,7 +132,7 @@ impl<K: PeerKey> fmt::Display for Diagnosis<K> {
                     lookups.found.len()
                 )?;
                 for peer in lookups.found.iter().take(LISTED_PER_OUTCOME) {
-                    write!(f, " {peer:?}")?;
+                    write!(f, " {peer}")?;
                 }
                 Ok(())
             }
