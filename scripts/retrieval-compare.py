@@ -1,26 +1,32 @@
 #!/usr/bin/env python3
 """Cold fetches through gateways that do not hold the content, side by side in one run.
 
-An offline Kubo daemon is the origin (it holds a random 64 MiB file, CIDv1). Each gateway
-below starts empty, fetches the file once (cold) with curl, and is stopped; this repeats
---rounds times and the median is printed:
+A Kubo daemon is the origin (it holds a random 64 MiB file, CIDv1; online, with no bootstrap
+peers, listening on 127.0.0.1 only). Each gateway below starts empty, fetches the file once
+(cold) with curl, and is stopped; this repeats --rounds times and the median is printed, with
+the gateway's peak RSS (VmHWM):
   - the origin's own gateway (content local: the ceiling);
-  - cairn with --remote-backend <origin gateway> (block mode);
-  - Rainbow in remote-backend mode (block), over the same origin gateway.
-Then 1,000 distinct cold 4 KiB files are fetched by 64 concurrent clients from cairn and from
-Rainbow (req/s and p99).
+  - per --modes entry `block`/`car`: cairn with --remote-backend <origin gateway>, and Rainbow
+    in remote-backend mode, over the same origin gateway;
+  - for `bitswap`: cairn, Kubo B and Rainbow, each peered with the origin (connected before
+    the fetch) and fetching over Bitswap.
+Then 1,000 distinct cold 4 KiB files are fetched by 64 concurrent clients from each gateway
+but the origin (req/s and p99).
 
-Everything listens on 127.0.0.1; Rainbow runs with libp2p, the DHT, delegated routers and
-autoconf off. Run as root to have the script re-run itself inside a network namespace that
-holds only `lo` (as the project's rules ask for anything that might probe beyond loopback).
+Everything listens on 127.0.0.1; Rainbow runs with the DHT, delegated routers and autoconf
+off. Run as root to have the script re-run itself inside a network namespace that holds only
+`lo` (as the project's rules ask for anything that might probe beyond loopback).
 
 Usage: scripts/retrieval-compare.py --cairn target/release/cairn [--rounds 3] [--size-mib 64]
+           [--modes block,car,bitswap] [--cairn-args "--cache-size 67108864"]
 Needs: Kubo (`ipfs`), Rainbow (`rainbow`, optional), curl.
 """
 
 import argparse
 import concurrent.futures
 import os
+import re
+import shlex
 import shutil
 import socket
 import statistics
@@ -77,10 +83,12 @@ def ipfs(repo, *args, check=True):
     return subprocess.run(["ipfs", *args], env=env, check=check, capture_output=True, text=True).stdout.strip()
 
 
-def start_kubo(work):
-    repo = os.path.join(work, "kubo")
+def start_kubo(work, name="kubo", peer=None):
+    """An online Kubo (no bootstrap, loopback only); `peer`: a multiaddr kept connected.
+    Returns (repo, process, gateway port, swarm multiaddr with /p2p/)."""
+    repo = os.path.join(work, name)
     ipfs(repo, "init", "--profile=test")
-    gw, api = free_port(), free_port()
+    gw, api, swarm = free_port(), free_port(), free_port()
     for key, value in [
         ("Bootstrap", "[]"), ("Discovery.MDNS.Enabled", "false"), ("AutoConf.Enabled", "false"),
         ("AutoTLS.Enabled", "false"), ("Routing.DelegatedRouters", "[]"),
@@ -88,43 +96,109 @@ def start_kubo(work):
         ("Swarm.DisableNatPortMap", "true"), ("Plugins.Plugins.telemetry.Config.Mode", '"off"'),
         ("Addresses.API", f'"/ip4/127.0.0.1/tcp/{api}"'),
         ("Addresses.Gateway", f'"/ip4/127.0.0.1/tcp/{gw}"'),
-        ("Addresses.Swarm", '["/ip4/127.0.0.1/tcp/0"]'),
+        ("Addresses.Swarm", f'["/ip4/127.0.0.1/tcp/{swarm}"]'),
+        ("Swarm.RelayClient.Enabled", "false"), ("Swarm.RelayService.Enabled", "false"),
     ]:
         ipfs(repo, "config", "--json", key, value)
+    if peer:
+        pid = peer.rsplit("/p2p/", 1)[1]
+        ipfs(repo, "config", "--json", "Peering.Peers",
+             f'[{{"ID": "{pid}", "Addrs": ["{peer.rsplit("/p2p/", 1)[0]}"]}}]')
     env = dict(os.environ, IPFS_PATH=repo, IPFS_TELEMETRY="off")
-    proc = subprocess.Popen(["ipfs", "daemon", "--offline"], env=env,
+    proc = subprocess.Popen(["ipfs", "daemon"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(gw, proc, "kubo")
-    return repo, proc, gw
+    wait_port(gw, proc, name)
+    wait_port(api, proc, name)
+    peer_id = ipfs(repo, "id", "-f", "<id>")
+    return repo, proc, gw, f"/ip4/127.0.0.1/tcp/{swarm}/p2p/{peer_id}"
 
 
-def start_cairn(binary, work, backend, mode):
+def wait_connected(repo, peer_id, seconds=30):
+    """Until the Kubo at `repo` has a connection to `peer_id`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if peer_id in ipfs(repo, "swarm", "peers", check=False):
+            return
+        time.sleep(0.1)
+    sys.exit(f"{peer_id} never connected")
+
+
+def start_cairn(binary, work, origin, mode, extra):
+    """cairn over the origin: its gateway as a remote backend (`block`/`car`), or peered with
+    it over Bitswap (`bitswap`, connected before this returns)."""
     data = tempfile.mkdtemp(dir=work)
     port = free_port()
+    if mode == "bitswap":
+        net = ["--swarm", f"/ip4/127.0.0.1/tcp/{free_port()}", "--peer", origin["swarm"]]
+    else:
+        net = ["--offline", "--remote-backend", f"http://127.0.0.1:{origin['gateway']}",
+               "--remote-backend-mode", mode]
     proc = subprocess.Popen([binary, "serve", "--data", data, "--gateway", f"127.0.0.1:{port}",
-                             "--cluster-api", "off", "--offline", "--remote-backend", f"http://127.0.0.1:{backend}",
-                             "--remote-backend-mode", mode],
+                             "--cluster-api", "off", *net, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, RUST_LOG="warn"))
     wait_port(port, proc, "cairn")
+    if mode == "bitswap":
+        peer_id = subprocess.run([binary, "id", "--data", data], capture_output=True, text=True,
+                                 check=True).stdout.strip()
+        wait_connected(origin["repo"], peer_id)
     return proc, port
 
 
-def start_rainbow(binary, work, backend, mode):
+def start_kubo_b(work, origin):
+    """A second Kubo peered with the origin, fetching over Bitswap."""
+    name = f"kubo-b-{time.monotonic_ns()}"
+    repo, proc, gw, addr = start_kubo(work, name, peer=origin["swarm"])
+    ipfs(repo, "swarm", "connect", origin["swarm"])
+    wait_connected(origin["repo"], addr.rsplit("/p2p/", 1)[1])
+    return proc, gw
+
+
+def start_rainbow(binary, work, origin, mode):
     data = tempfile.mkdtemp(dir=work)
     os.makedirs(os.path.join(data, "denylists"))
-    port, ctl = free_port(), free_port()
-    proc = subprocess.Popen([binary, "--libp2p=false", "--bitswap=false", "--dht-routing=off",
+    port, ctl, swarm = free_port(), free_port(), free_port()
+    if mode == "bitswap":
+        net = ["--libp2p=true", "--bitswap=true", f"--peering={origin['swarm']}",
+               f"--libp2p-listen-addrs=/ip4/127.0.0.1/tcp/{swarm}", "--seed-peering=false"]
+    else:
+        net = ["--libp2p=false", "--bitswap=false",
+               f"--remote-backends=http://127.0.0.1:{origin['gateway']}",
+               f"--remote-backends-mode={mode}"]
+    log = open(os.path.join(data, "rainbow.log"), "w+")
+    proc = subprocess.Popen([binary, *net, "--dht-routing=off",
                              "--http-routers=", "--bootstrap=", "--autoconf=false",
+                             "--http-retrieval-enable=false",
                              "--dnslink-resolvers=. : https://127.0.0.1:1/dns-query",
-                             f"--remote-backends=http://127.0.0.1:{backend}",
-                             f"--remote-backends-mode={mode}",
                              f"--gateway-listen-address=127.0.0.1:{port}",
                              f"--ctl-listen-address=127.0.0.1:{ctl}"],
                             env=dict(os.environ, RAINBOW_DATADIR=data),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
     wait_port(port, proc, "rainbow")
+    if mode == "bitswap":
+        # boxo's peering first dials after ~10 s: have the origin connect now.
+        log.seek(0)
+        rid = re.search(r"PeerID: (\w+)", log.read()).group(1)
+        ipfs(origin["repo"], "swarm", "connect", f"/ip4/127.0.0.1/tcp/{swarm}/p2p/{rid}")
+        wait_connected(origin["repo"], rid)
     return proc, port
+
+
+def peak_rss_mib(proc):
+    """The process's peak resident set (VmHWM), MiB."""
+    with open(f"/proc/{proc.pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start(kind, mode, binary, rainbow, work, origin, extra):
+    if kind == "cairn":
+        return start_cairn(binary, work, origin, mode, extra)
+    if kind == "kubo":
+        return start_kubo_b(work, origin)
+    return start_rainbow(rainbow, work, origin, mode)
 
 
 def curl(port, path):
@@ -162,58 +236,70 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--size-mib", type=int, default=64)
     ap.add_argument("--modes", default="block")
+    ap.add_argument("--cairn-args", default="", help="extra flags for cairn serve")
+    ap.add_argument("--small", type=int, default=1000, help="cold 4 KiB files (0: skip)")
     args = ap.parse_args()
     in_netns()
     binary = os.path.abspath(args.cairn)
+    extra = shlex.split(args.cairn_args)
     rainbow = find("rainbow")
     work = tempfile.mkdtemp(prefix="cairn-retrieval-")
-    kubo_repo, kubo, origin = start_kubo(work)
+    kubo_repo, kubo, gateway, swarm = start_kubo(work)
+    origin = {"repo": kubo_repo, "gateway": gateway, "swarm": swarm}
     try:
         big = os.path.join(work, "big.bin")
         with open(big, "wb") as f:
-            f.write(os.urandom(args.size_mib << 20))
+            for _ in range(args.size_mib):
+                f.write(os.urandom(1 << 20))
         cid = ipfs(kubo_repo, "add", "-Q", "--cid-version=1", big)
-        small_dir = os.path.join(work, "small")
-        os.makedirs(small_dir)
-        for i in range(1000):
-            with open(os.path.join(small_dir, f"{i}.bin"), "wb") as f:
-                f.write(os.urandom(4096))
-        small = [l.split()[1] for l in ipfs(kubo_repo, "add", "-r", "--cid-version=1", small_dir).splitlines()
-                 if l.startswith("added") and l.split()[2].startswith("small/")]
+        os.remove(big)
+        small = []
+        if args.small:
+            small_dir = os.path.join(work, "small")
+            os.makedirs(small_dir)
+            for i in range(args.small):
+                with open(os.path.join(small_dir, f"{i}.bin"), "wb") as f:
+                    f.write(os.urandom(4096))
+            small = [l.split()[1] for l in
+                     ipfs(kubo_repo, "add", "-r", "--cid-version=1", small_dir).splitlines()
+                     if l.startswith("added") and l.split()[2].startswith("small/")]
         rows = []
         runs = [("origin's own gateway (local)", None)]
         for mode in args.modes.split(","):
-            runs.append((f"cairn remote-{mode}", ("cairn", mode)))
+            label = "bitswap" if mode == "bitswap" else f"remote-{mode}"
+            runs.append((f"cairn {label}", ("cairn", mode)))
+            if mode == "bitswap":
+                runs.append(("Kubo B bitswap", ("kubo", mode)))
             if rainbow:
-                runs.append((f"Rainbow remote-{mode}", ("rainbow", mode)))
+                runs.append((f"Rainbow {label}", ("rainbow", mode)))
         for name, how in runs:
-            ttfb, speed = [], []
+            ttfb, speed, rss = [], [], []
             for _ in range(args.rounds):
                 if how is None:
-                    proc, port = None, origin
-                elif how[0] == "cairn":
-                    proc, port = start_cairn(binary, work, origin, how[1])
+                    proc, port = None, gateway
                 else:
-                    proc, port = start_rainbow(rainbow, work, origin, how[1])
+                    proc, port = start(how[0], how[1], binary, rainbow, work, origin, extra)
                 code, t, s, n = curl(port, f"/ipfs/{cid}")
                 assert code == 200 and n == args.size_mib << 20, (name, code, n)
                 ttfb.append(t)
                 speed.append(s / (1 << 20))
+                rss.append(peak_rss_mib(proc or kubo))
                 if proc:
                     stop(proc)
-            rows.append((name, statistics.median(ttfb), statistics.median(speed)))
-        print(f"\nCold {args.size_mib} MiB fetch, median of {args.rounds} (origin: offline Kubo gateway)\n")
-        print("| gateway | TTFB | MiB/s |\n|---|---|---|")
-        for name, t, s in rows:
-            print(f"| {name} | {t * 1000:.1f} ms | {s:.0f} |")
-        print("\n1,000 cold 4 KiB files, 64 concurrent clients\n")
-        print("| gateway | req/s | p99 |\n|---|---|---|")
-        for name, how in runs[1:]:
-            proc, port = (start_cairn(binary, work, origin, how[1]) if how[0] == "cairn"
-                          else start_rainbow(rainbow, work, origin, how[1]))
-            rps, p99 = many_small(port, small, 64)
-            stop(proc)
-            print(f"| {name} | {rps:.0f} | {p99 * 1000:.0f} ms |")
+            rows.append((name, statistics.median(ttfb), statistics.median(speed), max(rss)))
+        print(f"\nCold {args.size_mib} MiB fetch, median of {args.rounds} (origin: Kubo "
+              f"{ipfs(kubo_repo, 'version', '-n')}; cairn flags: {args.cairn_args or 'none'})\n")
+        print("| gateway | TTFB | MiB/s | peak RSS |\n|---|---|---|---|")
+        for name, t, s, r in rows:
+            print(f"| {name} | {t * 1000:.1f} ms | {s:.0f} | {r:.0f} MiB |")
+        if small:
+            print(f"\n{len(small)} cold 4 KiB files, 64 concurrent clients\n")
+            print("| gateway | req/s | p99 |\n|---|---|---|")
+            for name, how in runs[1:]:
+                proc, port = start(how[0], how[1], binary, rainbow, work, origin, extra)
+                rps, p99 = many_small(port, small, 64)
+                stop(proc)
+                print(f"| {name} | {rps:.0f} | {p99 * 1000:.0f} ms |")
     finally:
         stop(kubo)
         shutil.rmtree(work, ignore_errors=True)
