@@ -241,3 +241,234 @@ fn a_pin_nobody_can_provide_fails_and_recover_fetches_it_once_it_can() {
     assert_eq!(wait_for_status(&edge, &cid, "pinned").0, "pinned");
     assert_eq!(edge.get(&format!("/ipfs/{cid}")).body, data);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writes into trees that are elsewhere: PUT/DELETE /ipfs/<cid>/<path> and IPNS publishing
+// ---------------------------------------------------------------------------------------------
+
+/// A tree made on `origin`: `a.txt`, `sub/b.txt` and `big.bin` (300 kB: several blocks).
+/// Returns its root and big.bin's contents.
+fn tree_on(origin: &Server) -> (String, Vec<u8>) {
+    let big = pseudo_random(300_000, 21);
+    let (content_type, body) = support::form(&[
+        ("file", Some("a.txt"), "text/plain", b"file a\n"),
+        ("file", Some("sub%2Fb.txt"), "text/plain", b"file b\n"),
+        ("file", Some("big.bin"), "application/octet-stream", &big),
+    ]);
+    let r = origin.send("POST", "/ipfs/", &[("Content-Type", &content_type)], &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    (r.header("ipfs-hash").unwrap().to_owned(), big)
+}
+
+/// The CID `path` ends at on `server` (the last of its `X-Ipfs-Roots`).
+fn cid_at(server: &Server, path: &str) -> String {
+    let r = server.request("HEAD", path, &[]);
+    assert_eq!(r.status, 200, "{path}");
+    let roots = r.header("x-ipfs-roots").unwrap();
+    roots.rsplit(',').next().unwrap().trim().to_owned()
+}
+
+/// Whether `cid`'s root block is in `server`'s store (nothing is fetched to answer).
+fn is_local(server: &Server, cid: &str) -> bool {
+    let r = server.request(
+        "HEAD",
+        &format!("/ipfs/{cid}"),
+        &[("Cache-Control", "only-if-cached")],
+    );
+    r.status == 200
+}
+
+/// Stops `edge` (its origin gone already), collects its garbage, and starts it again offline:
+/// what it then serves is what it kept, not what it cached.
+fn kept_by(edge: Server) -> Server {
+    let dir = edge.stop();
+    let gc = std::process::Command::new(support::cairn_bin())
+        .args(["gc", "-q", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        gc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gc.stderr)
+    );
+    Server::start_in(dir, &["--cluster-api", "off"])
+}
+
+#[test]
+fn a_pinned_put_into_a_tree_elsewhere_keeps_the_whole_new_tree() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let (root, big) = tree_on(&origin);
+    let big_cid = cid_at(&origin, &format!("/ipfs/{root}/big.bin"));
+    let edge = edge_in_front_of(origin.addr);
+    let path = format!("/ipfs/{root}/sub/new.txt");
+
+    // Without X-Ipfs-Pin only the directories on the path are fetched: big.bin is not.
+    let unpinned = edge.send("PUT", &path, &[], b"new file\n");
+    assert_eq!(unpinned.status, 201, "{}", unpinned.text());
+    let new_root = unpinned.header("ipfs-hash").unwrap().to_owned();
+    assert!(
+        !is_local(&edge, &big_cid),
+        "an untouched subtree was fetched"
+    );
+    // The same edit on the origin gives the same tree.
+    let there = origin.send("PUT", &path, &[], b"new file\n");
+    assert_eq!(there.status, 201, "{}", there.text());
+    assert_eq!(there.header("ipfs-hash"), Some(&*new_root));
+
+    // With it, the 201 comes once the whole new tree is kept.
+    let pinned = edge.send("PUT", &path, &[("X-Ipfs-Pin", "")], b"new file\n");
+    assert_eq!(pinned.status, 201, "{}", pinned.text());
+    assert_eq!(pinned.header("ipfs-hash"), Some(&*new_root));
+    assert_eq!(
+        pinned.header("location"),
+        Some(&*format!("ipfs://{new_root}/sub/new.txt"))
+    );
+    assert!(is_local(&edge, &big_cid));
+
+    drop(origin);
+    let offline = kept_by(edge);
+    for (file, body) in [
+        ("a.txt", &b"file a\n"[..]),
+        ("sub/b.txt", b"file b\n"),
+        ("sub/new.txt", b"new file\n"),
+        ("big.bin", &big),
+    ] {
+        let r = offline.get(&format!("/ipfs/{new_root}/{file}"));
+        assert_eq!(r.status, 200, "{file}: {}", r.text());
+        assert_eq!(r.body, body, "{file}");
+    }
+}
+
+#[test]
+fn a_pinned_delete_in_a_tree_elsewhere_keeps_what_remains() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let (root, big) = tree_on(&origin);
+    let edge = edge_in_front_of(origin.addr);
+    let path = format!("/ipfs/{root}/sub/b.txt");
+    let deleted = edge.send("DELETE", &path, &[("X-Ipfs-Pin", "")], b"");
+    assert_eq!(deleted.status, 201, "{}", deleted.text());
+    let new_root = deleted.header("ipfs-hash").unwrap().to_owned();
+    assert_eq!(
+        deleted.header("location"),
+        Some(&*format!("ipfs://{new_root}/sub/"))
+    );
+    let there = origin.send("DELETE", &path, &[], b"");
+    assert_eq!(there.status, 201, "{}", there.text());
+    assert_eq!(there.header("ipfs-hash"), Some(&*new_root));
+
+    drop(origin);
+    let offline = kept_by(edge);
+    assert_eq!(
+        offline.get(&format!("/ipfs/{new_root}/a.txt")).body,
+        b"file a\n"
+    );
+    assert_eq!(offline.get(&format!("/ipfs/{new_root}/big.bin")).body, big);
+    assert_eq!(
+        offline.get(&format!("/ipfs/{new_root}/sub/b.txt")).status,
+        404
+    );
+}
+
+#[test]
+fn a_name_published_to_content_elsewhere_keeps_all_of_it() {
+    let origin = Server::start_in(tempfile::tempdir().unwrap(), &["--cluster-api", "off"]);
+    let (root, big) = tree_on(&origin);
+    let extra = pseudo_random(20_000, 22);
+    let extra_cid = add_to_cairn(&origin, &extra);
+    let edge = edge_in_front_of(origin.addr);
+    let created = edge.send("POST", "/ipns/localhost?key=site", &[], b"");
+    assert_eq!(created.status, 201, "{}", created.text());
+
+    // The name points at the remote tree; then a remote file is set at a path inside it.
+    let published = edge.send(
+        "POST",
+        "/ipns/site",
+        &[],
+        format!("/ipfs/{root}").as_bytes(),
+    );
+    assert_eq!(published.status, 200, "{}", published.text());
+    assert_eq!(published.header("ipfs-hash"), Some(&*root));
+    let linked = edge.send(
+        "POST",
+        "/ipns/site/more/extra.bin",
+        &[],
+        format!("/ipfs/{extra_cid}").as_bytes(),
+    );
+    assert_eq!(linked.status, 200, "{}", linked.text());
+
+    drop(origin);
+    let offline = kept_by(edge);
+    for (file, body) in [
+        ("a.txt", &b"file a\n"[..]),
+        ("sub/b.txt", b"file b\n"),
+        ("big.bin", &big),
+        ("more/extra.bin", &extra),
+    ] {
+        let r = offline.get(&format!("/ipns/site/{file}"));
+        assert_eq!(r.status, 200, "{file}: {}", r.text());
+        assert_eq!(r.body, body, "{file}");
+    }
+}
+
+#[test]
+fn an_edit_of_a_tree_nobody_provides_is_a_504_within_the_retrieval_timeout() {
+    // A backend that takes connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend = silent.local_addr().unwrap();
+    let held = std::thread::spawn(move || {
+        let mut connections = Vec::new();
+        for connection in silent.incoming().take(16) {
+            connections.push(connection);
+        }
+    });
+    let url = format!("http://{backend}");
+    let edge = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--cluster-api",
+            "off",
+            "--remote-backend",
+            &url,
+            "--retrieval-timeout",
+            "1s",
+        ],
+    );
+    let absent = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+    for (method, pin) in [("PUT", None), ("DELETE", Some(("X-Ipfs-Pin", "")))] {
+        let started = std::time::Instant::now();
+        let headers: Vec<(&str, &str)> = pin.into_iter().collect();
+        let r = edge.send(method, &format!("/ipfs/{absent}/x.txt"), &headers, b"x");
+        assert_eq!(r.status, 504, "{method}: {}", r.text());
+        let text = r.text();
+        assert!(text.contains(&format!("cannot edit {absent}")), "{text}");
+        assert!(text.contains("could not be retrieved"), "{text}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(8),
+            "{method} took {:?}",
+            started.elapsed()
+        );
+    }
+    // A name cannot be pointed there either, and is left as it was.
+    let created = edge.send("POST", "/ipns/localhost?key=site", &[], b"");
+    assert_eq!(created.status, 201);
+    let before = edge
+        .get("/ipns/site/")
+        .header("ipfs-hash")
+        .map(str::to_owned);
+    let r = edge.send(
+        "POST",
+        "/ipns/site",
+        &[],
+        format!("/ipfs/{absent}").as_bytes(),
+    );
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert_eq!(
+        edge.get("/ipns/site/")
+            .header("ipfs-hash")
+            .map(str::to_owned),
+        before
+    );
+    drop(edge);
+    drop(held);
+}

@@ -238,15 +238,6 @@ pub async fn serve(
         stopping.wait().await;
         closing.close();
     });
-    let names = NameService::open(
-        &options.data,
-        Arc::clone(&store),
-        Arc::clone(&pins),
-        options.names.clone(),
-    )
-    .map(Arc::new)
-    .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
-    names.spawn_republisher();
     let node = match options.network.clone() {
         Some(config) => Some(
             network::start(keypair_of(&keystore), config)
@@ -292,9 +283,19 @@ pub async fn serve(
         Arc::clone(&blocks) as SharedSource,
         options.gateway_limits.retrieval_timeout,
     );
+    let names = NameService::open(
+        &options.data,
+        Arc::clone(&store),
+        Arc::clone(&pins),
+        options.names.clone(),
+    )
+    .map(|names| Arc::new(names.with_pinning(Arc::clone(&pinning))))
+    .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
+    names.spawn_republisher();
     let gateway = Arc::new(
         Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
             .with_retrieval(blocks)
+            .with_pinning(Arc::clone(&pinning))
             .with_names(Arc::clone(&names)),
     );
     let workers = ConnectionWorkers::per_core()

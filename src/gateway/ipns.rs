@@ -11,6 +11,10 @@
 //!   directory), DELETE 200; missing `?key` 400, unknown key 404.
 //! - `POST /ipns/<key>[/<path>]`: publish a content path (`/ipfs/<cid>[/p]`, `ipfs://<cid>[/p]`
 //!   or `<cid>[/p]`) to a local key, or set it at `<path>` inside the name's current tree.
+//!   `PUT`/`DELETE /ipns/<key>/<path>` edit that tree as `/ipfs` writes do. Content not here
+//!   is fetched: the 200 comes once the whole DAG the name now points at is kept (pinned);
+//!   content that cannot be had within the retrieval timeout is a 504 and the name is left
+//!   as it was.
 //! - Delegated Routing V1 (IPIP-337/379): `GET /routing/v1/ipns/<name>` answers the record as
 //!   `application/vnd.ipfs.ipns-record`; `PUT` stores a valid record (400 for an invalid one,
 //!   413 past the 10 KiB record limit).
@@ -342,9 +346,7 @@ where
     let (key_ref, key_text, at) = key_and_path(rest)?;
     let body = read_body(body, &parts.headers, MAX_PATH_BODY, "the content path").await?;
     let target = parse_target(&body)?;
-    let service = Arc::clone(names);
-    let segments = at.clone();
-    let published = blocking(move || service.publish(&key_ref, &target, &segments)).await?;
+    let published = names.publish(&key_ref, &target, &at).await?;
     let at: Vec<&str> = at.iter().map(String::as_str).collect();
     let headers = ipns_path_headers(&key_text, &at, false, &published.root);
     Ok(response::with_status(
@@ -444,16 +446,14 @@ where
         super::write::upload_options(gw),
     )
     .await?;
-    let added = uploaded.added.clone();
-    let service = Arc::clone(names);
+    let added = uploaded.added;
     let target = at.clone();
-    let published = blocking(move || {
-        let at: Vec<&str> = target.iter().map(String::as_str).collect();
-        service.update_tree(&key_ref, |store, current| {
-            Ok(super::write::apply_upload(store, &current, &at, &added, form)?.cid)
+    let published = names
+        .update_tree(&key_ref, move |tree, current| {
+            let at: Vec<&str> = target.iter().map(String::as_str).collect();
+            Ok(super::write::apply_upload(tree, &current, &at, &added, form)?.cid)
         })
-    })
-    .await?;
+        .await?;
     drop(uploaded.lease);
     let at: Vec<&str> = at.iter().map(String::as_str).collect();
     let headers = ipns_path_headers(&key_text, &at, form, &published.root);
@@ -474,18 +474,14 @@ async fn delete(names: &Arc<NameService>, rest: &str) -> Result<Response, HttpEr
              /ipns/localhost?key=<name> removes a key)",
         ));
     }
-    let service = Arc::clone(names);
     let target = at.clone();
-    let published = blocking(move || {
-        let at: Vec<&str> = target.iter().map(String::as_str).collect();
-        service.update_tree(&key_ref, |store, current| {
-            Ok(
-                crate::services::edit::remove_at(store, &current, &at, &super::write::params())?
-                    .cid,
-            )
+    let published = names
+        .update_tree(&key_ref, move |tree, current| {
+            let at: Vec<&str> = target.iter().map(String::as_str).collect();
+            let params = super::write::params();
+            Ok(crate::services::edit::remove_at(tree, &current, &at, &params)?.cid)
         })
-    })
-    .await?;
+        .await?;
     let parent: Vec<&str> = at[..at.len() - 1].iter().map(String::as_str).collect();
     let headers = ipns_path_headers(&key_text, &parent, true, &published.root);
     Ok(response::with_status(

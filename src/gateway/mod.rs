@@ -28,6 +28,7 @@ use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
 use crate::services::names::NameService;
+use crate::services::pinning::Pinning;
 use crate::services::pins::Pinset;
 use crate::services::pubsub::PubsubBackend;
 use crate::services::retrieval::Retrieval;
@@ -86,6 +87,8 @@ pub struct Gateway {
     /// The same source, told of each request's walk ahead (CAR-mode remote backends).
     retrieval: Option<Arc<Retrieval>>,
     pins: Arc<Pinset>,
+    /// Fetches and keeps the DAGs writes pin (see [`Gateway::pinning`]).
+    pinning: Option<Arc<Pinning>>,
     writable: bool,
     max_upload: Option<u64>,
     pubsub: pubsub::PubsubApi,
@@ -112,6 +115,7 @@ impl Gateway {
             retrieval: None,
             store,
             pins,
+            pinning: None,
             pubsub: pubsub::PubsubApi::new(pubsub),
             writable: options.writable,
             max_upload: options.max_upload,
@@ -139,6 +143,26 @@ impl Gateway {
         self.blocks = Arc::clone(&retrieval) as SharedSource;
         self.retrieval = Some(retrieval);
         self
+    }
+
+    /// Keeps the DAGs writes pin through `pinning` (the node's jobs, shared with the Cluster
+    /// API), so a pin being fetched shows as such there.
+    pub fn with_pinning(mut self, pinning: Arc<Pinning>) -> Self {
+        self.pinning = Some(pinning);
+        self
+    }
+
+    /// The pinning jobs: the node's, or (a gateway set up without them) jobs of this request
+    /// over the gateway's own block source.
+    fn pinning(&self) -> Arc<Pinning> {
+        match &self.pinning {
+            Some(pinning) => Arc::clone(pinning),
+            None => Pinning::new(
+                Arc::clone(&self.store),
+                Arc::clone(&self.blocks),
+                self.retrieval_timeout,
+            ),
+        }
     }
 
     /// Serves IPNS from `names`.

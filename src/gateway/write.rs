@@ -4,6 +4,12 @@
 //! (Kubo-identical CIDs, CIDv1 with raw leaves); only directories on the edited path are
 //! rewritten. A 201 goes out after the new blocks are durable and, with `X-Ipfs-Pin`, the new
 //! root pinned; until then the upload's write lease keeps garbage collection away.
+//!
+//! The tree a PUT or DELETE edits need not be here: the directories on the edited path are
+//! fetched through the gateway's block source (`edit::fetching`), each within the retrieval
+//! timeout, and only the rewritten directories are written. With `X-Ipfs-Pin` the new root
+//! links to subtrees that may still be elsewhere, so the 201 waits until its whole DAG is
+//! fetched and kept (see [`keep_and_pin`]).
 
 use std::sync::Arc;
 
@@ -18,7 +24,7 @@ use crate::http::upload::{self, FormNames, UploadOptions};
 use crate::http::{Body, HttpError, Response};
 use crate::ipld::cid::v1_text;
 use crate::services::add::{Entry, ImportParams};
-use crate::services::edit;
+use crate::services::edit::{self, Tree};
 use crate::services::pins::Pin;
 
 const X_IPFS_PIN: HeaderName = HeaderName::from_static("x-ipfs-pin");
@@ -56,7 +62,8 @@ fn wants_pin<B>(request: &Request<B>) -> bool {
     request.headers().contains_key(X_IPFS_PIN)
 }
 
-/// Pins `root` when the client asked for it (a disk write: off the async workers).
+/// Pins `root` when the client asked for it, for a DAG that is here in full (an upload just
+/// written, or one [`keep_and_pin`] kept). A disk write: off the async workers.
 async fn pin_if_asked(gw: &Gateway, asked: bool, root: &Entry) -> Result<(), HttpError> {
     if asked {
         let pins = Arc::clone(&gw.pins);
@@ -64,6 +71,34 @@ async fn pin_if_asked(gw: &Gateway, asked: bool, root: &Entry) -> Result<(), Htt
         off_worker(move || Ok(pins.add(&Pin::recursive(&cid))?)).await?;
     }
     Ok(())
+}
+
+/// Pins the new root of an edit when the client asked for it. The edit fetched only the
+/// directories on its path; the subtrees the new root links to may still be elsewhere. A 201
+/// that promises a pin means the DAG is kept, so this waits — as `ipfs pin add` does — until
+/// every block is fetched and kept, each within the retrieval timeout (the bound on any one
+/// wait, as for a read's body); a block that cannot be had is a 504 and nothing is pinned.
+/// A client that hangs up meanwhile does not stop the fetch (it runs as a pinning job), but
+/// the pin is recorded only by a request that saw it complete. The caller's write lease keeps
+/// GC off the new blocks throughout.
+async fn keep_and_pin(gw: &Gateway, asked: bool, root: &Entry) -> Result<(), HttpError> {
+    if asked {
+        gw.pinning()
+            .keep(root.cid, true)
+            .await
+            .map_err(|e| unavailable(format!("cannot pin {}", v1_text(&root.cid)), e))?;
+        pin_if_asked(gw, true, root).await?;
+    }
+    Ok(())
+}
+
+/// An edit's failure; a block nobody could provide (504) says what it was needed for.
+fn unavailable(context: impl std::fmt::Display, e: crate::services::Error) -> HttpError {
+    let mut error = HttpError::from(e);
+    if error.status == StatusCode::GATEWAY_TIMEOUT {
+        error.message = format!("{context}: {}", error.message);
+    }
+    error
 }
 
 /// Runs store and pinset work (reads of the tree being edited, block writes, syncs) on a
@@ -137,24 +172,35 @@ pub(super) async fn put<B: RequestBody>(
             "PUT of a plain body needs a path to write the file to: /ipfs/<cid>/<path>",
         ));
     }
-    let store = Arc::clone(&gw.store);
-    off_worker(move || Ok(edit::require_directory(&store, &root)?)).await?;
+    let editing = format!("cannot edit {}", v1_text(&root));
+    edit::fetching(
+        &gw.store,
+        &*gw.blocks,
+        gw.retrieval_timeout,
+        move |tree: &Tree<'_>| edit::require_directory(tree, &root),
+    )
+    .await
+    .map_err(|e| unavailable(&editing, e))?;
     let pin = wants_pin(&request);
     let uploaded = upload_body(gw, request).await?;
     let names: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
-    let form = uploaded.form;
-    let store = Arc::clone(&gw.store);
+    let (added, form, lease) = (uploaded.added, uploaded.form, uploaded.lease);
     let at = names.clone();
-    let new_root = off_worker(move || {
-        let at: Vec<&str> = at.iter().map(String::as_str).collect();
-        let new_root = apply_upload(&store, &root, &at, &uploaded.added, uploaded.form)?;
-        // The edit wrote its directories block by block (data synced); their names too now.
-        store.sync()?;
-        Ok((new_root, uploaded.lease))
-    })
-    .await?;
-    let (new_root, lease) = new_root;
-    pin_if_asked(gw, pin, &new_root).await?;
+    let new_root = edit::fetching(
+        &gw.store,
+        &*gw.blocks,
+        gw.retrieval_timeout,
+        move |tree: &Tree<'_>| {
+            let at: Vec<&str> = at.iter().map(String::as_str).collect();
+            apply_upload(tree, &root, &at, &added, form)
+        },
+    )
+    .await
+    .map_err(|e| unavailable(&editing, e))?;
+    // The edit wrote its directories block by block (data synced); their names too now.
+    let store = Arc::clone(&gw.store);
+    off_worker(move || Ok(store.sync()?)).await?;
+    keep_and_pin(gw, pin, &new_root).await?;
     drop(lease);
     let mut location = format!("ipfs://{}", v1_text(&new_root.cid));
     for name in &names {
@@ -171,7 +217,7 @@ pub(super) async fn put<B: RequestBody>(
 /// top-level entries are merged into the directory at `at` (same names replaced). Returns the
 /// new root. `added` is the upload's entry list (root last, path `""`).
 pub(super) fn apply_upload(
-    store: &crate::store::Blockstore,
+    tree: &Tree<'_>,
     root: &cid::Cid,
     at: &[&str],
     added: &[(String, Entry)],
@@ -182,9 +228,9 @@ pub(super) fn apply_upload(
             .last()
             .map(|(_, entry)| *entry)
             .ok_or_else(|| crate::services::Error::InvalidInput("empty upload".into()))?;
-        return edit::put_at(store, root, at, &file, &params());
+        return edit::put_at(tree, root, at, &file, &params());
     }
-    let mut tree = *root;
+    let mut current = *root;
     let mut entry = None;
     for (path, added) in added {
         if path.is_empty() || path.contains('/') {
@@ -192,13 +238,13 @@ pub(super) fn apply_upload(
         }
         let mut target = at.to_vec();
         target.push(path);
-        let updated = edit::put_at(store, &tree, &target, added, &params())?;
-        tree = updated.cid;
+        let updated = edit::put_at(tree, &current, &target, added, &params())?;
+        current = updated.cid;
         entry = Some(updated);
     }
     match entry {
         Some(entry) => Ok(entry),
-        None => edit::entry_for(store, root),
+        None => edit::entry_for(tree, root),
     }
 }
 
@@ -228,16 +274,22 @@ pub(super) async fn delete<B>(
     }
     let names: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
     let store = Arc::clone(&gw.store);
+    let lease = off_worker(move || Ok(store.write_lease()?)).await?;
     let at = names.clone();
-    let (new_root, lease) = off_worker(move || {
-        let lease = store.write_lease()?;
-        let at: Vec<&str> = at.iter().map(String::as_str).collect();
-        let new_root = edit::remove_at(&store, &root, &at, &params())?;
-        store.sync()?;
-        Ok((new_root, lease))
-    })
-    .await?;
-    pin_if_asked(gw, pin, &new_root).await?;
+    let new_root = edit::fetching(
+        &gw.store,
+        &*gw.blocks,
+        gw.retrieval_timeout,
+        move |tree: &Tree<'_>| {
+            let at: Vec<&str> = at.iter().map(String::as_str).collect();
+            edit::remove_at(tree, &root, &at, &params())
+        },
+    )
+    .await
+    .map_err(|e| unavailable(format!("cannot edit {}", v1_text(&root)), e))?;
+    let store = Arc::clone(&gw.store);
+    off_worker(move || Ok(store.sync()?)).await?;
+    keep_and_pin(gw, pin, &new_root).await?;
     drop(lease);
     let mut location = format!("ipfs://{}/", v1_text(&new_root.cid));
     for name in &names[..names.len() - 1] {

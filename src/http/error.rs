@@ -183,6 +183,7 @@ impl From<NameError> for HttpError {
             // 5xx here too, and the conformance suite expects it for refused records.
             E::NoRecord(_) | E::DnsFailure(_) => StatusCode::BAD_GATEWAY,
             E::DnsTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            E::Conflict(_) => StatusCode::CONFLICT,
             E::TooDeep(_) => StatusCode::LOOP_DETECTED,
             E::Keystore(_) | E::Io(_) | E::Content(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -271,6 +272,7 @@ mod tests {
             (E::NoDnsLink("x".into()), StatusCode::NOT_FOUND),
             (E::DnsTimeout("x".into()), StatusCode::GATEWAY_TIMEOUT),
             (E::TooDeep("x".into()), StatusCode::LOOP_DETECTED),
+            (E::Conflict("x".into()), StatusCode::CONFLICT),
             (
                 E::Keystore(KeystoreError::Reserved),
                 StatusCode::BAD_REQUEST,

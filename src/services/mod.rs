@@ -83,6 +83,26 @@ pub async fn fetch(source: &dyn BlockSource, cid: &Cid) -> Result<bytes::Bytes> 
     missing_unless_empty_directory(cid)
 }
 
+/// [`fetch`] within `limit` (none: as long as the source takes). A block not come by then is
+/// [`store::Error::Unavailable`] — a 504 on the gateway, like a read past the retrieval
+/// timeout — never absent: the network may still have it.
+pub async fn fetch_within(
+    source: &dyn BlockSource,
+    cid: &Cid,
+    limit: Option<std::time::Duration>,
+) -> Result<bytes::Bytes> {
+    let Some(limit) = limit else {
+        return fetch(source, cid).await;
+    };
+    match tokio::time::timeout(limit, fetch(source, cid)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Error::Store(store::Error::Unavailable {
+            cid: *cid,
+            reason: format!("not retrieved within the retrieval timeout ({limit:?})").into(),
+        })),
+    }
+}
+
 /// The local store read on the calling thread, for code on threads that may block (the
 /// importer, tree edits, GC walks, the CLI): the same async resolution code runs over it
 /// and completes in one poll, with no runtime needed ([`in_place`]).
@@ -114,11 +134,6 @@ pub fn in_place<T>(read: impl std::future::Future<Output = Result<T>>) -> Result
             "a local read did not complete in place".to_owned(),
         )),
     }
-}
-
-/// [`fetch`] from the local store on this thread (see [`InPlace`]).
-pub(crate) fn fetch_in_place(store: &store::Blockstore, cid: &Cid) -> Result<bytes::Bytes> {
-    in_place(fetch(&InPlace(store), cid))
 }
 
 fn missing_unless_empty_directory(cid: &Cid) -> Result<bytes::Bytes> {

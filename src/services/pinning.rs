@@ -1,11 +1,20 @@
 //! Pinning content that may not be here: the pinned DAG is walked through the node's block
 //! source — fetching what is missing from the network — and every block of it is written to
-//! the kept blocks (`blocks/`, synced), out of the fetch cache's reach. A pin is recorded at
-//! once; this is the work that makes it true, running in the background, one job per root.
+//! the kept blocks (`blocks/`, synced), out of the fetch cache's reach. One job per root.
 //!
-//! While a job runs its pin is "pinning"; a job that cannot get a block within the retrieval
-//! timeout ends "failed" with the reason, and a new [`Pinning::start`] (Cluster `recover`)
-//! tries again. A finished job leaves no trace: the pin's state is then what the store holds.
+//! Two ways to run a job:
+//! - [`Pinning::start`] (Cluster `POST /pins`, `recover`): the pin is recorded at once and the
+//!   job makes it true in the background. While it runs the pin is "pinning"; a job that
+//!   cannot get a block within the retrieval timeout ends "failed" with the reason, and a new
+//!   `start` tries again. A finished job leaves no trace: the pin's state is then what the
+//!   store holds.
+//! - [`Pinning::keep`] (the writable gateway's `X-Ipfs-Pin`, IPNS publishing): the caller waits
+//!   for the job and answers for its outcome itself, as `ipfs pin add` does, so a failure is
+//!   returned rather than left behind. The job still runs on its own task: a caller that goes
+//!   away (a client hanging up) does not cut it short.
+//!
+//! Blocks already kept are not written again, and a kept raw block (a file leaf: no links) is
+//! not even read, so keeping a DAG that is here costs a `stat` per leaf.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -13,8 +22,10 @@ use std::time::Duration;
 
 use cid::Cid;
 use multihash::Multihash;
+use tokio::sync::watch;
 
 use super::{Error, Result};
+use crate::ipld::cid::codec;
 use crate::store::{Blockstore, SharedSource};
 
 /// Where a pin's fetch stands.
@@ -28,13 +39,29 @@ pub enum PinProgress {
     Failed(String),
 }
 
+/// A root's job, as the map of jobs holds it.
+enum Job {
+    /// Fetching; the flag turns true when the job has ended.
+    Running(watch::Receiver<bool>),
+    /// The last background job stopped on this error.
+    Failed(String),
+}
+
+/// What asking for a job gave.
+enum Begun {
+    /// A new job, whose outcome this is.
+    New(tokio::task::JoinHandle<Result<()>>),
+    /// A job for the root was running already; the flag turns true when it ends.
+    Running(watch::Receiver<bool>),
+}
+
 /// The background jobs that fetch and keep pinned DAGs.
 pub struct Pinning {
     store: Arc<Blockstore>,
     source: SharedSource,
     /// Longest wait for any one block.
     block_timeout: Option<Duration>,
-    jobs: Mutex<HashMap<Multihash<64>, PinProgress>>,
+    jobs: Mutex<HashMap<Multihash<64>, Job>>,
 }
 
 impl Pinning {
@@ -51,38 +78,83 @@ impl Pinning {
         })
     }
 
+    /// The block source jobs read through (the store, then the network).
+    pub fn source(&self) -> &SharedSource {
+        &self.source
+    }
+
+    /// The longest a job waits for any one block (the retrieval timeout).
+    pub fn block_timeout(&self) -> Option<Duration> {
+        self.block_timeout
+    }
+
     /// Where the pin of `root` stands.
     pub fn progress(&self, root: &Cid) -> PinProgress {
-        self.lock()
-            .get(root.hash())
-            .cloned()
-            .unwrap_or(PinProgress::Idle)
+        match self.lock().get(root.hash()) {
+            None => PinProgress::Idle,
+            Some(Job::Running(_)) => PinProgress::Running,
+            Some(Job::Failed(why)) => PinProgress::Failed(why.clone()),
+        }
     }
 
     /// Starts fetching and keeping the DAG under `root` (only `root` itself unless
     /// `recursive`) on the current Tokio runtime, unless a job for it is running already.
     pub fn start(self: &Arc<Self>, root: Cid, recursive: bool) {
-        {
-            let mut jobs = self.lock();
-            if jobs.get(root.hash()) == Some(&PinProgress::Running) {
-                return;
+        let _ = self.begin(root, recursive, false);
+    }
+
+    /// Fetches and keeps the DAG under `root` (only `root` unless `recursive`) and waits until
+    /// every block is kept, or for the error that stopped it (a block that did not come within
+    /// the retrieval timeout: [`crate::store::Error::Unavailable`]). A job already running for
+    /// the root is waited for first, then one of this call's own runs (quick when that one
+    /// kept everything), so the outcome returned is always this call's. A failure is the
+    /// caller's to report and leaves no "failed" state behind.
+    pub async fn keep(self: &Arc<Self>, root: Cid, recursive: bool) -> Result<()> {
+        loop {
+            match self.begin(root, recursive, true) {
+                Begun::New(job) => {
+                    return job.await.map_err(|e| {
+                        Error::Internal(format!("the pinning job for {root} failed: {e}"))
+                    })?;
+                }
+                Begun::Running(mut ended) => {
+                    // An error here means the job's task is gone: it has ended too.
+                    let _ = ended.wait_for(|ended| *ended).await;
+                }
             }
-            jobs.insert(*root.hash(), PinProgress::Running);
         }
+    }
+
+    /// Starts a job for `root` on its own task unless one is running. `waited`: its caller
+    /// takes the outcome, so a failure is not recorded.
+    fn begin(self: &Arc<Self>, root: Cid, recursive: bool, waited: bool) -> Begun {
+        let ended = {
+            let mut jobs = self.lock();
+            if let Some(Job::Running(ended)) = jobs.get(root.hash()) {
+                return Begun::Running(ended.clone());
+            }
+            let (ended, watch) = watch::channel(false);
+            jobs.insert(*root.hash(), Job::Running(watch));
+            ended
+        };
         let this = Arc::clone(self);
-        tokio::spawn(async move {
+        Begun::New(tokio::spawn(async move {
             let outcome = this.keep_dag(root, recursive).await;
-            let mut jobs = this.lock();
-            match outcome {
-                Ok(()) => {
-                    jobs.remove(root.hash());
-                }
-                Err(e) => {
-                    tracing::warn!(%root, error = %e, "pinning failed");
-                    jobs.insert(*root.hash(), PinProgress::Failed(e.to_string()));
+            {
+                let mut jobs = this.lock();
+                match &outcome {
+                    Err(e) if !waited => {
+                        tracing::warn!(%root, error = %e, "pinning failed");
+                        jobs.insert(*root.hash(), Job::Failed(e.to_string()));
+                    }
+                    _ => {
+                        jobs.remove(root.hash());
+                    }
                 }
             }
-        });
+            let _ = ended.send(true);
+            outcome
+        }))
     }
 
     /// Walks the DAG depth-first through the source, writing each block to the kept store.
@@ -94,11 +166,17 @@ impl Pinning {
             if !seen.insert(*cid.hash()) {
                 continue;
             }
+            // Kept already, or now (moved over from the fetch cache): nothing to write, and
+            // nothing to read either when there are no links to follow.
+            let kept = self.on_store(move |store| store.keep(&cid)).await?;
+            if kept && (!recursive || cid.codec() == codec::RAW) {
+                continue;
+            }
             let block = self.block(&cid).await?;
-            let (store, kept, data) = (Arc::clone(&self.store), cid, block.clone());
-            tokio::task::spawn_blocking(move || store.put(&kept, &data))
-                .await
-                .map_err(|e| Error::Internal(format!("a block write failed: {e}")))??;
+            if !kept {
+                let data = block.clone();
+                self.on_store(move |store| store.put(&cid, &data)).await?;
+            }
             if recursive {
                 links.clear();
                 crate::ipld::links::links(&cid, &block, &mut links)?;
@@ -106,36 +184,32 @@ impl Pinning {
                 stack.extend(links.iter().rev().filter(|c| !seen.contains(c.hash())));
             }
         }
+        self.on_store(|store| store.sync()).await
+    }
+
+    /// A store operation (a write, a sync, a `stat`) on the blocking pool.
+    async fn on_store<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&Blockstore) -> crate::store::Result<T> + Send + 'static,
+    ) -> Result<T> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || store.sync())
+        Ok(tokio::task::spawn_blocking(move || operation(&store))
             .await
-            .map_err(|e| Error::Internal(format!("a block write failed: {e}")))??;
-        Ok(())
+            .map_err(|e| Error::Internal(format!("a block write failed: {e}")))??)
     }
 
     async fn block(&self, cid: &Cid) -> Result<bytes::Bytes> {
-        let read = async {
-            match super::fetch(&*self.source, cid).await {
-                Err(Error::BlockMissing(cid)) => Err(Error::NotFound(format!(
-                    "block {} is missing from the store and no peer or backend provided it; \
-                     import it (e.g. a CAR) and recover",
-                    crate::ipld::cid::to_v1_string(&cid)
-                ))),
-                other => other,
-            }
-        };
-        match self.block_timeout {
-            None => read.await,
-            Some(limit) => tokio::time::timeout(limit, read).await.map_err(|_| {
-                Error::NotFound(format!(
-                    "block {} could not be retrieved within {limit:?}",
-                    crate::ipld::cid::to_v1_string(cid)
-                ))
-            })?,
+        match super::fetch_within(&*self.source, cid, self.block_timeout).await {
+            Err(Error::BlockMissing(cid)) => Err(Error::NotFound(format!(
+                "block {} is missing from the store and no peer or backend provided it; \
+                 import it (e.g. a CAR) and pin it again (Cluster: recover)",
+                crate::ipld::cid::to_v1_string(&cid)
+            ))),
+            other => other,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Multihash<64>, PinProgress>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Multihash<64>, Job>> {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -146,11 +220,23 @@ mod tests {
     use crate::store::{BlockSource, SourceFuture, StoreOptions};
     use multihash_codetable::{Code, MultihashDigest};
 
-    /// A network holding some blocks, answering after a yield; absent ones never come.
-    struct Network(HashMap<Cid, bytes::Bytes>);
+    /// A network holding some blocks, answering after a yield; absent ones never come. It
+    /// notes what it was asked for.
+    struct Network(HashMap<Cid, bytes::Bytes>, Mutex<Vec<Cid>>);
+
+    impl Network {
+        fn new(blocks: impl IntoIterator<Item = (Cid, bytes::Bytes)>) -> Arc<Network> {
+            Arc::new(Network(blocks.into_iter().collect(), Mutex::default()))
+        }
+
+        fn asked(&self) -> Vec<Cid> {
+            self.1.lock().unwrap().clone()
+        }
+    }
 
     impl BlockSource for Network {
         fn get(&self, cid: &Cid) -> SourceFuture<crate::store::Result<Option<bytes::Bytes>>> {
+            self.1.lock().unwrap().push(*cid);
             let block = self.0.get(cid).cloned();
             SourceFuture::pending(async move {
                 tokio::task::yield_now().await;
@@ -210,8 +296,8 @@ mod tests {
         let (a, a_data) = raw(b"leaf a");
         let (b, b_data) = raw(b"leaf b");
         let (root, root_data) = directory(&[("a", a), ("b", b)]);
-        let network = Network(HashMap::from([(a, a_data), (b, b_data), (root, root_data)]));
-        let pinning = Pinning::new(Arc::clone(&store), Arc::new(network), None);
+        let network = Network::new([(a, a_data), (b, b_data), (root, root_data)]);
+        let pinning = Pinning::new(Arc::clone(&store), network, None);
         pinning.start(root, true);
         assert_eq!(pinning.progress(&root), PinProgress::Running);
         assert_eq!(settle(&pinning, &root).await, PinProgress::Idle);
@@ -229,8 +315,8 @@ mod tests {
         let store = Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
         let (a, _) = raw(b"never sent");
         let (root, root_data) = directory(&[("a", a)]);
-        let network = Network(HashMap::from([(root, root_data)]));
-        let pinning = Pinning::new(store, Arc::new(network), Some(Duration::from_millis(50)));
+        let network = Network::new([(root, root_data)]);
+        let pinning = Pinning::new(store, network, Some(Duration::from_millis(50)));
         pinning.start(root, true);
         match settle(&pinning, &root).await {
             PinProgress::Failed(why) => assert!(why.contains("could not be retrieved"), "{why}"),
@@ -238,5 +324,63 @@ mod tests {
         }
         pinning.start(root, true);
         assert_eq!(pinning.progress(&root), PinProgress::Running);
+    }
+
+    #[tokio::test]
+    async fn keeping_waits_until_every_block_is_kept_even_behind_a_running_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
+        let (a, a_data) = raw(b"leaf a");
+        let (root, root_data) = directory(&[("a", a)]);
+        let network = Network::new([(a, a_data), (root, root_data)]);
+        let pinning = Pinning::new(Arc::clone(&store), network, None);
+        // A background job of the root alone is running: keeping waits for it, then walks
+        // the whole DAG itself.
+        pinning.start(root, false);
+        pinning.keep(root, true).await.unwrap();
+        assert_eq!(pinning.progress(&root), PinProgress::Idle);
+        drop(store);
+        let reopened = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        for cid in [root, a] {
+            assert!(reopened.has(&cid).unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn keeping_what_nobody_sends_is_unavailable_and_leaves_no_failure_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
+        let (a, _) = raw(b"never sent");
+        let (root, root_data) = directory(&[("a", a)]);
+        let pinning = Pinning::new(
+            store,
+            Network::new([(root, root_data)]),
+            Some(Duration::from_millis(50)),
+        );
+        let started = std::time::Instant::now();
+        match pinning.keep(root, true).await {
+            Err(Error::Store(crate::store::Error::Unavailable { cid, .. })) => assert_eq!(cid, a),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // The caller reported it; the pin's state is what the store holds.
+        assert_eq!(pinning.progress(&root), PinProgress::Idle);
+    }
+
+    #[tokio::test]
+    async fn a_dag_kept_already_is_walked_without_reading_its_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
+        let (a, a_data) = raw(b"leaf a");
+        let (b, b_data) = raw(b"leaf b");
+        let (root, root_data) = directory(&[("a", a), ("b", b)]);
+        for (cid, data) in [(a, &a_data), (b, &b_data), (root, &root_data)] {
+            store.put(&cid, data).unwrap();
+        }
+        let network = Network::new([(a, a_data), (b, b_data), (root, root_data)]);
+        let pinning = Pinning::new(store, Arc::clone(&network) as SharedSource, None);
+        pinning.keep(root, true).await.unwrap();
+        // The directory is read for its links; the raw leaves are only looked for.
+        assert_eq!(network.asked(), [root]);
     }
 }

@@ -729,7 +729,7 @@ mod tests {
 
     use super::*;
     use crate::services::add::{self, ChunkerSpec, ImportParams, StoreSink};
-    use crate::services::edit::{empty_directory, put_at};
+    use crate::services::edit::{empty_directory, put_at, Tree};
     use crate::services::testing::{block_on, source};
     use crate::store::Blockstore;
     use crate::store::StoreOptions;
@@ -1065,7 +1065,7 @@ mod tests {
 
     fn site(store: &Blockstore, path: &[&str], text: &[u8], params: &ImportParams) -> Cid {
         let file = file_entry(store, text, params);
-        put_at(store, &empty_directory(), path, &file, params)
+        put_at(&Tree::local(store), &empty_directory(), path, &file, params)
             .unwrap()
             .cid
     }

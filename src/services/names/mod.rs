@@ -17,7 +17,13 @@
 //!   background republisher re-signs records past half their lifetime, and a local key whose
 //!   record is missing or expired gets a fresh one when it is resolved. Edits of the tree a
 //!   name points at ([`NameService::update_tree`]: setting a path for `POST /ipns/<key>/<path>`
-//!   through `services::edit`, and what PUT/DELETE need) run under one lock, read-modify-write.
+//!   through `services::edit`, and what PUT/DELETE need) are read-modify-write: the record is
+//!   replaced only if the name still points where the edit started (else the edit runs again
+//!   on the new value), so concurrent updates never lose each other's changes.
+//! - Content that is not here: what a name is about to point at is fetched and kept in full
+//!   through [`Pinning::keep`] before the record is written (the name's pin promises the whole
+//!   DAG), and edits fetch the directories on their path ([`edit::fetching`]). Until then the
+//!   name is unchanged; content that cannot be had fails the publish (504 on the gateway).
 //! - Resolution (IPNS spec "Record Resolution", DNSLink spec): `/ipns/<name>` through stored
 //!   records, local key names and DNSLink domains, following `/ipns/` values at most
 //!   [`MAX_RESOLVE_DEPTH`] times (Kubo's `DefaultDepthLimit`), down to `/ipfs/<cid>[/path]`.
@@ -63,13 +69,14 @@ pub use path::ContentPath;
 pub use records::{PutOutcome, StoredRecord};
 
 use super::add::ImportParams;
-use super::edit::{self, empty_directory};
+use super::edit::{self, empty_directory, Tree};
 use super::keystore::{Key, Keystore, KeystoreError};
+use super::pinning::Pinning;
 use super::pins::{Pin, Pinset};
 use super::{resolve, EMPTY_DIRECTORY};
 use crate::ipld::cid::to_v1_string;
 use crate::ipld::ipns::{self, IpnsError, IpnsErrorKind, IpnsName, Record};
-use crate::store::Blockstore;
+use crate::store::{Blockstore, SharedSource};
 use config::normalize_domain;
 use dnslink::DnsLink;
 use path::{ipfs_root, parse_ipfs_value, push_segments, split_value, Namespace};
@@ -86,6 +93,8 @@ const PIN_NAME_PREFIX: &str = "ipns:";
 /// Shortest and longest pause between two republisher rounds.
 const MIN_REPUBLISH_CHECK: Duration = Duration::from_secs(1);
 const MAX_REPUBLISH_CHECK: Duration = Duration::from_secs(3600);
+/// Times a tree edit starts over because the name moved meanwhile, before giving up.
+const MAX_EDIT_ATTEMPTS: usize = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -121,6 +130,9 @@ pub enum NameError {
     /// DNS did not answer in time.
     #[error("{0}")]
     DnsTimeout(String),
+    /// The name kept moving while a tree edit was under way.
+    #[error("{0}")]
+    Conflict(String),
     /// More than [`MAX_RESOLVE_DEPTH`] steps, or a cycle.
     #[error("{0}")]
     TooDeep(String),
@@ -192,10 +204,21 @@ enum NameRef {
     Domain(String),
 }
 
+/// What a name's record must still say for a new one to replace it.
+enum Expect {
+    /// Publishing a whole new value: whatever it says.
+    Anything,
+    /// An edit of the tree it pointed at: that value (`None`: no record).
+    Value(Option<Arc<str>>),
+}
+
 /// IPNS for one data directory. Shared by every request behind an `Arc`.
 pub struct NameService {
     store: Arc<Blockstore>,
     pins: Arc<Pinset>,
+    /// Fetches and keeps what names are about to point at (the store alone unless
+    /// [`NameService::with_pinning`] hands in the node's).
+    pinning: Arc<Pinning>,
     keys: Keystore,
     /// Key name → IPNS name, for `/ipns/<key name>` reads; entries leave with their key.
     key_names: quick_cache::sync::Cache<String, IpnsName>,
@@ -224,12 +247,20 @@ impl NameService {
             local_keys: Mutex::new(LocalKeys::default()),
             records: RecordStore::open(data_dir)?,
             dns: DnsLink::new(&options),
+            pinning: Pinning::new(Arc::clone(&store), Arc::clone(&store) as SharedSource, None),
             store,
             pins,
             lifetime: options.lifetime,
             ttl: options.ttl,
             publish_lock: Mutex::new(()),
         })
+    }
+
+    /// Fetches content names are about to point at through `pinning` (the node's block
+    /// source and retrieval timeout) instead of finding it in the store only.
+    pub fn with_pinning(mut self, pinning: Arc<Pinning>) -> NameService {
+        self.pinning = pinning;
+        self
     }
 
     /// The key store (the node's identity key included).
@@ -459,51 +490,124 @@ impl NameService {
     /// Publishes to a local key (`key_ref`: the key's name, or its IPNS name in any form).
     /// With no `at` segments the name points at `target`; otherwise `target` is set at that
     /// path inside the name's current tree (missing directories created, an existing entry
-    /// replaced) and the name points at the new tree.
-    pub fn publish<S: AsRef<str>>(
-        &self,
+    /// replaced) and the name points at the new tree. Either way the DAG the name then points
+    /// at is fetched as needed and kept before the record is written.
+    pub async fn publish<S: AsRef<str>>(
+        self: &Arc<Self>,
         key_ref: &str,
         target: &ContentPath,
         at: &[S],
     ) -> Result<Published> {
         if !at.is_empty() {
-            let at: Vec<&str> = at.iter().map(AsRef::as_ref).collect();
-            return self.update_tree(key_ref, |store, current| {
-                let segments: Vec<&str> = target.segments.iter().map(String::as_str).collect();
-                let resolved = super::in_place(resolve::resolve(
-                    &super::InPlace(store),
-                    target.root,
-                    &segments,
-                ))?;
-                let entry = edit::entry_for(store, &resolved.cid)?;
-                Ok(edit::put_at(store, &current, &at, &entry, &ImportParams::cid_v1())?.cid)
-            });
+            let at: Vec<String> = at.iter().map(|s| s.as_ref().to_owned()).collect();
+            let target = target.clone();
+            return self
+                .update_tree(key_ref, move |tree, current| {
+                    let segments: Vec<&str> = target.segments.iter().map(String::as_str).collect();
+                    let resolved = super::in_place(resolve::resolve(tree, target.root, &segments))?;
+                    let entry = edit::entry_for(tree, &resolved.cid)?;
+                    let at: Vec<&str> = at.iter().map(String::as_str).collect();
+                    Ok(edit::put_at(tree, &current, &at, &entry, &ImportParams::cid_v1())?.cid)
+                })
+                .await;
         }
-        let key = self.local_key(key_ref)?;
-        let _publishing = self.publishing();
-        let (stored, root) = self.publish_locked(&key, &target.to_string())?;
-        Ok(Published::of(&key, &stored, root))
+        let key_ref = key_ref.to_owned();
+        let key = self
+            .blocking(move |names| names.local_key(&key_ref))
+            .await?;
+        let lease = self.blocking(|names| Ok(names.write_lease()?)).await?;
+        self.pinning.keep(target.root, true).await?;
+        let value = target.to_string();
+        let published = self
+            .blocking(move |names| names.commit(&key, Expect::Anything, &value))
+            .await;
+        drop(lease);
+        published
     }
 
     /// Rewrites the tree a local key's name points at and publishes the result: `edit` gets
     /// the current directory (the empty directory for a name without a record) and returns
-    /// the new root, having written its blocks to the store. Runs under the publish lock and
-    /// the store's write lease, so concurrent updates of a name do not lose each other's
-    /// changes and GC cannot take the new blocks before the new root is pinned. (`PUT` and
-    /// `DELETE /ipns/<key>/<path>` are this with an upload or `edit::remove_at`.)
-    pub fn update_tree(
-        &self,
-        key_ref: &str,
-        edit: impl FnOnce(&Blockstore, Cid) -> super::Result<Cid>,
-    ) -> Result<Published> {
-        let key = self.local_key(key_ref)?;
+    /// the new root, having written its blocks to the store. Blocks the edit reads that are
+    /// not here are fetched ([`edit::fetching`]), and the new tree is kept in full, before
+    /// the record is written. If the name moved meanwhile, the edit runs again on its new
+    /// value, so concurrent updates do not lose each other's changes. Under the store's write
+    /// lease throughout, so GC cannot take the new blocks before the new root is pinned.
+    /// (`PUT` and `DELETE /ipns/<key>/<path>` are this with an upload or `edit::remove_at`.)
+    pub async fn update_tree<F>(self: &Arc<Self>, key_ref: &str, edit: F) -> Result<Published>
+    where
+        F: Fn(&Tree<'_>, Cid) -> super::Result<Cid> + Send + Sync + 'static,
+    {
+        let key_ref = key_ref.to_owned();
+        let key = self
+            .blocking(move |names| names.local_key(&key_ref))
+            .await?;
+        let edit = Arc::new(edit);
+        for _ in 0..MAX_EDIT_ATTEMPTS {
+            let lease = self.blocking(|names| Ok(names.write_lease()?)).await?;
+            let (names, on, run) = (Arc::clone(self), key.clone(), Arc::clone(&edit));
+            let (expected, root) = edit::fetching(
+                &self.store,
+                &**self.pinning.source(),
+                self.pinning.block_timeout(),
+                move |tree| {
+                    let (value, current) = names.current_tree(&on, tree)?;
+                    Ok::<_, NameError>((value, run(tree, current)?))
+                },
+            )
+            .await?;
+            self.blocking(|names| Ok(names.store.sync().map_err(super::Error::from)?))
+                .await?;
+            self.pinning.keep(root, true).await?;
+            let (on, value) = (key.clone(), ContentPath::new(root).to_string());
+            let outcome = self
+                .blocking(move |names| names.commit(&on, Expect::Value(expected), &value))
+                .await;
+            drop(lease);
+            match outcome {
+                Err(NameError::Conflict(_)) => continue,
+                outcome => return outcome,
+            }
+        }
+        Err(NameError::Conflict(format!(
+            "{} kept changing while it was being edited; try again",
+            key.ipns_name()
+        )))
+    }
+
+    /// Runs a name operation that touches files (the key store, the record store, the pinset)
+    /// on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        operation: impl FnOnce(&NameService) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let names = Arc::clone(self);
+        tokio::task::spawn_blocking(move || operation(&names))
+            .await
+            .map_err(|e| NameError::Io(format!("a name operation failed: {e}")))?
+    }
+
+    fn write_lease(&self) -> std::result::Result<crate::store::GcLock, super::Error> {
+        Ok(self.store.write_lease()?)
+    }
+
+    /// Writes the next record of `key` pointing at `value`, if the current one is still what
+    /// `expected` says ([`NameError::Conflict`] if not).
+    fn commit(&self, key: &Key, expected: Expect, value: &str) -> Result<Published> {
         let _publishing = self.publishing();
-        let _lease = self.store.write_lease().map_err(super::Error::from)?;
-        let current = self.current_tree(&key)?;
-        let root = edit(&self.store, current)?;
-        self.store.sync().map_err(super::Error::from)?;
-        let (stored, root) = self.publish_locked(&key, &ContentPath::new(root).to_string())?;
-        Ok(Published::of(&key, &stored, root))
+        if let Expect::Value(expected) = expected {
+            let now = self
+                .records
+                .load(&key.ipns_name())?
+                .map(|r| Arc::clone(&r.value));
+            if now != expected {
+                return Err(NameError::Conflict(format!(
+                    "{} changed while it was being edited",
+                    key.ipns_name()
+                )));
+            }
+        }
+        let (stored, root) = self.publish_locked(key, value)?;
+        Ok(Published::of(key, &stored, root))
     }
 
     /// Resolves a publish target: a local key name first, then an IPNS name of a local key.
@@ -597,10 +701,11 @@ impl NameService {
         Ok(())
     }
 
-    /// The directory a key's name points at now (the empty directory when it has no record).
-    fn current_tree(&self, key: &Key) -> Result<Cid> {
+    /// The value a key's name points at now (`None`: no record) and the directory it names
+    /// (the empty directory when there is no record), read through `tree`.
+    fn current_tree(&self, key: &Key, tree: &Tree<'_>) -> Result<(Option<Arc<str>>, Cid)> {
         let Some(record) = self.records.load(&key.ipns_name())? else {
-            return Ok(empty_directory());
+            return Ok((None, empty_directory()));
         };
         let path = parse_ipfs_value(&record.value).map_err(|_| {
             NameError::InvalidValue(format!(
@@ -610,11 +715,7 @@ impl NameService {
             ))
         })?;
         let segments: Vec<&str> = path.segments.iter().map(String::as_str).collect();
-        let resolved = super::in_place(resolve::resolve(
-            &super::InPlace(&self.store),
-            path.root,
-            &segments,
-        ))?;
+        let resolved = super::in_place(resolve::resolve(tree, path.root, &segments))?;
         if !resolved.node.is_directory() {
             return Err(NameError::InvalidValue(format!(
                 "{} points at a file ({}), so no path can be set inside it",
@@ -622,7 +723,7 @@ impl NameService {
                 to_v1_string(&resolved.cid)
             )));
         }
-        Ok(resolved.cid)
+        Ok((Some(Arc::clone(&record.value)), resolved.cid))
     }
 
     // ---- republishing ----

@@ -21,7 +21,7 @@ struct Harness {
     data: PathBuf,
     store: Arc<Blockstore>,
     pins: Arc<Pinset>,
-    names: NameService,
+    names: Arc<NameService>,
 }
 
 fn options(lifetime: Duration) -> NameOptions {
@@ -39,7 +39,8 @@ fn harness_with(options: NameOptions) -> Harness {
     let data = dir.path().to_path_buf();
     let store = Arc::new(Blockstore::open(&data, Default::default()).unwrap());
     let pins = Arc::new(Pinset::open(&data).unwrap());
-    let names = NameService::open(&data, Arc::clone(&store), Arc::clone(&pins), options).unwrap();
+    let names =
+        Arc::new(NameService::open(&data, Arc::clone(&store), Arc::clone(&pins), options).unwrap());
     Harness {
         _dir: dir,
         data,
@@ -47,6 +48,47 @@ fn harness_with(options: NameOptions) -> Harness {
         pins,
         names,
     }
+}
+
+/// Resolves a path through the store, on this thread (inside async tests too).
+fn local_resolve(
+    store: &Blockstore,
+    root: Cid,
+    path: &[&str],
+) -> super::super::Result<resolve::Resolved> {
+    super::super::in_place(resolve::resolve(&super::super::InPlace(store), root, path))
+}
+
+/// A harness whose names fetch what is not here from `network` (through the node's
+/// retrieval, as `cairn serve` sets it up), each block within `timeout`.
+fn harness_fetching(network: crate::store::SharedSource, timeout: Duration) -> Harness {
+    use crate::services::retrieval::{NetworkSource, Retrieval};
+    let mut h = harness();
+    let retrieval = Retrieval::new(
+        Arc::clone(&h.store),
+        vec![NetworkSource {
+            name: "origin".into(),
+            source: network,
+        }],
+    );
+    let pinning = Pinning::new(Arc::clone(&h.store), Arc::new(retrieval), Some(timeout));
+    let names = NameService::open(
+        &h.data,
+        Arc::clone(&h.store),
+        Arc::clone(&h.pins),
+        options(ipns::DEFAULT_LIFETIME),
+    )
+    .unwrap();
+    h.names = Arc::new(names.with_pinning(pinning));
+    h
+}
+
+/// Whether `cid` is among the kept blocks of `h` (not in memory, not fetched and cached).
+fn kept(h: &Harness, cid: &Cid) -> bool {
+    Blockstore::open(&h.data, Default::default())
+        .unwrap()
+        .has(cid)
+        .unwrap()
 }
 
 fn harness() -> Harness {
@@ -234,8 +276,8 @@ fn a_new_key_points_at_the_empty_directory_and_an_existing_one_is_left_alone() {
     ));
 }
 
-#[test]
-fn publishing_grows_the_sequence_and_moves_the_pin() {
+#[tokio::test]
+async fn publishing_grows_the_sequence_and_moves_the_pin() {
     let h = harness();
     let key = h.names.create_key("site").unwrap();
     let name = key.ipns_name();
@@ -245,6 +287,7 @@ fn publishing_grows_the_sequence_and_moves_the_pin() {
     let published = h
         .names
         .publish("site", &ContentPath::new(a), &[] as &[&str])
+        .await
         .unwrap();
     assert_eq!(published.sequence, 1);
     assert_eq!(published.root, a);
@@ -259,6 +302,7 @@ fn publishing_grows_the_sequence_and_moves_the_pin() {
     let published = h
         .names
         .publish(&name.to_peer_id(), &ContentPath::new(b), &[] as &[&str])
+        .await
         .unwrap();
     assert_eq!(published.sequence, 2);
     assert!(h.pins.get(&a).unwrap().is_none());
@@ -277,25 +321,26 @@ fn publishing_grows_the_sequence_and_moves_the_pin() {
     );
 }
 
-#[test]
-fn publishing_needs_a_local_key() {
+#[tokio::test]
+async fn publishing_needs_a_local_key() {
     let h = harness();
     let a = raw_block(&h.store, b"a");
     let target = ContentPath::new(a);
     let (_, foreign) = foreign_key(7);
     assert!(matches!(
         h.names
-            .publish(&foreign.to_base36(), &target, &[] as &[&str]),
+            .publish(&foreign.to_base36(), &target, &[] as &[&str])
+            .await,
         Err(NameError::NotLocal(_))
     ));
     assert!(matches!(
-        h.names.publish("missing", &target, &[] as &[&str]),
+        h.names.publish("missing", &target, &[] as &[&str]).await,
         Err(NameError::UnknownKey(_))
     ));
 }
 
-#[test]
-fn shared_roots_and_user_pins_are_not_released() {
+#[tokio::test]
+async fn shared_roots_and_user_pins_are_not_released() {
     let h = harness();
     h.names.create_key("one").unwrap();
     h.names.create_key("two").unwrap();
@@ -306,10 +351,12 @@ fn shared_roots_and_user_pins_are_not_released() {
     for key in ["one", "two"] {
         h.names
             .publish(key, &ContentPath::new(shared), &[] as &[&str])
+            .await
             .unwrap();
     }
     h.names
         .publish("one", &ContentPath::new(other), &[] as &[&str])
+        .await
         .unwrap();
     assert!(
         h.pins.get(&shared).unwrap().is_some(),
@@ -317,6 +364,7 @@ fn shared_roots_and_user_pins_are_not_released() {
     );
     h.names
         .publish("two", &ContentPath::new(mine), &[] as &[&str])
+        .await
         .unwrap();
     assert!(
         h.pins.get(&shared).unwrap().is_none(),
@@ -324,6 +372,7 @@ fn shared_roots_and_user_pins_are_not_released() {
     );
     h.names
         .publish("two", &ContentPath::new(other), &[] as &[&str])
+        .await
         .unwrap();
     let kept = h.pins.get(&mine).unwrap().unwrap();
     assert_eq!(kept.name, "", "the user's pin is untouched");
@@ -336,6 +385,7 @@ async fn deleting_a_key_drops_its_record_and_pin() {
     let a = raw_block(&h.store, b"a");
     h.names
         .publish("gone", &ContentPath::new(a), &[] as &[&str])
+        .await
         .unwrap();
     assert_eq!(h.names.resolve("gone").await.unwrap().root, a);
     h.names.delete_key("gone").unwrap();
@@ -385,7 +435,10 @@ async fn resolution_follows_keys_records_and_domains() {
     let a = raw_block(&h.store, b"a");
     let mut target = ContentPath::new(a);
     target.segments.push("sub".into());
-    h.names.publish("site", &target, &[] as &[&str]).unwrap();
+    h.names
+        .publish("site", &target, &[] as &[&str])
+        .await
+        .unwrap();
     let value = format!("/ipns/{}/x", key.ipns_name());
     h.names
         .put_record(
@@ -648,8 +701,8 @@ async fn conformance_records_are_accepted_or_refused() {
     }
 }
 
-#[test]
-fn setting_a_path_builds_the_tree_around_it() {
+#[tokio::test]
+async fn setting_a_path_builds_the_tree_around_it() {
     let h = harness();
     let name = h.names.create_key("site").unwrap().ipns_name();
     let hello = raw_block(&h.store, b"hello");
@@ -657,21 +710,23 @@ fn setting_a_path_builds_the_tree_around_it() {
     let first = h
         .names
         .publish("site", &ContentPath::new(hello), &["a", "b", "c.txt"])
+        .await
         .unwrap();
-    let at =
-        |root: Cid, path: &[&str]| block_on(resolve::resolve(&*h.store, root, path)).map(|r| r.cid);
+    let at = |root: Cid, path: &[&str]| local_resolve(&h.store, root, path).map(|r| r.cid);
     assert_eq!(at(first.root, &["a", "b", "c.txt"]).unwrap(), hello);
     assert!(h.pins.get(&first.root).unwrap().is_some());
     // A sibling leaves the rest in place; the same path is replaced.
     let second = h
         .names
         .publish("site", &ContentPath::new(bye), &["a", "x"])
+        .await
         .unwrap();
     assert_eq!(at(second.root, &["a", "b", "c.txt"]).unwrap(), hello);
     assert_eq!(at(second.root, &["a", "x"]).unwrap(), bye);
     let third = h
         .names
         .publish("site", &ContentPath::new(bye), &["a", "b", "c.txt"])
+        .await
         .unwrap();
     assert_eq!(at(third.root, &["a", "b", "c.txt"]).unwrap(), bye);
     assert!(h.pins.get(&first.root).unwrap().is_none());
@@ -683,12 +738,15 @@ fn setting_a_path_builds_the_tree_around_it() {
     // A file in the way, and a target that does not exist, are refused.
     assert!(matches!(
         h.names
-            .publish("site", &ContentPath::new(bye), &["a", "x", "inside"]),
+            .publish("site", &ContentPath::new(bye), &["a", "x", "inside"])
+            .await,
         Err(NameError::Content(super::super::Error::InvalidInput(_)))
     ));
     let absent = Cid::new_v1(codec::RAW, Code::Sha2_256.digest(b"absent"));
     assert!(matches!(
-        h.names.publish("site", &ContentPath::new(absent), &["y"]),
+        h.names
+            .publish("site", &ContentPath::new(absent), &["y"])
+            .await,
         Err(NameError::Content(super::super::Error::BlockMissing(_)))
     ));
     // The name still points at the last good tree.
@@ -700,36 +758,41 @@ fn setting_a_path_builds_the_tree_around_it() {
     // A name pointing at a file cannot hold paths.
     h.names
         .publish("site", &ContentPath::new(hello), &[] as &[&str])
+        .await
         .unwrap();
     assert!(matches!(
-        h.names.publish("site", &ContentPath::new(bye), &["z"]),
+        h.names
+            .publish("site", &ContentPath::new(bye), &["z"])
+            .await,
         Err(NameError::InvalidValue(_))
     ));
 }
 
-#[test]
-fn tree_updates_publish_their_result_or_nothing() {
+#[tokio::test]
+async fn tree_updates_publish_their_result_or_nothing() {
     let h = harness();
     h.names.create_key("site").unwrap();
     let hello = raw_block(&h.store, b"hello");
     h.names
         .publish("site", &ContentPath::new(hello), &["a", "b.txt"])
+        .await
         .unwrap();
     let remove = |path: &'static [&'static str]| {
-        move |store: &Blockstore, root: Cid| {
-            Ok(edit::remove_at(store, &root, path, &ImportParams::cid_v1())?.cid)
+        move |tree: &Tree<'_>, root: Cid| {
+            Ok(edit::remove_at(tree, &root, path, &ImportParams::cid_v1())?.cid)
         }
     };
     let published = h
         .names
         .update_tree("site", remove(&["a", "b.txt"]))
+        .await
         .unwrap();
-    let a = block_on(resolve::resolve(&*h.store, published.root, &["a"])).unwrap();
+    let a = local_resolve(&h.store, published.root, &["a"]).unwrap();
     assert!(a.node.is_directory());
-    assert!(block_on(resolve::resolve(&*h.store, published.root, &["a", "b.txt"])).is_err());
+    assert!(local_resolve(&h.store, published.root, &["a", "b.txt"]).is_err());
     let before = h.names.record(&published.name).unwrap().sequence();
     assert!(matches!(
-        h.names.update_tree("site", remove(&["missing"])),
+        h.names.update_tree("site", remove(&["missing"])).await,
         Err(NameError::Content(super::super::Error::NotFound(_)))
     ));
     assert_eq!(h.names.record(&published.name).unwrap().sequence(), before);
@@ -758,4 +821,139 @@ fn the_republisher_renews_records_past_half_their_lifetime() {
     assert_eq!((renewed.value(), renewed.sequence()), (value.as_str(), 8));
     assert!(renewed.eol() > SystemTime::now() + Duration::from_secs(15));
     assert_eq!(h.names.republish_due().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn names_point_only_at_content_kept_here_in_full() {
+    let origin_dir = tempfile::tempdir().unwrap();
+    let origin = Arc::new(Blockstore::open(origin_dir.path(), Default::default()).unwrap());
+    let params = ImportParams::cid_v1();
+    let there = Tree::local(&origin);
+    let (a, b, c) = (
+        raw_block(&origin, b"a"),
+        raw_block(&origin, b"b"),
+        raw_block(&origin, b"c"),
+    );
+    let entry = |cid: &Cid| edit::entry_for(&there, cid).unwrap();
+    let root = edit::put_at(&there, &empty_directory(), &["x", "a"], &entry(&a), &params)
+        .unwrap()
+        .cid;
+    let root = edit::put_at(&there, &root, &["b"], &entry(&b), &params)
+        .unwrap()
+        .cid;
+    let x = local_resolve(&origin, root, &["x"]).unwrap().cid;
+    let h = harness_fetching(Arc::clone(&origin) as _, Duration::from_secs(5));
+    h.names.create_key("site").unwrap();
+
+    // A whole new value: its DAG is kept before the name points there.
+    let published = h
+        .names
+        .publish("site", &ContentPath::new(root), &[] as &[&str])
+        .await
+        .unwrap();
+    assert_eq!(published.root, root);
+    for cid in [root, x, a, b] {
+        assert!(kept(&h, &cid), "{cid}");
+    }
+    assert!(h.pins.get(&root).unwrap().is_some());
+
+    // A path set to content from elsewhere: fetched and kept with the new tree.
+    let published = h
+        .names
+        .publish("site", &ContentPath::new(c), &["x", "c"])
+        .await
+        .unwrap();
+    assert_eq!(
+        local_resolve(&h.store, published.root, &["x", "c"])
+            .unwrap()
+            .cid,
+        c
+    );
+    assert!(kept(&h, &c));
+    let there_too = edit::put_at(&there, &root, &["x", "c"], &entry(&c), &params).unwrap();
+    assert_eq!(published.root, there_too.cid, "the same tree as made there");
+}
+
+#[tokio::test]
+async fn content_nobody_provides_in_time_leaves_the_name_as_it_was() {
+    struct Silent;
+    impl crate::store::BlockSource for Silent {
+        fn get(&self, _: &Cid) -> crate::store::SourceFuture<crate::store::Result<Option<Bytes>>> {
+            crate::store::SourceFuture::pending(std::future::pending())
+        }
+        fn has(&self, _: &Cid) -> crate::store::SourceFuture<crate::store::Result<bool>> {
+            crate::store::SourceFuture::ready(Ok(false))
+        }
+        fn size(&self, _: &Cid) -> crate::store::SourceFuture<crate::store::Result<Option<u64>>> {
+            crate::store::SourceFuture::ready(Ok(None))
+        }
+    }
+    let h = harness_fetching(Arc::new(Silent), Duration::from_millis(50));
+    let name = h.names.create_key("site").unwrap().ipns_name();
+    let before = stored_value(&h, &name);
+    let absent = Cid::new_v1(codec::RAW, Code::Sha2_256.digest(b"nowhere"));
+    let unavailable = |outcome: Result<Published>| {
+        matches!(
+            outcome,
+            Err(NameError::Content(super::super::Error::Store(
+                crate::store::Error::Unavailable { cid, .. }
+            ))) if cid == absent
+        )
+    };
+    let target = ContentPath::new(absent);
+    assert!(unavailable(
+        h.names.publish("site", &target, &[] as &[&str]).await
+    ));
+    assert!(unavailable(h.names.publish("site", &target, &["x"]).await));
+    assert_eq!(stored_value(&h, &name), before);
+    assert!(h.pins.get(&absent).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_edit_racing_another_publish_runs_again_on_its_result() {
+    let h = harness();
+    let key = h.names.create_key("site").unwrap();
+    let (one, two) = (raw_block(&h.store, b"one"), raw_block(&h.store, b"two"));
+    let (names, raced) = (
+        Arc::clone(&h.names),
+        Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    );
+    let runs = Arc::clone(&raced);
+    let published = h
+        .names
+        .update_tree("site", move |tree, current| {
+            let entry = |cid: &Cid| edit::entry_for(tree, cid);
+            if runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                // Another update lands while this one is under way.
+                let theirs = edit::put_at(tree, &current, &["one"], &entry(&one)?, &params())?;
+                names
+                    .commit(
+                        &key,
+                        Expect::Anything,
+                        &ContentPath::new(theirs.cid).to_string(),
+                    )
+                    .unwrap();
+            }
+            Ok(edit::put_at(tree, &current, &["two"], &entry(&two)?, &params())?.cid)
+        })
+        .await
+        .unwrap();
+    assert_eq!(raced.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Neither change is lost.
+    assert_eq!(
+        local_resolve(&h.store, published.root, &["one"])
+            .unwrap()
+            .cid,
+        one
+    );
+    assert_eq!(
+        local_resolve(&h.store, published.root, &["two"])
+            .unwrap()
+            .cid,
+        two
+    );
+}
+
+fn params() -> ImportParams {
+    ImportParams::cid_v1()
 }
