@@ -3,8 +3,8 @@
 //!
 //! A provider is handed to the client only once it can be asked: the DHT's are being dialed
 //! by the node as the query finds them (the client's first want waits for that connection),
-//! and a router's are dialed here at the addresses the router gave, and handed over when
-//! connected. A router's provider that offers only other transfer protocols (an HTTP
+//! and a router's are dialed here at the addresses the router gave (or, for a record without
+//! any, those its `/peers/<id>` gives), and handed over when connected. A router's provider that offers only other transfer protocols (an HTTP
 //! gateway) is skipped: the client speaks Bitswap.
 
 use std::collections::HashSet;
@@ -59,8 +59,14 @@ impl FindProviders<PeerId> for DelegatedProviders {
                     .filter(|(peer, _)| *peer != me)
                     .take(limit)
                     .map(|(peer, addrs)| {
-                        let node = node.clone();
+                        let (node, routing) = (node.clone(), Arc::clone(&routing));
                         async move {
+                            // A record without addresses: the routers' `/peers/<id>` may know.
+                            let addrs = if addrs.is_empty() {
+                                addresses_of(&routing, &peer).await
+                            } else {
+                                addrs
+                            };
                             match node.dial_peer(peer, addrs).await {
                                 Ok(()) => Some(peer),
                                 Err(e) => {
@@ -75,6 +81,17 @@ impl FindProviders<PeerId> for DelegatedProviders {
             })
             .flatten(),
         )
+    }
+}
+
+/// Where the routers say `peer` is (none when they do not know).
+async fn addresses_of(routing: &RoutingV1, peer: &PeerId) -> Vec<Multiaddr> {
+    match routing.find_peer(&peer.to_string()).await {
+        Ok(addrs) => addrs.iter().filter_map(|a| a.parse().ok()).collect(),
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "delegated routing: peer addresses");
+            Vec::new()
+        }
     }
 }
 
@@ -138,6 +155,50 @@ mod tests {
         fn find_providers(&self, _: &Cid, _: usize) -> ProviderStream<PeerId> {
             Box::pin(stream::iter(self.0.clone()))
         }
+    }
+
+    /// A router that knows B provides everything but gives its addresses only at
+    /// `/peers/<id>`: A dials B at them and hands B over once connected.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_routers_provider_without_addresses_is_dialed_at_its_peer_record() {
+        use crate::network::test_server::{body, TestServer};
+        use crate::network::{start, NetworkConfig};
+        let config = || NetworkConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            ..NetworkConfig::default()
+        };
+        let keypair = libp2p::identity::Keypair::generate_ed25519;
+        let (a, b) = (
+            start(keypair(), config()).await.unwrap(),
+            start(keypair(), config()).await.unwrap(),
+        );
+        let (b_id, b_addr) = (b.peer_id(), b.listen_addrs().await.unwrap().remove(0));
+        let router = TestServer::start(move |request| {
+            let path = request.uri().path().to_owned();
+            let text = if path.starts_with("/routing/v1/providers/") {
+                format!(r#"{{"Providers":[{{"Schema":"peer","ID":"{b_id}","Addrs":[]}}]}}"#)
+            } else if path.starts_with("/routing/v1/peers/") {
+                format!(r#"{{"Peers":[{{"Schema":"peer","ID":"{b_id}","Addrs":["{b_addr}"]}}]}}"#)
+            } else {
+                String::new()
+            };
+            async move { body::typed("application/json", text) }
+        })
+        .await;
+        let routing = RoutingV1::new(vec![router.endpoint()], Default::default()).unwrap();
+        let delegated = DelegatedProviders {
+            routing: Arc::new(routing),
+            node: a.clone(),
+        };
+        let cid: Cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+            .parse()
+            .unwrap();
+        let found: Vec<PeerId> = delegated.find_providers(&cid, 5).collect().await;
+        assert_eq!(found, vec![b_id]);
+        assert!(a.connected_peers().await.unwrap().contains(&b_id));
+        assert_eq!(router.hits(), 2, "providers, then the peer record");
+        a.shutdown().await;
+        b.shutdown().await;
     }
 
     #[tokio::test]
