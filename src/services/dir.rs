@@ -2,8 +2,11 @@
 //! children are never fetched, so a 10,000-entry directory lists as fast as its one block
 //! decodes, and a HAMT costs its shard blocks and nothing more.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 use cid::Cid;
+use futures_util::stream::{FuturesOrdered, StreamExt};
 
 use super::resolve::{check_shard, Node};
 use super::{fetch, Result};
@@ -15,6 +18,9 @@ use crate::store::BlockSource;
 /// Most shard blocks walked for one listing: a fanout-256 HAMT this wide already holds
 /// millions of entries.
 const MAX_SHARDS: usize = 1 << 16;
+
+/// Shard blocks a listing has in flight at once.
+const SHARD_FETCHES: usize = 32;
 
 /// One directory entry, as the link that names it says.
 #[derive(Debug, Clone)]
@@ -61,40 +67,82 @@ pub async fn list(source: &dyn BlockSource, node: &Node) -> Result<Vec<DirEntry>
 }
 
 /// The entries of a HAMT, depth-first in link order (the order its blocks hold them).
+///
+/// Shards are fetched a level at a time, every shard of a level at once (up to
+/// [`SHARD_FETCHES`] in flight): over the network a listing then costs a round trip per
+/// level rather than one per shard.
 async fn walk_hamt(
     source: &dyn BlockSource,
     root: &dagpb::PbNode,
     fanout: u64,
 ) -> Result<Vec<DirEntry>> {
     let width = hamt::prefix_len(fanout)?;
+    let mut shards: HashMap<Cid, dagpb::PbNode> = HashMap::new();
+    let mut level = shard_links(&root.links, width)?;
+    let mut depth = 1;
+    while !level.is_empty() {
+        if shards.len() + level.len() >= MAX_SHARDS || depth >= hamt::max_depth(fanout) {
+            return Err(crate::ipld::Error::hamt("HAMT has too many shards or levels").into());
+        }
+        let fetched = fetch_all(source, &level).await;
+        let mut next = Vec::new();
+        for (cid, block) in level.into_iter().zip(fetched) {
+            let shard = dagpb::decode(&block?)?;
+            check_shard(&shard, fanout)?;
+            next.extend(shard_links(&shard.links, width)?);
+            shards.insert(cid, shard);
+        }
+        level = next;
+        depth += 1;
+    }
     let mut out = Vec::new();
-    let mut shards = 1usize;
     // Each level's links still to read, the root's at the bottom.
-    let mut stack = vec![root.links.clone().into_iter()];
-    while let Some(level) = stack.last_mut() {
-        let Some(link) = level.next() else {
+    let mut stack = vec![root.links.iter()];
+    while let Some(links) = stack.last_mut() {
+        let Some(link) = links.next() else {
             stack.pop();
             continue;
         };
         match hamt::classify_link(link.name_str(), width)?.1 {
             hamt::HamtLink::Entry(_) => {
                 let full = link.name_bytes();
-                out.push(DirEntry::from_link(&link, full.slice(width..)));
+                out.push(DirEntry::from_link(link, full.slice(width..)));
             }
-            hamt::HamtLink::Shard => {
-                shards += 1;
-                if shards > MAX_SHARDS || stack.len() >= hamt::max_depth(fanout) {
-                    return Err(
-                        crate::ipld::Error::hamt("HAMT has too many shards or levels").into(),
-                    );
-                }
-                let child = dagpb::decode(&fetch(source, &link.cid).await?)?;
-                check_shard(&child, fanout)?;
-                stack.push(child.links.into_iter());
-            }
+            // Every shard was fetched above (a CID linked twice is fetched once).
+            hamt::HamtLink::Shard => match shards.get(&link.cid) {
+                Some(shard) => stack.push(shard.links.iter()),
+                None => return Err(crate::ipld::Error::hamt("HAMT shard not loaded").into()),
+            },
         }
     }
     Ok(out)
+}
+
+/// Every block of `cids`, in order, [`SHARD_FETCHES`] in flight at a time.
+async fn fetch_all(source: &dyn BlockSource, cids: &[Cid]) -> Vec<Result<Bytes>> {
+    let mut fetched = Vec::with_capacity(cids.len());
+    let (mut waiting, mut running) = (cids.iter(), FuturesOrdered::new());
+    loop {
+        while running.len() < SHARD_FETCHES {
+            let Some(cid) = waiting.next() else { break };
+            running.push_back(fetch(source, cid));
+        }
+        match running.next().await {
+            Some(block) => fetched.push(block),
+            None => return fetched,
+        }
+    }
+}
+
+/// The CIDs of the sub-shards among a HAMT node's links.
+fn shard_links(links: &[PbLink], width: usize) -> Result<Vec<Cid>> {
+    let mut shards = Vec::new();
+    for link in links {
+        if let hamt::HamtLink::Shard = hamt::classify_link(link.name_str(), width)?.1 {
+            shards.push(link.cid);
+        }
+    }
+    Ok(shards)
 }
 
 /// Whether a directory entry is itself a directory, reading its block only if it is stored
@@ -133,4 +181,70 @@ pub fn dag_size(node: &Node, entries: &[DirEntry]) -> Option<u64> {
     entries
         .iter()
         .try_fold(root, |sum, entry| Some(sum + entry.tsize?))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::services::add::dir::TreeBuilder;
+    use crate::services::add::{ImportParams, Metadata, StoreSink};
+    use crate::services::resolve;
+    use crate::store::{Blockstore, SharedSource};
+    use crate::test_support::GatedSource;
+
+    #[tokio::test]
+    async fn a_hamt_listing_fetches_each_levels_shards_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), Default::default()).unwrap());
+        let params = ImportParams {
+            hamt_threshold: 1024,
+            ..ImportParams::cid_v1()
+        };
+        let entry = crate::services::ingest::add_reader(
+            &b"x"[..],
+            Some(1),
+            &params,
+            Metadata::default(),
+            &mut StoreSink::new(&store),
+            &mut |_| {},
+        )
+        .unwrap();
+        let mut tree = TreeBuilder::new();
+        for i in 0..600 {
+            tree.add_file(&format!("f{i:04}"), entry).unwrap();
+        }
+        let root = tree
+            .finish(&params, &mut StoreSink::new(&store))
+            .unwrap()
+            .root
+            .cid;
+        let node = resolve::Node::load(&*store, &root).await.unwrap();
+        let Node::HamtDirectory(top, fanout) = &node else {
+            panic!("not a HAMT");
+        };
+        let width = hamt::prefix_len(*fanout).unwrap();
+        let level_one = shard_links(&top.links, width).unwrap();
+        assert!(level_one.len() > 1, "600 names make several sub-shards");
+        let gated = Arc::new(GatedSource::new(Arc::clone(&store), level_one.clone()));
+        let source = Arc::clone(&gated) as SharedSource;
+        let listing = tokio::spawn(async move { list(&*source, &node).await });
+        let together = level_one.len().min(SHARD_FETCHES);
+        for _ in 0..100 {
+            if gated.asked() == together {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            gated.asked(),
+            together,
+            "asked together, before any arrived"
+        );
+        gated.release(level_one.len());
+        let entries = listing.await.unwrap().unwrap();
+        assert_eq!(entries.len(), 600);
+        assert_eq!(gated.asked(), level_one.len(), "none asked twice");
+    }
 }
