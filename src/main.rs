@@ -12,7 +12,7 @@ use cairn::gateway::{GatewayLimits, ListingDefault};
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
-use cairn::network::{DhtMode, Multiaddr, NetworkConfig};
+use cairn::network::{ConnectionLimits, DhtMode, Multiaddr, NetworkConfig};
 use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::services::providing::ProvideMode;
 use cairn::store::StoreOptions;
@@ -162,8 +162,13 @@ struct ServeArgs {
     /// block) or `none`; announced again every 22 h
     #[arg(long, value_name = "pinned|all|none", default_value = "pinned", value_parser = parse_provide)]
     provide: ProvideMode,
+    /// Most established libp2p connections, inbound and outbound together (a peer usually
+    /// has one); connections past it are refused
+    #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_established,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_peers: u32,
     /// Run no libp2p node: the gateway serves the local store only
-    #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1"])]
+    #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
 }
 
@@ -191,6 +196,10 @@ impl ServeArgs {
             bootstrap: self.bootstrap.iter().flat_map(|b| b.0.clone()).collect(),
             peers: self.peers.clone(),
             dht: self.dht,
+            limits: ConnectionLimits {
+                max_established: self.max_peers,
+                ..defaults.limits.clone()
+            },
             ..defaults
         })
     }

@@ -467,6 +467,9 @@ fn bad_network_flags_stop_cairn_with_a_message() {
             "cannot be used with",
         ),
         (&["--swarm", &taken], "in use"),
+        (&["--max-peers", "0"], "not in 1.."),
+        (&["--max-peers", "many"], "invalid digit"),
+        (&["--offline", "--max-peers", "2"], "cannot be used with"),
     ] {
         let data = tempfile::tempdir().unwrap();
         let out = Command::new(cairn_bin())
@@ -486,6 +489,61 @@ fn bad_network_flags_stop_cairn_with_a_message() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+}
+
+/// `--max-peers 2`: two peers connect and stay, a third is refused (its handshake may finish
+/// on its side, but cairn closes the connection); once one of the two leaves, the third gets
+/// in. The peers are cairn's own libp2p node in this process, DHT clients on loopback.
+#[test]
+fn max_peers_caps_the_connections_cairn_keeps() {
+    let server = start_cairn(&["--swarm", LOOPBACK_TCP, "--max-peers", "2"]);
+    let cairn: cairn::network::PeerId = swarm_peer_id(&server).parse().unwrap();
+    let target: cairn::network::Multiaddr = swarm_addr(&server, "/tcp/").parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let node = || async {
+            let config = cairn::network::NetworkConfig {
+                listen: vec![LOOPBACK_TCP.parse().unwrap()],
+                dht: cairn::network::DhtMode::Client,
+                ..Default::default()
+            };
+            let key = libp2p::identity::Keypair::generate_ed25519();
+            cairn::network::start(key, config).await.unwrap()
+        };
+        let connected = |node: &cairn::network::NetworkHandle| {
+            let node = node.clone();
+            async move { node.connected_peers().await.unwrap().contains(&cairn) }
+        };
+        let (first, second, third) = (node().await, node().await, node().await);
+        for peer in [&first, &second] {
+            assert_eq!(peer.dial(target.clone()).await.unwrap(), cairn);
+        }
+        // Refused either during the dial or right after the handshake.
+        let _ = third.dial(target.clone()).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while connected(&third).await {
+            assert!(Instant::now() < deadline, "cairn kept a third connection");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(connected(&first).await && connected(&second).await);
+        assert!(!connected(&third).await);
+
+        // A limit on the count, not on who: with one gone, the third is let in.
+        first.shutdown().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if third.dial(target.clone()).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if connected(&third).await {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "the third peer never got in");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(connected(&second).await);
+    });
 }
 
 /// `cairn add` of `data` into a fresh data directory (before serving it), and its CIDv1.

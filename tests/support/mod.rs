@@ -81,6 +81,7 @@ const NETWORK_FLAGS: &[&str] = &[
     "--bootstrap",
     "--dht",
     "--routing-v1",
+    "--max-peers",
     "--offline",
 ];
 
