@@ -65,7 +65,21 @@ pub struct Retrieval {
     network: Arc<[NetworkSource]>,
     walks: Option<Arc<dyn WalkSource>>,
     streaming: Arc<Streaming>,
+    cache: FetchCacheWriter,
 }
+
+/// Writes fetched blocks to the fetch cache off the readers' path, holding at most
+/// [`MAX_CACHE_BACKLOG`] bytes waiting for the disk: past that a block is served but not
+/// cached. Measured: a cold 1 GiB fetch at 300 MiB/s outran the disk and the queued writes
+/// held over 100 MiB.
+#[derive(Clone)]
+struct FetchCacheWriter {
+    store: Arc<Blockstore>,
+    backlog: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Bytes of fetched blocks waiting to be written to the fetch cache, at most.
+const MAX_CACHE_BACKLOG: usize = 32 << 20;
 
 /// The walks being streamed in, and the reads waiting for one of their blocks.
 #[derive(Default)]
@@ -138,10 +152,14 @@ impl Drop for Running {
 impl Retrieval {
     pub fn new(store: Arc<Blockstore>, network: Vec<NetworkSource>) -> Retrieval {
         Retrieval {
-            store,
             network: network.into(),
             walks: None,
             streaming: Arc::default(),
+            cache: FetchCacheWriter {
+                store: Arc::clone(&store),
+                backlog: Arc::default(),
+            },
+            store,
         }
     }
 
@@ -169,7 +187,11 @@ impl Retrieval {
         if let SourceFuture::Ready(Some(Ok(true))) = here {
             return;
         }
-        let (walks, store) = (Arc::clone(walks), Arc::clone(&self.store));
+        let (walks, store, cache) = (
+            Arc::clone(walks),
+            Arc::clone(&self.store),
+            self.cache.clone(),
+        );
         let running = Running::start(&self.streaming);
         runtime.spawn(async move {
             if let Ok(true) = here.await {
@@ -188,7 +210,7 @@ impl Retrieval {
                 match item {
                     Ok((cid, block)) => {
                         running.0.arrived(&cid, &block, &store);
-                        keep_fetched(&store, cid, block);
+                        cache.keep(cid, block);
                     }
                     Err(e) => {
                         tracing::debug!(root = %walk.root, error = %e, "walk stream ended early");
@@ -219,7 +241,7 @@ impl BlockSource for Retrieval {
             local => {
                 let (cid, store, network) =
                     (*cid, Arc::clone(&self.store), Arc::clone(&self.network));
-                let streaming = Arc::clone(&self.streaming);
+                let (streaming, cache) = (Arc::clone(&self.streaming), self.cache.clone());
                 SourceFuture::pending(async move {
                     if let Some(block) = local.await? {
                         return Ok(Some(block));
@@ -227,7 +249,7 @@ impl BlockSource for Retrieval {
                     if let Some(block) = streaming.block(&cid, &store).await {
                         return Ok(Some(block));
                     }
-                    fetch(cid, &store, &network).await.map(Some)
+                    fetch(cid, &cache, &network).await.map(Some)
                 })
             }
         }
@@ -255,7 +277,7 @@ impl BlockSource for Retrieval {
 /// Asks every network source for the block at once; the first to have it wins.
 async fn fetch(
     cid: Cid,
-    store: &Arc<Blockstore>,
+    cache: &FetchCacheWriter,
     network: &[NetworkSource],
 ) -> store::Result<Bytes> {
     let mut asked: FuturesUnordered<_> = network
@@ -269,7 +291,7 @@ async fn fetch(
     while let Some((name, answer)) = asked.next().await {
         match answer {
             Ok(Some(block)) => {
-                keep_fetched(store, cid, block.clone());
+                cache.keep(cid, block.clone());
                 return Ok(block);
             }
             Ok(None) => tried.push(format!("{name}: not found")),
@@ -322,17 +344,29 @@ impl std::fmt::Display for Tried {
 
 impl std::error::Error for Tried {}
 
-/// Writes a fetched block to the fetch cache without making the reader wait for the disk.
-fn keep_fetched(store: &Arc<Blockstore>, cid: Cid, block: Bytes) {
-    let store = Arc::clone(store);
-    let write = move || {
-        if let Err(e) = store.cache_fetched(&cid, &block) {
-            tracing::warn!(error = %e, "could not keep a fetched block on disk");
+impl FetchCacheWriter {
+    /// Writes a fetched block to the fetch cache without making the reader wait for the
+    /// disk; drops it instead when the disk is behind by [`MAX_CACHE_BACKLOG`].
+    fn keep(&self, cid: Cid, block: Bytes) {
+        use std::sync::atomic::Ordering;
+        let len = block.len();
+        let queued = self.backlog.fetch_add(len, Ordering::Relaxed);
+        if queued + len > MAX_CACHE_BACKLOG {
+            self.backlog.fetch_sub(len, Ordering::Relaxed);
+            tracing::debug!(%cid, "fetch cache behind: block served, not cached");
+            return;
         }
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => drop(runtime.spawn_blocking(write)),
-        Err(_) => write(),
+        let (store, backlog) = (Arc::clone(&self.store), Arc::clone(&self.backlog));
+        let write = move || {
+            if let Err(e) = store.cache_fetched(&cid, &block) {
+                tracing::warn!(error = %e, "could not keep a fetched block on disk");
+            }
+            backlog.fetch_sub(len, Ordering::Relaxed);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(write)),
+            Err(_) => write(),
+        }
     }
 }
 
@@ -592,5 +626,39 @@ mod tests {
         }
         assert_eq!(retrieval.streaming.lock().running, 0);
         assert!(car.walks.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn fetched_blocks_are_cached_unless_the_disk_is_too_far_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            fetch_cache_bytes: Some(1 << 20),
+            ..StoreOptions::default()
+        };
+        let store = Arc::new(Blockstore::open(dir.path(), options).unwrap());
+        let writer = FetchCacheWriter {
+            store: Arc::clone(&store),
+            backlog: Arc::default(),
+        };
+        let block = |text: &str| {
+            let data = Bytes::copy_from_slice(text.as_bytes());
+            (Cid::new_v1(0x55, Code::Sha2_256.digest(&data)), data)
+        };
+        let (kept, data) = block("kept");
+        writer.keep(kept, data);
+        assert_eq!(store.fetched_bytes(), 4);
+        // Writes worth the whole backlog are queued: the next block is served, not cached.
+        writer
+            .backlog
+            .store(MAX_CACHE_BACKLOG - 2, std::sync::atomic::Ordering::Relaxed);
+        let (dropped, data) = block("dropped");
+        writer.keep(dropped, data);
+        assert_eq!(store.fetched_bytes(), 4);
+        assert!(!store.has(&dropped).unwrap());
+        assert_eq!(
+            writer.backlog.load(std::sync::atomic::Ordering::Relaxed),
+            MAX_CACHE_BACKLOG - 2,
+            "a dropped block leaves the backlog as it was"
+        );
     }
 }
