@@ -234,6 +234,9 @@ fn tls_config(extra_roots: &[Vec<u8>]) -> Result<rustls::ClientConfig, ClientErr
         .with_no_client_auth())
 }
 
+/// Largest read buffer of one HTTP/1 connection (hyper's minimum is 8 KiB).
+const HTTP1_READ_BUFFER: usize = 64 << 10;
+
 /// A pooled HTTP/1.1 and HTTP/2 client for body-less requests (GET, HEAD). Cheap to clone:
 /// clones share the pool.
 #[derive(Clone)]
@@ -258,6 +261,9 @@ impl HttpClient {
             .timer(TokioTimer::new())
             .pool_idle_timeout(options.pool_idle_timeout)
             .pool_max_idle_per_host(options.pool_max_idle_per_host)
+            // hyper's read buffer grows to ~400 KiB per connection by default; with hundreds
+            // of pooled connections that is memory held for nothing. Bodies stream through.
+            .http1_max_buf_size(HTTP1_READ_BUFFER)
             .build(connector);
         Ok(HttpClient { client })
     }

@@ -79,7 +79,7 @@ struct FetchCacheWriter {
 }
 
 /// Bytes of fetched blocks waiting to be written to the fetch cache, at most.
-const MAX_CACHE_BACKLOG: usize = 32 << 20;
+const MAX_CACHE_BACKLOG: usize = 8 << 20;
 
 /// The walks being streamed in, and the reads waiting for one of their blocks.
 #[derive(Default)]
