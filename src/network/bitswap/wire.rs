@@ -9,8 +9,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::{Error, Limits, Message, Protocol, MAX_MESSAGE_SIZE};
 use crate::ipld::varint;
 
-/// The body buffer starts at most this large and grows with the bytes that arrive, so a peer
-/// announcing 4 MiB and sending nothing costs little.
+/// The body buffer starts at most this large, so a peer announcing 4 MiB and sending nothing
+/// costs little; once that much has arrived the rest is allocated at once, at its exact size.
+/// (Growing by doubling left a 256 KiB block in a 512 KiB buffer, and blocks are slices of
+/// their message: the block cache then held twice its budget.)
 const INITIAL_BODY_CAPACITY: usize = 64 << 10;
 
 /// Reads length-prefixed messages from a stream.
@@ -46,13 +48,23 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
         }
         // `len` is at most the limit, so it fits a usize.
         let len = len as usize;
-        let mut body = Vec::with_capacity(len.min(INITIAL_BODY_CAPACITY));
-        (&mut self.reader)
-            .take(len as u64)
-            .read_to_end(&mut body)
-            .await?;
-        if body.len() < len {
-            return Err(Error::Truncated);
+        let mut body = Vec::new();
+        let mut filled = 0;
+        while filled < len {
+            let upto = if filled == 0 {
+                len.min(INITIAL_BODY_CAPACITY)
+            } else {
+                len
+            };
+            body.reserve_exact(upto - body.len());
+            body.resize(upto, 0);
+            match self.reader.read_exact(&mut body[filled..]).await {
+                Ok(_) => filled = upto,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Err(Error::Truncated)
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(Some(Bytes::from(body)))
     }
@@ -199,6 +211,23 @@ mod tests {
         let mut reader = MessageReader::new(b, Limits::default());
         let got = reader.next().await.unwrap().unwrap();
         assert_eq!(got, writer.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_body_is_held_in_a_buffer_of_its_exact_size() {
+        // A 256 KiB block and its message's few bytes more: past the initial capacity.
+        let message = Message {
+            legacy_blocks: vec![Bytes::from(vec![3u8; 256 << 10])],
+            ..Message::default()
+        };
+        let len = message.encoded_len(Protocol::V120);
+        let (mut a, b) = tokio::io::duplex(1 << 12);
+        tokio::spawn(async move { write_message(&mut a, &message, Protocol::V120).await });
+        let mut reader = MessageReader::new(b, Limits::default());
+        let body = reader.next_body().await.unwrap().unwrap();
+        assert_eq!(body.len(), len);
+        // Blocks are slices of this buffer: none of it may be slack.
+        assert_eq!(body.try_into_mut().unwrap().capacity(), len);
     }
 
     #[tokio::test]
