@@ -19,7 +19,8 @@ off. Run as root to have the script re-run itself inside a network namespace tha
 
 Usage: scripts/retrieval-compare.py --cairn target/release/cairn [--rounds 3] [--size-mib 64]
            [--modes block,car,bitswap] [--cairn-args "--cache-size 67108864"]
-Needs: Kubo (`ipfs`), Rainbow (`rainbow`, optional), curl.
+Needs: Kubo (`ipfs`), Rainbow (`rainbow`, optional), curl; for the small files
+`cargo build --release --example cold_fetch` (else a slower Python client is used).
 """
 
 import argparse
@@ -63,6 +64,14 @@ def find(tool):
         if os.path.isfile(p) and os.access(p, os.X_OK):
             return p
     return None
+
+
+def find_example(name):
+    """target/release/examples/NAME next to this checkout (`cargo build --release --example
+    NAME`), if built."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release",
+                        "examples", name)
+    return path if os.access(path, os.X_OK) else None
 
 
 def wait_port(port, proc, name, seconds=30):
@@ -213,6 +222,20 @@ def stop(proc):
 
 
 def many_small(port, cids, clients):
+    """req/s and p99 of fetching every CID once with `clients` concurrent clients: the
+    project's `cold_fetch` example when built (a Python client tops out near 2,000 req/s on
+    two cores), else Python threads."""
+    fetcher = os.environ.get("CAIRN_COLD_FETCH") or find_example("cold_fetch")
+    if fetcher:
+        paths = os.path.join(tempfile.mkdtemp(), "paths.txt")
+        with open(paths, "w") as f:
+            f.write("".join(f"/ipfs/{cid}\n" for cid in cids))
+        out = subprocess.run([fetcher, "--addr", f"127.0.0.1:{port}", "--paths", paths,
+                              "--clients", str(clients)], capture_output=True, text=True,
+                             check=True).stdout
+        fields = dict(kv.split("=") for kv in out.split()[1:])
+        assert fields["failed"] == "0", out
+        return float(fields["rps"]), float(fields["p99_ms"]) / 1e3
     latencies = []
 
     def one(cid):
