@@ -674,6 +674,26 @@ fn a_kubo_two_hops_away_finds_cairn_through_the_dht_and_fetches() {
     );
 }
 
+/// A cairn kept peered with `kubo` (with this retrieval timeout), once Kubo sees it.
+fn cairn_peered_with(kubo: &KuboDaemon, retrieval_timeout: &str) -> Server {
+    let (_, kubo_tcp, _) = kubo_addrs(kubo);
+    let server = start_cairn(&[
+        "--swarm",
+        LOOPBACK_TCP,
+        "--peer",
+        &kubo_tcp,
+        "--cluster-api",
+        "off",
+        "--retrieval-timeout",
+        retrieval_timeout,
+    ]);
+    let cairn = swarm_peer_id(&server);
+    wait_until("Kubo sees cairn", Duration::from_secs(20), || {
+        kubo_sees(kubo, &cairn)
+    });
+    server
+}
+
 /// `ipfs add` of `data` on a Kubo (CIDv1, 1 KiB chunks: a DAG of several levels).
 fn add_on_kubo(kubo: &Kubo, data: &[u8]) -> String {
     let file = kubo.repo.path().join("added.bin");
@@ -717,21 +737,7 @@ fn cairn_serves_content_from_a_peered_kubo_over_bitswap() {
     let data = support::pseudo_random(400_000, 31);
     let cid = add_on_kubo(&repo, &data);
     let small = add_on_kubo(&repo, b"one block, from Kubo");
-    let (_, kubo_tcp, _) = kubo_addrs(&kubo);
-    let server = start_cairn(&[
-        "--swarm",
-        LOOPBACK_TCP,
-        "--peer",
-        &kubo_tcp,
-        "--cluster-api",
-        "off",
-        "--retrieval-timeout",
-        "20s",
-    ]);
-    let cairn = swarm_peer_id(&server);
-    wait_until("Kubo sees cairn", Duration::from_secs(20), || {
-        kubo_sees(&kubo, &cairn)
-    });
+    let server = cairn_peered_with(&kubo, "20s");
     let one = server.get(&format!("/ipfs/{small}"));
     assert_eq!(one.status, 200, "{}", one.text());
     assert_eq!(one.body, b"one block, from Kubo");
@@ -846,21 +852,8 @@ fn cairn_finds_a_provider_through_a_kubo_routing_v1_endpoint() {
 #[test]
 fn a_cid_no_peer_has_is_a_504_saying_what_was_tried() {
     let Some((_repo, kubo)) = kubo() else { return };
-    let (kubo_id, kubo_tcp, _) = kubo_addrs(&kubo);
-    let server = start_cairn(&[
-        "--swarm",
-        LOOPBACK_TCP,
-        "--peer",
-        &kubo_tcp,
-        "--cluster-api",
-        "off",
-        "--retrieval-timeout",
-        "4s",
-    ]);
-    let cairn = swarm_peer_id(&server);
-    wait_until("Kubo sees cairn", Duration::from_secs(20), || {
-        kubo_sees(&kubo, &cairn)
-    });
+    let (kubo_id, _, _) = kubo_addrs(&kubo);
+    let server = cairn_peered_with(&kubo, "4s");
     // Content nobody has (a CID of bytes never added anywhere).
     let absent = support::dag::raw_cid(b"nobody has these bytes").to_string();
     let started = Instant::now();
