@@ -518,16 +518,24 @@ fn max_peers_caps_the_connections_cairn_keeps() {
         for peer in [&first, &second] {
             assert_eq!(peer.dial(target.clone()).await.unwrap(), cairn);
         }
-        // Refused either during the dial or right after the handshake.
+        // Refused either during the dial or right after the handshake. Counted from the
+        // three peers' side: which two hold the places may change (a loaded machine can drop
+        // one), never that at most two do.
         let _ = third.dial(target.clone()).await;
+        let holding = || async {
+            let mut n = 0;
+            for peer in [&first, &second, &third] {
+                n += usize::from(connected(peer).await);
+            }
+            n
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while connected(&third).await {
+        while holding().await > 2 {
             assert!(Instant::now() < deadline, "cairn kept a third connection");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(connected(&first).await && connected(&second).await);
-        assert!(!connected(&third).await);
+        assert!(holding().await <= 2, "cairn kept a third connection");
 
         // A limit on the count, not on who: with one gone, the third is let in.
         first.shutdown().await;
@@ -542,7 +550,6 @@ fn max_peers_caps_the_connections_cairn_keeps() {
             assert!(Instant::now() < deadline, "the third peer never got in");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(connected(&second).await);
     });
 }
 
@@ -657,7 +664,18 @@ fn a_kubo_two_hops_away_finds_cairn_through_the_dht_and_fetches() {
         Duration::from_secs(20),
         || kubo_a.rpc("stats/dht?arg=lan").text().contains(&cairn),
     );
-    assert!(!kubo_sees(&kubo_b, &cairn));
+    // B may meet cairn by itself too (its DHT upkeep learns cairn from A); what matters is
+    // that B's DHT, through A, names cairn as the provider.
+    wait_until(
+        "Kubo B finds cairn as the provider through A",
+        Duration::from_secs(30),
+        || {
+            kubo_b
+                .rpc(&format!("routing/findprovs?arg={cid}&num-providers=1"))
+                .text()
+                .contains(&cairn)
+        },
+    );
     let out = b_repo
         .command(&["cat", "--timeout=30s", &cid])
         .output()
@@ -768,13 +786,14 @@ fn cairn_finds_a_provider_it_is_not_connected_to_through_the_dht() {
     let Some((_a_repo, kubo_a)) = kubo() else {
         return;
     };
-    let Some((b_repo, kubo_b)) = kubo() else {
+    let Some((b_repo, kubo_b)) = kubo_with(&[("Routing.Type", "\"dhtclient\"")]) else {
         return;
     };
     let data = support::pseudo_random(50_000, 32);
     let cid = add_on_kubo(&b_repo, &data);
-    // cairn — Kubo A — Kubo B: only B has the content, and cairn is told only of A. cairn is
-    // a DHT client, so that it enters no routing table and B does not come to it by itself.
+    // cairn — Kubo A — Kubo B: only B has the content, and cairn is told only of A. Both
+    // cairn and B are DHT clients, so neither enters A's routing table: A never names one to
+    // the other as a close peer, and only a provider lookup brings cairn to B.
     let (_, a_tcp, _) = kubo_addrs(&kubo_a);
     rpc(&kubo_b, &format!("swarm/connect?arg={a_tcp}"));
     b_repo.run(&["routing", "provide", &cid]);
@@ -842,11 +861,13 @@ fn cairn_finds_a_provider_through_a_kubo_routing_v1_endpoint() {
         "30s",
     ]);
     let cairn = swarm_peer_id(&server);
+    // cairn starts knowing no peer: only the router can name B. (Once connected to B, cairn's
+    // DHT upkeep may go on to meet A; that is after the fact.)
+    assert!(!kubo_sees(&kubo_a, &cairn) && !kubo_sees(&kubo_b, &cairn));
     let got = server.get(&format!("/ipfs/{cid}"));
     assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(got.body, data);
     assert!(kubo_sees(&kubo_b, &cairn), "cairn dialed B, the provider");
-    assert!(!kubo_sees(&kubo_a, &cairn), "A was only asked over HTTP");
 }
 
 #[test]
