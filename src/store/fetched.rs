@@ -233,6 +233,25 @@ mod tests {
     }
 
     #[test]
+    fn only_small_fetched_blocks_go_to_memory_on_arrival() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            cache_bytes: 1 << 20,
+            fetch_cache_bytes: Some(1 << 20),
+        };
+        let store = Blockstore::open(dir.path(), options).unwrap();
+        let (small, small_data) = block(1, crate::store::MEMORY_CACHED_FETCH_MAX);
+        let (large, large_data) = block(2, crate::store::MEMORY_CACHED_FETCH_MAX + 1);
+        store.cache_fetched(&small, &small_data).unwrap();
+        store.cache_fetched(&large, &large_data).unwrap();
+        assert_eq!(store.get_in_memory(&small), Some(small_data));
+        assert_eq!(store.get_in_memory(&large), None, "a leaf streams through once");
+        // Read again, it comes from the fetch cache and is promoted then.
+        assert_eq!(store.get(&large).unwrap(), Some(large_data.clone()));
+        assert_eq!(store.get_in_memory(&large), Some(large_data));
+    }
+
+    #[test]
     fn fetched_blocks_are_read_back_and_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let (cid, data) = block(1, 1000);
