@@ -245,7 +245,11 @@ mod tests {
         store.cache_fetched(&small, &small_data).unwrap();
         store.cache_fetched(&large, &large_data).unwrap();
         assert_eq!(store.get_in_memory(&small), Some(small_data));
-        assert_eq!(store.get_in_memory(&large), None, "a leaf streams through once");
+        assert_eq!(
+            store.get_in_memory(&large),
+            None,
+            "a leaf streams through once"
+        );
         // Read again, it comes from the fetch cache and is promoted then.
         assert_eq!(store.get(&large).unwrap(), Some(large_data.clone()));
         assert_eq!(store.get_in_memory(&large), Some(large_data));
