@@ -36,27 +36,18 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from loopback import find, free_port, in_netns as enter_netns, wait_port
+
 NETNS = "cairn-peers-rss"
 KUBO = None  # the ipfs binary, once found
 
 
-def in_netns():
-    """Re-runs this script inside a network namespace holding only lo, when we are root."""
-    if os.environ.get("CAIRN_IN_NETNS") or os.geteuid() != 0 or not shutil.which("ip"):
-        return
-    subprocess.run(["ip", "netns", "add", NETNS], stderr=subprocess.DEVNULL)
-    subprocess.run(["ip", "netns", "exec", NETNS, "ip", "link", "set", "lo", "up"], check=True)
-    env = dict(os.environ, CAIRN_IN_NETNS="1")
-    code = subprocess.run(["ip", "netns", "exec", NETNS, sys.executable] + sys.argv, env=env).returncode
-    subprocess.run(["ip", "netns", "delete", NETNS], stderr=subprocess.DEVNULL)
-    sys.exit(code)
 
 
 def raise_nofile(wanted):
@@ -73,31 +64,10 @@ def raise_nofile(wanted):
     return wanted
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def find(tool):
-    for d in os.environ.get("PATH", "").split(os.pathsep) + [os.path.expanduser("~/go/bin")]:
-        p = os.path.join(d, tool)
-        if os.path.isfile(p) and os.access(p, os.X_OK):
-            return p
-    return None
 
 
-def wait_port(port, proc, name, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{name} exited early")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{name} did not listen on {port}")
 
 
 def memory(pid):
@@ -181,8 +151,8 @@ def start_kubo(work, block):
     peer = ipfs(repo, "config", "Identity.PeerID")
     env = dict(os.environ, IPFS_PATH=repo, IPFS_TELEMETRY="off")
     proc = subprocess.Popen([KUBO, "daemon"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(api, proc, "kubo")
-    wait_port(swarm, proc, "kubo")
+    wait_port(api, proc, "kubo", seconds=60)
+    wait_port(swarm, proc, "kubo", seconds=60)
     limits = {}
     try:
         out = json.loads(ipfs(repo, "swarm", "resources", "--enc=json"))
@@ -247,7 +217,7 @@ def main():
     ap.add_argument("--settle", type=float, default=3.0, help="seconds after start before the idle reading")
     ap.add_argument("--no-kubo", action="store_true")
     args = ap.parse_args()
-    in_netns()
+    enter_netns(NETNS)
     cairn = os.path.abspath(args.cairn)
     peer_load = os.path.abspath(args.peer_load or os.path.join(os.path.dirname(cairn), "examples", "peer_load"))
     for path in (cairn, peer_load):

@@ -29,7 +29,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,33 +36,15 @@ import tempfile
 import time
 import urllib.request
 
+from loopback import find, free_port, in_netns as enter_netns, wait_port
+
 NETNS = "cairn-retrieval-bench"
 
 
-def in_netns():
-    """Re-runs this script inside a network namespace holding only lo, when we are root."""
-    if os.environ.get("CAIRN_IN_NETNS") or os.geteuid() != 0 or not shutil.which("ip"):
-        return
-    subprocess.run(["ip", "netns", "add", NETNS], stderr=subprocess.DEVNULL)
-    subprocess.run(["ip", "netns", "exec", NETNS, "ip", "link", "set", "lo", "up"], check=True)
-    env = dict(os.environ, CAIRN_IN_NETNS="1")
-    code = subprocess.run(["ip", "netns", "exec", NETNS, sys.executable] + sys.argv, env=env).returncode
-    subprocess.run(["ip", "netns", "delete", NETNS], stderr=subprocess.DEVNULL)
-    sys.exit(code)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def find(tool):
-    for d in os.environ.get("PATH", "").split(os.pathsep) + [os.path.expanduser("~/go/bin")]:
-        p = os.path.join(d, tool)
-        if os.path.isfile(p) and os.access(p, os.X_OK):
-            return p
-    return None
 
 
 def find_example(name):
@@ -74,17 +55,6 @@ def find_example(name):
     return path if os.access(path, os.X_OK) else None
 
 
-def wait_port(port, proc, name, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"{name} exited early")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{name} did not listen on {port}")
 
 
 def ipfs(repo, *args, check=True):
@@ -262,7 +232,7 @@ def main():
     ap.add_argument("--cairn-args", default="", help="extra flags for cairn serve")
     ap.add_argument("--small", type=int, default=1000, help="cold 4 KiB files (0: skip)")
     args = ap.parse_args()
-    in_netns()
+    enter_netns(NETNS)
     binary = os.path.abspath(args.cairn)
     extra = shlex.split(args.cairn_args)
     rainbow = find("rainbow")

@@ -101,6 +101,19 @@ fn unavailable(context: impl std::fmt::Display, e: crate::services::Error) -> Ht
     error
 }
 
+/// Runs `edit` on the tree under `root`, fetching through the gateway's source (within the
+/// retrieval timeout) the blocks on its path that are not here; a block that cannot be had
+/// is a 504 that names the edit.
+async fn edit_tree<T, F>(gw: &Gateway, root: &cid::Cid, edit: F) -> Result<T, HttpError>
+where
+    F: Fn(&Tree<'_>) -> Result<T, crate::services::Error> + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    edit::fetching(&gw.store, &*gw.blocks, gw.retrieval_timeout, edit)
+        .await
+        .map_err(|e| unavailable(format_args!("cannot edit {}", v1_text(root)), e))
+}
+
 /// Runs store and pinset work (reads of the tree being edited, block writes, syncs) on a
 /// blocking thread, so a slow disk never stalls the requests an async worker serves.
 async fn off_worker<T: Send + 'static>(
@@ -172,31 +185,20 @@ pub(super) async fn put<B: RequestBody>(
             "PUT of a plain body needs a path to write the file to: /ipfs/<cid>/<path>",
         ));
     }
-    let editing = format!("cannot edit {}", v1_text(&root));
-    edit::fetching(
-        &gw.store,
-        &*gw.blocks,
-        gw.retrieval_timeout,
-        move |tree: &Tree<'_>| edit::require_directory(tree, &root),
-    )
-    .await
-    .map_err(|e| unavailable(&editing, e))?;
+    edit_tree(gw, &root, move |tree: &Tree<'_>| {
+        edit::require_directory(tree, &root)
+    })
+    .await?;
     let pin = wants_pin(&request);
     let uploaded = upload_body(gw, request).await?;
     let names: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
     let (added, form, lease) = (uploaded.added, uploaded.form, uploaded.lease);
     let at = names.clone();
-    let new_root = edit::fetching(
-        &gw.store,
-        &*gw.blocks,
-        gw.retrieval_timeout,
-        move |tree: &Tree<'_>| {
-            let at: Vec<&str> = at.iter().map(String::as_str).collect();
-            apply_upload(tree, &root, &at, &added, form)
-        },
-    )
-    .await
-    .map_err(|e| unavailable(&editing, e))?;
+    let new_root = edit_tree(gw, &root, move |tree: &Tree<'_>| {
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
+        apply_upload(tree, &root, &at, &added, form)
+    })
+    .await?;
     // The edit wrote its directories block by block (data synced); their names too now.
     let store = Arc::clone(&gw.store);
     off_worker(move || Ok(store.sync()?)).await?;
@@ -276,17 +278,11 @@ pub(super) async fn delete<B>(
     let store = Arc::clone(&gw.store);
     let lease = off_worker(move || Ok(store.write_lease()?)).await?;
     let at = names.clone();
-    let new_root = edit::fetching(
-        &gw.store,
-        &*gw.blocks,
-        gw.retrieval_timeout,
-        move |tree: &Tree<'_>| {
-            let at: Vec<&str> = at.iter().map(String::as_str).collect();
-            edit::remove_at(tree, &root, &at, &params())
-        },
-    )
-    .await
-    .map_err(|e| unavailable(format!("cannot edit {}", v1_text(&root)), e))?;
+    let new_root = edit_tree(gw, &root, move |tree: &Tree<'_>| {
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
+        edit::remove_at(tree, &root, &at, &params())
+    })
+    .await?;
     let store = Arc::clone(&gw.store);
     off_worker(move || Ok(store.sync()?)).await?;
     keep_and_pin(gw, pin, &new_root).await?;

@@ -249,7 +249,8 @@ impl FileStream {
     /// are kept, new ones started, and those no longer among the next are dropped.
     fn refill(&mut self) {
         let end = self.pos + self.remaining;
-        let mut next: SmallVec<[Cid; PREFETCH_BLOCKS]> = SmallVec::new();
+        // Sized for the widest window: refilled once per block, it must not spill to the heap.
+        let mut next: SmallVec<[Cid; NETWORK_PREFETCH_BLOCKS]> = SmallVec::new();
         let window = self.window;
         'frames: for frame in self.stack.iter().rev() {
             let mut offset = frame.offset;

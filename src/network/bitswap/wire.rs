@@ -48,22 +48,16 @@ impl<R: AsyncRead + Unpin> MessageReader<R> {
         }
         // `len` is at most the limit, so it fits a usize.
         let len = len as usize;
-        let mut body = Vec::new();
-        let mut filled = 0;
-        while filled < len {
-            let upto = if filled == 0 {
-                len.min(INITIAL_BODY_CAPACITY)
-            } else {
-                len
-            };
-            body.reserve_exact(upto - body.len());
-            body.resize(upto, 0);
-            match self.reader.read_exact(&mut body[filled..]).await {
-                Ok(_) => filled = upto,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Err(Error::Truncated)
-                }
-                Err(e) => return Err(e.into()),
+        let mut body = Vec::with_capacity(len.min(INITIAL_BODY_CAPACITY));
+        let mut body_reader = (&mut self.reader).take(len as u64);
+        while body.len() < len {
+            if body.len() == body.capacity() {
+                body.reserve_exact(len - body.len());
+            }
+            // Into the spare capacity, never past it (the loop reserves before it is full)
+            // nor past the message (`take`): no zero-filling, no growth by doubling.
+            if body_reader.read_buf(&mut body).await? == 0 {
+                return Err(Error::Truncated);
             }
         }
         Ok(Some(Bytes::from(body)))

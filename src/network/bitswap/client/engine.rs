@@ -177,17 +177,16 @@ impl<K: PeerKey> Want<K> {
         sessions
     }
 
-    fn note(&mut self, peer: &K, outcome: Outcome) {
+    fn note(&mut self, peer: &K, outcome: Outcome) -> &mut History {
         let order = self.history.len() as u64;
-        self.history
-            .entry(peer.clone())
-            .or_insert(History {
-                asked: None,
-                outcome,
-                provider: false,
-                order,
-            })
-            .outcome = outcome;
+        let history = self.history.entry(peer.clone()).or_insert(History {
+            asked: None,
+            outcome,
+            provider: false,
+            order,
+        });
+        history.outcome = outcome;
+        history
     }
 
     /// Sends a want to `peer` and records it. A peer without want-have (1.0.0, 1.1.0) is sent a
@@ -233,8 +232,7 @@ impl<K: PeerKey> Want<K> {
                 order,
             },
         );
-        self.note(peer, Outcome::Waiting);
-        let history = self.history.get_mut(peer).expect("just noted");
+        let history = self.note(peer, Outcome::Waiting);
         history.asked = history.asked.max(Some(kind));
     }
 
