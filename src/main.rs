@@ -88,6 +88,11 @@ struct ServeArgs {
     /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
     #[arg(long, value_name = "BYTES")]
     max_upload: Option<u64>,
+    /// Bytes of pubsub messages held for subscribers that have not read them yet, all topics
+    /// together (at least 1 MiB); past it a slow subscriber loses its oldest messages, those
+    /// of the topic holding the most first
+    #[arg(long, value_name = "BYTES", default_value_t = cairn::services::pubsub::DEFAULT_MEMORY)]
+    pubsub_memory: usize,
     /// Address of the IPFS Cluster REST API, or `off`.
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
     cluster_api: String,
@@ -317,6 +322,7 @@ fn main() -> ExitCode {
                 remote_backend_mode,
                 routing_v1,
                 provide,
+                pubsub_memory,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -353,6 +359,7 @@ fn main() -> ExitCode {
                     routing_v1,
                     network,
                     provide,
+                    pubsub_memory,
                 })
             })
         }
