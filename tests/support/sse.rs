@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -116,7 +116,22 @@ impl EventStream {
     }
 
     pub fn next_event(&mut self) -> Event {
+        self.next_event_before(None)
+    }
+
+    /// The next event, which must come within `limit` (keep-alive comments do not count).
+    pub fn next_event_within(&mut self, limit: Duration) -> Event {
+        self.next_event_before(Some(Instant::now() + limit))
+    }
+
+    fn next_event_before(&mut self, deadline: Option<Instant>) -> Event {
         loop {
+            if let Some(deadline) = deadline {
+                assert!(
+                    Instant::now() < deadline,
+                    "no event within the time allowed"
+                );
+            }
             if let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
                 let block: Vec<u8> = self.pending.drain(..end + 2).collect();
                 let block = String::from_utf8(block).unwrap();
