@@ -811,6 +811,49 @@ mod tests {
         assert!(refused, "own publishes are budgeted too");
     }
 
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_peers_subscriptions_are_kept_only_within_the_limits() {
+        let a = node(PubsubLimits {
+            peer_topics: 10,
+            ..PubsubLimits::default()
+        })
+        .await;
+        // b itself allows more and longer topics than a keeps for it.
+        let b = node(PubsubLimits {
+            max_topic_len: 4096,
+            ..PubsubLimits::default()
+        })
+        .await;
+        connect(&b, &a).await;
+        let mut inbox = b.take_pubsub_messages().unwrap();
+        let long = "l".repeat(600);
+        b.pubsub_subscribe("first");
+        let probe = Bytes::from_static(b"probe");
+        publish_until_received(&a, &mut inbox, "first", &probe).await;
+        // t1…t9 fill a's ten places for b; a keeps none of the ones after.
+        for i in 1..10 {
+            b.pubsub_subscribe(&format!("t{i}"));
+        }
+        publish_until_received(&a, &mut inbox, "t9", &probe).await;
+        for i in 10..20 {
+            b.pubsub_subscribe(&format!("t{i}"));
+        }
+        b.pubsub_subscribe(&long);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(50), inbox.recv()).await
+        {
+        }
+        for topic in ["t10", "t19", long.as_str()] {
+            assert!(b.pubsub_is_subscribed(topic));
+            a.pubsub_publish(topic, probe.clone()).await.unwrap();
+        }
+        let nothing = tokio::time::timeout(Duration::from_millis(800), inbox.recv()).await;
+        assert!(
+            nothing.is_err(),
+            "a sent to a topic it should not know b has: {nothing:?}"
+        );
+    }
+
     #[test]
     fn the_inbox_drops_past_its_byte_limit() {
         let (sender, mut receiver) = mpsc::unbounded_channel();
