@@ -889,3 +889,107 @@ fn a_cid_no_peer_has_is_a_504_saying_what_was_tried() {
     assert!(text.contains("provider lookup"), "{text}");
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
+
+/// The `k51…` name `ipfs name publish` printed ("Published to k51…: /ipfs/…").
+fn published_name(out: &[u8]) -> String {
+    let text = String::from_utf8_lossy(out);
+    text.split_whitespace()
+        .find_map(|word| word.strip_prefix("k51").map(|rest| format!("k51{rest}")))
+        .map(|name| name.trim_end_matches(':').to_owned())
+        .unwrap_or_else(|| panic!("no name in {text:?}"))
+}
+
+/// Kubo A — Kubo B — cairn, each only told about its neighbour; waits until B's LAN DHT
+/// holds both, so records put on one end reach the other through B.
+fn ipns_chain() -> Option<(Kubo, KuboDaemon, Kubo, KuboDaemon, Server)> {
+    let (a_repo, kubo_a) = kubo()?;
+    let (b_repo, kubo_b) = kubo()?;
+    let (a_peer, a_tcp, _) = kubo_addrs(&kubo_a);
+    rpc(&kubo_b, &format!("swarm/connect?arg={a_tcp}"));
+    let server = cairn_peered_with(&kubo_b, "30s");
+    let cairn = swarm_peer_id(&server);
+    wait_until(
+        "Kubo B's LAN DHT holds A and cairn",
+        Duration::from_secs(20),
+        || {
+            let table = kubo_b.rpc("stats/dht?arg=lan").text();
+            table.contains(&cairn) && table.contains(&a_peer)
+        },
+    );
+    Some((a_repo, kubo_a, b_repo, kubo_b, server))
+}
+
+#[test]
+fn cairn_resolves_a_name_kubo_published_two_hops_away() {
+    let Some((a_repo, _kubo_a, _b_repo, _kubo_b, server)) = ipns_chain() else {
+        return;
+    };
+    let data = support::pseudo_random(50_000, 41);
+    let cid = add_on_kubo(&a_repo, &data);
+    let out = a_repo.run(&[
+        "name",
+        "publish",
+        "--ipns-base=base36",
+        "--ttl=2s",
+        &format!("/ipfs/{cid}"),
+    ]);
+    let name = published_name(&out);
+    // cairn was never told about A: the record comes through the DHT (from B), verified.
+    let record = server.request(
+        "GET",
+        &format!("/routing/v1/ipns/{name}"),
+        &[("Accept", "application/vnd.ipfs.ipns-record")],
+    );
+    assert_eq!(record.status, 200, "{}", record.text());
+    let content = server.get(&format!("/ipns/{name}"));
+    assert_eq!(content.status, 200, "{}", content.text());
+    assert_eq!(content.body, data);
+
+    // A newer record replaces the one cairn holds once that one's TTL has passed.
+    let newer = add_on_kubo(&a_repo, b"the second version");
+    a_repo.run(&["name", "publish", "--ttl=2s", &format!("/ipfs/{newer}")]);
+    wait_until("cairn sees the new value", Duration::from_secs(30), || {
+        server.get(&format!("/ipns/{name}")).body == b"the second version"
+    });
+}
+
+#[test]
+fn kubo_resolves_a_name_cairn_published_two_hops_away() {
+    let Some((a_repo, _kubo_a, _b_repo, _kubo_b, server)) = ipns_chain() else {
+        return;
+    };
+    let created = server.send("POST", "/ipns/localhost?key=site", &[], b"");
+    assert_eq!(created.status, 201, "{}", created.text());
+    let name = created
+        .header("location")
+        .and_then(|l| l.strip_prefix("ipns://"))
+        .map(|l| l.trim_end_matches('/').to_owned())
+        .expect("the new key's ipns:// location");
+    let added = server.send("POST", "/ipfs/", &[], b"published on cairn");
+    assert_eq!(added.status, 201, "{}", added.text());
+    let cid = added.header("ipfs-hash").unwrap().to_owned();
+    let published = server.send("POST", "/ipns/site", &[], format!("/ipfs/{cid}").as_bytes());
+    assert_eq!(published.status, 200, "{}", published.text());
+    // The record goes into the DHT in the background: A, two hops away, resolves it.
+    wait_until(
+        "Kubo A resolves cairn's name",
+        Duration::from_secs(30),
+        || {
+            let out = a_repo
+                .command(&["name", "resolve", "--nocache", "--timeout=10s", &name])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim() == format!("/ipfs/{cid}")
+        },
+    );
+    let cat = a_repo
+        .command(&["cat", "--timeout=30s", &format!("/ipns/{name}")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        cat.stdout,
+        b"published on cairn",
+        "{}",
+        String::from_utf8_lossy(&cat.stderr)
+    );
+}
