@@ -109,6 +109,14 @@ const MAX_EDIT_ATTEMPTS: usize = 8;
 /// Names whose last network lookup time is remembered (beyond them, a name is looked up
 /// again on its next resolution).
 const LOOKED_UP_ENTRIES: usize = 4096;
+/// Locks that keep lookups of one name from running side by side (names share them by hash).
+const LOOKUP_SLOTS: usize = 64;
+
+/// The lookup lock of `name`.
+fn lookup_slot(name: &IpnsName) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(name) as usize % LOOKUP_SLOTS
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -249,6 +257,8 @@ pub struct NameService {
     routing: Option<Arc<dyn NameRouting>>,
     /// When each name that is not ours was last looked up on the network.
     looked_up: quick_cache::sync::Cache<IpnsName, Instant>,
+    /// Network lookups in progress, by name (striped).
+    lookups: Box<[tokio::sync::Mutex<()>]>,
     network_timeout: Duration,
     republish_period: Duration,
 }
@@ -275,6 +285,9 @@ impl NameService {
             publish_lock: Mutex::new(()),
             routing: None,
             looked_up: quick_cache::sync::Cache::new(LOOKED_UP_ENTRIES),
+            lookups: (0..LOOKUP_SLOTS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             network_timeout: options.network_timeout,
             republish_period: options.republish_period,
         })
@@ -467,18 +480,26 @@ impl NameService {
         if self.local_key_for(name)?.is_some() {
             return self.current_record(name);
         }
-        let stored = self
-            .records
-            .load(name)?
-            .filter(|r| !r.is_expired(SystemTime::now()));
-        if let Some(record) = &stored {
-            let fresh = self
-                .looked_up
-                .get(name)
-                .is_some_and(|at| at.elapsed() < record.ttl());
-            if fresh {
-                return Ok(Arc::clone(record));
-            }
+        let fresh = || -> Result<(Option<Arc<StoredRecord>>, bool)> {
+            let stored = self
+                .records
+                .load(name)?
+                .filter(|r| !r.is_expired(SystemTime::now()));
+            let fresh = stored.as_ref().is_some_and(|record| {
+                self.looked_up
+                    .get(name)
+                    .is_some_and(|at| at.elapsed() < record.ttl())
+            });
+            Ok((stored, fresh))
+        };
+        if let (Some(record), true) = fresh()? {
+            return Ok(record);
+        }
+        // One lookup per name at a time: requests that waited for one use its answer.
+        let _lookup = self.lookups[lookup_slot(name)].lock().await;
+        let (stored, is_fresh) = fresh()?;
+        if let (Some(record), true) = (&stored, is_fresh) {
+            return Ok(Arc::clone(record));
         }
         let found = routing.find(name, self.network_timeout).await;
         let now = SystemTime::now();

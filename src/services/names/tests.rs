@@ -993,6 +993,8 @@ impl NameRouting for FakeNetwork {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let records = self.holds.lock().unwrap().clone();
         Box::pin(async move {
+            // Slow enough for concurrent resolutions to overlap.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             FoundRecords {
                 records,
                 asked: vec!["the fake network".into()],
@@ -1083,4 +1085,24 @@ async fn local_names_are_put_into_the_network_and_never_looked_up() {
         assert!(Instant::now() < deadline, "the record was not put again");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_resolutions_of_one_name_share_one_lookup() {
+    let network = Arc::new(FakeNetwork::default());
+    let h = harness_on(&network);
+    let key = SigningKey::from_bytes(&[24; 32]);
+    let name = IpnsName::from_ed25519(&key.verifying_key());
+    let value = format!("/ipfs/{EMPTY_DIR}");
+    *network.holds.lock().unwrap() = vec![record_of(&key, &value, 1, Duration::from_secs(60))];
+    let resolutions: Vec<_> = (0..16)
+        .map(|_| {
+            let names = Arc::clone(&h.names);
+            tokio::spawn(async move { names.resolve(&name.to_string()).await })
+        })
+        .collect();
+    for resolution in resolutions {
+        resolution.await.unwrap().unwrap();
+    }
+    assert_eq!(network.lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
