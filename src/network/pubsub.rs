@@ -44,12 +44,20 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use libp2p::core::transport::PortUse;
+use libp2p::core::Endpoint;
 use libp2p::gossipsub::{
     self, DataTransform, IdentTopic, MaxCountSubscriptionFilter, MessageAuthenticity, MessageId,
     RawMessage, TopicHash, TopicSubscriptionFilter,
 };
 use libp2p::identity::Keypair;
-use libp2p::PeerId;
+use libp2p::swarm::handler::{ConnectionEvent, InboundUpgradeSend, OutboundUpgradeSend};
+use libp2p::swarm::{
+    ConnectionDenied, ConnectionHandler, ConnectionHandlerEvent, ConnectionId, FromSwarm,
+    NetworkBehaviour, Stream, SubstreamProtocol, THandler, THandlerInEvent, THandlerOutEvent,
+    ToSwarm,
+};
+use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, Notify};
 
 use crate::ipld::protobuf::bytes_field_len;
@@ -264,9 +272,8 @@ impl Shared {
     }
 }
 
-/// The gossipsub behaviour as the node runs it.
-pub(crate) type Behaviour =
-    gossipsub::Behaviour<Admission, MaxCountSubscriptionFilter<TopicLength>>;
+/// The gossipsub behaviour as configured here.
+type Gossipsub = gossipsub::Behaviour<Admission, MaxCountSubscriptionFilter<TopicLength>>;
 
 /// The swarm task's pubsub state.
 pub(crate) struct Gossip {
@@ -317,13 +324,14 @@ pub(crate) fn behaviour(
         max_subscriptions_per_request: limits.peer_topics,
     };
     let admission = Admission::new(limits);
-    let behaviour = gossipsub::Behaviour::new_with_subscription_filter_and_transform(
+    let gossipsub = gossipsub::Behaviour::new_with_subscription_filter_and_transform(
         MessageAuthenticity::Signed(keypair.clone()),
         config,
         filter,
         admission,
     )
     .map_err(|e| format!("gossipsub: {e}"))?;
+    let behaviour = Behaviour(gossipsub);
     let (sender, receiver) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
     let shared = Arc::new(Shared {
@@ -374,7 +382,8 @@ fn frame_len(from: &PeerId, data_len: usize, topic_len: usize) -> usize {
 
 impl Gossip {
     /// Applies the subscription changes asked for since the last call.
-    pub(crate) fn apply_changes(&mut self, gossipsub: &mut Behaviour) {
+    pub(crate) fn apply_changes(&mut self, behaviour: &mut Behaviour) {
+        let gossipsub = &mut behaviour.0;
         let changes = std::mem::take(
             &mut *self
                 .shared
@@ -414,7 +423,7 @@ impl Gossip {
     /// the message then reaches nobody else, as in go.
     pub(crate) fn publish(
         &mut self,
-        gossipsub: &mut Behaviour,
+        behaviour: &mut Behaviour,
         local: &PeerId,
         topic: &str,
         data: Bytes,
@@ -426,7 +435,7 @@ impl Gossip {
             });
         }
         let before = self.own_seqno.load(Ordering::Relaxed);
-        let result = gossipsub.publish(IdentTopic::new(topic), data);
+        let result = behaviour.0.publish(IdentTopic::new(topic), data);
         // Every message this node builds passes through the ID function, which records its
         // seqno; a changed value means this one was built (seqnos only increase).
         let built = self.own_seqno.load(Ordering::Relaxed);
@@ -600,6 +609,181 @@ impl Bucket {
     }
 }
 
+/// Gossipsub as the node runs it: as `libp2p-gossipsub`, except that its streams do not keep
+/// a connection open. libp2p keeps a connection alive while any stream on it is open, and
+/// gossipsub holds one open in each direction with every peer that speaks it, so without
+/// this no connection to such a peer would ever close when idle (a DHT walk would leave
+/// hundreds open). A connection stays open for gossipsub only while the peer is in one of
+/// this node's meshes, as the handler itself asks (go-libp2p-pubsub likewise protects mesh
+/// peers from its connection manager, and only them).
+pub(crate) struct Behaviour(Gossipsub);
+
+impl NetworkBehaviour for Behaviour {
+    type ConnectionHandler = MeshKeepAlive<THandler<Gossipsub>>;
+    type ToSwarm = gossipsub::Event;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        local: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        self.0.handle_pending_inbound_connection(id, local, remote)
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        local: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.0
+            .handle_established_inbound_connection(id, peer, local, remote)
+            .map(MeshKeepAlive)
+    }
+
+    fn handle_pending_outbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: Option<PeerId>,
+        addresses: &[Multiaddr],
+        role: Endpoint,
+    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        self.0
+            .handle_pending_outbound_connection(id, peer, addresses, role)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        addr: &Multiaddr,
+        role: Endpoint,
+        port_use: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.0
+            .handle_established_outbound_connection(id, peer, addr, role, port_use)
+            .map(MeshKeepAlive)
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        self.0.on_swarm_event(event);
+    }
+
+    fn on_connection_handler_event(
+        &mut self,
+        peer: PeerId,
+        id: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        self.0.on_connection_handler_event(peer, id, event);
+    }
+
+    fn poll(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+        self.0.poll(cx)
+    }
+}
+
+/// A connection handler whose negotiated streams are marked not to keep the connection alive;
+/// otherwise the inner handler, unchanged.
+pub(crate) struct MeshKeepAlive<H>(H);
+
+/// What a negotiated gossipsub upgrade yields: the stream (framed) and the peer's kind, or
+/// either of two such, or nothing (a denied upgrade).
+pub(crate) trait NegotiatedStream {
+    fn ignore_for_keep_alive(&mut self);
+}
+
+impl<F: std::ops::DerefMut<Target = Stream>, K> NegotiatedStream for (F, K) {
+    fn ignore_for_keep_alive(&mut self) {
+        self.0.ignore_for_keep_alive();
+    }
+}
+
+impl<A: NegotiatedStream, B: NegotiatedStream> NegotiatedStream
+    for futures_util::future::Either<A, B>
+{
+    fn ignore_for_keep_alive(&mut self) {
+        match self {
+            futures_util::future::Either::Left(a) => a.ignore_for_keep_alive(),
+            futures_util::future::Either::Right(b) => b.ignore_for_keep_alive(),
+        }
+    }
+}
+
+impl NegotiatedStream for std::convert::Infallible {
+    fn ignore_for_keep_alive(&mut self) {}
+}
+
+impl<H> ConnectionHandler for MeshKeepAlive<H>
+where
+    H: ConnectionHandler,
+    <H::InboundProtocol as InboundUpgradeSend>::Output: NegotiatedStream,
+    <H::OutboundProtocol as OutboundUpgradeSend>::Output: NegotiatedStream,
+{
+    type FromBehaviour = H::FromBehaviour;
+    type ToBehaviour = H::ToBehaviour;
+    type InboundProtocol = H::InboundProtocol;
+    type OutboundProtocol = H::OutboundProtocol;
+    type InboundOpenInfo = H::InboundOpenInfo;
+    type OutboundOpenInfo = H::OutboundOpenInfo;
+
+    fn listen_protocol(&self) -> SubstreamProtocol<Self::InboundProtocol, Self::InboundOpenInfo> {
+        self.0.listen_protocol()
+    }
+
+    fn connection_keep_alive(&self) -> bool {
+        self.0.connection_keep_alive()
+    }
+
+    fn poll(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<
+        ConnectionHandlerEvent<Self::OutboundProtocol, Self::OutboundOpenInfo, Self::ToBehaviour>,
+    > {
+        self.0.poll(cx)
+    }
+
+    fn poll_close(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::ToBehaviour>> {
+        self.0.poll_close(cx)
+    }
+
+    fn on_behaviour_event(&mut self, event: Self::FromBehaviour) {
+        self.0.on_behaviour_event(event);
+    }
+
+    fn on_connection_event(
+        &mut self,
+        event: ConnectionEvent<
+            Self::InboundProtocol,
+            Self::OutboundProtocol,
+            Self::InboundOpenInfo,
+            Self::OutboundOpenInfo,
+        >,
+    ) {
+        let event = match event {
+            ConnectionEvent::FullyNegotiatedInbound(mut inbound) => {
+                inbound.protocol.ignore_for_keep_alive();
+                ConnectionEvent::FullyNegotiatedInbound(inbound)
+            }
+            ConnectionEvent::FullyNegotiatedOutbound(mut outbound) => {
+                outbound.protocol.ignore_for_keep_alive();
+                ConnectionEvent::FullyNegotiatedOutbound(outbound)
+            }
+            other => other,
+        };
+        self.0.on_connection_event(event);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,6 +864,39 @@ mod tests {
             ..NetworkConfig::default()
         };
         start(Keypair::generate_ed25519(), config).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn only_mesh_peers_keep_a_connection_open() {
+        let idle = |limits| NetworkConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+            dht: DhtMode::Client,
+            pubsub: limits,
+            idle_connection_timeout: Duration::from_millis(300),
+            ..NetworkConfig::default()
+        };
+        let a = start(Keypair::generate_ed25519(), idle(PubsubLimits::default()))
+            .await
+            .unwrap();
+        let b = start(Keypair::generate_ed25519(), idle(PubsubLimits::default()))
+            .await
+            .unwrap();
+        a.pubsub_subscribe("kept");
+        b.pubsub_subscribe("kept");
+        connect(&a, &b).await;
+        // In each other's mesh: idle, but kept open.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(a.connected_peers().await.unwrap(), [b.peer_id()]);
+        // Out of the mesh, gossipsub's open streams alone do not keep it.
+        a.pubsub_unsubscribe("kept");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !a.connected_peers().await.unwrap().is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the idle connection stayed open"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn connect(a: &NetworkHandle, b: &NetworkHandle) {
