@@ -8,8 +8,8 @@
 //!   [`config`] and [`identity`] configure it.
 //! - [`bitswap`]: the Bitswap wire format, server and client (transport-independent), and
 //!   both run on the node ([`bitswap::swarm`]).
-//! - [`pubsub`]: gossipsub (publish/subscribe between peers, as go-libp2p-pubsub speaks it)
-//!   and its bounds.
+//! - [`pubsub`]: the node's gossipsub, publish/subscribe between peers as go-libp2p-pubsub
+//!   speaks it, and its bounds.
 //! - [`providers`]: content routing for the Bitswap client (the DHTs, delegated routers).
 //! - [`http_client`]: the one HTTP client (plain or TLS, no redirects, bounded bodies).
 //! - [`remote`]: trustless gateways as a [`crate::store::BlockSource`] (blocks, CAR streams).
