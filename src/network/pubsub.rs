@@ -407,7 +407,8 @@ impl Gossip {
                         tracing::debug!(%topic, "pubsub: subscribed");
                         subscribed.insert(topic);
                     }
-                    Err(e) => tracing::warn!(%topic, "pubsub: cannot subscribe: {e}"),
+                    // Only a topic over max_topic_len is refused: it stays local.
+                    Err(e) => tracing::debug!(%topic, "pubsub: not subscribed on the network: {e}"),
                 },
                 (false, true) => {
                     gossipsub.unsubscribe(&ident);
