@@ -63,6 +63,10 @@ enum Command {
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
+        /// Longest wait for uploads in progress (on a running server) to finish; past it, gc
+        /// gives up without removing anything (e.g. 60s, 5m)
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+        wait: Duration,
     },
 }
 
@@ -167,6 +171,18 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_established,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_peers: u32,
+    /// Longest a client may take to send a request head, and a new connection its first
+    /// bytes (e.g. 30s, 2m); past it the connection is closed
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    header_timeout: Duration,
+    /// Longest a request body may stall between two pieces (e.g. 30s, 2m); past it, 408
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    body_timeout: Duration,
+    /// Uploads (POST/PUT bodies being imported) in flight at once, across both APIs; more
+    /// get 503 with Retry-After
+    #[arg(long, value_name = "N", default_value_t = cairn::http::upload::DEFAULT_MAX_UPLOADS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_uploads: u32,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
@@ -317,6 +333,9 @@ fn main() -> ExitCode {
                 remote_backend_mode,
                 routing_v1,
                 provide,
+                header_timeout,
+                body_timeout,
+                max_uploads,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -333,7 +352,12 @@ fn main() -> ExitCode {
                         cache_bytes: cache_size,
                         fetch_cache_bytes: Some(fetch_cache_size),
                     },
-                    limits: ServerLimits::default(),
+                    limits: ServerLimits {
+                        head_timeout: header_timeout,
+                        body_timeout,
+                        ..ServerLimits::default()
+                    },
+                    max_uploads: max_uploads as usize,
                     writable,
                     max_upload,
                     cluster_api,
@@ -347,6 +371,7 @@ fn main() -> ExitCode {
                         retrieval_timeout: (!retrieval_timeout.is_zero())
                             .then_some(retrieval_timeout),
                         max_range_file_size,
+                        body_timeout: Some(body_timeout),
                     },
                     remote_backends,
                     remote_backend_mode,
@@ -393,7 +418,7 @@ fn main() -> ExitCode {
         Command::Id { data } => app::node_keypair(&app::data_dir(data)).map(|keypair| {
             println!("{}", keypair.public().to_peer_id());
         }),
-        Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
+        Command::Gc { data, quiet, wait } => app::gc(&app::data_dir(data), wait).map(|report| {
             if !quiet {
                 for cid in &report.removed {
                     println!("removed {cid}");
@@ -537,6 +562,14 @@ fn parse_remote_mode(text: &str) -> Result<RemoteMode, String> {
         "car" => Ok(RemoteMode::Car),
         other => Err(format!("expected block or car, not {other:?}")),
     }
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = names::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be longer than 0".into());
+    }
+    Ok(duration)
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

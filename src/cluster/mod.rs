@@ -67,6 +67,8 @@ pub struct ClusterApi {
     /// Where the node's libp2p side listens (empty offline).
     ipfs_addresses: Vec<types::Multiaddr>,
     last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
+    uploads: upload::UploadSlots,
+    body_timeout: Option<std::time::Duration>,
 }
 
 /// How the Cluster API is set up.
@@ -82,6 +84,10 @@ pub struct ClusterOptions {
     pub pinning: Option<Arc<Pinning>>,
     /// The libp2p node's addresses (`…/p2p/<id>`), reported as the IPFS daemon's.
     pub ipfs_addresses: Vec<String>,
+    /// The upload slots, shared with the process's other APIs.
+    pub uploads: upload::UploadSlots,
+    /// Longest wait for the next piece of an upload's body (408 past it).
+    pub body_timeout: Option<std::time::Duration>,
 }
 
 impl ClusterApi {
@@ -109,6 +115,8 @@ impl ClusterApi {
                 .filter_map(|a| types::Multiaddr::parse(a).ok())
                 .collect(),
             last_rates: Mutex::new(BTreeMap::new()),
+            uploads: options.uploads,
+            body_timeout: options.body_timeout,
         })
     }
 
@@ -660,6 +668,8 @@ impl ClusterApi {
                         max_bytes: self.max_upload,
                         form_names: FormNames::GoClient,
                         hidden: add.hidden,
+                        body_timeout: self.body_timeout,
+                        slots: self.uploads.clone(),
                     },
                 )
                 .await
@@ -735,6 +745,7 @@ impl ClusterApi {
         length: Option<u64>,
     ) -> Result<(Cid, u64, u64, crate::store::GcLock), ApiFailure> {
         upload::check_length(self.max_upload, length).map_err(ApiFailure::Http)?;
+        let _slot = self.uploads.admit().map_err(ApiFailure::Http)?;
         let form = upload::form_decoder(
             content_type,
             FormNames::GoClient,
@@ -742,7 +753,7 @@ impl ClusterApi {
         )
         .map_err(ApiFailure::Http)?;
         let ingest = ingest::car(Arc::clone(&self.store), form, true);
-        let added = upload::pump(body, ingest, self.max_upload)
+        let added = upload::pump(body, ingest, self.max_upload, self.body_timeout)
             .await
             .map_err(ApiFailure::Http)?
             .map_err(|e| match e {
@@ -910,9 +921,14 @@ impl ApiFailure {
     }
 
     fn into_response(self) -> Response {
+        let mut extra = Vec::new();
         let (status, message, www) = match self {
             ApiFailure::Status(status, message) => (status, message, &[][..]),
-            ApiFailure::Http(e) => (e.status, e.message, &[][..]),
+            ApiFailure::Http(e) => {
+                // `Retry-After`, `Connection: close` and the like go with the JSON error.
+                extra = e.headers;
+                (e.status, e.message, &[][..])
+            }
             ApiFailure::Auth(failure) => (
                 StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::UNAUTHORIZED),
                 failure.message().to_owned(),
@@ -934,6 +950,9 @@ impl ApiFailure {
             response
                 .headers_mut()
                 .append(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+        }
+        for (name, value) in extra {
+            response.headers_mut().insert(name, value);
         }
         response
     }
@@ -1021,20 +1040,30 @@ impl Handler for ClusterApi {
         if head {
             *response.body_mut() = Body::empty();
         }
-        // Upstream's CORS defaults.
-        let headers = response.headers_mut();
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(
-                "Content-Type, X-Stream-Output, X-Chunked-Output, X-Content-Length",
-            ),
-        );
+        apply_cors(response.headers_mut());
         response
     }
+
+    /// The server's refusals (a bad `Host`, an oversized head) as the API's JSON errors.
+    fn refuse(&self, error: HttpError) -> Response {
+        let mut response = ApiFailure::Http(error).into_response();
+        apply_cors(response.headers_mut());
+        response
+    }
+}
+
+/// Upstream's CORS defaults.
+fn apply_cors(headers: &mut HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(
+            "Content-Type, X-Stream-Output, X-Chunked-Output, X-Content-Length",
+        ),
+    );
 }
 
 #[cfg(test)]

@@ -60,6 +60,8 @@ pub struct GatewayOptions {
     pub listing_without_accept: ListingDefault,
     /// Operator limits (boxo#881, #994, #856).
     pub limits: GatewayLimits,
+    /// The upload slots, shared with the process's other APIs.
+    pub uploads: crate::http::upload::UploadSlots,
 }
 
 /// Limits an operator sets on a public gateway, as boxo offers them.
@@ -73,6 +75,8 @@ pub struct GatewayLimits {
     /// Files larger than this refuse `Range` requests with 501, because CDNs in front of
     /// gateways do not cache ranges of very large files (boxo#856).
     pub max_range_file_size: Option<u64>,
+    /// Longest wait for the next piece of a request body (`None`: no limit); past it, 408.
+    pub body_timeout: Option<Duration>,
 }
 
 /// How long a client is told to wait after a 429 (boxo uses the same fixed value).
@@ -100,6 +104,8 @@ pub struct Gateway {
     slots: Option<Arc<Semaphore>>,
     retrieval_timeout: Option<Duration>,
     max_range_file_size: Option<u64>,
+    body_timeout: Option<Duration>,
+    uploads: crate::http::upload::UploadSlots,
 }
 
 impl Gateway {
@@ -128,6 +134,8 @@ impl Gateway {
                 .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)))),
             retrieval_timeout: options.limits.retrieval_timeout,
             max_range_file_size: options.limits.max_range_file_size,
+            body_timeout: options.limits.body_timeout,
+            uploads: options.uploads,
         }
     }
 

@@ -40,6 +40,8 @@ pub(super) fn upload_options(gw: &Gateway) -> UploadOptions {
         max_bytes: gw.max_upload,
         form_names: FormNames::Agregore,
         hidden: true,
+        body_timeout: gw.body_timeout,
+        slots: gw.uploads.clone(),
     }
 }
 

@@ -127,11 +127,34 @@ pub struct CarIngested {
 // ---------------------------------------------------------------------------------------------
 
 /// An ingest running on a blocking thread: [`Ingest::push`] the body, then
-/// [`Ingest::finish`] (the blocks are durable when it returns) or [`Ingest::abort`].
+/// [`Ingest::finish`] (the blocks are durable when it returns) or [`Ingest::abort`]. An ingest
+/// dropped without either (the request went away mid-body) is abandoned as by `abort`: what
+/// came of the body so far is not committed as if it were all of it.
 pub struct Ingest<T> {
     tx: mpsc::Sender<Bytes>,
-    aborted: Arc<AtomicBool>,
+    aborted: AbandonOnDrop,
     worker: tokio::task::JoinHandle<Result<T>>,
+}
+
+/// Marks the ingest abandoned when dropped, unless it was finished.
+struct AbandonOnDrop(Option<Arc<AtomicBool>>);
+
+impl AbandonOnDrop {
+    fn abandon(&self) {
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Release);
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.abandon();
+    }
 }
 
 impl<T: Send + 'static> Ingest<T> {
@@ -145,7 +168,7 @@ impl<T: Send + 'static> Ingest<T> {
         let worker = tokio::task::spawn_blocking(move || work(&mut chunks));
         Ingest {
             tx,
-            aborted,
+            aborted: AbandonOnDrop(Some(aborted)),
             worker,
         }
     }
@@ -157,7 +180,8 @@ impl<T: Send + 'static> Ingest<T> {
     }
 
     /// Ends the body and waits for the result: on success every block is durable.
-    pub async fn finish(self) -> Result<T> {
+    pub async fn finish(mut self) -> Result<T> {
+        self.aborted.disarm();
         drop(self.tx);
         self.worker
             .await
@@ -168,7 +192,7 @@ impl<T: Send + 'static> Ingest<T> {
     /// what a full batch already committed, and its temporary files are gone when this
     /// returns.
     pub async fn abort(self) {
-        self.aborted.store(true, Ordering::Release);
+        self.aborted.abandon();
         drop(self.tx);
         let _ = self.worker.await;
     }
@@ -612,6 +636,30 @@ mod tests {
         ingest.abort().await;
         assert_eq!(count(dir.path(), "blocks"), 0);
         assert_eq!(count(dir.path(), "tmp"), 0, "temporary files removed");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_ingest_is_abandoned_not_committed() {
+        let (dir, store) = store();
+        let ingest = one_file(&store);
+        for chunk in body(1 << 20).chunks(64 << 10) {
+            assert!(ingest.push(Bytes::copy_from_slice(chunk)).await);
+        }
+        drop(ingest);
+        // The worker notices, drops its batch and its lease.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store
+            .gc_lock_within(std::time::Duration::from_millis(10))
+            .is_err()
+        {
+            assert!(std::time::Instant::now() < deadline, "lease never released");
+        }
+        assert_eq!(
+            count(dir.path(), "blocks"),
+            0,
+            "a cut-off body is not committed"
+        );
+        assert_eq!(count(dir.path(), "tmp"), 0);
     }
 
     /// A CARv1 with the given roots and blocks.

@@ -1,0 +1,300 @@
+//! Hardening (issue 18): what a hostile client, a crash or a full disk must not do to a running
+//! node. Each test drives the real binary over loopback.
+
+mod support;
+
+use std::io::{BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use support::{read_response, Launch, Response, Server};
+
+/// A server with short connection timeouts, so tests of them take seconds.
+fn quick_server(extra: &[&str]) -> Server {
+    let mut args = vec!["--header-timeout", "1s", "--body-timeout", "1s"];
+    args.extend_from_slice(extra);
+    Server::start_in(tempfile::tempdir().unwrap(), &args)
+}
+
+/// Whether the server closes `stream` within `limit` (a read that ends, or fails with a reset).
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Sends raw bytes on a new connection and reads one response (20 s at most).
+fn raw(addr: SocketAddr, request: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    read_response(&mut BufReader::new(stream), false)
+}
+
+/// The status of a GET on a new connection, `None` when the server does not answer in 2 s.
+fn try_get(addr: SocketAddr, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+fn tool_exists(name: &str) -> bool {
+    std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// CPU time (user + system) a process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Connections that never speak
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn connections_that_never_speak_are_closed_after_the_header_timeout() {
+    let server = quick_server(&[]);
+    let mut silent = TcpStream::connect(server.addr).unwrap();
+    // Part of the HTTP/2 client preface, then nothing.
+    let mut partial_preface = TcpStream::connect(server.addr).unwrap();
+    partial_preface.write_all(b"PRI * HTTP/2.0\r\n").unwrap();
+    // The whole magic string, but no SETTINGS frame (RFC 9113 §3.4: it is part of the preface).
+    let mut magic_only = TcpStream::connect(server.addr).unwrap();
+    magic_only
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .unwrap();
+    for (name, stream) in [
+        ("silent", &mut silent),
+        ("partial HTTP/2 preface", &mut partial_preface),
+        ("HTTP/2 magic without SETTINGS", &mut magic_only),
+    ] {
+        assert!(
+            closed_within(stream, Duration::from_secs(6)),
+            "{name} connection still open"
+        );
+    }
+    // The server still answers.
+    assert_eq!(server.get("/ipfs/bafkqaaa").status, 200);
+}
+
+#[test]
+fn the_descriptor_limit_is_raised_to_the_hard_limit() {
+    let launch = Launch {
+        shell: Some("ulimit -Sn 256".into()),
+        stderr: None,
+    };
+    let server = Server::launch(tempfile::tempdir().unwrap(), &[], &[], &launch);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields[3], fields[4], "soft limit not raised: {line}");
+    assert_ne!(fields[3], "256", "{line}");
+}
+
+#[test]
+fn out_of_descriptors_the_server_sheds_connections_without_spinning_and_recovers() {
+    if !tool_exists("prlimit") {
+        eprintln!("SKIP: prlimit (util-linux) not installed; descriptor exhaustion not tried");
+        return;
+    }
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let launch = Launch {
+        shell: None,
+        stderr: Some(log.path().to_owned()),
+    };
+    let server = Server::launch(
+        tempfile::tempdir().unwrap(),
+        &["--header-timeout", "2s"],
+        &[],
+        &launch,
+    );
+    let pid = server.pid();
+    // Room for a few more descriptors only.
+    let limit = open_files(pid) + 8;
+    let status = std::process::Command::new("prlimit")
+        .args([
+            "--pid",
+            &pid.to_string(),
+            &format!("--nofile={limit}:{limit}"),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Far more silent connections than descriptors.
+    let mut silent: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    wait_for("the shedding log line", Duration::from_secs(5), || {
+        std::fs::read_to_string(log.path())
+            .unwrap()
+            .contains("out of file descriptors")
+    });
+    // No busy accept loop: well under a tenth of a core while connections keep coming.
+    let ticks = cpu_ticks(pid);
+    let spin = Instant::now();
+    while spin.elapsed() < Duration::from_secs(2) {
+        if let Ok(stream) = TcpStream::connect(server.addr) {
+            silent.push(stream);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let used = cpu_ticks(pid) - ticks;
+    assert!(used < 20, "{used} ticks of CPU in 2 s while shedding");
+    // Once the silent ones time out, a normal client is served again.
+    drop(silent);
+    let started = Instant::now();
+    let answered = loop {
+        let attempt = try_get(server.addr, "/ipfs/bafkqaaa");
+        if attempt == Some(200) || started.elapsed() > Duration::from_secs(10) {
+            break attempt;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(answered, Some(200));
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    assert_eq!(
+        text.matches("out of file descriptors").count(),
+        1,
+        "one line per episode, not one per refused connection:\n{text}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Input that must be refused
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn http_1_1_requests_need_exactly_one_valid_host() {
+    let server = quick_server(&[]);
+    let cases: [(&[u8], u16); 6] = [
+        (
+            b"GET /ipfs/bafkqaaa HTTP/1.1\r\nConnection: close\r\n\r\n",
+            400,
+        ),
+        (
+            b"GET /ipfs/bafkqaaa HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+            400,
+        ),
+        (
+            b"GET /ipfs/bafkqaaa HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n",
+            400,
+        ),
+        (
+            b"GET /ipfs/bafkqaaa HTTP/1.1\r\nHost: a/b\r\nConnection: close\r\n\r\n",
+            400,
+        ),
+        // HTTP/1.0 may leave Host out.
+        (b"GET /ipfs/bafkqaaa HTTP/1.0\r\n\r\n", 200),
+        (
+            b"GET /ipfs/bafkqaaa HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            200,
+        ),
+    ];
+    for addr in [server.addr, server.cluster.unwrap()] {
+        for (request, status) in cases {
+            let request = if addr == server.addr {
+                request.to_vec()
+            } else {
+                String::from_utf8_lossy(request)
+                    .replace("/ipfs/bafkqaaa", "/version")
+                    .into_bytes()
+            };
+            let r = raw(addr, &request);
+            assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&request));
+            if status == 400 {
+                assert!(r.text().to_lowercase().contains("host"), "{}", r.text());
+                assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+                if addr != server.addr {
+                    // The Cluster API's own error shape.
+                    let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                    assert_eq!(json["code"], 400);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn http_0_9_gets_a_close_at_once() {
+    let server = Server::start_in(tempfile::tempdir().unwrap(), &[]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.write_all(b"GET /ipfs/bafkqaaa\r\n").unwrap();
+    let started = Instant::now();
+    assert!(closed_within(&mut stream, Duration::from_secs(5)));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn an_oversized_head_gets_431_with_cors() {
+    let server = quick_server(&[]);
+    let big = "x".repeat(100 << 10);
+    for addr in [server.addr, server.cluster.unwrap()] {
+        // On a kept-alive connection, after a normal exchange too.
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /ipfs/bafkqaaa HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let first = read_response(&mut reader, false);
+        assert!(first.status < 500);
+        let _ = stream.write_all(
+            format!("GET /ipfs/bafkqaaa HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {big}\r\n\r\n")
+                .as_bytes(),
+        );
+        let r = read_response(&mut reader, false);
+        assert_eq!(r.status, 431);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("*"),
+            "{:?}",
+            r.headers
+        );
+    }
+}
