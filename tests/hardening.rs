@@ -195,12 +195,11 @@ fn out_of_descriptors_the_server_sheds_connections_without_spinning_and_recovers
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(answered, Some(200));
+    // One line per episode (an episode ends when a silent connection times out and frees a
+    // descriptor), not one per refused connection: about 140 were tried.
     let text = std::fs::read_to_string(log.path()).unwrap();
-    assert_eq!(
-        text.matches("out of file descriptors").count(),
-        1,
-        "one line per episode, not one per refused connection:\n{text}"
-    );
+    let lines = text.matches("out of file descriptors").count();
+    assert!((1..=4).contains(&lines), "{lines} lines:\n{text}");
 }
 
 // ---------------------------------------------------------------------------------------------
