@@ -113,6 +113,10 @@ struct ServeArgs {
     /// re-signed while the key exists
     #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_lifetime)]
     ipns_lifetime: Duration,
+    /// How often local keys' IPNS records are put into the DHT and the delegated routers
+    /// again (Kubo's Ipns.RepublishPeriod)
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = parse_republish_period)]
+    ipns_republish_period: Duration,
     /// Serve HOST as a subdomain gateway (repeatable): <cid>.ipfs.HOST and
     /// <name>.ipns.HOST each get their own origin, and HOST/ipfs/<cid> redirects there
     #[arg(long = "subdomain-host", value_name = "HOST")]
@@ -324,6 +328,7 @@ fn main() -> ExitCode {
                 dnslinks,
                 ipfs_ns_map,
                 ipns_lifetime,
+                ipns_republish_period,
                 subdomain_hosts,
                 listing_without_accept,
                 max_concurrent_requests,
@@ -344,6 +349,7 @@ fn main() -> ExitCode {
                     &dnslinks,
                     ipfs_ns_map.as_deref(),
                     ipns_lifetime,
+                    ipns_republish_period,
                 )?;
                 serve(ServeOptions {
                     data: app::data_dir(data),
@@ -463,6 +469,7 @@ fn name_options(
     dnslinks: &[String],
     ipfs_ns_map: Option<&str>,
     lifetime: Duration,
+    republish_period: Duration,
 ) -> Result<NameOptions, String> {
     let mut static_dnslinks = match ipfs_ns_map {
         Some(map) => names::parse_ns_map(map).map_err(|e| e.to_string())?,
@@ -473,10 +480,19 @@ fn name_options(
     }
     Ok(NameOptions {
         lifetime,
+        republish_period,
         dns_servers: dns_resolver.map_or(DnsServers::System, DnsServers::One),
         static_dnslinks,
         ..NameOptions::default()
     })
+}
+
+fn parse_republish_period(text: &str) -> Result<Duration, String> {
+    let period = names::parse_duration(text)?;
+    if period < Duration::from_secs(1) {
+        return Err("the IPNS republish period must be at least 1s".into());
+    }
+    Ok(period)
 }
 
 fn parse_lifetime(text: &str) -> Result<Duration, String> {

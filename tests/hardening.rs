@@ -5,6 +5,7 @@ mod support;
 
 use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::{read_response, Launch, Response, Server};
@@ -296,4 +297,210 @@ fn an_oversized_head_gets_431_with_cors() {
             r.headers
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Body-read timeout, uploads in flight, GC
+// ---------------------------------------------------------------------------------------------
+
+/// Starts an upload that sends `sent` of its declared `length` bytes and then stalls.
+fn stalled_upload(
+    addr: SocketAddr,
+    path: &str,
+    headers: &str,
+    sent: &[u8],
+    length: usize,
+) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {length}\r\n{headers}\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    stream.write_all(sent).unwrap();
+    stream
+}
+
+/// Runs `cairn <args> --data <data>` with a deadline; `None` if it did not finish in time.
+fn cairn_within(args: &[&str], data: &Path, limit: Duration) -> Option<(bool, String)> {
+    let mut child = std::process::Command::new(support::cairn_bin())
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut text = String::new();
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            return Some((status.success(), text));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_stalled_upload_gets_408_and_releases_what_it_held() {
+    let server = quick_server(&[]);
+    let (content_type, body) =
+        support::form(&[("file", Some("a.txt"), "text/plain", &[b'x'; 4096])]);
+    for (addr, path, headers, sent) in [
+        (server.addr, "/ipfs/", String::new(), &b"first bytes"[..]),
+        (
+            server.addr,
+            "/ipfs/",
+            format!("Content-Type: {content_type}\r\n"),
+            &body[..100],
+        ),
+        (
+            server.cluster.unwrap(),
+            "/add",
+            format!("Content-Type: {content_type}\r\n"),
+            &body[..100],
+        ),
+    ] {
+        let mut stream = stalled_upload(addr, path, &headers, sent, 1 << 20);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        let r = read_response(&mut BufReader::new(stream), false);
+        assert_eq!(r.status, 408, "{path}: {}", r.text());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(r.header("connection"), Some("close"));
+        if addr != server.addr {
+            let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(json["code"], 408);
+        }
+    }
+    // The write lease went with them: a collection runs at once.
+    let (ok, out) = cairn_within(
+        &["gc", "--wait", "5s"],
+        server.data.path(),
+        Duration::from_secs(20),
+    )
+    .expect("gc finished");
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn uploads_in_flight_are_bounded_and_the_rest_of_the_gateway_keeps_answering() {
+    let server = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &["--max-uploads", "2", "--body-timeout", "60s"],
+    );
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| stalled_upload(server.addr, "/ipfs/", "", b"partial", 1 << 20))
+        .collect();
+    // Each has its slot once its head is read.
+    std::thread::sleep(Duration::from_millis(500));
+    for (addr, path) in [(server.addr, "/ipfs/"), (server.cluster.unwrap(), "/add")] {
+        let r = support::http_request_with_body(addr, "POST", path, &[], b"hello world");
+        assert_eq!(r.status, 503, "{path}: {}", r.text());
+        assert!(r.header("retry-after").is_some());
+    }
+    assert_eq!(server.get("/ipfs/bafkqaaa").status, 200);
+    // A client that gives up frees its slot.
+    drop(held);
+    wait_for("a free upload slot", Duration::from_secs(10), || {
+        server.send("POST", "/ipfs/", &[], b"hello world").status == 201
+    });
+}
+
+#[test]
+fn gc_never_waits_without_a_deadline_for_an_upload() {
+    let server = Server::start_in(tempfile::tempdir().unwrap(), &["--body-timeout", "2s"]);
+    // An upload that drips a byte well within the body timeout, for as long as the test runs.
+    let addr = server.addr;
+    let dripping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let drip = {
+        let dripping = std::sync::Arc::clone(&dripping);
+        std::thread::spawn(move || {
+            let mut stream = stalled_upload(addr, "/ipfs/", "", b"x", 1 << 20);
+            while dripping.load(std::sync::atomic::Ordering::Relaxed) {
+                if stream.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let outcome = cairn_within(
+        &["gc", "--wait", "2s"],
+        server.data.path(),
+        Duration::from_secs(30),
+    );
+    dripping.store(false, std::sync::atomic::Ordering::Relaxed);
+    drip.join().unwrap();
+    let (ok, out) = outcome.expect("gc gave up within its deadline instead of hanging");
+    assert!(!ok, "{out}");
+    assert!(out.contains("try again later"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Crash leftovers
+// ---------------------------------------------------------------------------------------------
+
+fn tmp_files(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data.join("tmp"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn temporary_files_of_a_killed_server_are_removed_at_start_and_by_gc() {
+    let server = Server::start_in(tempfile::tempdir().unwrap(), &[]);
+    let pid = server.pid();
+    // An upload in progress: its blocks sit in tmp/ until the body ends.
+    let data = support::pseudo_random(3 << 20, 7);
+    let mut stream = stalled_upload(server.addr, "/ipfs/", "", &data[..(2 << 20)], 3 << 20);
+    wait_for("blocks written to tmp/", Duration::from_secs(10), || {
+        tmp_files(server.data.path()).len() >= 4
+    });
+    let data_dir = server.stop(); // SIGKILL
+    let _ = stream.flush();
+    let left = tmp_files(data_dir.path());
+    assert!(
+        left.iter().all(|n| n.starts_with(&format!("{pid}-"))),
+        "{left:?}"
+    );
+    assert!(left.len() >= 4);
+    // `cairn gc` removes them…
+    let (ok, out) = cairn_within(&["gc"], data_dir.path(), Duration::from_secs(20)).unwrap();
+    assert!(ok, "{out}");
+    assert!(tmp_files(data_dir.path()).is_empty());
+    // …and so does the next start.
+    let leftover = data_dir.path().join("tmp").join(format!("{pid}-5.tmp"));
+    std::fs::write(&leftover, b"torn").unwrap();
+    let _server = Server::start_in(data_dir, &[]);
+    assert!(!leftover.exists());
 }

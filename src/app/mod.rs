@@ -25,7 +25,7 @@ use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
-use crate::services::names::{NameOptions, NameService};
+use crate::services::names::{NameOptions, NameService, NetworkNames};
 use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::providing::{self, ProvideMode};
@@ -107,19 +107,27 @@ fn bitswap_source_name(options: &ServeOptions) -> String {
 /// options name.
 fn providers_of(
     node: &network::NetworkHandle,
-    options: &ServeOptions,
-) -> Result<Arc<dyn FindProviders<PeerId>>, String> {
+    routers: Option<&Arc<RoutingV1>>,
+) -> Arc<dyn FindProviders<PeerId>> {
     let dht = Arc::new(DhtProviders(node.clone())) as Arc<dyn FindProviders<PeerId>>;
-    if options.routing_v1.is_empty() {
-        return Ok(dht);
-    }
-    let routing = RoutingV1::new(options.routing_v1.clone(), RoutingOptions::default())
-        .map_err(|e| format!("cannot set up the delegated routers: {e}"))?;
+    let Some(routers) = routers else {
+        return dht;
+    };
     let delegated = DelegatedProviders {
-        routing: Arc::new(routing),
+        routing: Arc::clone(routers),
         node: node.clone(),
     };
-    Ok(Arc::new(AllProviders(vec![dht, Arc::new(delegated)])))
+    Arc::new(AllProviders(vec![dht, Arc::new(delegated)]))
+}
+
+/// The delegated routers the options name (None: none).
+fn routers_of(options: &ServeOptions) -> Result<Option<Arc<RoutingV1>>, String> {
+    if options.routing_v1.is_empty() {
+        return Ok(None);
+    }
+    RoutingV1::new(options.routing_v1.clone(), RoutingOptions::default())
+        .map(|routers| Some(Arc::new(routers)))
+        .map_err(|e| format!("cannot set up the delegated routers: {e}"))
 }
 
 /// The block source requests read from: the store, then Bitswap `peers` (with a libp2p
@@ -258,6 +266,7 @@ pub async fn serve(
         ),
         None => None,
     };
+    let routers = routers_of(&options)?;
     let mut peers = None;
     if let Some(node) = &node {
         // Peers are answered from what is here; a want never sends this node to the network.
@@ -268,7 +277,7 @@ pub async fn serve(
         let bitswap = Bitswap::start(
             node,
             server,
-            Some(providers_of(node, &options)?),
+            Some(providers_of(node, routers.as_ref())),
             bitswap::client::ClientConfig::default(),
         )
         .map_err(|e| format!("cannot run bitswap: {e}"))?;
@@ -301,7 +310,15 @@ pub async fn serve(
         Arc::clone(&pins),
         options.names.clone(),
     )
-    .map(|names| Arc::new(names.with_pinning(Arc::clone(&pinning))))
+    .map(|names| names.with_pinning(Arc::clone(&pinning)))
+    .map(|names| match (&node, &routers) {
+        (None, None) => names,
+        _ => names.with_routing(Arc::new(NetworkNames {
+            node: node.clone(),
+            routers: routers.clone(),
+        })),
+    })
+    .map(Arc::new)
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
     let gateway = Arc::new(

@@ -88,7 +88,7 @@ pub(super) async fn handle<B: RequestBody>(
         }
         Route::IpnsPut { rest } => put(gw, names, &parts, body, rest).await,
         Route::IpnsDelete { rest } => delete(names, rest).await,
-        Route::RoutingIpnsGet { name } => routing_get(names, &parts, name),
+        Route::RoutingIpnsGet { name } => routing_get(names, &parts, name).await,
         Route::RoutingIpnsPut { name } => {
             routing_put(names, &parts, body, name, gw.body_timeout).await
         }
@@ -162,7 +162,7 @@ pub(super) async fn serve_name(
                 "{name:?} is not an IPNS name, so it has no IPNS record"
             ))
         })?;
-        return serve_record(names, &ipns_name, sub_path, ask.query, ask.headers);
+        return serve_record(names, &ipns_name, sub_path, ask.query, ask.headers).await;
     }
     let resolution = match resolved {
         Some(resolution) => resolution,
@@ -201,7 +201,7 @@ fn redirect_to_canonical(
 }
 
 /// The trustless gateway's `?format=ipns-record`: the signed record, as boxo serves it.
-fn serve_record(
+async fn serve_record(
     names: &NameService,
     name: &IpnsName,
     sub_path: &str,
@@ -213,7 +213,7 @@ fn serve_record(
             "an IPNS record belongs to a name, not to a path below it",
         ));
     }
-    let record = names.record(name)?;
+    let record = names.record(name).await?;
     let bytes = record.bytes();
     let etag = record_etag(&bytes);
     let mut headers = HeaderMap::with_capacity(12);
@@ -563,7 +563,11 @@ fn routing_name(raw: &str) -> Result<IpnsName, HttpError> {
 
 /// `GET /routing/v1/ipns/<name>`: the record, with caching bounded by its EOL (boxo's
 /// routing server).
-fn routing_get(names: &NameService, parts: &Parts, name_raw: &str) -> Result<Response, HttpError> {
+async fn routing_get(
+    names: &NameService,
+    parts: &Parts,
+    name_raw: &str,
+) -> Result<Response, HttpError> {
     let accept = parts
         .headers
         .get(header::ACCEPT)
@@ -576,7 +580,7 @@ fn routing_get(names: &NameService, parts: &Parts, name_raw: &str) -> Result<Res
         ));
     }
     let name = routing_name(name_raw)?;
-    let record = match names.record(&name) {
+    let record = match names.record(&name).await {
         Ok(record) => record,
         Err(NameError::NoRecord(message)) => return Err(HttpError::not_found(message)),
         Err(e) => return Err(e.into()),

@@ -20,12 +20,13 @@ pub mod identity;
 pub mod node;
 mod peering;
 pub mod providers;
+pub mod records;
 pub mod remote;
 pub mod routing_v1;
 
 pub use config::{ConnectionLimits, DhtMode, NetworkConfig};
 pub use libp2p::{Multiaddr, PeerId};
-pub use node::{start, NetworkError, NetworkHandle};
+pub use node::{start, FoundRecord, NetworkError, NetworkHandle};
 
 #[cfg(test)]
 pub(crate) mod test_server;

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use libp2p::identity::Keypair;
@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::bitswap::transport;
 use super::config::{peer_of, DhtMode, NetworkConfig};
 use super::peering;
+use super::records;
 
 /// The Amino DHT's protocol (Kubo's `/ipfs/kad/1.0.0`; libp2p Kademlia spec,
 /// github.com/libp2p/specs/blob/master/kad-dht/README.md).
@@ -109,6 +110,15 @@ enum Command {
     StartProviding {
         key: RecordKey,
         reply: oneshot::Sender<Result<(), NetworkError>>,
+    },
+    PutRecord {
+        record: kad::Record,
+        reply: oneshot::Sender<Result<(), NetworkError>>,
+    },
+    GetRecords {
+        key: RecordKey,
+        limit: usize,
+        reply: oneshot::Sender<Vec<FoundRecord>>,
     },
     Shutdown(oneshot::Sender<()>),
 }
@@ -203,6 +213,39 @@ impl NetworkHandle {
             .await?
     }
 
+    /// Puts a value record under `key` into both DHTs (locally, and at the peers closest to
+    /// the key), to be kept for at most `keep`; returns once the puts end, successfully if
+    /// one peer took it. Only what [`records::admit`] accepts is worth putting: peers
+    /// validate as this node does.
+    pub async fn put_record(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        keep: Duration,
+    ) -> Result<(), NetworkError> {
+        let mut record = kad::Record::new(RecordKey::new(&key), value);
+        record.expires = Some(std::time::Instant::now() + keep);
+        self.ask(|reply| Command::PutRecord { record, reply })
+            .await?
+    }
+
+    /// Asks both DHTs for the value records under `key` and returns up to `limit` of them,
+    /// once `limit` are found or the queries end. Nothing is validated here: records come
+    /// from anyone.
+    pub async fn get_records(
+        &self,
+        key: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<FoundRecord>, NetworkError> {
+        let key = RecordKey::new(&key);
+        self.ask(|reply| Command::GetRecords {
+            key,
+            limit: limit.max(1),
+            reply,
+        })
+        .await
+    }
+
     /// Stops the node (closing its connections) and waits until it has.
     pub async fn shutdown(&self) {
         let _ = self.ask(Command::Shutdown).await;
@@ -249,6 +292,7 @@ pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHan
         requests: 0,
         owners: HashMap::new(),
         find_providers: HashMap::new(),
+        find_records: HashMap::new(),
         provides: HashMap::new(),
     };
     let deadline = tokio::time::sleep(LISTEN_TIMEOUT);
@@ -406,10 +450,13 @@ fn dht(
     let mut config = kad::Config::new(protocol);
     config.set_query_timeout(KAD_QUERY_TIMEOUT);
     // Records and provider announcements from peers come to `Node` as events, so that only
-    // provider records (which kad checks came from the provider itself) are stored; value
-    // records (IPNS, public keys) are not validated here, so they are neither stored nor
-    // served.
+    // provider records (which kad checks came from the provider itself) and value records
+    // that `records::admit` accepts (valid IPNS records) are stored and served.
     config.set_record_filtering(kad::StoreInserts::FilterBoth);
+    // Records are re-put by their publishers (cairn's own by the name service's
+    // republisher), as in Kubo's DHT, which neither republishes nor replicates others'.
+    config.set_publication_interval(None);
+    config.set_replication_interval(None);
     if !periodic_bootstrap {
         // Nothing to walk from: no periodic bootstrap (it would only log failures).
         config.set_periodic_bootstrap_interval(None);
@@ -447,6 +494,21 @@ struct FindProviders {
     reply: oneshot::Sender<Result<Vec<PeerId>, NetworkError>>,
 }
 
+/// A value record a DHT query found.
+#[derive(Debug, Clone)]
+pub struct FoundRecord {
+    /// The peer that sent it; None for this node's own store.
+    pub peer: Option<PeerId>,
+    pub value: Vec<u8>,
+}
+
+struct FindRecords {
+    found: Vec<FoundRecord>,
+    limit: usize,
+    reply: oneshot::Sender<Vec<FoundRecord>>,
+}
+
+/// A provider announcement or a record put, on both DHTs.
 struct Provide {
     succeeded: bool,
     error: Option<String>,
@@ -465,6 +527,7 @@ struct Node {
     requests: u64,
     owners: HashMap<(Dht, QueryId), u64>,
     find_providers: HashMap<u64, Pending<FindProviders>>,
+    find_records: HashMap<u64, Pending<FindRecords>>,
     provides: HashMap<u64, Pending<Provide>>,
 }
 
@@ -526,38 +589,69 @@ impl Node {
                 self.find_providers
                     .insert(request, Pending { running, state });
             }
-            Command::StartProviding { key, reply } => {
+            Command::StartProviding { key, reply } => self.on_both_dhts(reply, |kad| {
+                kad.start_providing(key.clone()).map_err(|e| e.to_string())
+            }),
+            Command::PutRecord { record, reply } => self.on_both_dhts(reply, |kad| {
+                kad.put_record(record.clone(), kad::Quorum::One)
+                    .map_err(|e| e.to_string())
+            }),
+            Command::GetRecords { key, limit, reply } => {
                 let request = self.next_request();
                 let behaviour = self.swarm.behaviour_mut();
-                let mut running = Vec::new();
-                let mut error = None;
-                for (dht, kad) in [
-                    (Dht::Wan, &mut behaviour.kad),
-                    (Dht::Lan, &mut behaviour.lan_kad),
-                ] {
-                    match kad.start_providing(key.clone()) {
-                        Ok(id) => running.push((dht, id)),
-                        Err(e) => error = Some(e.to_string()),
-                    }
-                }
-                if running.is_empty() {
-                    let error = error.unwrap_or_default();
-                    let _ = reply.send(Err(NetworkError::Dht(error)));
-                    return None;
-                }
+                let running = vec![
+                    (Dht::Wan, behaviour.kad.get_record(key.clone())),
+                    (Dht::Lan, behaviour.lan_kad.get_record(key)),
+                ];
                 for query in &running {
                     self.owners.insert(*query, request);
                 }
-                let state = Provide {
-                    succeeded: false,
-                    error,
+                let state = FindRecords {
+                    found: Vec::new(),
+                    limit,
                     reply,
                 };
-                self.provides.insert(request, Pending { running, state });
+                self.find_records
+                    .insert(request, Pending { running, state });
             }
             Command::Shutdown(done) => return Some(done),
         }
         None
+    }
+
+    /// Starts `start` on both DHTs (a provider announcement or a record put); `reply` gets
+    /// the outcome once both end: success if either reached a peer.
+    fn on_both_dhts(
+        &mut self,
+        reply: oneshot::Sender<Result<(), NetworkError>>,
+        mut start: impl FnMut(&mut kad::Behaviour<MemoryStore>) -> Result<QueryId, String>,
+    ) {
+        let request = self.next_request();
+        let behaviour = self.swarm.behaviour_mut();
+        let mut running = Vec::new();
+        let mut error = None;
+        for (dht, kad) in [
+            (Dht::Wan, &mut behaviour.kad),
+            (Dht::Lan, &mut behaviour.lan_kad),
+        ] {
+            match start(kad) {
+                Ok(id) => running.push((dht, id)),
+                Err(e) => error = Some(e),
+            }
+        }
+        if running.is_empty() {
+            let _ = reply.send(Err(NetworkError::Dht(error.unwrap_or_default())));
+            return;
+        }
+        for query in &running {
+            self.owners.insert(*query, request);
+        }
+        let state = Provide {
+            succeeded: false,
+            error,
+            reply,
+        };
+        self.provides.insert(request, Pending { running, state });
     }
 
     fn dial(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetworkError>>) {
@@ -711,9 +805,36 @@ impl Node {
                 id, result, step, ..
             } => match result {
                 QueryResult::GetProviders(result) => self.on_providers(dht, id, result, step.last),
-                QueryResult::StartProviding(result) => self.on_provided(dht, id, result),
+                QueryResult::StartProviding(result) => {
+                    self.on_provided(dht, id, result.map(|_| ()).map_err(|e| e.to_string()))
+                }
+                QueryResult::PutRecord(result) => {
+                    self.on_provided(dht, id, result.map(|_| ()).map_err(|e| e.to_string()))
+                }
+                QueryResult::GetRecord(result) => self.on_records(dht, id, result, step.last),
                 _ => {}
             },
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        source,
+                        record: Some(record),
+                        ..
+                    },
+            } => {
+                let store = self.kad(dht).store_mut();
+                let kept = store.get(&record.key);
+                match records::admit(&record, kept.as_deref(), SystemTime::now()) {
+                    Ok(keep) => {
+                        let mut record = record;
+                        record.expires = Some(std::time::Instant::now() + keep);
+                        if let Err(e) = store.put(record) {
+                            tracing::debug!(%source, "record not stored: {e}");
+                        }
+                    }
+                    Err(why) => tracing::debug!(%source, "record refused: {why}"),
+                }
+            }
             kad::Event::InboundRequest {
                 request:
                     kad::InboundRequest::AddProvider {
@@ -781,7 +902,42 @@ impl Node {
         }
     }
 
-    fn on_provided(&mut self, dht: Dht, id: QueryId, result: kad::AddProviderResult) {
+    fn on_records(&mut self, dht: Dht, id: QueryId, result: kad::GetRecordResult, last: bool) {
+        let Some(&request) = self.owners.get(&(dht, id)) else {
+            return;
+        };
+        let Some(pending) = self.find_records.get_mut(&request) else {
+            return;
+        };
+        let query = &mut pending.state;
+        let ended = match result {
+            Ok(kad::GetRecordOk::FoundRecord(found)) => {
+                if query.found.len() < query.limit {
+                    query.found.push(FoundRecord {
+                        peer: found.peer,
+                        value: found.record.value,
+                    });
+                }
+                last
+            }
+            Ok(kad::GetRecordOk::FinishedWithNoAdditionalRecord { .. }) => true,
+            Err(e) => {
+                tracing::debug!("record query: {e}");
+                true
+            }
+        };
+        if ended {
+            pending.running.retain(|q| *q != (dht, id));
+            self.owners.remove(&(dht, id));
+        }
+        if pending.running.is_empty() || query.found.len() >= query.limit {
+            let pending = self.find_records.remove(&request).expect("looked up above");
+            self.stop_queries(&pending.running);
+            let _ = pending.state.reply.send(pending.state.found);
+        }
+    }
+
+    fn on_provided(&mut self, dht: Dht, id: QueryId, result: Result<(), String>) {
         let Some(request) = self.owners.remove(&(dht, id)) else {
             return;
         };
@@ -790,8 +946,8 @@ impl Node {
         };
         pending.running.retain(|q| *q != (dht, id));
         match result {
-            Ok(_) => pending.state.succeeded = true,
-            Err(e) => pending.state.error = Some(e.to_string()),
+            Ok(()) => pending.state.succeeded = true,
+            Err(e) => pending.state.error = Some(e),
         }
         if pending.running.is_empty() {
             let Provide {

@@ -22,7 +22,7 @@ use libp2p::{PeerId, Stream};
 use tokio::sync::mpsc;
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 
-use super::client::{Client, ClientConfig, FindProviders, Outbox, Session};
+use super::client::{Client, ClientConfig, DagSessions, FindProviders, Outbox};
 use super::transport::{Event, Opener};
 use super::{write_message, Message, MessageReader, PeerLedger, Protocol, Server};
 use crate::network::NetworkHandle;
@@ -39,9 +39,11 @@ pub struct AlreadyStarted;
 /// Bitswap on a running node: the server answering from its store, the client fetching.
 #[derive(Clone)]
 pub struct Bitswap {
-    client: Client<PeerId>,
-    session: Session<PeerId>,
+    sessions: Arc<DagSessions<PeerId>>,
 }
+
+/// CIDs the DAG sessions expect at most (a few MiB; a 1 GiB file of 256 KiB leaves is 4,096).
+const EXPECTED_CIDS: usize = 1 << 16;
 
 impl Bitswap {
     /// Starts serving `server` and the client on `node`, the client finding providers with
@@ -58,8 +60,8 @@ impl Bitswap {
         let client = Client::new(Arc::new(outbox.clone()), finder, config);
         let _ = outbox.inner.client.set(client.clone());
         tokio::spawn(run(events, opener, server, client.clone()));
-        let session = client.session();
-        Ok(Bitswap { client, session })
+        let sessions = Arc::new(DagSessions::new(client, EXPECTED_CIDS));
+        Ok(Bitswap { sessions })
     }
 
     /// The client as a block source. A block no peer sends within `give_up` is an
@@ -67,31 +69,35 @@ impl Bitswap {
     /// without a limit it is waited for until the caller gives up.
     pub fn blocks(&self, give_up: Option<Duration>) -> BitswapBlocks {
         BitswapBlocks {
-            client: self.client.clone(),
-            session: self.session.clone(),
+            sessions: Arc::clone(&self.sessions),
             give_up,
         }
     }
 }
 
-/// Bitswap peers as a [`BlockSource`]. Every block is verified (by construction of
-/// [`super::Block`]).
+/// Bitswap peers as a [`BlockSource`], a session per DAG ([`DagSessions`]). Every block is
+/// verified (by construction of [`super::Block`]).
 pub struct BitswapBlocks {
-    client: Client<PeerId>,
-    session: Session<PeerId>,
+    sessions: Arc<DagSessions<PeerId>>,
     give_up: Option<Duration>,
 }
 
 impl BlockSource for BitswapBlocks {
     fn get(&self, cid: &Cid) -> SourceFuture<store::Result<Option<Bytes>>> {
-        let (cid, fetch, give_up) = (*cid, self.client.get(*cid, &self.session), self.give_up);
+        let (cid, give_up) = (*cid, self.give_up);
+        let (fetch, session) = self.sessions.get(cid);
+        let sessions = Arc::clone(&self.sessions);
         SourceFuture::pending(async move {
             let got = match give_up {
                 Some(limit) => fetch.within(limit).await,
                 None => fetch.await,
             };
             match got {
-                Ok(block) => Ok(Some(block.into_parts().1)),
+                Ok(block) => {
+                    let data = block.into_parts().1;
+                    sessions.fetched(&cid, &data, &session);
+                    Ok(Some(data))
+                }
                 Err(e) => Err(store::Error::Unavailable {
                     cid,
                     reason: Box::new(e),
