@@ -504,3 +504,102 @@ fn temporary_files_of_a_killed_server_are_removed_at_start_and_by_gc() {
     let _server = Server::start_in(data_dir, &[]);
     assert!(!leftover.exists());
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4. Full disk
+// ---------------------------------------------------------------------------------------------
+
+/// A small tmpfs mounted for a test (needs root), unmounted on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(bytes: u64) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then_some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Fills the disk to the last byte with a file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 64 << 10];
+        loop {
+            if file.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        // Single bytes until nothing more fits.
+        while file.write_all(b"x").is_ok() {}
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_answers_507_without_a_path_keeps_reads_and_recovers() {
+    let Some(disk) = SmallDisk::mount(8 << 20) else {
+        eprintln!("SKIP: cannot mount a tmpfs (not root?); the full-disk test did not run");
+        return;
+    };
+    let data_dir = tempfile::TempDir::new_in(disk.path()).unwrap();
+    let secret = data_dir.path().to_string_lossy().into_owned();
+    let server = Server::start_in(data_dir, &[]);
+    let r = server.send(
+        "POST",
+        "/ipfs/",
+        &[("X-Ipfs-Pin", "")],
+        b"kept before the disk filled",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let kept = r.header("ipfs-hash").unwrap().to_owned();
+
+    let filler = disk.fill();
+    let big = support::pseudo_random(1 << 20, 3);
+    let r = server.send("POST", "/ipfs/", &[], &big);
+    assert_eq!(r.status, 507, "{}", r.text());
+    for leak in [secret.as_str(), "/tmp", ".tmp", "blocks/"] {
+        assert!(!r.text().contains(leak), "{leak} in {}", r.text());
+    }
+    let (content_type, form) =
+        support::form(&[("file", Some("big.bin"), "application/octet-stream", &big)]);
+    let r = support::http_request_with_body(
+        server.cluster.unwrap(),
+        "POST",
+        "/add",
+        &[("Content-Type", &content_type)],
+        &form,
+    );
+    assert_eq!(r.status, 507, "{}", r.text());
+    let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(json["code"], 507);
+    assert!(!r.text().contains(&secret), "{}", r.text());
+    // Reads keep working.
+    let r = server.get(&format!("/ipfs/{kept}"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"kept before the disk filled");
+    // Space returns: so do writes.
+    std::fs::remove_file(filler).unwrap();
+    let r = server.send("POST", "/ipfs/", &[], &big);
+    assert_eq!(r.status, 201, "{}", r.text());
+}
