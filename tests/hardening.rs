@@ -416,8 +416,16 @@ fn uploads_in_flight_are_bounded_and_the_rest_of_the_gateway_keeps_answering() {
         .collect();
     // Each has its slot once its head is read.
     std::thread::sleep(Duration::from_millis(500));
+    let (content_type, form) =
+        support::form(&[("file", Some("a.txt"), "text/plain", b"hello world")]);
     for (addr, path) in [(server.addr, "/ipfs/"), (server.cluster.unwrap(), "/add")] {
-        let r = support::http_request_with_body(addr, "POST", path, &[], b"hello world");
+        let r = support::http_request_with_body(
+            addr,
+            "POST",
+            path,
+            &[("Content-Type", &content_type)],
+            &form,
+        );
         assert_eq!(r.status, 503, "{path}: {}", r.text());
         assert!(r.header("retry-after").is_some());
     }
@@ -602,4 +610,100 @@ fn a_full_disk_answers_507_without_a_path_keeps_reads_and_recovers() {
     std::fs::remove_file(filler).unwrap();
     let r = server.send("POST", "/ipfs/", &[], &big);
     assert_eq!(r.status, 201, "{}", r.text());
+}
+
+#[test]
+fn cluster_add_refuses_a_body_that_is_not_a_form() {
+    let server = quick_server(&[]);
+    let cluster = server.cluster.unwrap();
+    for (headers, body) in [
+        (vec![], &b"just some bytes"[..]),
+        (vec![], &b""[..]),
+        (
+            vec![("Content-Type", "application/octet-stream")],
+            &b"bytes"[..],
+        ),
+        (
+            vec![("Content-Type", "application/vnd.ipld.car")],
+            &b"bytes"[..],
+        ),
+    ] {
+        for query in ["", "?format=car"] {
+            let r = support::http_request_with_body(
+                cluster,
+                "POST",
+                &format!("/add{query}"),
+                &headers,
+                body,
+            );
+            assert_eq!(r.status, 400, "{headers:?} {query}: {}", r.text());
+            let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert!(
+                json["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("multipart/form-data"),
+                "{json}"
+            );
+        }
+    }
+    // Nothing was pinned.
+    let r = support::http_request(cluster, "GET", "/allocations", &[]);
+    assert_eq!(r.status, 204, "{}", r.text());
+}
+
+#[test]
+fn one_name_rule_for_every_write_path() {
+    let server = quick_server(&[]);
+    let nul = "a\0b.txt";
+    let (content_type, body) = support::form(&[("file", Some(nul), "text/plain", b"x")]);
+    let r = server.send("POST", "/ipfs/", &[("Content-Type", &content_type)], &body);
+    assert_eq!(r.status, 400, "{}", r.text());
+    const EMPTY_DIR: &str = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354";
+    let r = server.send(
+        "PUT",
+        &format!("/ipfs/{EMPTY_DIR}/"),
+        &[("Content-Type", &content_type)],
+        &body,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = server.send("PUT", &format!("/ipfs/{EMPTY_DIR}/a%00b.txt"), &[], b"x");
+    assert_eq!(r.status, 400, "{}", r.text());
+    // The Go clients escape names: %00 is a NUL once unescaped.
+    let (content_type, body) = support::form(&[("file", Some("a%00b.txt"), "text/plain", b"x")]);
+    let r = support::http_request_with_body(
+        server.cluster.unwrap(),
+        "POST",
+        "/add",
+        &[("Content-Type", &content_type)],
+        &body,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+}
+
+#[test]
+fn form_file_names_are_kept_as_sent() {
+    let server = quick_server(&[]);
+    let (content_type, body) = support::form(&[
+        ("file", Some("report%20final.txt"), "text/plain", b"literal"),
+        ("file", Some("say %22hi%22.txt"), "text/plain", b"quoted"),
+    ]);
+    let r = server.send("POST", "/ipfs/", &[("Content-Type", &content_type)], &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let root = r.header("ipfs-hash").unwrap().to_owned();
+    let names: Vec<String> =
+        serde_json::from_slice(&server.get(&format!("/ipfs/{root}/")).body).unwrap();
+    assert_eq!(names, ["report%20final.txt", "say \"hi\".txt"]);
+    let got = server.get(&format!("/ipfs/{root}/report%2520final.txt"));
+    assert_eq!(got.body, b"literal");
+}
+
+#[test]
+fn put_of_a_name_instead_of_a_cid_points_to_post() {
+    let server = quick_server(&[]);
+    // `curl -T notes.txt http://gw/ipfs/` sends this.
+    let r = server.send("PUT", "/ipfs/notes.txt", &[], b"some notes");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("POST it to /ipfs/"), "{}", r.text());
+    assert!(r.text().contains("notes.txt"), "{}", r.text());
 }

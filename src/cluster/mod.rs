@@ -640,6 +640,13 @@ impl ClusterApi {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
+        // Upstream reads the body with Go's `Request.MultipartReader` and answers 400 to
+        // anything else (an empty body included): never a body pinned as a file.
+        if !upload::is_form(content_type.as_deref()) {
+            return Err(ApiFailure::bad(
+                "request Content-Type isn't multipart/form-data".into(),
+            ));
+        }
         let mut lines: Vec<AddedOutput> = Vec::new();
         let allocations = Vec::new();
         let root = match add.format {
