@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
+use cairn::http::cors::OriginPolicy;
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
@@ -187,6 +188,22 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = cairn::http::upload::DEFAULT_MAX_UPLOADS,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_uploads: u32,
+    /// An origin (scheme://host[:port]) whose pages may write through the gateway and change
+    /// things through the Cluster API (repeatable). Without any, pages of every origin may
+    /// write through the gateway (the Agregore contract) and none may change the Cluster API;
+    /// with some, a write carrying another Origin gets 403. Requests without an Origin
+    /// (curl, the Agregore browser's own) are never refused for it
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A bearer token every gateway write must carry (Authorization: Bearer TOKEN); 401
+    /// without it. Prefer the environment variable: arguments are visible to other users
+    #[arg(
+        long,
+        env = "CAIRN_WRITE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    write_token: Option<String>,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
@@ -341,6 +358,8 @@ fn main() -> ExitCode {
                 header_timeout,
                 body_timeout,
                 max_uploads,
+                allow_origins,
+                write_token,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -364,6 +383,9 @@ fn main() -> ExitCode {
                         ..ServerLimits::default()
                     },
                     max_uploads: max_uploads as usize,
+                    allowed_origins: OriginPolicy::new(&allow_origins)
+                        .map_err(|e| format!("--allow-origin: {e}"))?,
+                    write_token,
                     writable,
                     max_upload,
                     cluster_api,

@@ -707,3 +707,216 @@ fn put_of_a_name_instead_of_a_cid_points_to_post() {
     assert!(r.text().contains("POST it to /ipfs/"), "{}", r.text());
     assert!(r.text().contains("notes.txt"), "{}", r.text());
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. What web pages may do
+// ---------------------------------------------------------------------------------------------
+
+/// One request with `host` as its only Host line.
+fn at_host(
+    addr: SocketAddr,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(body);
+    raw(addr, &bytes)
+}
+
+#[test]
+fn dns_rebinding_cannot_write_but_pages_on_any_origin_still_can() {
+    let server = quick_server(&[
+        "--subdomain-host",
+        "gw.example",
+        "--dnslink",
+        "site.example=/ipfs/bafkqaaa",
+    ]);
+    let port = server.addr.port();
+    let page = [("Origin", "https://some-page.example")];
+    // A name that resolves here only because an attacker made it: no writes.
+    for host in [
+        format!("evil.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+    ] {
+        for (method, path) in [
+            ("POST", "/ipfs/"),
+            ("POST", "/pubsub/topic"),
+            ("PUT", "/ipfs/bafkqaaa/x"),
+        ] {
+            let r = at_host(server.addr, method, &host, path, &page, b"data");
+            assert_eq!(r.status, 403, "{method} {path} at {host}: {}", r.text());
+            assert!(r.text().contains("DNS rebinding"), "{}", r.text());
+            assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+        }
+        // Reads are not writes.
+        let r = at_host(server.addr, "GET", &host, "/ipfs/bafkqaaa", &page, b"");
+        assert_eq!(r.status, 200);
+    }
+    // The hosts this node is reached by on purpose: pages of any origin write (Agregore).
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("gw.example:{port}"),
+    ] {
+        let r = at_host(server.addr, "POST", &host, "/ipfs/", &page, b"hello world");
+        assert_eq!(r.status, 201, "{host}: {}", r.text());
+    }
+    // A configured DNSLink name passes the Host rule (its origin is read-only content).
+    let r = at_host(
+        server.addr,
+        "POST",
+        &format!("site.example:{port}"),
+        "/ipfs/",
+        &page,
+        b"x",
+    );
+    assert_ne!(r.status, 403, "{}", r.text());
+}
+
+#[test]
+fn private_network_preflights_are_answered_deliberately() {
+    let preflight = |server: &Server, addr: SocketAddr, origin: &str| {
+        let r = at_host(
+            addr,
+            "OPTIONS",
+            &server.addr.to_string(),
+            "/ipfs/",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Private-Network", "true"),
+            ],
+            b"",
+        );
+        assert!(r.status < 300, "{}", r.status);
+        r.header("access-control-allow-private-network")
+            .map(str::to_owned)
+    };
+    let open = quick_server(&[]);
+    assert_eq!(
+        preflight(&open, open.addr, "https://page.example").as_deref(),
+        Some("true")
+    );
+    // The Cluster API grants it to nobody by default.
+    assert_eq!(
+        preflight(&open, open.cluster.unwrap(), "https://page.example"),
+        None
+    );
+    let listed = quick_server(&["--allow-origin", "https://app.example"]);
+    assert_eq!(
+        preflight(&listed, listed.addr, "https://app.example").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        preflight(&listed, listed.addr, "https://page.example"),
+        None
+    );
+    assert_eq!(
+        preflight(&listed, listed.cluster.unwrap(), "https://app.example").as_deref(),
+        Some("true")
+    );
+}
+
+#[test]
+fn the_operator_can_narrow_writes_to_origins_and_a_token() {
+    let server = Server::start_in_with_env(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--allow-origin",
+            "https://app.example",
+            "--allow-origin",
+            "http://localhost:3000",
+        ],
+        &[("CAIRN_WRITE_TOKEN", "correct horse")],
+    );
+    let token = ("Authorization", "Bearer correct horse");
+    let r = server.send("POST", "/ipfs/", &[], b"hello world");
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r
+        .header("www-authenticate")
+        .is_some_and(|v| v.starts_with("Bearer")));
+    let r = server.send(
+        "POST",
+        "/ipfs/",
+        &[("Authorization", "Bearer wrong")],
+        b"hello world",
+    );
+    assert_eq!(r.status, 401);
+    let r = server.send("POST", "/ipfs/", &[token], b"hello world");
+    assert_eq!(r.status, 201, "{}", r.text());
+    for (origin, status) in [
+        ("https://app.example", 201),
+        ("http://localhost:3000", 201),
+        ("https://other.example", 403),
+        ("null", 403),
+    ] {
+        let r = server.send(
+            "POST",
+            "/ipfs/",
+            &[token, ("Origin", origin)],
+            b"hello world",
+        );
+        assert_eq!(r.status, status, "{origin}: {}", r.text());
+    }
+    // Reads need neither.
+    assert_eq!(server.get("/ipfs/bafkqaaa").status, 200);
+    // The token also stands in for the Host rule (a reverse proxy in front).
+    let r = at_host(
+        server.addr,
+        "POST",
+        "public.example",
+        "/ipfs/",
+        &[token],
+        b"hello world",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+#[test]
+fn pages_cannot_change_the_cluster_api() {
+    let server = quick_server(&[]);
+    let cluster = server.cluster.unwrap();
+    let cid = "bafkqaaa";
+    let (content_type, form) = support::form(&[("file", Some("a.txt"), "text/plain", b"x")]);
+    for (method, path, headers) in [
+        ("POST", format!("/pins/{cid}"), vec![]),
+        ("DELETE", format!("/pins/{cid}"), vec![]),
+        (
+            "POST",
+            "/add".to_owned(),
+            vec![("Content-Type", content_type.as_str())],
+        ),
+        ("POST", "/ipfs/gc".to_owned(), vec![]),
+    ] {
+        let mut with_origin = headers.clone();
+        with_origin.push(("Origin", "https://some-page.example"));
+        let r = support::http_request_with_body(cluster, method, &path, &with_origin, &form);
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.text());
+        let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(json["code"], 403);
+    }
+    // Without an Origin (ipfs-cluster-ctl, Go clients) it works…
+    let r = support::http_request_with_body(cluster, "POST", &format!("/pins/{cid}"), &[], b"");
+    assert!(r.status < 300, "{}", r.text());
+    // …and reads keep their CORS.
+    let r = support::http_request(
+        cluster,
+        "GET",
+        "/id",
+        &[("Origin", "https://some-page.example")],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+}

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
+use crate::http::cors::OriginPolicy;
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::upload::UploadSlots;
 use crate::http::workers::ConnectionWorkers;
@@ -83,6 +84,11 @@ pub struct ServeOptions {
     pub provide: ProvideMode,
     /// Uploads in flight at once, across both APIs.
     pub max_uploads: usize,
+    /// Origins allowed to write (gateway) or change anything (Cluster API); empty: any origin
+    /// on the gateway, none on the Cluster API.
+    pub allowed_origins: OriginPolicy,
+    /// The bearer token gateway writes need, if any.
+    pub write_token: Option<String>,
 }
 
 /// How remote backends are asked for content.
@@ -247,6 +253,14 @@ pub async fn serve(
             ..options.gateway_limits.clone()
         },
         uploads: uploads.clone(),
+        allowed_origins: options.allowed_origins.clone(),
+        write_token: options.write_token.clone(),
+        dnslink_hosts: options
+            .names
+            .static_dnslinks
+            .iter()
+            .map(|(domain, _)| domain.clone())
+            .collect(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
     let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));
@@ -367,6 +381,7 @@ pub async fn serve(
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
                 uploads,
                 body_timeout,
+                allowed_origins: options.allowed_origins.clone(),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());

@@ -69,6 +69,7 @@ pub struct ClusterApi {
     last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
     uploads: upload::UploadSlots,
     body_timeout: Option<std::time::Duration>,
+    allowed_origins: crate::http::cors::OriginPolicy,
 }
 
 /// How the Cluster API is set up.
@@ -88,6 +89,8 @@ pub struct ClusterOptions {
     pub uploads: upload::UploadSlots,
     /// Longest wait for the next piece of an upload's body (408 past it).
     pub body_timeout: Option<std::time::Duration>,
+    /// The only origins whose pages may change anything here (POST, DELETE); none by default.
+    pub allowed_origins: crate::http::cors::OriginPolicy,
 }
 
 impl ClusterApi {
@@ -117,6 +120,7 @@ impl ClusterApi {
             last_rates: Mutex::new(BTreeMap::new()),
             uploads: options.uploads,
             body_timeout: options.body_timeout,
+            allowed_origins: options.allowed_origins,
         })
     }
 
@@ -135,7 +139,35 @@ impl ClusterApi {
             }
         }
         if method == Method::OPTIONS {
-            return Ok(empty(StatusCode::NO_CONTENT));
+            let mut response = empty(StatusCode::NO_CONTENT);
+            // Private Network Access: granted only to the origins the operator allows, as
+            // nothing here is for pages to change.
+            let origin = request.headers().get(header::ORIGIN);
+            if crate::http::cors::private_network_requested(request.headers())
+                && origin.is_some_and(|o| self.allowed_origins.lists(o.as_bytes()))
+            {
+                response.headers_mut().insert(
+                    crate::http::cors::ALLOW_PRIVATE_NETWORK,
+                    HeaderValue::from_static("true"),
+                );
+            }
+            return Ok(response);
+        }
+        // The Cluster API is not for pages to change: a simple cross-origin POST needs no
+        // preflight, so the Origin is checked here (reads keep their CORS).
+        if !matches!(method, Method::GET | Method::HEAD) {
+            if let Some(origin) = request.headers().get(header::ORIGIN) {
+                if !self.allowed_origins.lists(origin.as_bytes()) {
+                    return Err(ApiFailure::status(
+                        StatusCode::FORBIDDEN,
+                        format!(
+                            "requests from origin {} may not change anything here; allow it \
+                             with --allow-origin",
+                            String::from_utf8_lossy(origin.as_bytes())
+                        ),
+                    ));
+                }
+            }
         }
         if path.len() > 1 && path.ends_with('/') {
             // Upstream's router redirects a trailing slash away.

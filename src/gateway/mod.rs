@@ -4,6 +4,7 @@
 //! [`crate::http::router`]; each handler returns a response or an [`HttpError`], and every
 //! response leaves here with CORS headers (and without a body for `HEAD`).
 
+pub mod access;
 mod dag_html;
 mod export;
 pub mod format;
@@ -62,6 +63,12 @@ pub struct GatewayOptions {
     pub limits: GatewayLimits,
     /// The upload slots, shared with the process's other APIs.
     pub uploads: crate::http::upload::UploadSlots,
+    /// Origins allowed to write (`--allow-origin`; empty: any).
+    pub allowed_origins: crate::http::cors::OriginPolicy,
+    /// The bearer token writes need (`--write-token`; `None`: none).
+    pub write_token: Option<String>,
+    /// Names with a static DNSLink entry: writes may name them as Host.
+    pub dnslink_hosts: Vec<String>,
 }
 
 /// Limits an operator sets on a public gateway, as boxo offers them.
@@ -106,6 +113,8 @@ pub struct Gateway {
     max_range_file_size: Option<u64>,
     body_timeout: Option<Duration>,
     uploads: crate::http::upload::UploadSlots,
+    /// Who may write (see [`access`]).
+    access: access::WriteAccess,
 }
 
 impl Gateway {
@@ -136,6 +145,11 @@ impl Gateway {
             max_range_file_size: options.limits.max_range_file_size,
             body_timeout: options.limits.body_timeout,
             uploads: options.uploads,
+            access: access::WriteAccess::new(
+                options.allowed_origins,
+                options.write_token,
+                &[options.subdomain_hosts.as_slice(), &options.dnslink_hosts].concat(),
+            ),
         }
     }
 
@@ -227,6 +241,12 @@ impl Gateway {
                 format!("request target is longer than {MAX_URI_BYTES} bytes"),
             ));
         }
+        if !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        ) {
+            self.access.check(request.headers(), request.uri())?;
+        }
         if request.method() != Method::OPTIONS {
             if let Some(response) = self.serve_by_host(&request).await? {
                 return Ok(response);
@@ -242,7 +262,12 @@ impl Gateway {
         let uri = request.uri().clone();
         let route = router::route(request.method(), uri.path());
         match route {
-            Ok(Route::Preflight) => Ok(preflight()),
+            Ok(Route::Preflight) => {
+                let mut response = preflight();
+                self.access
+                    .preflight(request.headers(), response.headers_mut());
+                Ok(response)
+            }
             Ok(Route::IpfsRead { rest }) => read::ipfs(self, &request, rest).await,
             Ok(Route::PubsubRead { rest }) => pubsub::read(&self.pubsub, &request, rest),
             // Writes, publishing and names are boxed: their futures are large, and the read
