@@ -8,6 +8,14 @@
 //! - [`auth`]: Basic and JWT (HS256) authentication.
 //! - this module: the route table, the handlers, streaming replies (NDJSON with an
 //!   `X-Stream-Error` trailer; 204 when empty) and the error shape.
+//!
+//! Per request, nothing a client sends is buffered whole: parameters come from the query (the
+//! target is at most 64 KiB, with the head), `/add` streams its form through the shared upload
+//! path (bounded there), and no route reads a JSON body. Replies are built in memory from
+//! local state: the pin routes one line per pin (the pinset's size), `/add` one line per entry
+//! added (at most the form's parts), a pin's status one walk of its DAG (a set of its blocks'
+//! hashes). State changes from web pages are refused unless their origin is allowed
+//! (`--allow-origin`).
 
 pub mod auth;
 pub mod params;

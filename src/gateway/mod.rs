@@ -2,7 +2,20 @@
 //! trustless, subdomain and DNSLink gateway behaviour. The Host picks the gateway
 //! ([`host`], [`origins`]); on the path gateway requests are routed by
 //! [`crate::http::router`]; each handler returns a response or an [`HttpError`], and every
-//! response leaves here with CORS headers (and without a body for `HEAD`).
+//! response leaves here with CORS headers (and without a body for `HEAD`). Writes pass
+//! [`access`] first.
+//!
+//! What one request may make the gateway hold, each bound where it is enforced:
+//! - the request head: 64 KiB ([`crate::http::server::ServerLimits`]), the target 8 KiB
+//!   ([`MAX_URI_BYTES`]), at most 128 path segments ([`path::MAX_SEGMENTS`]);
+//! - request bodies: uploads stream through ([`crate::http::upload`]: a bounded channel of
+//!   chunks, a form's part headers and names bounded by the multipart parser and the ingest);
+//!   an IPNS content path at most 8 KiB, an IPNS record at most 10 KiB (`ipns`); a pubsub
+//!   message (`pubsub`);
+//! - responses: files, CARs and TARs stream block by block (a block is at most 4 MiB); a
+//!   directory listing at most `services::dir::MAX_ENTRIES` entries and 32 MiB of body
+//!   (`listing`); a TAR at most that many entries waiting across its levels; a DAG preview
+//!   256 KiB (`dag_html`); a `_redirects` file 64 KiB.
 
 pub mod access;
 mod dag_html;
