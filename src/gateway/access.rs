@@ -38,16 +38,22 @@ pub struct WriteAccess {
     origins: OriginPolicy,
     token: Option<String>,
     /// Names besides loopback ones and IP literals that writes may name as Host: the
-    /// subdomain gateway hosts and the static DNSLink names (lower case, no port).
+    /// subdomain gateway hosts (and names below them: their content origins, which answer
+    /// writes with 405 themselves) and the static DNSLink names (lower case, no port).
     hosts: Vec<String>,
+    /// The subdomain gateway hosts among them.
+    subdomain_hosts: Vec<String>,
 }
 
 impl WriteAccess {
-    pub fn new(origins: OriginPolicy, token: Option<String>, hosts: &[String]) -> Self {
-        WriteAccess {
-            origins,
-            token: token.filter(|t| !t.is_empty()),
-            hosts: hosts
+    pub fn new(
+        origins: OriginPolicy,
+        token: Option<String>,
+        subdomain_hosts: &[String],
+        dnslink_hosts: &[String],
+    ) -> Self {
+        let names = |hosts: &[String]| -> Vec<String> {
+            hosts
                 .iter()
                 .map(|h| {
                     strip_port(h.trim())
@@ -55,7 +61,13 @@ impl WriteAccess {
                         .to_ascii_lowercase()
                 })
                 .filter(|h| !h.is_empty())
-                .collect(),
+                .collect()
+        };
+        WriteAccess {
+            origins,
+            token: token.filter(|t| !t.is_empty()),
+            hosts: [names(subdomain_hosts), names(dnslink_hosts)].concat(),
+            subdomain_hosts: names(subdomain_hosts),
         }
     }
 
@@ -119,6 +131,11 @@ impl WriteAccess {
             || name == "localhost"
             || name.ends_with(".localhost")
             || self.hosts.iter().any(|h| *h == name)
+            || self.subdomain_hosts.iter().any(|h| {
+                name.len() > h.len() + 1
+                    && name.ends_with(h.as_str())
+                    && name.as_bytes()[name.len() - h.len() - 1] == b'.'
+            })
     }
 
     /// The Private Network Access grant for a preflight, added to `response`: to any origin
@@ -181,7 +198,8 @@ mod tests {
         let access = WriteAccess::new(
             OriginPolicy::default(),
             None,
-            &["gw.example:8080".into(), "docs.example.org".into()],
+            &["gw.example:8080".into()],
+            &["docs.example.org".into()],
         );
         for host in [
             "127.0.0.1:8080",
@@ -191,6 +209,7 @@ mod tests {
             "app.localhost:8080",
             "192.168.1.20:8080",
             "gw.example",
+            "bafkqaaa.ipfs.gw.example:8080",
             "docs.example.org.",
         ] {
             assert_eq!(check(&access, &[("host", host)]), None, "{host}");
@@ -220,7 +239,7 @@ mod tests {
     #[test]
     fn the_allow_list_and_the_token() {
         let origins = OriginPolicy::new(&["https://app.example"]).unwrap();
-        let access = WriteAccess::new(origins, Some("s3cret".into()), &[]);
+        let access = WriteAccess::new(origins, Some("s3cret".into()), &[], &[]);
         let ok = [("host", "127.0.0.1"), ("authorization", "Bearer s3cret")];
         assert_eq!(check(&access, &ok), None);
         assert_eq!(
@@ -267,6 +286,7 @@ mod tests {
         let listed = WriteAccess::new(
             OriginPolicy::new(&["https://app.example"]).unwrap(),
             None,
+            &[],
             &[],
         );
         assert!(ask(&listed, "https://app.example"));

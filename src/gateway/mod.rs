@@ -161,7 +161,8 @@ impl Gateway {
             access: access::WriteAccess::new(
                 options.allowed_origins,
                 options.write_token,
-                &[options.subdomain_hosts.as_slice(), &options.dnslink_hosts].concat(),
+                &options.subdomain_hosts,
+                &options.dnslink_hosts,
             ),
         }
     }
