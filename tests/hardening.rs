@@ -381,7 +381,7 @@ fn a_stalled_upload_gets_408_and_releases_what_it_held() {
             &body[..100],
         ),
     ] {
-        let mut stream = stalled_upload(addr, path, &headers, sent, 1 << 20);
+        let stream = stalled_upload(addr, path, &headers, sent, 1 << 20);
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();

@@ -130,7 +130,7 @@ impl WriteAccess {
         name.parse::<IpAddr>().is_ok()
             || name == "localhost"
             || name.ends_with(".localhost")
-            || self.hosts.iter().any(|h| *h == name)
+            || self.hosts.contains(&name)
             || self.subdomain_hosts.iter().any(|h| {
                 name.len() > h.len() + 1
                     && name.ends_with(h.as_str())

@@ -91,7 +91,7 @@ impl OriginPolicy {
             return false;
         };
         let origin = normalize(origin);
-        self.allowed.iter().any(|a| *a == origin)
+        self.allowed.contains(&origin)
     }
 }
 
