@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
+use cairn::http::cors::OriginPolicy;
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
@@ -63,6 +64,10 @@ enum Command {
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
+        /// Longest wait for uploads in progress (on a running server) to finish; past it, gc
+        /// gives up without removing anything (e.g. 60s, 5m)
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+        wait: Duration,
     },
 }
 
@@ -171,6 +176,34 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_established,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_peers: u32,
+    /// Longest a client may take to send a request head, and a new connection its first
+    /// bytes (e.g. 30s, 2m); past it the connection is closed
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    header_timeout: Duration,
+    /// Longest a request body may stall between two pieces (e.g. 30s, 2m); past it, 408
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    body_timeout: Duration,
+    /// Uploads (POST/PUT bodies being imported) in flight at once, across both APIs; more
+    /// get 503 with Retry-After
+    #[arg(long, value_name = "N", default_value_t = cairn::http::upload::DEFAULT_MAX_UPLOADS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_uploads: u32,
+    /// An origin (scheme://host[:port]) whose pages may write through the gateway and change
+    /// things through the Cluster API (repeatable). Without any, pages of every origin may
+    /// write through the gateway (the Agregore contract) and none may change the Cluster API;
+    /// with some, a write carrying another Origin gets 403. Requests without an Origin
+    /// (curl, the Agregore browser's own) are never refused for it
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A bearer token every gateway write must carry (Authorization: Bearer TOKEN); 401
+    /// without it. Prefer the environment variable: arguments are visible to other users
+    #[arg(
+        long,
+        env = "CAIRN_WRITE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    write_token: Option<String>,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
@@ -322,6 +355,11 @@ fn main() -> ExitCode {
                 remote_backend_mode,
                 routing_v1,
                 provide,
+                header_timeout,
+                body_timeout,
+                max_uploads,
+                allow_origins,
+                write_token,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -339,7 +377,15 @@ fn main() -> ExitCode {
                         cache_bytes: cache_size,
                         fetch_cache_bytes: Some(fetch_cache_size),
                     },
-                    limits: ServerLimits::default(),
+                    limits: ServerLimits {
+                        head_timeout: header_timeout,
+                        body_timeout,
+                        ..ServerLimits::default()
+                    },
+                    max_uploads: max_uploads as usize,
+                    allowed_origins: OriginPolicy::new(&allow_origins)
+                        .map_err(|e| format!("--allow-origin: {e}"))?,
+                    write_token,
                     writable,
                     max_upload,
                     cluster_api,
@@ -353,6 +399,7 @@ fn main() -> ExitCode {
                         retrieval_timeout: (!retrieval_timeout.is_zero())
                             .then_some(retrieval_timeout),
                         max_range_file_size,
+                        body_timeout: Some(body_timeout),
                     },
                     remote_backends,
                     remote_backend_mode,
@@ -399,7 +446,7 @@ fn main() -> ExitCode {
         Command::Id { data } => app::node_keypair(&app::data_dir(data)).map(|keypair| {
             println!("{}", keypair.public().to_peer_id());
         }),
-        Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
+        Command::Gc { data, quiet, wait } => app::gc(&app::data_dir(data), wait).map(|report| {
             if !quiet {
                 for cid in &report.removed {
                     println!("removed {cid}");
@@ -553,6 +600,14 @@ fn parse_remote_mode(text: &str) -> Result<RemoteMode, String> {
         "car" => Ok(RemoteMode::Car),
         other => Err(format!("expected block or car, not {other:?}")),
     }
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = names::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be longer than 0".into());
+    }
+    Ok(duration)
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

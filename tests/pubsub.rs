@@ -69,7 +69,7 @@ impl EventStream {
             .unwrap();
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
         )
         .unwrap();
         let mut reader = BufReader::new(stream);
@@ -185,7 +185,7 @@ impl Publisher {
         let stream = self.reader.get_mut();
         // One write: a second small one would wait on Nagle's algorithm and delayed ACKs.
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
             body.len()
         )
         .into_bytes();
@@ -203,7 +203,7 @@ impl Publisher {
 /// A POST with a chunked body, on a new connection.
 fn post_chunked(server: &Server, path: &str, body: &[u8]) -> Response {
     let mut request =
-        format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
             .into_bytes();
     for chunk in body.chunks(100_000) {
         request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());

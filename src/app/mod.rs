@@ -12,7 +12,9 @@ use std::sync::Arc;
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
+use crate::http::cors::OriginPolicy;
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
+use crate::http::upload::UploadSlots;
 use crate::http::workers::ConnectionWorkers;
 use crate::network::bitswap::client::FindProviders;
 use crate::network::bitswap::swarm::Bitswap;
@@ -80,6 +82,13 @@ pub struct ServeOptions {
     pub network: Option<NetworkConfig>,
     /// What the node announces in the DHT.
     pub provide: ProvideMode,
+    /// Uploads in flight at once, across both APIs.
+    pub max_uploads: usize,
+    /// Origins allowed to write (gateway) or change anything (Cluster API); empty: any origin
+    /// on the gateway, none on the Cluster API.
+    pub allowed_origins: OriginPolicy,
+    /// The bearer token gateway writes need, if any.
+    pub write_token: Option<String>,
 }
 
 /// How remote backends are asked for content.
@@ -200,6 +209,9 @@ pub async fn serve(
     shutdown: Shutdown,
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), String> {
+    if let Some(limit) = server::raise_descriptor_limit() {
+        tracing::debug!(limit, "open-file limit");
+    }
     let store = open_store(&options.data, options.store.clone())?;
     let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
     let keystore = Keystore::open(&options.data).map_err(|e| e.to_string())?;
@@ -229,12 +241,26 @@ pub async fn serve(
     if !writable {
         tracing::info!("gateway is read-only (not on loopback; --writable to accept uploads)");
     }
+    let uploads = UploadSlots::new(options.max_uploads);
+    let body_timeout = Some(options.limits.body_timeout);
     let gateway_options = GatewayOptions {
         writable,
         max_upload: options.max_upload,
         subdomain_hosts: options.subdomain_hosts.clone(),
         listing_without_accept: options.listing_without_accept,
-        limits: options.gateway_limits.clone(),
+        limits: GatewayLimits {
+            body_timeout,
+            ..options.gateway_limits.clone()
+        },
+        uploads: uploads.clone(),
+        allowed_origins: options.allowed_origins.clone(),
+        write_token: options.write_token.clone(),
+        dnslink_hosts: options
+            .names
+            .static_dnslinks
+            .iter()
+            .map(|(domain, _)| domain.clone())
+            .collect(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
     let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));
@@ -353,6 +379,9 @@ pub async fn serve(
                 ],
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
+                uploads,
+                body_timeout,
+                allowed_origins: options.allowed_origins.clone(),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());
@@ -445,9 +474,9 @@ pub fn import(data: &Path, files: &[PathBuf], pin_roots: bool) -> Result<Vec<Car
         .collect()
 }
 
-/// Removes every block no pin reaches.
-pub fn gc(data: &Path) -> Result<GcReport, String> {
+/// Removes every block no pin reaches, waiting at most `wait` for uploads in progress.
+pub fn gc(data: &Path, wait: std::time::Duration) -> Result<GcReport, String> {
     let store = open_store(data, StoreOptions::default())?;
     let pins = Pinset::open(data).map_err(|e| e.to_string())?;
-    gc::collect(&store, &pins, &[]).map_err(|e| e.to_string())
+    gc::collect_within(&store, &pins, &[], wait).map_err(|e| e.to_string())
 }
