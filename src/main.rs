@@ -93,6 +93,11 @@ struct ServeArgs {
     /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
     #[arg(long, value_name = "BYTES")]
     max_upload: Option<u64>,
+    /// Bytes of pubsub messages held for subscribers that have not read them yet, all topics
+    /// together (at least 1 MiB); past it a slow subscriber loses its oldest messages, those
+    /// of the topic holding the most first
+    #[arg(long, value_name = "BYTES", default_value_t = cairn::services::pubsub::DEFAULT_MEMORY)]
+    pubsub_memory: usize,
     /// Address of the IPFS Cluster REST API, or `off`.
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
     cluster_api: String,
@@ -360,6 +365,7 @@ fn main() -> ExitCode {
                 max_uploads,
                 allow_origins,
                 write_token,
+                pubsub_memory,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -406,6 +412,7 @@ fn main() -> ExitCode {
                     routing_v1,
                     network,
                     provide,
+                    pubsub_memory,
                 })
             })
         }

@@ -30,7 +30,7 @@ use crate::services::names::{NameOptions, NameService, NetworkNames};
 use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::providing::{self, ProvideMode};
-use crate::services::pubsub::LocalBus;
+use crate::services::pubsub::{BusLimits, LocalBus, NetworkPubsub, PubsubBackend};
 use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
 use crate::store::{Blockstore, SharedSource, StoreOptions};
 
@@ -89,6 +89,8 @@ pub struct ServeOptions {
     pub allowed_origins: OriginPolicy,
     /// The bearer token gateway writes need, if any.
     pub write_token: Option<String>,
+    /// Bytes pubsub holds for subscribers, all topics together.
+    pub pubsub_memory: usize,
 }
 
 /// How remote backends are asked for content.
@@ -263,15 +265,6 @@ pub async fn serve(
             .collect(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
-    let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));
-    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
-    // wait out its grace period for them.
-    let closing = Arc::clone(&bus);
-    let mut stopping = shutdown.clone();
-    tokio::spawn(async move {
-        stopping.wait().await;
-        closing.close();
-    });
     let node = match options.network.clone() {
         Some(config) => Some(
             network::start(keypair_of(&keystore), config)
@@ -280,6 +273,33 @@ pub async fn serve(
         ),
         None => None,
     };
+    // Pubsub: on the node's gossipsub when there is one, else between local clients only.
+    let bus_limits = BusLimits {
+        memory: options.pubsub_memory,
+        ..BusLimits::default()
+    };
+    let (pubsub, bus): (Arc<dyn PubsubBackend>, Arc<LocalBus>) = match &node {
+        Some(node) => {
+            let pubsub = NetworkPubsub::start(node.clone(), bus_limits);
+            let bus = Arc::clone(pubsub.bus());
+            (Arc::new(pubsub), bus)
+        }
+        None => {
+            let bus = Arc::new(LocalBus::with_limits(
+                keystore.self_key().peer_id(),
+                bus_limits,
+                None,
+            ));
+            (Arc::clone(&bus) as Arc<dyn PubsubBackend>, bus)
+        }
+    };
+    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
+    // wait out its grace period for them.
+    let mut stopping = shutdown.clone();
+    tokio::spawn(async move {
+        stopping.wait().await;
+        bus.close();
+    });
     let routers = routers_of(&options)?;
     let mut peers = None;
     if let Some(node) = &node {
@@ -336,10 +356,15 @@ pub async fn serve(
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
     let gateway = Arc::new(
-        Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
-            .with_retrieval(blocks)
-            .with_pinning(Arc::clone(&pinning))
-            .with_names(Arc::clone(&names)),
+        Gateway::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            pubsub,
+            gateway_options,
+        )
+        .with_retrieval(blocks)
+        .with_pinning(Arc::clone(&pinning))
+        .with_names(Arc::clone(&names)),
     );
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)

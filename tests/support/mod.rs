@@ -7,6 +7,7 @@
 pub mod dag;
 pub mod dns;
 mod peer;
+pub mod sse;
 
 pub use peer::peer;
 
