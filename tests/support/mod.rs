@@ -68,6 +68,9 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The Cluster API's address, unless started with `--cluster-api off`.
     pub cluster: Option<SocketAddr>,
+    /// The Kubo RPC API's address, when started with `--rpc-api ADDR` (off by default here,
+    /// so that parallel tests never share port 5001).
+    pub rpc: Option<SocketAddr>,
     /// The libp2p node's listen addresses (`…/p2p/<id>`); empty when offline.
     pub swarm: Vec<String>,
     pub data: tempfile::TempDir,
@@ -113,6 +116,11 @@ impl Server {
         if !args.contains(&"--cluster-api") {
             command.args(["--cluster-api", "127.0.0.1:0"]);
         }
+        let rpc_on =
+            args.contains(&"--rpc-api") && !args.windows(2).any(|w| w == ["--rpc-api", "off"]);
+        if !args.contains(&"--rpc-api") {
+            command.args(["--rpc-api", "off"]);
+        }
         if !args.iter().any(|a| NETWORK_FLAGS.contains(a)) {
             command.arg("--offline");
         }
@@ -149,12 +157,18 @@ impl Server {
             stdout.read_line(&mut line).unwrap();
             parse_addr(&line)
         });
+        let rpc = rpc_on.then(|| {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            parse_addr(&line)
+        });
         // Keep the pipe open and drained: a write to a closed stdout would fail.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Server {
             child,
             addr,
             cluster,
+            rpc,
             swarm,
             data,
         }
