@@ -4,6 +4,11 @@
 //! `X-Stream-Error` trailer carrying its message (the response announces it with
 //! `Trailer: X-Stream-Error`).
 //!
+//! A server may send trailer fields over HTTP/1.1 only to a client that asked for them
+//! (`TE: trailers`; hyper enforces it), and Go's HTTP client does not ask: for such a client a
+//! failure cuts the connection instead ([`LinesBody::cut_on_failure`]), so that the client
+//! sees a broken body rather than a stream that looks complete.
+//!
 //! The producer (an async task, or a thread doing blocking work) and the body meet through a
 //! bounded channel, so a producer never runs ahead of a slow client by more than the channel
 //! holds, and stops as soon as the client goes away (its sends fail).
@@ -67,6 +72,9 @@ pub struct LinesBody {
     head: Option<Bytes>,
     /// Send `X-Stream-Error` (empty) even when nothing failed, as the Cluster API does.
     always_trailer: bool,
+    /// End a failed stream with an error (hyper then cuts the connection) instead of the
+    /// trailer, which the client would not get.
+    cut_on_failure: bool,
     ended: bool,
 }
 
@@ -94,6 +102,13 @@ impl LinesBody {
         }
     }
 
+    /// A failure cuts the connection instead of sending the trailer: for a client that did
+    /// not ask for trailers (see the module docs).
+    pub fn cut_on_failure(mut self) -> Self {
+        self.cut_on_failure = true;
+        self
+    }
+
     /// Ends a stream that did not fail with an empty `X-Stream-Error` trailer too.
     pub fn with_empty_trailer(mut self) -> Self {
         self.always_trailer = true;
@@ -110,6 +125,7 @@ pub fn channel(capacity: usize) -> (LineSender, LinesBody) {
             rx,
             head: None,
             always_trailer: false,
+            cut_on_failure: false,
             ended: false,
         },
     )
@@ -149,6 +165,9 @@ impl http_body::Body for LinesBody {
             Poll::Ready(Some(Item::Data(chunk))) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
             Poll::Ready(Some(Item::Fail(message))) => {
                 self.ended = true;
+                if self.cut_on_failure {
+                    return Poll::Ready(Some(Err(message.into())));
+                }
                 Poll::Ready(Some(Ok(trailer(&message))))
             }
             Poll::Ready(None) => {
@@ -203,6 +222,17 @@ mod tests {
             trailers.unwrap().get(X_STREAM_ERROR).unwrap(),
             "block too big really"
         );
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_an_error_for_a_client_without_trailers() {
+        let (tx, body) = channel(2);
+        tokio::spawn(async move {
+            assert!(tx.send(&b"x\n"[..]).await);
+            tx.fail("disk full").await;
+        });
+        let error = body.cut_on_failure().collect().await.err().unwrap();
+        assert_eq!(error.to_string(), "disk full");
     }
 
     #[tokio::test]

@@ -15,6 +15,8 @@ use super::reply::Failure;
 pub struct Args<'q> {
     args: Vec<String>,
     query: Query<'q>,
+    /// Whether the client takes trailer fields (HTTP/2, or `TE: trailers`).
+    trailers: bool,
 }
 
 impl<'q> Args<'q> {
@@ -36,7 +38,22 @@ impl<'q> Args<'q> {
                 .filter(|(k, _)| *k == "arg")
                 .map(|(_, v)| v.to_owned()),
         );
-        Args { args, query }
+        Args {
+            args,
+            query,
+            trailers: true,
+        }
+    }
+
+    /// Records whether the client takes trailer fields (an error after a stream began is the
+    /// `X-Stream-Error` trailer for one that does, a cut connection for one that does not).
+    pub fn with_trailers(mut self, allowed: bool) -> Self {
+        self.trailers = allowed;
+        self
+    }
+
+    pub fn trailers(&self) -> bool {
+        self.trailers
     }
 
     /// Every argument, in order.

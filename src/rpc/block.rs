@@ -175,7 +175,7 @@ impl RpcApi {
         let body_done = Arc::new(AtomicBool::new(false));
         let reading = Arc::clone(&body_done);
         let body = request.into_body();
-        let mut response = reply::stream(move |out| async move {
+        let mut response = reply::stream(args.trailers(), move |out| async move {
             let (tx, rx) = mpsc::channel(WRITE_QUEUE);
             let writer = tokio::task::spawn_blocking(move || {
                 let outcome = write_blocks(&store, &pins, prefix, pin, rx, &out);

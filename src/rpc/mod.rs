@@ -169,13 +169,21 @@ impl RpcApi {
             return reply::plain(StatusCode::FORBIDDEN, "403 - Forbidden");
         }
         let query = request.uri().query().unwrap_or("").to_owned();
-        let args = Args::parse(&query, path_arg);
+        let trailers = request.version() == http::Version::HTTP_2
+            || request
+                .headers()
+                .get_all(header::TE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case("trailers"));
+        let args = Args::parse(&query, path_arg).with_trailers(trailers);
         let outcome = match command {
             RpcCommand::Version => node::version(),
             RpcCommand::Id => self.id(&args).await,
             RpcCommand::ConfigShow => self.config_show().await,
             RpcCommand::RepoStat => self.repo_stat(&args).await,
-            RpcCommand::RepoGc => self.repo_gc().await,
+            RpcCommand::RepoGc => self.repo_gc(&args).await,
             RpcCommand::SwarmConnect => self.swarm_connect(&args).await,
             RpcCommand::SwarmPeers => self.swarm_peers().await,
             RpcCommand::PinAdd => self.pin_add(&args).await,

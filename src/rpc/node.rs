@@ -222,9 +222,9 @@ impl RpcApi {
 
     /// `repo/gc`: removes every block no pin reaches, one `{"Key":{"/":cid}}` line per block
     /// removed (as CIDv1 raw: the store knows multihashes, not codecs, as Kubo's).
-    pub(super) async fn repo_gc(&self) -> Result<Response, Failure> {
+    pub(super) async fn repo_gc(&self, args: &Args<'_>) -> Result<Response, Failure> {
         let (store, pins) = (Arc::clone(&self.store), Arc::clone(&self.pins));
-        Ok(reply::stream(|out| async move {
+        Ok(reply::stream(args.trailers(), |out| async move {
             let report = tokio::task::spawn_blocking(move || gc::collect(&store, &pins, &[]))
                 .await
                 .map_err(|e| Failure::command(e.to_string()))??;

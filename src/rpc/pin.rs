@@ -150,7 +150,7 @@ impl RpcApi {
             });
         }
         let this = self.clone();
-        Ok(reply::stream(move |out| async move {
+        Ok(reply::stream(args.trailers(), move |out| async move {
             let counted = Arc::new(WalkProgress::default());
             let work = this.add_pins(&paths, recursive, name, Some(Arc::clone(&counted)));
             tokio::pin!(work);
@@ -212,7 +212,11 @@ impl RpcApi {
                 .await?;
             let name = name.clone();
             self.on_pins(move |pins| {
-                let mut pin = pins.get(&cid)?.unwrap_or_else(|| Pin::recursive(&cid));
+                let mut pin = pins.get(&cid)?.unwrap_or_else(|| {
+                    let mut pin = Pin::recursive(&cid);
+                    pin.mode = PinMode::Direct;
+                    pin
+                });
                 pin.cid = cid.to_string();
                 if recursive {
                     pin.mode = PinMode::Recursive;
@@ -333,7 +337,7 @@ impl RpcApi {
                     .collect();
                 return reply::single(&PinLsList { keys });
             }
-            return Ok(reply::stream(move |out| async move {
+            return Ok(reply::stream(args.trailers(), move |out| async move {
                 for (cid, kind, name) in &found {
                     let line = PinLsObject { cid, name, kind };
                     if !out.emit(&line).await {
@@ -370,37 +374,39 @@ impl RpcApi {
             .map_err(|e| Failure::command(e.to_string()))??;
             return reply::single(&PinLsList { keys });
         }
-        Ok(reply::stream(move |out: Emitter| async move {
-            tokio::task::spawn_blocking(move || {
-                let mut chunk = Vec::with_capacity(LS_CHUNK + 256);
-                let mut open = true;
-                list_pins(
-                    &store,
-                    &pins,
-                    listed,
-                    names,
-                    &name_filter,
-                    &mut |cid, kind, name| {
-                        let line = PinLsObject { cid, name, kind };
-                        if let Ok(json) = to_go_json(&line) {
-                            chunk.extend_from_slice(&json);
-                        }
-                        if chunk.len() >= LS_CHUNK {
-                            open = out.blocking_send(std::mem::take(&mut chunk));
-                            chunk.reserve(LS_CHUNK + 256);
-                        }
-                        open
-                    },
-                )?;
-                if open && !chunk.is_empty() {
-                    out.blocking_send(chunk);
-                }
-                Ok(())
+        Ok(
+            reply::stream(args.trailers(), move |out: Emitter| async move {
+                tokio::task::spawn_blocking(move || {
+                    let mut chunk = Vec::with_capacity(LS_CHUNK + 256);
+                    let mut open = true;
+                    list_pins(
+                        &store,
+                        &pins,
+                        listed,
+                        names,
+                        &name_filter,
+                        &mut |cid, kind, name| {
+                            let line = PinLsObject { cid, name, kind };
+                            if let Ok(json) = to_go_json(&line) {
+                                chunk.extend_from_slice(&json);
+                            }
+                            if chunk.len() >= LS_CHUNK {
+                                open = out.blocking_send(std::mem::take(&mut chunk));
+                                chunk.reserve(LS_CHUNK + 256);
+                            }
+                            open
+                        },
+                    )?;
+                    if open && !chunk.is_empty() {
+                        out.blocking_send(chunk);
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e| Failure::command(e.to_string()))?
             })
-            .await
-            .map_err(|e| Failure::command(e.to_string()))?
-        })
-        .await)
+            .await,
+        )
     }
 
     /// Pinset work (file writes and fsyncs) on the blocking pool.

@@ -172,8 +172,9 @@ impl Emitter {
 
 /// A stream of values: `producer` runs on its own task with an [`Emitter`]. The reply waits
 /// for its first value: a failure before it is an error status; one after it ends the stream
-/// with the `X-Stream-Error` trailer.
-pub async fn stream<F, Fut>(producer: F) -> Response
+/// with the `X-Stream-Error` trailer (`trailers`: the client takes them), else by cutting the
+/// connection.
+pub async fn stream<F, Fut>(trailers: bool, producer: F) -> Response
 where
     F: FnOnce(Emitter) -> Fut,
     Fut: Future<Output = Result<(), Failure>> + Send + 'static,
@@ -188,6 +189,11 @@ where
     match body.start().await {
         Started::Failed(message) => command_error(&message),
         Started::Body(body) => {
+            let body = if trailers {
+                body
+            } else {
+                body.cut_on_failure()
+            };
             let mut response = preamble(StatusCode::OK, Body::stream(body));
             let headers = response.headers_mut();
             headers.insert(X_CHUNKED_OUTPUT, HeaderValue::from_static("1"));

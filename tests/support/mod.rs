@@ -233,6 +233,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Trailer fields of a chunked body.
+    pub trailers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -272,6 +274,7 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
         status,
         headers,
         body: Vec::new(),
+        trailers: Vec::new(),
     };
     if head || status == 204 || status == 304 {
         return response;
@@ -289,11 +292,24 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
             let mut size = String::new();
             reader.read_line(&mut size).unwrap();
             let size = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16).unwrap();
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
             if size == 0 {
+                // Trailer fields, then the empty line.
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let line = line.trim_end_matches(['\r', '\n']);
+                    if line.is_empty() {
+                        break;
+                    }
+                    let (name, value) = line.split_once(':').expect("trailer line");
+                    response
+                        .trailers
+                        .push((name.to_string(), value.trim().to_string()));
+                }
                 break;
             }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
             response.body.extend_from_slice(&chunk[..size]);
         }
     } else {
