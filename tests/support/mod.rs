@@ -8,7 +8,7 @@ pub mod dag;
 pub mod dns;
 mod peer;
 
-pub use peer::peer;
+pub use peer::{peer, peers_required};
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
