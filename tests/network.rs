@@ -423,6 +423,7 @@ fn the_identity_persists_and_a_corrupt_key_stops_cairn() {
     std::fs::write(&key, b"not a key").unwrap();
     let out = Command::new(cairn_bin())
         .args(["serve", "--gateway", "127.0.0.1:0", "--cluster-api", "off"])
+        .args(["--rpc-api", "off"])
         .args(["--swarm", LOOPBACK_TCP, "--data"])
         .arg(data.path())
         .output()
@@ -478,6 +479,8 @@ fn bad_network_flags_stop_cairn_with_a_message() {
                 "--gateway",
                 "127.0.0.1:0",
                 "--cluster-api",
+                "off",
+                "--rpc-api",
                 "off",
                 "--data",
             ])

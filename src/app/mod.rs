@@ -23,6 +23,7 @@ use crate::network::providers::{AllProviders, DelegatedProviders, DhtProviders};
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
 use crate::network::routing_v1::{RoutingOptions, RoutingV1};
 use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
+use crate::rpc::{RpcApi, RpcOptions};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -60,6 +61,8 @@ pub struct ServeOptions {
     pub writable: bool,
     /// Where the IPFS Cluster REST API listens (None: off).
     pub cluster_api: Option<SocketAddr>,
+    /// Where the Kubo RPC API listens (None: off).
+    pub rpc_api: Option<SocketAddr>,
     /// `USER:PASSWORD` pairs turning on Cluster API authentication.
     pub cluster_auth: Vec<String>,
     /// Largest upload accepted (bytes).
@@ -188,6 +191,8 @@ pub struct Listening {
     pub gateway: SocketAddr,
     /// The Cluster API, if on.
     pub cluster: Option<SocketAddr>,
+    /// The Kubo RPC API, if on.
+    pub rpc: Option<SocketAddr>,
     /// The libp2p node's listen addresses, each ending in `/p2p/<peer id>` (empty offline).
     pub swarm: Vec<Multiaddr>,
 }
@@ -226,6 +231,14 @@ pub async fn serve(
         None => None,
     };
     let cluster_bound = match &cluster_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let rpc_listener = match options.rpc_api {
+        Some(addr) => Some(server::bind(addr).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let rpc_bound = match &rpc_listener {
         Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
         None => None,
     };
@@ -419,9 +432,35 @@ pub async fn serve(
             shutdown,
         ));
     }
+    if let (Some(listener), Some(listen)) = (rpc_listener, rpc_bound) {
+        let public = keypair_of(&keystore).public();
+        let rpc = RpcApi::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            Arc::clone(&pinning),
+            Arc::clone(&names),
+            node.clone(),
+            RpcOptions {
+                peer_id: public.to_peer_id(),
+                public_key: public.encode_protobuf(),
+                data_dir: options.data.clone(),
+                listen,
+                gateway: Some(bound),
+            },
+        );
+        tasks.spawn(server::serve(
+            listener,
+            Arc::new(rpc),
+            options.limits.clone(),
+            Arc::new(ByteCounters::default()),
+            Some(Arc::clone(&workers)),
+            shutdown.clone(),
+        ));
+    }
     on_ready(&Listening {
         gateway: bound,
         cluster: cluster_bound,
+        rpc: rpc_bound,
         swarm,
     });
     tasks.spawn(server::serve(
