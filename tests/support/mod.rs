@@ -6,10 +6,10 @@
 
 pub mod dag;
 pub mod dns;
-mod peer;
+pub mod peer;
 pub mod sse;
 
-pub use peer::{peer, peers_required};
+pub use peer::peer;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
