@@ -30,7 +30,7 @@ fn peer_id(server: &Server) -> String {
 /// A POST with a chunked body, on a new connection.
 fn post_chunked(server: &Server, path: &str, body: &[u8]) -> Response {
     let mut request =
-        format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
             .into_bytes();
     for chunk in body.chunks(100_000) {
         request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
+use crate::http::cors::OriginPolicy;
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
+use crate::http::upload::UploadSlots;
 use crate::http::workers::ConnectionWorkers;
 use crate::network::bitswap::client::FindProviders;
 use crate::network::bitswap::swarm::Bitswap;
@@ -21,6 +23,7 @@ use crate::network::providers::{AllProviders, DelegatedProviders, DhtProviders};
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
 use crate::network::routing_v1::{RoutingOptions, RoutingV1};
 use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
+use crate::rpc::{RpcApi, RpcOptions};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -58,6 +61,8 @@ pub struct ServeOptions {
     pub writable: bool,
     /// Where the IPFS Cluster REST API listens (None: off).
     pub cluster_api: Option<SocketAddr>,
+    /// Where the Kubo RPC API listens (None: off).
+    pub rpc_api: Option<SocketAddr>,
     /// `USER:PASSWORD` pairs turning on Cluster API authentication.
     pub cluster_auth: Vec<String>,
     /// Largest upload accepted (bytes).
@@ -80,6 +85,13 @@ pub struct ServeOptions {
     pub network: Option<NetworkConfig>,
     /// What the node announces in the DHT.
     pub provide: ProvideMode,
+    /// Uploads in flight at once, across both APIs.
+    pub max_uploads: usize,
+    /// Origins allowed to write (gateway) or change anything (Cluster API); empty: any origin
+    /// on the gateway, none on the Cluster API.
+    pub allowed_origins: OriginPolicy,
+    /// The bearer token gateway writes need, if any.
+    pub write_token: Option<String>,
     /// Bytes pubsub holds for subscribers, all topics together.
     pub pubsub_memory: usize,
 }
@@ -179,6 +191,8 @@ pub struct Listening {
     pub gateway: SocketAddr,
     /// The Cluster API, if on.
     pub cluster: Option<SocketAddr>,
+    /// The Kubo RPC API, if on.
+    pub rpc: Option<SocketAddr>,
     /// The libp2p node's listen addresses, each ending in `/p2p/<peer id>` (empty offline).
     pub swarm: Vec<Multiaddr>,
 }
@@ -202,6 +216,9 @@ pub async fn serve(
     shutdown: Shutdown,
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), String> {
+    if let Some(limit) = server::raise_descriptor_limit() {
+        tracing::debug!(limit, "open-file limit");
+    }
     let store = open_store(&options.data, options.store.clone())?;
     let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
     let keystore = Keystore::open(&options.data).map_err(|e| e.to_string())?;
@@ -214,6 +231,14 @@ pub async fn serve(
         None => None,
     };
     let cluster_bound = match &cluster_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let rpc_listener = match options.rpc_api {
+        Some(addr) => Some(server::bind(addr).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let rpc_bound = match &rpc_listener {
         Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
         None => None,
     };
@@ -231,12 +256,26 @@ pub async fn serve(
     if !writable {
         tracing::info!("gateway is read-only (not on loopback; --writable to accept uploads)");
     }
+    let uploads = UploadSlots::new(options.max_uploads);
+    let body_timeout = Some(options.limits.body_timeout);
     let gateway_options = GatewayOptions {
         writable,
         max_upload: options.max_upload,
         subdomain_hosts: options.subdomain_hosts.clone(),
         listing_without_accept: options.listing_without_accept,
-        limits: options.gateway_limits.clone(),
+        limits: GatewayLimits {
+            body_timeout,
+            ..options.gateway_limits.clone()
+        },
+        uploads: uploads.clone(),
+        allowed_origins: options.allowed_origins.clone(),
+        write_token: options.write_token.clone(),
+        dnslink_hosts: options
+            .names
+            .static_dnslinks
+            .iter()
+            .map(|(domain, _)| domain.clone())
+            .collect(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
     let node = match options.network.clone() {
@@ -378,6 +417,9 @@ pub async fn serve(
                 ],
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
+                uploads,
+                body_timeout,
+                allowed_origins: options.allowed_origins.clone(),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());
@@ -390,9 +432,35 @@ pub async fn serve(
             shutdown,
         ));
     }
+    if let (Some(listener), Some(listen)) = (rpc_listener, rpc_bound) {
+        let public = keypair_of(&keystore).public();
+        let rpc = RpcApi::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            Arc::clone(&pinning),
+            Arc::clone(&names),
+            node.clone(),
+            RpcOptions {
+                peer_id: public.to_peer_id(),
+                public_key: public.encode_protobuf(),
+                data_dir: options.data.clone(),
+                listen,
+                gateway: Some(bound),
+            },
+        );
+        tasks.spawn(server::serve(
+            listener,
+            Arc::new(rpc),
+            options.limits.clone(),
+            Arc::new(ByteCounters::default()),
+            Some(Arc::clone(&workers)),
+            shutdown.clone(),
+        ));
+    }
     on_ready(&Listening {
         gateway: bound,
         cluster: cluster_bound,
+        rpc: rpc_bound,
         swarm,
     });
     tasks.spawn(server::serve(
@@ -470,9 +538,9 @@ pub fn import(data: &Path, files: &[PathBuf], pin_roots: bool) -> Result<Vec<Car
         .collect()
 }
 
-/// Removes every block no pin reaches.
-pub fn gc(data: &Path) -> Result<GcReport, String> {
+/// Removes every block no pin reaches, waiting at most `wait` for uploads in progress.
+pub fn gc(data: &Path, wait: std::time::Duration) -> Result<GcReport, String> {
     let store = open_store(data, StoreOptions::default())?;
     let pins = Pinset::open(data).map_err(|e| e.to_string())?;
-    gc::collect(&store, &pins, &[]).map_err(|e| e.to_string())
+    gc::collect_within(&store, &pins, &[], wait).map_err(|e| e.to_string())
 }

@@ -8,12 +8,13 @@
 //!   [`config`] and [`identity`] configure it.
 //! - [`bitswap`]: the Bitswap wire format, server and client (transport-independent), and
 //!   both run on the node ([`bitswap::swarm`]).
-//! - [`pubsub`]: the node's gossipsub, publish/subscribe between peers as go-libp2p-pubsub
-//!   speaks it, and its bounds.
+//! - [`pubsub`]: the gossipsub router (publish/subscribe between peers, as go-libp2p-pubsub
+//!   speaks it) and its bounds.
+//! - [`records`]: which DHT value records (IPNS) the node keeps for its peers.
 //! - [`providers`]: content routing for the Bitswap client (the DHTs, delegated routers).
 //! - [`http_client`]: the one HTTP client (plain or TLS, no redirects, bounded bodies).
 //! - [`remote`]: trustless gateways as a [`crate::store::BlockSource`] (blocks, CAR streams).
-//! - [`routing_v1`]: a Delegated Routing V1 HTTP client (providers and peers).
+//! - [`routing_v1`]: a Delegated Routing V1 HTTP client (providers, peers, IPNS records).
 
 pub mod bitswap;
 pub mod config;

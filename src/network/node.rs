@@ -99,6 +99,7 @@ struct Behaviour {
 enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
+    Connections(oneshot::Sender<Vec<(PeerId, Multiaddr)>>),
     Dial(Multiaddr, oneshot::Sender<Result<PeerId, NetworkError>>),
     Disconnect(PeerId),
     DialPeer(
@@ -166,6 +167,11 @@ impl NetworkHandle {
     /// Peers with at least one established connection.
     pub async fn connected_peers(&self) -> Result<Vec<PeerId>, NetworkError> {
         self.ask(Command::ConnectedPeers).await
+    }
+
+    /// Every established connection: the peer and its remote address.
+    pub async fn connections(&self) -> Result<Vec<(PeerId, Multiaddr)>, NetworkError> {
+        self.ask(Command::Connections).await
     }
 
     /// Connects to `addr` (with or without `/p2p/<id>`) and returns the peer there; at once
@@ -583,8 +589,9 @@ struct Node {
     swarm: Swarm<Behaviour>,
     dht: DhtMode,
     listen_addrs: Vec<Multiaddr>,
-    /// The remote address of each connection, to judge the addresses a peer announces.
-    remotes: HashMap<ConnectionId, Multiaddr>,
+    /// The peer and remote address of each connection, to judge the addresses a peer
+    /// announces (and to list connections).
+    remotes: HashMap<ConnectionId, (PeerId, Multiaddr)>,
     dials: HashMap<ConnectionId, (String, oneshot::Sender<Result<PeerId, NetworkError>>)>,
     /// Requests by number, and the request each DHT query serves.
     requests: u64,
@@ -626,6 +633,9 @@ impl Node {
             }
             Command::ConnectedPeers(reply) => {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
+            }
+            Command::Connections(reply) => {
+                let _ = reply.send(self.remotes.values().cloned().collect());
             }
             Command::Dial(addr, reply) => self.dial(addr, reply),
             Command::Disconnect(peer) => {
@@ -795,8 +805,10 @@ impl Node {
                 ..
             } => {
                 tracing::debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
-                self.remotes
-                    .insert(connection_id, endpoint.get_remote_address().clone());
+                self.remotes.insert(
+                    connection_id,
+                    (peer_id, endpoint.get_remote_address().clone()),
+                );
                 if let Some((_, reply)) = self.dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
@@ -847,7 +859,7 @@ impl Node {
         let floor = self
             .remotes
             .get(&connection)
-            .and_then(scope)
+            .and_then(|(_, remote)| scope(remote))
             .unwrap_or(Scope::Public);
         let usable: Vec<(Scope, Multiaddr)> = info
             .listen_addrs

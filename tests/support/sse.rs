@@ -57,7 +57,7 @@ impl EventStream {
             .unwrap();
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
         )
         .unwrap();
         let mut reader = BufReader::new(stream);
@@ -193,7 +193,7 @@ impl Publisher {
         let stream = self.reader.get_mut();
         // One write: a second small one would wait on Nagle's algorithm and delayed ACKs.
         let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n\r\n",
             body.len()
         )
         .into_bytes();
