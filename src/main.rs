@@ -93,9 +93,18 @@ struct ServeArgs {
     /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
     #[arg(long, value_name = "BYTES")]
     max_upload: Option<u64>,
+    /// Bytes of pubsub messages held for subscribers that have not read them yet, all topics
+    /// together (at least 1 MiB); past it a slow subscriber loses its oldest messages, those
+    /// of the topic holding the most first
+    #[arg(long, value_name = "BYTES", default_value_t = cairn::services::pubsub::DEFAULT_MEMORY)]
+    pubsub_memory: usize,
     /// Address of the IPFS Cluster REST API, or `off`.
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
     cluster_api: String,
+    /// Address of the Kubo RPC API (`/api/v0/…`, what ipfs-cluster-service and `ipfs --api`
+    /// use), or `off`.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:5001")]
+    rpc_api: String,
     /// Cluster API credentials (repeatable); turns on Basic and JWT authentication.
     #[arg(long, value_name = "USER:PASSWORD")]
     cluster_auth: Vec<String>,
@@ -340,6 +349,7 @@ fn main() -> ExitCode {
                 writable,
                 max_upload,
                 cluster_api,
+                rpc_api,
                 cluster_auth,
                 dns_resolver,
                 dnslinks,
@@ -360,9 +370,12 @@ fn main() -> ExitCode {
                 max_uploads,
                 allow_origins,
                 write_token,
+                pubsub_memory,
                 ..
             } = *args;
-            parse_cluster_api(&cluster_api).and_then(|cluster_api| {
+            let listeners = parse_listen("--cluster-api", &cluster_api)
+                .and_then(|cluster_api| Ok((cluster_api, parse_listen("--rpc-api", &rpc_api)?)));
+            listeners.and_then(|(cluster_api, rpc_api)| {
                 let names = name_options(
                     dns_resolver,
                     &dnslinks,
@@ -389,6 +402,7 @@ fn main() -> ExitCode {
                     writable,
                     max_upload,
                     cluster_api,
+                    rpc_api,
                     cluster_auth,
                     names,
                     subdomain_hosts,
@@ -406,6 +420,7 @@ fn main() -> ExitCode {
                     routing_v1,
                     network,
                     provide,
+                    pubsub_memory,
                 })
             })
         }
@@ -540,7 +555,7 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         let data = options.data.clone();
         app::serve(options, shutdown, |listening| {
             // Tests and scripts read these lines to learn the ports when given port 0: the
-            // swarm's first, then the gateway's, then the Cluster API's.
+            // swarm's first, then the gateway's, then the Cluster API's, then the RPC's.
             for addr in &listening.swarm {
                 println!("swarm listening on {addr}");
             }
@@ -548,19 +563,23 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             if let Some(cluster) = listening.cluster {
                 println!("cluster api listening on http://{cluster}");
             }
+            if let Some(rpc) = listening.rpc {
+                println!("rpc api listening on http://{rpc}");
+            }
             tracing::info!(data = %data.display(), "serving");
         })
         .await
     })
 }
 
-fn parse_cluster_api(text: &str) -> Result<Option<SocketAddr>, String> {
+/// A listener flag's value: an address, or `off`.
+fn parse_listen(flag: &str, text: &str) -> Result<Option<SocketAddr>, String> {
     if text == "off" {
         return Ok(None);
     }
     text.parse()
         .map(Some)
-        .map_err(|e| format!("--cluster-api {text:?}: {e} (an address, or off)"))
+        .map_err(|e| format!("{flag} {text:?}: {e} (an address, or off)"))
 }
 
 async fn wait_for_signal() {

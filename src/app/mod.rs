@@ -23,6 +23,7 @@ use crate::network::providers::{AllProviders, DelegatedProviders, DhtProviders};
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
 use crate::network::routing_v1::{RoutingOptions, RoutingV1};
 use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
+use crate::rpc::{RpcApi, RpcOptions};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -30,7 +31,7 @@ use crate::services::names::{NameOptions, NameService, NetworkNames};
 use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::providing::{self, ProvideMode};
-use crate::services::pubsub::LocalBus;
+use crate::services::pubsub::{BusLimits, LocalBus, NetworkPubsub, PubsubBackend};
 use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
 use crate::store::{Blockstore, SharedSource, StoreOptions};
 
@@ -60,6 +61,8 @@ pub struct ServeOptions {
     pub writable: bool,
     /// Where the IPFS Cluster REST API listens (None: off).
     pub cluster_api: Option<SocketAddr>,
+    /// Where the Kubo RPC API listens (None: off).
+    pub rpc_api: Option<SocketAddr>,
     /// `USER:PASSWORD` pairs turning on Cluster API authentication.
     pub cluster_auth: Vec<String>,
     /// Largest upload accepted (bytes).
@@ -89,6 +92,8 @@ pub struct ServeOptions {
     pub allowed_origins: OriginPolicy,
     /// The bearer token gateway writes need, if any.
     pub write_token: Option<String>,
+    /// Bytes pubsub holds for subscribers, all topics together.
+    pub pubsub_memory: usize,
 }
 
 /// How remote backends are asked for content.
@@ -186,6 +191,8 @@ pub struct Listening {
     pub gateway: SocketAddr,
     /// The Cluster API, if on.
     pub cluster: Option<SocketAddr>,
+    /// The Kubo RPC API, if on.
+    pub rpc: Option<SocketAddr>,
     /// The libp2p node's listen addresses, each ending in `/p2p/<peer id>` (empty offline).
     pub swarm: Vec<Multiaddr>,
 }
@@ -227,6 +234,14 @@ pub async fn serve(
         Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
         None => None,
     };
+    let rpc_listener = match options.rpc_api {
+        Some(addr) => Some(server::bind(addr).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let rpc_bound = match &rpc_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
     // Another process's GC (`cairn gc`) must not leave removed blocks served from memory.
     let watched = Arc::clone(&store);
     tokio::spawn(async move {
@@ -263,15 +278,6 @@ pub async fn serve(
             .collect(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
-    let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));
-    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
-    // wait out its grace period for them.
-    let closing = Arc::clone(&bus);
-    let mut stopping = shutdown.clone();
-    tokio::spawn(async move {
-        stopping.wait().await;
-        closing.close();
-    });
     let node = match options.network.clone() {
         Some(config) => Some(
             network::start(keypair_of(&keystore), config)
@@ -280,6 +286,33 @@ pub async fn serve(
         ),
         None => None,
     };
+    // Pubsub: on the node's gossipsub when there is one, else between local clients only.
+    let bus_limits = BusLimits {
+        memory: options.pubsub_memory,
+        ..BusLimits::default()
+    };
+    let (pubsub, bus): (Arc<dyn PubsubBackend>, Arc<LocalBus>) = match &node {
+        Some(node) => {
+            let pubsub = NetworkPubsub::start(node.clone(), bus_limits);
+            let bus = Arc::clone(pubsub.bus());
+            (Arc::new(pubsub), bus)
+        }
+        None => {
+            let bus = Arc::new(LocalBus::with_limits(
+                keystore.self_key().peer_id(),
+                bus_limits,
+                None,
+            ));
+            (Arc::clone(&bus) as Arc<dyn PubsubBackend>, bus)
+        }
+    };
+    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
+    // wait out its grace period for them.
+    let mut stopping = shutdown.clone();
+    tokio::spawn(async move {
+        stopping.wait().await;
+        bus.close();
+    });
     let routers = routers_of(&options)?;
     let mut peers = None;
     if let Some(node) = &node {
@@ -336,10 +369,15 @@ pub async fn serve(
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
     let gateway = Arc::new(
-        Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
-            .with_retrieval(blocks)
-            .with_pinning(Arc::clone(&pinning))
-            .with_names(Arc::clone(&names)),
+        Gateway::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            pubsub,
+            gateway_options,
+        )
+        .with_retrieval(blocks)
+        .with_pinning(Arc::clone(&pinning))
+        .with_names(Arc::clone(&names)),
     );
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)
@@ -394,9 +432,35 @@ pub async fn serve(
             shutdown,
         ));
     }
+    if let (Some(listener), Some(listen)) = (rpc_listener, rpc_bound) {
+        let public = keypair_of(&keystore).public();
+        let rpc = RpcApi::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            Arc::clone(&pinning),
+            Arc::clone(&names),
+            node.clone(),
+            RpcOptions {
+                peer_id: public.to_peer_id(),
+                public_key: public.encode_protobuf(),
+                data_dir: options.data.clone(),
+                listen,
+                gateway: Some(bound),
+            },
+        );
+        tasks.spawn(server::serve(
+            listener,
+            Arc::new(rpc),
+            options.limits.clone(),
+            Arc::new(ByteCounters::default()),
+            Some(Arc::clone(&workers)),
+            shutdown.clone(),
+        ));
+    }
     on_ready(&Listening {
         gateway: bound,
         cluster: cluster_bound,
+        rpc: rpc_bound,
         swarm,
     });
     tasks.spawn(server::serve(

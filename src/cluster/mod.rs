@@ -559,7 +559,7 @@ impl ClusterApi {
     fn metrics(&self, name: &str) -> Result<Vec<Metric>, ApiFailure> {
         let now_ns = unix_nanos();
         let value = match name {
-            "freespace" => free_space(&self.data_dir).to_string(),
+            "freespace" => crate::store::free_space(&self.data_dir).to_string(),
             "numpin" => self
                 .pins
                 .list()
@@ -913,23 +913,6 @@ fn unix_nanos() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)
-}
-
-/// Free bytes on the file system holding `dir` (statvfs).
-fn free_space(dir: &std::path::Path) -> u64 {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return 0;
-    };
-    let mut stat: libc::statvfs = unsafe {
-        // SAFETY: statvfs is plain data; all-zero is a valid value to be overwritten.
-        std::mem::zeroed()
-    };
-    // SAFETY: `path` is a valid NUL-terminated string and `stat` a valid out-pointer.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-        return 0;
-    }
-    (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64)
 }
 
 /// Why a Cluster API request failed: rendered as `{"code":…,"message":…}`.

@@ -199,6 +199,11 @@ impl From<services::pubsub::PubsubError> for HttpError {
         let status = match &e {
             E::EmptyTopic => StatusCode::BAD_REQUEST,
             E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            E::Busy => {
+                return HttpError::caused_by(StatusCode::TOO_MANY_REQUESTS, e)
+                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
+            E::Network(_) => StatusCode::BAD_GATEWAY,
             E::Closed => StatusCode::SERVICE_UNAVAILABLE,
         };
         HttpError::caused_by(status, e)

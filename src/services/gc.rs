@@ -110,13 +110,27 @@ pub async fn mark_dag(
     root: Cid,
     marked: &mut HashSet<Multihash<64>>,
 ) -> Result<bool> {
+    walk_dag(source, root, marked, &mut |_| {}).await
+}
+
+/// Walks the DAG under `root` in `source` depth-first through every codec's links, calling
+/// `visit` with each block's CID (as linked) the first time its multihash is met, and adding
+/// it to `seen`; blocks already in `seen` are not entered. Returns false if some blocks were
+/// missing or undecodable (they are visited, not entered).
+pub async fn walk_dag(
+    source: &dyn BlockSource,
+    root: Cid,
+    seen: &mut HashSet<Multihash<64>>,
+    visit: &mut (dyn FnMut(&Cid) + Send),
+) -> Result<bool> {
     let mut complete = true;
     let mut stack = vec![root];
     let mut links = Vec::new();
     while let Some(cid) = stack.pop() {
-        if !marked.insert(*cid.hash()) {
+        if !seen.insert(*cid.hash()) {
             continue;
         }
+        visit(&cid);
         let block = match super::fetch(source, &cid).await {
             Ok(block) => block,
             Err(super::Error::BlockMissing(_)) => {
@@ -130,7 +144,8 @@ pub async fn mark_dag(
             // An undecodable block keeps itself but cannot name children.
             complete = false;
         }
-        stack.extend(links.iter().filter(|c| !marked.contains(c.hash())));
+        // Reversed, so the walk goes in link order.
+        stack.extend(links.iter().rev().filter(|c| !seen.contains(c.hash())));
     }
     Ok(complete)
 }

@@ -245,12 +245,48 @@ impl Blockstore {
         if mh.code() == IDENTITY || self.cache.contains_key(mh) {
             return Ok(true);
         }
+        Ok(self.size_on_disk(cid)?.is_some())
+    }
+
+    /// The block's size, without reading it (on the calling thread, like [`Blockstore::get`]).
+    pub fn block_size(&self, cid: &Cid) -> Result<Option<u64>> {
+        let mh = cid.hash();
+        if mh.code() == IDENTITY {
+            return Ok(Some(mh.digest().len() as u64));
+        }
+        if let Some(block) = self.cache.get(mh) {
+            return Ok(Some(block.len() as u64));
+        }
+        self.size_on_disk(cid)
+    }
+
+    fn size_on_disk(&self, cid: &Cid) -> Result<Option<u64>> {
         match size_on_disk(&self.disk(cid), |path| {
             Cached::Answer(Self::block_file_size(path))
         }) {
-            Cached::Answer(size) => Ok(size?.is_some()),
+            Cached::Answer(size) => size,
             Cached::WouldWait => unreachable!("a blocking read always answers"),
         }
+    }
+
+    /// What the store holds on disk: kept blocks (counted and summed, one `stat` each) and the
+    /// fetch cache's bytes.
+    pub fn usage(&self) -> Result<StoreUsage> {
+        let mut usage = StoreUsage {
+            fetched_bytes: self.fetched_bytes(),
+            ..StoreUsage::default()
+        };
+        for_each_file(&self.blocks_dir, |_, path| {
+            usage.blocks += 1;
+            usage.block_bytes += fs::metadata(path).map_or(0, |m| m.len());
+        })?;
+        Ok(usage)
+    }
+
+    /// Bytes free for an unprivileged writer on the file system holding the store (0 when
+    /// that cannot be learnt).
+    pub fn free_space(&self) -> u64 {
+        free_space(&self.blocks_dir)
     }
 
     /// Stores a block after checking it against its CID. Returns whether it was new.
@@ -589,6 +625,23 @@ fn size_on_disk(
     }
 }
 
+/// What a store holds on disk ([`Blockstore::usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreUsage {
+    /// Kept blocks (`blocks/`).
+    pub blocks: u64,
+    /// Their bytes.
+    pub block_bytes: u64,
+    /// Bytes of the fetch cache (`cache/`).
+    pub fetched_bytes: u64,
+}
+
+/// Bytes free for an unprivileged writer on the file system holding `path` (`statvfs(3)`),
+/// 0 when that cannot be learnt.
+pub fn free_space(path: &Path) -> u64 {
+    rustix::fs::statvfs(path).map_or(0, |stat| stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
 /// A held file lock (shared write lease or exclusive GC lock); released on drop.
 pub struct GcLock {
     _file: File,
@@ -720,6 +773,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn sizes_and_usage_count_what_is_kept() {
+        let (_dir, store) = store();
+        let a = sha256_cid(0x55, b"twelve bytes");
+        let b = sha256_cid(0x70, b"four");
+        assert_eq!(store.block_size(&a).unwrap(), None);
+        store.put(&a, b"twelve bytes").unwrap();
+        store.put(&b, b"four").unwrap();
+        assert_eq!(store.block_size(&a).unwrap(), Some(12));
+        // Under another codec, the same block.
+        assert_eq!(
+            store.block_size(&Cid::new_v1(0x71, *b.hash())).unwrap(),
+            Some(4)
+        );
+        let usage = store.usage().unwrap();
+        assert_eq!((usage.blocks, usage.block_bytes), (2, 16));
+        assert!(store.free_space() > 0);
     }
 
     #[test]

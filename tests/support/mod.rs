@@ -6,7 +6,8 @@
 
 pub mod dag;
 pub mod dns;
-mod peer;
+pub mod peer;
+pub mod sse;
 
 pub use peer::peer;
 
@@ -77,6 +78,9 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The Cluster API's address, unless started with `--cluster-api off`.
     pub cluster: Option<SocketAddr>,
+    /// The Kubo RPC API's address, when started with `--rpc-api ADDR` (off by default here,
+    /// so that parallel tests never share port 5001).
+    pub rpc: Option<SocketAddr>,
     /// The libp2p node's listen addresses (`…/p2p/<id>`); empty when offline.
     pub swarm: Vec<String>,
     pub data: tempfile::TempDir,
@@ -145,6 +149,11 @@ impl Server {
         if !args.contains(&"--cluster-api") {
             command.args(["--cluster-api", "127.0.0.1:0"]);
         }
+        let rpc_on =
+            args.contains(&"--rpc-api") && !args.windows(2).any(|w| w == ["--rpc-api", "off"]);
+        if !args.contains(&"--rpc-api") {
+            command.args(["--rpc-api", "off"]);
+        }
         if !args.iter().any(|a| NETWORK_FLAGS.contains(a)) {
             command.arg("--offline");
         }
@@ -184,12 +193,18 @@ impl Server {
             stdout.read_line(&mut line).unwrap();
             parse_addr(&line)
         });
+        let rpc = rpc_on.then(|| {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            parse_addr(&line)
+        });
         // Keep the pipe open and drained: a write to a closed stdout would fail.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Server {
             child,
             addr,
             cluster,
+            rpc,
             swarm,
             data,
         }
@@ -254,6 +269,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Trailer fields of a chunked body.
+    pub trailers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -293,6 +310,7 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
         status,
         headers,
         body: Vec::new(),
+        trailers: Vec::new(),
     };
     if head || status == 204 || status == 304 {
         return response;
@@ -310,11 +328,24 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
             let mut size = String::new();
             reader.read_line(&mut size).unwrap();
             let size = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16).unwrap();
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
             if size == 0 {
+                // Trailer fields, then the empty line.
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let line = line.trim_end_matches(['\r', '\n']);
+                    if line.is_empty() {
+                        break;
+                    }
+                    let (name, value) = line.split_once(':').expect("trailer line");
+                    response
+                        .trailers
+                        .push((name.to_string(), value.trim().to_string()));
+                }
                 break;
             }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
             response.body.extend_from_slice(&chunk[..size]);
         }
     } else {
