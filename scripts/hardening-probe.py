@@ -305,7 +305,18 @@ def probe_input(cairn):
     report(5, "Cluster POST /add of an empty body", status)
     content_type, body = form("a\0b.txt")
     status = request(node.port, "POST", "/ipfs/", [("Content-Type", content_type)], body)[0]
-    report(5, "POST /ipfs/ of a form name with NUL", status)
+    report(5, "POST /ipfs/ of a form name with a raw NUL", status)
+    content_type, body = form("a%00b.txt")
+    status, headers, _, _ = request(node.port, "POST", "/ipfs/", [("Content-Type", content_type)],
+                                    body)
+    tar = b""
+    if status == 201:
+        tar_status, _, tar, _ = request(node.port, "GET",
+                                        f"/ipfs/{headers.get('ipfs-hash')}?format=tar")
+        tar = f", its TAR export: {tar_status} ({len(tar)} bytes)".encode()
+    report(5, "POST /ipfs/ of the form name a%00b.txt", f"{status}{tar.decode()}")
+    status = request(node.cluster, "POST", "/add", [("Content-Type", content_type)], body)[0]
+    report(5, "Cluster /add of the form name a%00b.txt (Go escaping: a NUL)", status)
     content_type, body = form("report%20final.txt")
     status, headers, _, _ = request(node.port, "POST", "/ipfs/", [("Content-Type", content_type)],
                                     body)
