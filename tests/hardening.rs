@@ -669,6 +669,15 @@ fn one_name_rule_for_every_write_path() {
     assert_eq!(r.status, 400, "{}", r.text());
     let r = server.send("PUT", &format!("/ipfs/{EMPTY_DIR}/a%00b.txt"), &[], b"x");
     assert_eq!(r.status, 400, "{}", r.text());
+    // A browser's form name is kept as sent: `%00` is three characters, not a NUL, and the
+    // tree exports as TAR.
+    let (content_type, body) = support::form(&[("file", Some("a%00b.txt"), "text/plain", b"x")]);
+    let r = server.send("POST", "/ipfs/", &[("Content-Type", &content_type)], &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let root = r.header("ipfs-hash").unwrap().to_owned();
+    let tar = server.get(&format!("/ipfs/{root}?format=tar"));
+    assert_eq!(tar.status, 200, "{}", tar.text());
+    assert!(tar.body.windows(9).any(|w| w == b"a%00b.txt"));
     // The Go clients escape names: %00 is a NUL once unescaped.
     let (content_type, body) = support::form(&[("file", Some("a%00b.txt"), "text/plain", b"x")]);
     let r = support::http_request_with_body(

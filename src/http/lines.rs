@@ -75,6 +75,8 @@ pub struct LinesBody {
     /// End a failed stream with an error (hyper then cuts the connection) instead of the
     /// trailer, which the client would not get.
     cut_on_failure: bool,
+    /// The failure that cuts the connection, held back one poll (see `poll_frame`).
+    cut: Option<String>,
     ended: bool,
 }
 
@@ -126,6 +128,7 @@ pub fn channel(capacity: usize) -> (LineSender, LinesBody) {
             head: None,
             always_trailer: false,
             cut_on_failure: false,
+            cut: None,
             ended: false,
         },
     )
@@ -154,6 +157,9 @@ impl http_body::Body for LinesBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(message) = self.cut.take() {
+            return Poll::Ready(Some(Err(message.into())));
+        }
         if self.ended {
             return Poll::Ready(None);
         }
@@ -166,7 +172,12 @@ impl http_body::Body for LinesBody {
             Poll::Ready(Some(Item::Fail(message))) => {
                 self.ended = true;
                 if self.cut_on_failure {
-                    return Poll::Ready(Some(Err(message.into())));
+                    // Give hyper a turn to flush the head and the lines before the error
+                    // cuts the connection (as `Body::chunks` does): a failure queued right
+                    // behind a line would otherwise leave the client with no response at all.
+                    self.cut = Some(message);
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
                 }
                 Poll::Ready(Some(Ok(trailer(&message))))
             }
@@ -182,7 +193,7 @@ impl http_body::Body for LinesBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.ended
+        self.ended && self.cut.is_none()
     }
 }
 
@@ -222,6 +233,37 @@ mod tests {
             trailers.unwrap().get(X_STREAM_ERROR).unwrap(),
             "block too big really"
         );
+    }
+
+    #[tokio::test]
+    async fn a_cut_waits_one_poll_so_the_lines_before_it_are_flushed() {
+        use http_body::Body as _;
+        let (tx, body) = channel(4);
+        assert!(tx.send(&b"line\n"[..]).await);
+        tx.fail("broken").await;
+        let mut body = std::pin::pin!(body.cut_on_failure());
+        let waker = std::sync::Arc::new(Woken::default());
+        let waker_ref = std::task::Waker::from(std::sync::Arc::clone(&waker));
+        let mut cx = Context::from_waker(&waker_ref);
+        let first = body.as_mut().poll_frame(&mut cx);
+        assert!(matches!(first, Poll::Ready(Some(Ok(_)))));
+        // The failure is queued right behind the line: not yet, but wake at once.
+        assert!(body.as_mut().poll_frame(&mut cx).is_pending());
+        assert!(waker.0.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!body.is_end_stream());
+        assert!(matches!(
+            body.as_mut().poll_frame(&mut cx),
+            Poll::Ready(Some(Err(_)))
+        ));
+    }
+
+    #[derive(Default)]
+    struct Woken(std::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Woken {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 
     #[tokio::test]

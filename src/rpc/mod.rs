@@ -292,6 +292,21 @@ impl Handler for RpcApi {
         }
         response
     }
+
+    /// The server's own refusals (a bad `Host`, an oversized head) as Go's server words them:
+    /// plain text, and no CORS headers (pages get none here).
+    fn refuse(&self, error: crate::http::HttpError) -> Response {
+        let mut response = Response::new(crate::http::Body::from(format!("{}\n", error.message)));
+        *response.status_mut() = error.status;
+        for (name, value) in error.headers {
+            response.headers_mut().insert(name, value);
+        }
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
 }
 
 /// Fails a command that needs the libp2p node when there is none (`--offline`), with Kubo's
