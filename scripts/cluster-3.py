@@ -149,13 +149,22 @@ class Daemon:
                 self.proc.wait()
         self.proc = None
 
-    def add_local(self, path):
-        """Adds a file to this daemon only, unpinned by the cluster: its root CID."""
+    def add_local(self, path=None, chunks=None):
+        """Adds a file (or the bytes `chunks` yields, through standard input) to this daemon
+        only, outside the cluster: its root CID (Kubo's default CIDv0 on both)."""
         if self.kind == "cairn":
-            out = subprocess.run([self.tools["cairn"], "add", "-Q", "--data", self.dir, path],
-                                 check=True, capture_output=True, text=True, env=self.env())
-            return out.stdout.strip()
-        return self.ipfs("add", "-Q", path).strip()
+            command = [self.tools["cairn"], "add", "-Q", "--data", self.dir, path or "-"]
+        else:
+            command = [self.tools["ipfs"], "add", "-Q"] + ([path] if path else [])
+        proc = subprocess.Popen(command, env=self.env(), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for chunk in chunks or []:
+            proc.stdin.write(chunk)
+        proc.stdin.close()
+        root = proc.stdout.read().decode().strip()
+        if proc.wait() != 0:
+            sys.exit(f"adding to {self.kind}{self.index} failed: {proc.stderr.read().decode()}")
+        return root
 
 
 class ClusterPeer:
@@ -367,12 +376,8 @@ def scenario(cluster, work):
 
 def replicate(cluster, work, mib):
     """Seconds for `pin add --replication 2 --wait` of `mib` MiB that only daemon 1 holds."""
-    path = os.path.join(work, f"big-{mib}mib.bin")
-    with open(path, "wb") as f:
-        for i in range(mib):
-            f.write(pseudo_random(1 << 20, 1000 + i))
-    root = cluster.daemons[0].add_local(path)
-    os.remove(path)
+    root = cluster.daemons[0].add_local(
+        chunks=(pseudo_random(1 << 20, 1000 + i) for i in range(mib)))
     on_two = ",".join(p.id for p in cluster.peers[:2])
     log(f"\n== {cluster.kind}: replicating a {mib} MiB DAG ({root}) to a second peer")
     started = time.time()

@@ -293,7 +293,8 @@ pub async fn serve(
     let blocks = Arc::new(retrieval(&store, &options, peers)?);
     let pinning = Pinning::new(
         Arc::clone(&store),
-        Arc::clone(&blocks) as SharedSource,
+        // Pinning writes what it fetches to the kept blocks itself.
+        Arc::new(blocks.keeping()) as SharedSource,
         options.gateway_limits.retrieval_timeout,
     );
     let names = NameService::open(

@@ -42,6 +42,8 @@ const IDLE_COMMIT: Duration = Duration::from_millis(20);
 /// Kubo's limit without `allow-big-block` (`cmdutils.CheckBlockSize`): larger blocks cannot
 /// be exchanged over Bitswap.
 const SOFT_BLOCK_LIMIT: usize = 2 << 20;
+/// Bytes after the multipart body's close delimiter read (and dropped) at most.
+const MAX_EPILOGUE: usize = 64 << 10;
 /// Blocks read but not yet written that the reader may be ahead of the writer.
 const WRITE_QUEUE: usize = 64;
 
@@ -266,6 +268,18 @@ async fn read_parts(
             }
         }
         if parser.is_complete() {
+            // Read what follows the close delimiter (an epilogue, the last CRLF) to the end:
+            // a connection closed with request bytes unread is reset, and the client may lose
+            // the end of the reply to the reset.
+            let mut epilogue = 0usize;
+            while !ended && epilogue <= MAX_EPILOGUE {
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        epilogue += frame.data_ref().map_or(0, |d| d.len());
+                    }
+                    _ => ended = true,
+                }
+            }
             return Ok(());
         }
         if ended {
@@ -332,11 +346,12 @@ fn write_blocks(
                   done: &mut Vec<(Cid, u64)>|
      -> Result<bool, String> {
         batch.commit().map_err(|e| e.to_string())?;
+        if pin {
+            let new: Vec<Pin> = done.iter().map(|(cid, _)| Pin::recursive(cid)).collect();
+            pins.add_all(&new).map_err(|e| e.to_string())?;
+        }
         let mut lines = Vec::new();
         for (cid, size) in done.drain(..) {
-            if pin {
-                pins.add(&Pin::recursive(&cid)).map_err(|e| e.to_string())?;
-            }
             let stat = BlockStat {
                 key: cid.to_string(),
                 size,

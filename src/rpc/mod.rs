@@ -14,7 +14,9 @@
 //! - replies: one JSON value, or a stream of them (`X-Chunked-Output: 1`), or raw bytes
 //!   (`X-Stream-Output: 1`), always chunked with `Trailer: X-Stream-Error`; an error before the
 //!   first value is `500 {"Message","Code":0,"Type":"error"}`, one after it ends the stream with
-//!   the `X-Stream-Error` trailer; a bad argument or option is a `400` in plain text.
+//!   the `X-Stream-Error` trailer (for a client that takes trailers; for one that does not, such
+//!   as Go's, hyper may not send them, so the connection is cut instead); a bad argument or
+//!   option is a `400` in plain text.
 //!
 //! - [`args`]: arguments and options as go-ipfs-cmds reads them from the query.
 //! - [`reply`]: the reply shapes and error conventions above.
