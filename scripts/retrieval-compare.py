@@ -36,7 +36,8 @@ import tempfile
 import time
 import urllib.request
 
-from loopback import find, free_port, in_netns as enter_netns, quiet_listeners, wait_port
+from loopback import (find, free_port, in_netns as enter_netns, ipfs, quiet_listeners, start_kubo,
+                      wait_connected, wait_port)
 
 NETNS = "cairn-retrieval-bench"
 
@@ -55,51 +56,6 @@ def find_example(name):
     return path if os.access(path, os.X_OK) else None
 
 
-
-
-def ipfs(repo, *args, check=True):
-    env = dict(os.environ, IPFS_PATH=repo, IPFS_TELEMETRY="off")
-    return subprocess.run(["ipfs", *args], env=env, check=check, capture_output=True, text=True).stdout.strip()
-
-
-def start_kubo(work, name="kubo", peer=None):
-    """An online Kubo (no bootstrap, loopback only); `peer`: a multiaddr kept connected.
-    Returns (repo, process, gateway port, swarm multiaddr with /p2p/)."""
-    repo = os.path.join(work, name)
-    ipfs(repo, "init", "--profile=test")
-    gw, api, swarm = free_port(), free_port(), free_port()
-    for key, value in [
-        ("Bootstrap", "[]"), ("Discovery.MDNS.Enabled", "false"), ("AutoConf.Enabled", "false"),
-        ("AutoTLS.Enabled", "false"), ("Routing.DelegatedRouters", "[]"),
-        ("Ipns.DelegatedPublishers", "[]"), ("DNS.Resolvers", "{}"),
-        ("Swarm.DisableNatPortMap", "true"), ("Plugins.Plugins.telemetry.Config.Mode", '"off"'),
-        ("Addresses.API", f'"/ip4/127.0.0.1/tcp/{api}"'),
-        ("Addresses.Gateway", f'"/ip4/127.0.0.1/tcp/{gw}"'),
-        ("Addresses.Swarm", f'["/ip4/127.0.0.1/tcp/{swarm}"]'),
-        ("Swarm.RelayClient.Enabled", "false"), ("Swarm.RelayService.Enabled", "false"),
-    ]:
-        ipfs(repo, "config", "--json", key, value)
-    if peer:
-        pid = peer.rsplit("/p2p/", 1)[1]
-        ipfs(repo, "config", "--json", "Peering.Peers",
-             f'[{{"ID": "{pid}", "Addrs": ["{peer.rsplit("/p2p/", 1)[0]}"]}}]')
-    env = dict(os.environ, IPFS_PATH=repo, IPFS_TELEMETRY="off")
-    proc = subprocess.Popen(["ipfs", "daemon"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(gw, proc, name)
-    wait_port(api, proc, name)
-    peer_id = ipfs(repo, "id", "-f", "<id>")
-    return repo, proc, gw, f"/ip4/127.0.0.1/tcp/{swarm}/p2p/{peer_id}"
-
-
-def wait_connected(repo, peer_id, seconds=30):
-    """Until the Kubo at `repo` has a connection to `peer_id`."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if peer_id in ipfs(repo, "swarm", "peers", check=False):
-            return
-        time.sleep(0.1)
-    sys.exit(f"{peer_id} never connected")
 
 
 def start_cairn(binary, work, origin, mode, extra):

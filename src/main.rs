@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
+use cairn::http::cors::OriginPolicy;
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
@@ -63,6 +64,10 @@ enum Command {
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
+        /// Longest wait for uploads in progress (on a running server) to finish; past it, gc
+        /// gives up without removing anything (e.g. 60s, 5m)
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+        wait: Duration,
     },
 }
 
@@ -88,6 +93,11 @@ struct ServeArgs {
     /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
     #[arg(long, value_name = "BYTES")]
     max_upload: Option<u64>,
+    /// Bytes of pubsub messages held for subscribers that have not read them yet, all topics
+    /// together (at least 1 MiB); past it a slow subscriber loses its oldest messages, those
+    /// of the topic holding the most first
+    #[arg(long, value_name = "BYTES", default_value_t = cairn::services::pubsub::DEFAULT_MEMORY)]
+    pubsub_memory: usize,
     /// Address of the IPFS Cluster REST API, or `off`.
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
     cluster_api: String,
@@ -113,6 +123,10 @@ struct ServeArgs {
     /// re-signed while the key exists
     #[arg(long, value_name = "DURATION", default_value = "48h", value_parser = parse_lifetime)]
     ipns_lifetime: Duration,
+    /// How often local keys' IPNS records are put into the DHT and the delegated routers
+    /// again (Kubo's Ipns.RepublishPeriod)
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = parse_republish_period)]
+    ipns_republish_period: Duration,
     /// Serve HOST as a subdomain gateway (repeatable): <cid>.ipfs.HOST and
     /// <name>.ipns.HOST each get their own origin, and HOST/ipfs/<cid> redirects there
     #[arg(long = "subdomain-host", value_name = "HOST")]
@@ -171,6 +185,34 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_established,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_peers: u32,
+    /// Longest a client may take to send a request head, and a new connection its first
+    /// bytes (e.g. 30s, 2m); past it the connection is closed
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    header_timeout: Duration,
+    /// Longest a request body may stall between two pieces (e.g. 30s, 2m); past it, 408
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    body_timeout: Duration,
+    /// Uploads (POST/PUT bodies being imported) in flight at once, across both APIs; more
+    /// get 503 with Retry-After
+    #[arg(long, value_name = "N", default_value_t = cairn::http::upload::DEFAULT_MAX_UPLOADS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_uploads: u32,
+    /// An origin (scheme://host[:port]) whose pages may write through the gateway and change
+    /// things through the Cluster API (repeatable). Without any, pages of every origin may
+    /// write through the gateway (the Agregore contract) and none may change the Cluster API;
+    /// with some, a write carrying another Origin gets 403. Requests without an Origin
+    /// (curl, the Agregore browser's own) are never refused for it
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A bearer token every gateway write must carry (Authorization: Bearer TOKEN); 401
+    /// without it. Prefer the environment variable: arguments are visible to other users
+    #[arg(
+        long,
+        env = "CAIRN_WRITE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    write_token: Option<String>,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
@@ -313,6 +355,7 @@ fn main() -> ExitCode {
                 dnslinks,
                 ipfs_ns_map,
                 ipns_lifetime,
+                ipns_republish_period,
                 subdomain_hosts,
                 listing_without_accept,
                 max_concurrent_requests,
@@ -322,6 +365,12 @@ fn main() -> ExitCode {
                 remote_backend_mode,
                 routing_v1,
                 provide,
+                header_timeout,
+                body_timeout,
+                max_uploads,
+                allow_origins,
+                write_token,
+                pubsub_memory,
                 ..
             } = *args;
             let listeners = parse_listen("--cluster-api", &cluster_api)
@@ -332,6 +381,7 @@ fn main() -> ExitCode {
                     &dnslinks,
                     ipfs_ns_map.as_deref(),
                     ipns_lifetime,
+                    ipns_republish_period,
                 )?;
                 serve(ServeOptions {
                     data: app::data_dir(data),
@@ -340,7 +390,15 @@ fn main() -> ExitCode {
                         cache_bytes: cache_size,
                         fetch_cache_bytes: Some(fetch_cache_size),
                     },
-                    limits: ServerLimits::default(),
+                    limits: ServerLimits {
+                        head_timeout: header_timeout,
+                        body_timeout,
+                        ..ServerLimits::default()
+                    },
+                    max_uploads: max_uploads as usize,
+                    allowed_origins: OriginPolicy::new(&allow_origins)
+                        .map_err(|e| format!("--allow-origin: {e}"))?,
+                    write_token,
                     writable,
                     max_upload,
                     cluster_api,
@@ -355,12 +413,14 @@ fn main() -> ExitCode {
                         retrieval_timeout: (!retrieval_timeout.is_zero())
                             .then_some(retrieval_timeout),
                         max_range_file_size,
+                        body_timeout: Some(body_timeout),
                     },
                     remote_backends,
                     remote_backend_mode,
                     routing_v1,
                     network,
                     provide,
+                    pubsub_memory,
                 })
             })
         }
@@ -401,7 +461,7 @@ fn main() -> ExitCode {
         Command::Id { data } => app::node_keypair(&app::data_dir(data)).map(|keypair| {
             println!("{}", keypair.public().to_peer_id());
         }),
-        Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
+        Command::Gc { data, quiet, wait } => app::gc(&app::data_dir(data), wait).map(|report| {
             if !quiet {
                 for cid in &report.removed {
                     println!("removed {cid}");
@@ -446,6 +506,7 @@ fn name_options(
     dnslinks: &[String],
     ipfs_ns_map: Option<&str>,
     lifetime: Duration,
+    republish_period: Duration,
 ) -> Result<NameOptions, String> {
     let mut static_dnslinks = match ipfs_ns_map {
         Some(map) => names::parse_ns_map(map).map_err(|e| e.to_string())?,
@@ -456,10 +517,19 @@ fn name_options(
     }
     Ok(NameOptions {
         lifetime,
+        republish_period,
         dns_servers: dns_resolver.map_or(DnsServers::System, DnsServers::One),
         static_dnslinks,
         ..NameOptions::default()
     })
+}
+
+fn parse_republish_period(text: &str) -> Result<Duration, String> {
+    let period = names::parse_duration(text)?;
+    if period < Duration::from_secs(1) {
+        return Err("the IPNS republish period must be at least 1s".into());
+    }
+    Ok(period)
 }
 
 fn parse_lifetime(text: &str) -> Result<Duration, String> {
@@ -549,6 +619,14 @@ fn parse_remote_mode(text: &str) -> Result<RemoteMode, String> {
         "car" => Ok(RemoteMode::Car),
         other => Err(format!("expected block or car, not {other:?}")),
     }
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = names::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be longer than 0".into());
+    }
+    Ok(duration)
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

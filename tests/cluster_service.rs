@@ -49,7 +49,7 @@ fn missing_prerequisite() -> Option<String> {
 #[test]
 fn a_cluster_of_three_cairn_nodes_pins_replicates_recovers_and_loses_a_peer() {
     if let Some(why) = missing_prerequisite() {
-        if support::peers_required() {
+        if support::peer::peers_required() {
             panic!("the cluster scenario cannot run (CAIRN_REQUIRE_PEERS=1): {why}");
         }
         eprintln!("SKIP: the cluster scenario did not run: {why}");

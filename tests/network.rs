@@ -892,3 +892,445 @@ fn a_cid_no_peer_has_is_a_504_saying_what_was_tried() {
     assert!(text.contains("provider lookup"), "{text}");
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
+
+/// The `k51…` name `ipfs name publish` printed ("Published to k51…: /ipfs/…").
+fn published_name(out: &[u8]) -> String {
+    let text = String::from_utf8_lossy(out);
+    text.split_whitespace()
+        .find_map(|word| word.strip_prefix("k51").map(|rest| format!("k51{rest}")))
+        .map(|name| name.trim_end_matches(':').to_owned())
+        .unwrap_or_else(|| panic!("no name in {text:?}"))
+}
+
+/// Kubo A — Kubo B — cairn, each only told about its neighbour; waits until B's LAN DHT
+/// holds both, so records put on one end reach the other through B.
+fn ipns_chain() -> Option<(Kubo, KuboDaemon, Kubo, KuboDaemon, Server)> {
+    let (a_repo, kubo_a) = kubo()?;
+    let (b_repo, kubo_b) = kubo()?;
+    let (a_peer, a_tcp, _) = kubo_addrs(&kubo_a);
+    rpc(&kubo_b, &format!("swarm/connect?arg={a_tcp}"));
+    let server = cairn_peered_with(&kubo_b, "30s");
+    let cairn = swarm_peer_id(&server);
+    wait_until(
+        "Kubo B's LAN DHT holds A and cairn",
+        Duration::from_secs(20),
+        || {
+            let table = kubo_b.rpc("stats/dht?arg=lan").text();
+            table.contains(&cairn) && table.contains(&a_peer)
+        },
+    );
+    Some((a_repo, kubo_a, b_repo, kubo_b, server))
+}
+
+#[test]
+fn cairn_resolves_a_name_kubo_published_two_hops_away() {
+    let Some((a_repo, _kubo_a, _b_repo, _kubo_b, server)) = ipns_chain() else {
+        return;
+    };
+    let data = support::pseudo_random(50_000, 41);
+    let cid = add_on_kubo(&a_repo, &data);
+    let out = a_repo.run(&[
+        "name",
+        "publish",
+        "--ipns-base=base36",
+        "--ttl=2s",
+        &format!("/ipfs/{cid}"),
+    ]);
+    let name = published_name(&out);
+    // cairn was never told about A: the record comes through the DHT (from B), verified.
+    let record = server.request(
+        "GET",
+        &format!("/routing/v1/ipns/{name}"),
+        &[("Accept", "application/vnd.ipfs.ipns-record")],
+    );
+    assert_eq!(record.status, 200, "{}", record.text());
+    let content = server.get(&format!("/ipns/{name}"));
+    assert_eq!(content.status, 200, "{}", content.text());
+    assert_eq!(content.body, data);
+
+    // A newer record replaces the one cairn holds once that one's TTL has passed.
+    let newer = add_on_kubo(&a_repo, b"the second version");
+    a_repo.run(&["name", "publish", "--ttl=2s", &format!("/ipfs/{newer}")]);
+    wait_until("cairn sees the new value", Duration::from_secs(30), || {
+        server.get(&format!("/ipns/{name}")).body == b"the second version"
+    });
+}
+
+#[test]
+fn kubo_resolves_a_name_cairn_published_two_hops_away() {
+    let Some((a_repo, _kubo_a, _b_repo, _kubo_b, server)) = ipns_chain() else {
+        return;
+    };
+    let created = server.send("POST", "/ipns/localhost?key=site", &[], b"");
+    assert_eq!(created.status, 201, "{}", created.text());
+    let name = created
+        .header("location")
+        .and_then(|l| l.strip_prefix("ipns://"))
+        .map(|l| l.trim_end_matches('/').to_owned())
+        .expect("the new key's ipns:// location");
+    let added = server.send("POST", "/ipfs/", &[], b"published on cairn");
+    assert_eq!(added.status, 201, "{}", added.text());
+    let cid = added.header("ipfs-hash").unwrap().to_owned();
+    let published = server.send("POST", "/ipns/site", &[], format!("/ipfs/{cid}").as_bytes());
+    assert_eq!(published.status, 200, "{}", published.text());
+    // The record goes into the DHT in the background: A, two hops away, resolves it.
+    wait_until(
+        "Kubo A resolves cairn's name",
+        Duration::from_secs(30),
+        || {
+            let out = a_repo
+                .command(&["name", "resolve", "--nocache", "--timeout=10s", &name])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim() == format!("/ipfs/{cid}")
+        },
+    );
+    let cat = a_repo
+        .command(&["cat", "--timeout=30s", &format!("/ipns/{name}")])
+        .output()
+        .unwrap();
+    assert_eq!(
+        cat.stdout,
+        b"published on cairn",
+        "{}",
+        String::from_utf8_lossy(&cat.stderr)
+    );
+}
+
+/// A libp2p peer that speaks the LAN DHT and does what a well-behaved one would not: it puts
+/// records that do not verify into others' stores and serves them from its own.
+mod planting_peer {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+    use libp2p::kad::store::{MemoryStore, RecordStore};
+    use libp2p::kad::{self, GetRecordOk, QueryId, QueryResult, Quorum, Record, RecordKey};
+    use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+    use libp2p::{identify, noise, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+    use tokio::sync::{mpsc, oneshot};
+
+    #[derive(NetworkBehaviour)]
+    struct Behaviour {
+        identify: identify::Behaviour,
+        kad: kad::Behaviour<MemoryStore>,
+    }
+
+    type Values = Vec<Vec<u8>>;
+
+    enum Ask {
+        PutTo(Record, PeerId),
+        Keep(Record),
+        Get(RecordKey, oneshot::Sender<Vec<Vec<u8>>>),
+    }
+
+    pub struct Peer {
+        asks: mpsc::UnboundedSender<Ask>,
+    }
+
+    impl Peer {
+        /// Connects to `target` (with `/p2p/`) as a LAN DHT server.
+        pub fn connect(target: &str) -> Peer {
+            let addr: Multiaddr = target.parse().unwrap();
+            let Some(libp2p::multiaddr::Protocol::P2p(target_peer)) = addr.iter().last() else {
+                panic!("{target} has no /p2p/");
+            };
+            let mut swarm: Swarm<Behaviour> = libp2p::SwarmBuilder::with_new_identity()
+                .with_tokio()
+                .with_tcp(
+                    tcp::Config::default(),
+                    noise::Config::new,
+                    yamux::Config::default,
+                )
+                .unwrap()
+                .with_behaviour(|key| {
+                    let me = key.public().to_peer_id();
+                    let config = kad::Config::new(StreamProtocol::new("/ipfs/lan/kad/1.0.0"));
+                    let mut kad = kad::Behaviour::with_config(me, MemoryStore::new(me), config);
+                    kad.set_mode(Some(kad::Mode::Server));
+                    Behaviour {
+                        identify: identify::Behaviour::new(identify::Config::new(
+                            "ipfs/0.1.0".into(),
+                            key.public(),
+                        )),
+                        kad,
+                    }
+                })
+                .unwrap()
+                .build();
+            swarm
+                .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+                .unwrap();
+            swarm
+                .behaviour_mut()
+                .kad
+                .add_address(&target_peer, addr.clone());
+            swarm.dial(addr).unwrap();
+            let (asks, mut inbox) = mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                let mut gets: HashMap<QueryId, (Values, oneshot::Sender<Values>)> = HashMap::new();
+                loop {
+                    tokio::select! {
+                        ask = inbox.recv() => match ask {
+                            Some(Ask::PutTo(record, peer)) => {
+                                swarm.behaviour_mut().kad.put_record_to(record, std::iter::once(peer), Quorum::One);
+                            }
+                            Some(Ask::Keep(record)) => {
+                                swarm.behaviour_mut().kad.store_mut().put(record).unwrap();
+                            }
+                            Some(Ask::Get(key, reply)) => {
+                                let id = swarm.behaviour_mut().kad.get_record(key);
+                                gets.insert(id, (Vec::new(), reply));
+                            }
+                            None => return,
+                        },
+                        event = swarm.select_next_some() => {
+                            if let SwarmEvent::Behaviour(BehaviourEvent::Kad(
+                                kad::Event::OutboundQueryProgressed { id, result: QueryResult::GetRecord(result), step, .. },
+                            )) = event {
+                                let done = match result {
+                                    Ok(GetRecordOk::FoundRecord(found)) => {
+                                        if let Some((values, _)) = gets.get_mut(&id) {
+                                            values.push(found.record.value);
+                                        }
+                                        step.last
+                                    }
+                                    _ => true,
+                                };
+                                if done {
+                                    if let Some((values, reply)) = gets.remove(&id) {
+                                        let _ = reply.send(values);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+            Peer { asks }
+        }
+
+        /// Puts `record` into `peer`'s store (not this peer's).
+        pub fn put_to(&self, record: Record, peer: PeerId) {
+            self.asks.send(Ask::PutTo(record, peer)).unwrap();
+        }
+
+        /// Keeps `record` in this peer's store, unchecked, to be served to whoever asks.
+        pub fn keep(&self, record: Record) {
+            self.asks.send(Ask::Keep(record)).unwrap();
+        }
+
+        /// The values the DHT (this peer's store aside: it holds none of them) has for `key`.
+        pub async fn get(&self, key: RecordKey) -> Vec<Vec<u8>> {
+            let (reply, answer) = oneshot::channel();
+            self.asks.send(Ask::Get(key, reply)).unwrap();
+            tokio::time::timeout(Duration::from_secs(20), answer)
+                .await
+                .expect("the DHT query ends")
+                .unwrap()
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipns_records_that_do_not_verify_are_neither_kept_nor_used() {
+    use cairn::ipld::ipns::{IpnsName, Record};
+    use libp2p::kad::{Record as KadRecord, RecordKey};
+
+    let server = tokio::task::spawn_blocking(|| {
+        start_cairn(&["--swarm", LOOPBACK_TCP, "--cluster-api", "off"])
+    })
+    .await
+    .unwrap();
+    let server = std::sync::Arc::new(server);
+    let cairn: libp2p::PeerId = swarm_peer_id(&server).parse().unwrap();
+    let peer = planting_peer::Peer::connect(swarm_addr(&server, "/tcp/"));
+
+    let now = std::time::SystemTime::now();
+    let hour = Duration::from_secs(3600);
+    let record = |seed: u8, signer: u8, eol: std::time::SystemTime| {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        let name = IpnsName::from_ed25519(&key.verifying_key());
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[signer; 32]);
+        let signed = Record::create(&signing, "/ipfs/bafkqaaa", 1, eol, hour, true).unwrap();
+        let kad = KadRecord::new(
+            RecordKey::new(&name.routing_key()),
+            signed.to_bytes().to_vec(),
+        );
+        (name, kad)
+    };
+    let (valid_name, valid) = record(1, 1, now + hour);
+    let (expired_name, expired) = record(2, 2, now - hour);
+    // Signed by another key than the one the name is.
+    let (forged_name, forged) = record(3, 9, now + hour);
+
+    // Put into cairn's DHT store: only the valid record is kept, and served back.
+    let stored = |key: RecordKey| {
+        let peer = &peer;
+        async move { peer.get(key).await }
+    };
+    for attempt in 0..50 {
+        for record in [&valid, &expired, &forged] {
+            peer.put_to(record.clone(), cairn);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !stored(valid.key.clone()).await.is_empty() {
+            break;
+        }
+        assert!(attempt < 49, "cairn never kept the valid record");
+    }
+    assert_eq!(stored(valid.key.clone()).await, vec![valid.value.clone()]);
+    assert!(
+        stored(expired.key.clone()).await.is_empty(),
+        "expired record kept"
+    );
+    assert!(
+        stored(forged.key.clone()).await.is_empty(),
+        "forged record kept"
+    );
+
+    // Served by the peer when cairn resolves: only the valid one is used.
+    for record in [&expired, &forged] {
+        peer.keep(record.clone());
+    }
+    let ask = |path: String| {
+        let server = std::sync::Arc::clone(&server);
+        tokio::task::spawn_blocking(move || server.get(&path))
+    };
+    let valid_answer = ask(format!("/ipns/{valid_name}")).await.unwrap();
+    assert_eq!(valid_answer.status, 200, "{}", valid_answer.text());
+    for name in [expired_name, forged_name] {
+        let answer = ask(format!("/ipns/{name}")).await.unwrap();
+        assert_eq!(answer.status, 502, "{name}: {}", answer.text());
+        assert!(answer.text().contains("refused"), "{}", answer.text());
+    }
+}
+
+#[test]
+fn names_travel_through_a_kubo_routing_v1_endpoint() {
+    let Some((repo, kubo)) = kubo_with(&[("Gateway.ExposeRoutingAPI", "true")]) else {
+        return;
+    };
+    let router = format!("http://{}", kubo.gateway);
+    // cairn and Kubo are not connected: only the router links them.
+    let server = start_cairn(&[
+        "--swarm",
+        LOOPBACK_TCP,
+        "--cluster-api",
+        "off",
+        "--routing-v1",
+        &router,
+    ]);
+    let cid = add_on_kubo(&repo, b"named on kubo");
+    let out = repo.run(&[
+        "name",
+        "publish",
+        "--allow-offline",
+        "--ipns-base=base36",
+        &format!("/ipfs/{cid}"),
+    ]);
+    let name = published_name(&out);
+    let record = server.request(
+        "GET",
+        &format!("/routing/v1/ipns/{name}"),
+        &[("Accept", "application/vnd.ipfs.ipns-record")],
+    );
+    assert_eq!(record.status, 200, "{}", record.text());
+    assert_eq!(
+        record.body,
+        kubo.gateway_get(&format!("/routing/v1/ipns/{name}"), &[])
+            .body
+    );
+
+    // cairn's own name goes to the router: Kubo then serves it.
+    let created = server.send("POST", "/ipns/localhost?key=mine", &[], b"");
+    assert_eq!(created.status, 201, "{}", created.text());
+    let mine = created
+        .header("location")
+        .and_then(|l| l.strip_prefix("ipns://"))
+        .map(|l| l.trim_end_matches('/').to_owned())
+        .unwrap();
+    wait_until(
+        "Kubo's router holds cairn's record",
+        Duration::from_secs(20),
+        || {
+            kubo.gateway_get(&format!("/routing/v1/ipns/{mine}"), &[])
+                .status
+                == 200
+        },
+    );
+}
+
+#[test]
+fn bitswap_peers_that_break_the_protocol_are_disconnected() {
+    use cairn::network::bitswap::transport::Event;
+    use futures_util::AsyncWriteExt;
+
+    let server = start_cairn(&["--swarm", LOOPBACK_TCP, "--cluster-api", "off"]);
+    let cairn: cairn::network::PeerId = swarm_peer_id(&server).parse().unwrap();
+    let target: cairn::network::Multiaddr = swarm_addr(&server, "/tcp/").parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = cairn::network::NetworkConfig {
+            listen: vec![LOOPBACK_TCP.parse().unwrap()],
+            dht: cairn::network::DhtMode::Client,
+            ..Default::default()
+        };
+        let key = libp2p::identity::Keypair::generate_ed25519();
+        let node = cairn::network::start(key, config).await.unwrap();
+        let mut events = node.take_bitswap_events().unwrap();
+        let opener = node.bitswap_opener();
+        // Whether cairn closed the connection within `limit`.
+        async fn closed(
+            events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+            cairn: cairn::network::PeerId,
+            limit: Duration,
+        ) -> bool {
+            let closing = async {
+                while let Some(event) = events.recv().await {
+                    if matches!(event, Event::Disconnected(peer) if peer == cairn) {
+                        return;
+                    }
+                }
+            };
+            tokio::time::timeout(limit, closing).await.is_ok()
+        }
+
+        // Well-behaved: a few streams, each an empty message. The connection stays.
+        assert_eq!(node.dial(target.clone()).await.unwrap(), cairn);
+        let mut kept = Vec::new();
+        for _ in 0..8 {
+            let (mut stream, _) = opener.open(cairn).await.unwrap();
+            stream.write_all(&[0]).await.unwrap();
+            stream.flush().await.unwrap();
+            kept.push(stream);
+        }
+        assert!(
+            !closed(&mut events, cairn, Duration::from_secs(1)).await,
+            "a good peer was dropped"
+        );
+        drop(kept);
+
+        // A message that is not protobuf.
+        let (mut stream, _) = opener.open(cairn).await.unwrap();
+        stream
+            .write_all(&[5, 0xff, 0xff, 0xff, 0xff, 0xff])
+            .await
+            .unwrap();
+        stream.flush().await.unwrap();
+        assert!(
+            closed(&mut events, cairn, Duration::from_secs(10)).await,
+            "still connected after garbage"
+        );
+
+        // Streams by the hundred, held open.
+        assert_eq!(node.dial(target.clone()).await.unwrap(), cairn);
+        let opens = (0..100).map(|_| opener.open(cairn));
+        let streams = futures_util::future::join_all(opens).await;
+        assert!(
+            closed(&mut events, cairn, Duration::from_secs(10)).await,
+            "still connected after a stream flood"
+        );
+        drop(streams);
+    });
+}

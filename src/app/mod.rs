@@ -12,7 +12,9 @@ use std::sync::Arc;
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
+use crate::http::cors::OriginPolicy;
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
+use crate::http::upload::UploadSlots;
 use crate::http::workers::ConnectionWorkers;
 use crate::network::bitswap::client::FindProviders;
 use crate::network::bitswap::swarm::Bitswap;
@@ -25,11 +27,11 @@ use crate::rpc::{RpcApi, RpcOptions};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
-use crate::services::names::{NameOptions, NameService};
+use crate::services::names::{NameOptions, NameService, NetworkNames};
 use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::providing::{self, ProvideMode};
-use crate::services::pubsub::LocalBus;
+use crate::services::pubsub::{BusLimits, LocalBus, NetworkPubsub, PubsubBackend};
 use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
 use crate::store::{Blockstore, SharedSource, StoreOptions};
 
@@ -83,6 +85,15 @@ pub struct ServeOptions {
     pub network: Option<NetworkConfig>,
     /// What the node announces in the DHT.
     pub provide: ProvideMode,
+    /// Uploads in flight at once, across both APIs.
+    pub max_uploads: usize,
+    /// Origins allowed to write (gateway) or change anything (Cluster API); empty: any origin
+    /// on the gateway, none on the Cluster API.
+    pub allowed_origins: OriginPolicy,
+    /// The bearer token gateway writes need, if any.
+    pub write_token: Option<String>,
+    /// Bytes pubsub holds for subscribers, all topics together.
+    pub pubsub_memory: usize,
 }
 
 /// How remote backends are asked for content.
@@ -107,19 +118,27 @@ fn bitswap_source_name(options: &ServeOptions) -> String {
 /// options name.
 fn providers_of(
     node: &network::NetworkHandle,
-    options: &ServeOptions,
-) -> Result<Arc<dyn FindProviders<PeerId>>, String> {
+    routers: Option<&Arc<RoutingV1>>,
+) -> Arc<dyn FindProviders<PeerId>> {
     let dht = Arc::new(DhtProviders(node.clone())) as Arc<dyn FindProviders<PeerId>>;
-    if options.routing_v1.is_empty() {
-        return Ok(dht);
-    }
-    let routing = RoutingV1::new(options.routing_v1.clone(), RoutingOptions::default())
-        .map_err(|e| format!("cannot set up the delegated routers: {e}"))?;
+    let Some(routers) = routers else {
+        return dht;
+    };
     let delegated = DelegatedProviders {
-        routing: Arc::new(routing),
+        routing: Arc::clone(routers),
         node: node.clone(),
     };
-    Ok(Arc::new(AllProviders(vec![dht, Arc::new(delegated)])))
+    Arc::new(AllProviders(vec![dht, Arc::new(delegated)]))
+}
+
+/// The delegated routers the options name (None: none).
+fn routers_of(options: &ServeOptions) -> Result<Option<Arc<RoutingV1>>, String> {
+    if options.routing_v1.is_empty() {
+        return Ok(None);
+    }
+    RoutingV1::new(options.routing_v1.clone(), RoutingOptions::default())
+        .map(|routers| Some(Arc::new(routers)))
+        .map_err(|e| format!("cannot set up the delegated routers: {e}"))
 }
 
 /// The block source requests read from: the store, then Bitswap `peers` (with a libp2p
@@ -197,6 +216,9 @@ pub async fn serve(
     shutdown: Shutdown,
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), String> {
+    if let Some(limit) = server::raise_descriptor_limit() {
+        tracing::debug!(limit, "open-file limit");
+    }
     let store = open_store(&options.data, options.store.clone())?;
     let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
     let keystore = Keystore::open(&options.data).map_err(|e| e.to_string())?;
@@ -234,23 +256,28 @@ pub async fn serve(
     if !writable {
         tracing::info!("gateway is read-only (not on loopback; --writable to accept uploads)");
     }
+    let uploads = UploadSlots::new(options.max_uploads);
+    let body_timeout = Some(options.limits.body_timeout);
     let gateway_options = GatewayOptions {
         writable,
         max_upload: options.max_upload,
         subdomain_hosts: options.subdomain_hosts.clone(),
         listing_without_accept: options.listing_without_accept,
-        limits: options.gateway_limits.clone(),
+        limits: GatewayLimits {
+            body_timeout,
+            ..options.gateway_limits.clone()
+        },
+        uploads: uploads.clone(),
+        allowed_origins: options.allowed_origins.clone(),
+        write_token: options.write_token.clone(),
+        dnslink_hosts: options
+            .names
+            .static_dnslinks
+            .iter()
+            .map(|(domain, _)| domain.clone())
+            .collect(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
-    let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));
-    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
-    // wait out its grace period for them.
-    let closing = Arc::clone(&bus);
-    let mut stopping = shutdown.clone();
-    tokio::spawn(async move {
-        stopping.wait().await;
-        closing.close();
-    });
     let node = match options.network.clone() {
         Some(config) => Some(
             network::start(keypair_of(&keystore), config)
@@ -259,6 +286,34 @@ pub async fn serve(
         ),
         None => None,
     };
+    // Pubsub: on the node's gossipsub when there is one, else between local clients only.
+    let bus_limits = BusLimits {
+        memory: options.pubsub_memory,
+        ..BusLimits::default()
+    };
+    let (pubsub, bus): (Arc<dyn PubsubBackend>, Arc<LocalBus>) = match &node {
+        Some(node) => {
+            let pubsub = NetworkPubsub::start(node.clone(), bus_limits);
+            let bus = Arc::clone(pubsub.bus());
+            (Arc::new(pubsub), bus)
+        }
+        None => {
+            let bus = Arc::new(LocalBus::with_limits(
+                keystore.self_key().peer_id(),
+                bus_limits,
+                None,
+            ));
+            (Arc::clone(&bus) as Arc<dyn PubsubBackend>, bus)
+        }
+    };
+    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
+    // wait out its grace period for them.
+    let mut stopping = shutdown.clone();
+    tokio::spawn(async move {
+        stopping.wait().await;
+        bus.close();
+    });
+    let routers = routers_of(&options)?;
     let mut peers = None;
     if let Some(node) = &node {
         // Peers are answered from what is here; a want never sends this node to the network.
@@ -269,7 +324,7 @@ pub async fn serve(
         let bitswap = Bitswap::start(
             node,
             server,
-            Some(providers_of(node, &options)?),
+            Some(providers_of(node, routers.as_ref())),
             bitswap::client::ClientConfig::default(),
         )
         .map_err(|e| format!("cannot run bitswap: {e}"))?;
@@ -303,14 +358,27 @@ pub async fn serve(
         Arc::clone(&pins),
         options.names.clone(),
     )
-    .map(|names| Arc::new(names.with_pinning(Arc::clone(&pinning))))
+    .map(|names| names.with_pinning(Arc::clone(&pinning)))
+    .map(|names| match (&node, &routers) {
+        (None, None) => names,
+        _ => names.with_routing(Arc::new(NetworkNames {
+            node: node.clone(),
+            routers: routers.clone(),
+        })),
+    })
+    .map(Arc::new)
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
     let gateway = Arc::new(
-        Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
-            .with_retrieval(blocks)
-            .with_pinning(Arc::clone(&pinning))
-            .with_names(Arc::clone(&names)),
+        Gateway::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            pubsub,
+            gateway_options,
+        )
+        .with_retrieval(blocks)
+        .with_pinning(Arc::clone(&pinning))
+        .with_names(Arc::clone(&names)),
     );
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)
@@ -350,6 +418,9 @@ pub async fn serve(
                 ],
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
+                uploads,
+                body_timeout,
+                allowed_origins: options.allowed_origins.clone(),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());
@@ -468,9 +539,9 @@ pub fn import(data: &Path, files: &[PathBuf], pin_roots: bool) -> Result<Vec<Car
         .collect()
 }
 
-/// Removes every block no pin reaches.
-pub fn gc(data: &Path) -> Result<GcReport, String> {
+/// Removes every block no pin reaches, waiting at most `wait` for uploads in progress.
+pub fn gc(data: &Path, wait: std::time::Duration) -> Result<GcReport, String> {
     let store = open_store(data, StoreOptions::default())?;
     let pins = Pinset::open(data).map_err(|e| e.to_string())?;
-    gc::collect(&store, &pins, &[]).map_err(|e| e.to_string())
+    gc::collect_within(&store, &pins, &[], wait).map_err(|e| e.to_string())
 }

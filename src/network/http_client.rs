@@ -26,7 +26,7 @@ use bytes::{Bytes, BytesMut};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{header, Request, Response, Uri};
 use http_body::Body as _;
-use http_body_util::Empty;
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -237,11 +237,11 @@ fn tls_config(extra_roots: &[Vec<u8>]) -> Result<rustls::ClientConfig, ClientErr
 /// Largest read buffer of one HTTP/1 connection (hyper's minimum is 8 KiB).
 const HTTP1_READ_BUFFER: usize = 64 << 10;
 
-/// A pooled HTTP/1.1 and HTTP/2 client for body-less requests (GET, HEAD). Cheap to clone:
-/// clones share the pool.
+/// A pooled HTTP/1.1 and HTTP/2 client for body-less requests (GET, HEAD) and small bodies
+/// sent whole (a `PUT` of an IPNS record). Cheap to clone: clones share the pool.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl HttpClient {
@@ -269,8 +269,19 @@ impl HttpClient {
     }
 
     /// A request for `uri` with cairn's `User-Agent` and the given `Accept`.
-    pub fn request(method: http::Method, uri: Uri, accept: &str) -> Request<Empty<Bytes>> {
-        let mut request = Request::new(Empty::new());
+    pub fn request(method: http::Method, uri: Uri, accept: &str) -> Request<Full<Bytes>> {
+        Self::request_with_body(method, uri, accept, Bytes::new())
+    }
+
+    /// A request as [`HttpClient::request`] makes it, carrying `body` (an empty body sends no
+    /// `Content-Length` on a GET).
+    pub fn request_with_body(
+        method: http::Method,
+        uri: Uri,
+        accept: &str,
+        body: Bytes,
+    ) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(body));
         *request.method_mut() = method;
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
@@ -288,7 +299,7 @@ impl HttpClient {
     /// to the caller, who reads it through a [`BodyStream`]. Redirects come back as they are.
     pub async fn send(
         &self,
-        request: Request<Empty<Bytes>>,
+        request: Request<Full<Bytes>>,
         deadline: Instant,
         timeout: Duration,
     ) -> Result<Response<Incoming>, RequestError> {

@@ -1,6 +1,7 @@
 //! The libp2p node: a swarm over TCP and QUIC-v1 (Noise and Yamux on TCP), with Identify
 //! (`/ipfs/id/1.0.0`, agent `cairn/<version>`), Ping, Kademlia, connection limits (counts
-//! and memory), peering and Bitswap's streams ([`super::bitswap::transport`]).
+//! and memory), peering, Bitswap's streams ([`super::bitswap::transport`]) and gossipsub
+//! ([`super::pubsub`]).
 //! The swarm runs in a task of its own; the rest of the program holds a cloneable
 //! [`NetworkHandle`] that talks to it over a channel.
 //!
@@ -19,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use libp2p::identity::Keypair;
@@ -37,6 +38,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::bitswap::transport;
 use super::config::{peer_of, DhtMode, NetworkConfig};
 use super::peering;
+use super::pubsub;
+use super::records;
 
 /// The Amino DHT's protocol (Kubo's `/ipfs/kad/1.0.0`; libp2p Kademlia spec,
 /// github.com/libp2p/specs/blob/master/kad-dht/README.md).
@@ -90,6 +93,7 @@ struct Behaviour {
     lan_kad: kad::Behaviour<MemoryStore>,
     peering: peering::Behaviour,
     bitswap: transport::Behaviour,
+    gossipsub: pubsub::Behaviour,
 }
 
 enum Command {
@@ -97,6 +101,7 @@ enum Command {
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
     Connections(oneshot::Sender<Vec<(PeerId, Multiaddr)>>),
     Dial(Multiaddr, oneshot::Sender<Result<PeerId, NetworkError>>),
+    Disconnect(PeerId),
     DialPeer(
         PeerId,
         Vec<Multiaddr>,
@@ -111,6 +116,20 @@ enum Command {
         key: RecordKey,
         reply: oneshot::Sender<Result<(), NetworkError>>,
     },
+    Publish {
+        topic: String,
+        data: bytes::Bytes,
+        reply: oneshot::Sender<Result<u64, pubsub::PublishError>>,
+    },
+    PutRecord {
+        record: kad::Record,
+        reply: oneshot::Sender<Result<(), NetworkError>>,
+    },
+    GetRecords {
+        key: RecordKey,
+        limit: usize,
+        reply: oneshot::Sender<Vec<FoundRecord>>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -123,6 +142,7 @@ pub struct NetworkHandle {
     bitswap: transport::Opener,
     /// Taken by the one Bitswap task that serves the node.
     bitswap_events: Arc<Mutex<Option<mpsc::UnboundedReceiver<transport::Event>>>>,
+    pubsub: Arc<pubsub::Shared>,
 }
 
 impl std::fmt::Debug for NetworkHandle {
@@ -158,6 +178,15 @@ impl NetworkHandle {
     /// if that peer is already connected.
     pub async fn dial(&self, addr: Multiaddr) -> Result<PeerId, NetworkError> {
         self.ask(|reply| Command::Dial(addr, reply)).await?
+    }
+
+    /// Closes every connection to `peer` (one that broke a protocol's rules). It may dial
+    /// again, and is answered again, as any peer would be.
+    pub async fn disconnect(&self, peer: PeerId) -> Result<(), NetworkError> {
+        self.commands
+            .send(Command::Disconnect(peer))
+            .await
+            .map_err(|_| NetworkError::Stopped)
     }
 
     /// Connects to `peer` at any of `addrs` (a delegated router's answer); at once if it is
@@ -209,6 +238,76 @@ impl NetworkHandle {
             .await?
     }
 
+    /// Subscribes the node to `topic` on the network (gossipsub), so that peers send it the
+    /// topic's messages ([`NetworkHandle::take_pubsub_messages`]). Returns at once; the swarm
+    /// task applies it moments later. Subscribing twice is subscribing once.
+    pub fn pubsub_subscribe(&self, topic: &str) {
+        self.pubsub.want(topic, true);
+    }
+
+    /// Ends the node's subscription to `topic` (at once, like [`Self::pubsub_subscribe`]).
+    pub fn pubsub_unsubscribe(&self, topic: &str) {
+        self.pubsub.want(topic, false);
+    }
+
+    /// Whether the node is subscribed to `topic` on the network now (false for a topic
+    /// longer than [`pubsub::PubsubLimits::max_topic_len`], which stays local).
+    pub fn pubsub_is_subscribed(&self, topic: &str) -> bool {
+        self.pubsub.is_subscribed(topic)
+    }
+
+    /// Signs `data` with the node's key and publishes it to `topic`; returns its seqno. With
+    /// no peer subscribed to the topic, the message reaches nobody (not an error).
+    pub async fn pubsub_publish(
+        &self,
+        topic: &str,
+        data: bytes::Bytes,
+    ) -> Result<u64, pubsub::PublishError> {
+        let topic = topic.to_owned();
+        self.ask(|reply| Command::Publish { topic, data, reply })
+            .await
+            .map_err(|_| pubsub::PublishError::Stopped)?
+    }
+
+    /// The messages peers publish to the topics the node is subscribed to: `Some` once, for
+    /// the task that hands them on.
+    pub fn take_pubsub_messages(&self) -> Option<pubsub::Messages> {
+        self.pubsub.take_messages()
+    }
+
+    /// Puts a value record under `key` into both DHTs (locally, and at the peers closest to
+    /// the key), to be kept for at most `keep`; returns once the puts end, successfully if
+    /// one peer took it. Only what [`records::admit`] accepts is worth putting: peers
+    /// validate as this node does.
+    pub async fn put_record(
+        &self,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        keep: Duration,
+    ) -> Result<(), NetworkError> {
+        let mut record = kad::Record::new(RecordKey::new(&key), value);
+        record.expires = Some(std::time::Instant::now() + keep);
+        self.ask(|reply| Command::PutRecord { record, reply })
+            .await?
+    }
+
+    /// Asks both DHTs for the value records under `key` and returns up to `limit` of them,
+    /// once `limit` are found or the queries end. Nothing is validated here: records come
+    /// from anyone.
+    pub async fn get_records(
+        &self,
+        key: Vec<u8>,
+        limit: usize,
+    ) -> Result<Vec<FoundRecord>, NetworkError> {
+        let key = RecordKey::new(&key);
+        self.ask(|reply| Command::GetRecords {
+            key,
+            limit: limit.max(1),
+            reply,
+        })
+        .await
+    }
+
     /// Stops the node (closing its connections) and waits until it has.
     pub async fn shutdown(&self) {
         let _ = self.ask(Command::Shutdown).await;
@@ -233,7 +332,10 @@ impl NetworkHandle {
 pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHandle, NetworkError> {
     let peer_id = keypair.public().to_peer_id();
     let (bitswap, bitswap_opener, bitswap_events) = transport::Behaviour::new();
-    let mut swarm = build_swarm(keypair, &config, bitswap)?;
+    let (gossipsub, gossip) =
+        pubsub::behaviour(&keypair, &config.pubsub).map_err(NetworkError::Setup)?;
+    let pubsub = Arc::clone(&gossip.shared);
+    let mut swarm = build_swarm(keypair, &config, bitswap, gossipsub)?;
 
     let mut waiting = HashMap::new();
     for addr in &config.listen {
@@ -255,7 +357,9 @@ pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHan
         requests: 0,
         owners: HashMap::new(),
         find_providers: HashMap::new(),
+        find_records: HashMap::new(),
         provides: HashMap::new(),
+        gossip,
     };
     let deadline = tokio::time::sleep(LISTEN_TIMEOUT);
     tokio::pin!(deadline);
@@ -317,6 +421,7 @@ pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHan
         commands,
         bitswap: bitswap_opener,
         bitswap_events: Arc::new(Mutex::new(Some(bitswap_events))),
+        pubsub,
     })
 }
 
@@ -324,6 +429,7 @@ fn build_swarm(
     keypair: Keypair,
     config: &NetworkConfig,
     bitswap: transport::Behaviour,
+    gossipsub: pubsub::Behaviour,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
     let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
     let limits = &config.limits;
@@ -394,6 +500,7 @@ fn build_swarm(
                 lan_kad,
                 peering: peering::Behaviour::new(peered),
                 bitswap,
+                gossipsub,
             }
         })
         .map_err(|e| setup(&e))?
@@ -412,10 +519,13 @@ fn dht(
     let mut config = kad::Config::new(protocol);
     config.set_query_timeout(KAD_QUERY_TIMEOUT);
     // Records and provider announcements from peers come to `Node` as events, so that only
-    // provider records (which kad checks came from the provider itself) are stored; value
-    // records (IPNS, public keys) are not validated here, so they are neither stored nor
-    // served.
+    // provider records (which kad checks came from the provider itself) and value records
+    // that `records::admit` accepts (valid IPNS records) are stored and served.
     config.set_record_filtering(kad::StoreInserts::FilterBoth);
+    // Records are re-put by their publishers (cairn's own by the name service's
+    // republisher), as in Kubo's DHT, which neither republishes nor replicates others'.
+    config.set_publication_interval(None);
+    config.set_replication_interval(None);
     if !periodic_bootstrap {
         // Nothing to walk from: no periodic bootstrap (it would only log failures).
         config.set_periodic_bootstrap_interval(None);
@@ -453,6 +563,21 @@ struct FindProviders {
     reply: oneshot::Sender<Result<Vec<PeerId>, NetworkError>>,
 }
 
+/// A value record a DHT query found.
+#[derive(Debug, Clone)]
+pub struct FoundRecord {
+    /// The peer that sent it; None for this node's own store.
+    pub peer: Option<PeerId>,
+    pub value: Vec<u8>,
+}
+
+struct FindRecords {
+    found: Vec<FoundRecord>,
+    limit: usize,
+    reply: oneshot::Sender<Vec<FoundRecord>>,
+}
+
+/// A provider announcement or a record put, on both DHTs.
 struct Provide {
     succeeded: bool,
     error: Option<String>,
@@ -472,14 +597,20 @@ struct Node {
     requests: u64,
     owners: HashMap<(Dht, QueryId), u64>,
     find_providers: HashMap<u64, Pending<FindProviders>>,
+    find_records: HashMap<u64, Pending<FindRecords>>,
     provides: HashMap<u64, Pending<Provide>>,
+    gossip: pubsub::Gossip,
 }
 
 impl Node {
     async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        let pubsub = Arc::clone(&self.gossip.shared);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                () = pubsub.changed.notified() => {
+                    self.gossip.apply_changes(&mut self.swarm.behaviour_mut().gossipsub);
+                }
                 command = inbox.recv() => match command {
                     Some(command) => {
                         if let Some(done) = self.on_command(command) {
@@ -507,6 +638,9 @@ impl Node {
                 let _ = reply.send(self.remotes.values().cloned().collect());
             }
             Command::Dial(addr, reply) => self.dial(addr, reply),
+            Command::Disconnect(peer) => {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
             Command::DialPeer(peer, addrs, reply) => {
                 if self.swarm.is_connected(&peer) {
                     let _ = reply.send(Ok(peer));
@@ -536,38 +670,74 @@ impl Node {
                 self.find_providers
                     .insert(request, Pending { running, state });
             }
-            Command::StartProviding { key, reply } => {
+            Command::StartProviding { key, reply } => self.on_both_dhts(reply, |kad| {
+                kad.start_providing(key.clone()).map_err(|e| e.to_string())
+            }),
+            Command::PutRecord { record, reply } => self.on_both_dhts(reply, |kad| {
+                kad.put_record(record.clone(), kad::Quorum::One)
+                    .map_err(|e| e.to_string())
+            }),
+            Command::GetRecords { key, limit, reply } => {
                 let request = self.next_request();
                 let behaviour = self.swarm.behaviour_mut();
-                let mut running = Vec::new();
-                let mut error = None;
-                for (dht, kad) in [
-                    (Dht::Wan, &mut behaviour.kad),
-                    (Dht::Lan, &mut behaviour.lan_kad),
-                ] {
-                    match kad.start_providing(key.clone()) {
-                        Ok(id) => running.push((dht, id)),
-                        Err(e) => error = Some(e.to_string()),
-                    }
-                }
-                if running.is_empty() {
-                    let error = error.unwrap_or_default();
-                    let _ = reply.send(Err(NetworkError::Dht(error)));
-                    return None;
-                }
+                let running = vec![
+                    (Dht::Wan, behaviour.kad.get_record(key.clone())),
+                    (Dht::Lan, behaviour.lan_kad.get_record(key)),
+                ];
                 for query in &running {
                     self.owners.insert(*query, request);
                 }
-                let state = Provide {
-                    succeeded: false,
-                    error,
+                let state = FindRecords {
+                    found: Vec::new(),
+                    limit,
                     reply,
                 };
-                self.provides.insert(request, Pending { running, state });
+                self.find_records
+                    .insert(request, Pending { running, state });
+            }
+            Command::Publish { topic, data, reply } => {
+                let local = *self.swarm.local_peer_id();
+                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                let _ = reply.send(self.gossip.publish(gossipsub, &local, &topic, data));
             }
             Command::Shutdown(done) => return Some(done),
         }
         None
+    }
+
+    /// Starts `start` on both DHTs (a provider announcement or a record put); `reply` gets
+    /// the outcome once both end: success if either reached a peer.
+    fn on_both_dhts(
+        &mut self,
+        reply: oneshot::Sender<Result<(), NetworkError>>,
+        mut start: impl FnMut(&mut kad::Behaviour<MemoryStore>) -> Result<QueryId, String>,
+    ) {
+        let request = self.next_request();
+        let behaviour = self.swarm.behaviour_mut();
+        let mut running = Vec::new();
+        let mut error = None;
+        for (dht, kad) in [
+            (Dht::Wan, &mut behaviour.kad),
+            (Dht::Lan, &mut behaviour.lan_kad),
+        ] {
+            match start(kad) {
+                Ok(id) => running.push((dht, id)),
+                Err(e) => error = Some(e),
+            }
+        }
+        if running.is_empty() {
+            let _ = reply.send(Err(NetworkError::Dht(error.unwrap_or_default())));
+            return;
+        }
+        for query in &running {
+            self.owners.insert(*query, request);
+        }
+        let state = Provide {
+            succeeded: false,
+            error,
+            reply,
+        };
+        self.provides.insert(request, Pending { running, state });
     }
 
     fn dial(&mut self, addr: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetworkError>>) {
@@ -671,6 +841,11 @@ impl Node {
             })) => self.on_identify(connection_id, peer_id, info),
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(Dht::Wan, event),
             SwarmEvent::Behaviour(BehaviourEvent::LanKad(event)) => self.on_kad(Dht::Lan, event),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => {
+                if let Some(slow) = self.gossip.on_event(event) {
+                    let _ = self.swarm.disconnect_peer_id(slow);
+                }
+            }
             _ => {}
         }
     }
@@ -723,9 +898,36 @@ impl Node {
                 id, result, step, ..
             } => match result {
                 QueryResult::GetProviders(result) => self.on_providers(dht, id, result, step.last),
-                QueryResult::StartProviding(result) => self.on_provided(dht, id, result),
+                QueryResult::StartProviding(result) => {
+                    self.on_provided(dht, id, result.map(|_| ()).map_err(|e| e.to_string()))
+                }
+                QueryResult::PutRecord(result) => {
+                    self.on_provided(dht, id, result.map(|_| ()).map_err(|e| e.to_string()))
+                }
+                QueryResult::GetRecord(result) => self.on_records(dht, id, result, step.last),
                 _ => {}
             },
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        source,
+                        record: Some(record),
+                        ..
+                    },
+            } => {
+                let store = self.kad(dht).store_mut();
+                let kept = store.get(&record.key);
+                match records::admit(&record, kept.as_deref(), SystemTime::now()) {
+                    Ok(keep) => {
+                        let mut record = record;
+                        record.expires = Some(std::time::Instant::now() + keep);
+                        if let Err(e) = store.put(record) {
+                            tracing::debug!(%source, "record not stored: {e}");
+                        }
+                    }
+                    Err(why) => tracing::debug!(%source, "record refused: {why}"),
+                }
+            }
             kad::Event::InboundRequest {
                 request:
                     kad::InboundRequest::AddProvider {
@@ -793,7 +995,42 @@ impl Node {
         }
     }
 
-    fn on_provided(&mut self, dht: Dht, id: QueryId, result: kad::AddProviderResult) {
+    fn on_records(&mut self, dht: Dht, id: QueryId, result: kad::GetRecordResult, last: bool) {
+        let Some(&request) = self.owners.get(&(dht, id)) else {
+            return;
+        };
+        let Some(pending) = self.find_records.get_mut(&request) else {
+            return;
+        };
+        let query = &mut pending.state;
+        let ended = match result {
+            Ok(kad::GetRecordOk::FoundRecord(found)) => {
+                if query.found.len() < query.limit {
+                    query.found.push(FoundRecord {
+                        peer: found.peer,
+                        value: found.record.value,
+                    });
+                }
+                last
+            }
+            Ok(kad::GetRecordOk::FinishedWithNoAdditionalRecord { .. }) => true,
+            Err(e) => {
+                tracing::debug!("record query: {e}");
+                true
+            }
+        };
+        if ended {
+            pending.running.retain(|q| *q != (dht, id));
+            self.owners.remove(&(dht, id));
+        }
+        if pending.running.is_empty() || query.found.len() >= query.limit {
+            let pending = self.find_records.remove(&request).expect("looked up above");
+            self.stop_queries(&pending.running);
+            let _ = pending.state.reply.send(pending.state.found);
+        }
+    }
+
+    fn on_provided(&mut self, dht: Dht, id: QueryId, result: Result<(), String>) {
         let Some(request) = self.owners.remove(&(dht, id)) else {
             return;
         };
@@ -802,8 +1039,8 @@ impl Node {
         };
         pending.running.retain(|q| *q != (dht, id));
         match result {
-            Ok(_) => pending.state.succeeded = true,
-            Err(e) => pending.state.error = Some(e.to_string()),
+            Ok(()) => pending.state.succeeded = true,
+            Err(e) => pending.state.error = Some(e),
         }
         if pending.running.is_empty() {
             let Provide {

@@ -1,7 +1,9 @@
 //! A Delegated Routing V1 HTTP client (<https://specs.ipfs.tech/routing/http-routing-v1/>):
-//! who provides a CID (`GET /routing/v1/providers/{cid}`) and where a peer is
-//! (`GET /routing/v1/peers/{peer-id}`), asked of servers such as someguy, Kubo with
-//! `Gateway.ExposeRoutingAPI`, or `delegated-ipfs.dev`.
+//! who provides a CID (`GET /routing/v1/providers/{cid}`), where a peer is
+//! (`GET /routing/v1/peers/{peer-id}`), and IPNS records (`GET` and `PUT
+//! /routing/v1/ipns/{name}`), asked of servers such as someguy, Kubo with
+//! `Gateway.ExposeRoutingAPI`, or `delegated-ipfs.dev`. IPNS records are handed up as the
+//! server sent them (at most the IPNS spec's 10 KiB): the caller verifies them.
 //!
 //! Answers come as `application/json` (one object holding a list) or, when the server
 //! streams, `application/x-ndjson` (one record a line); both are asked for and read. Records of
@@ -16,7 +18,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use cid::Cid;
 use http::{header, Method, StatusCode};
 use multihash::Multihash;
@@ -27,9 +29,12 @@ use super::http_client::{
     BodyStream, ClientError, ClientOptions, Endpoint, HttpClient, RequestError,
 };
 use crate::ipld::cid::{codec, hash, v1_text};
+use crate::ipld::ipns::{IpnsName, MAX_RECORD_SIZE};
 
 /// Streamed records preferred, one JSON document accepted.
 const ACCEPT: &str = "application/x-ndjson, application/json";
+/// The media type of a serialized IPNS record (IPNS spec; routing V1 `/ipns`).
+const IPNS_RECORD: &str = "application/vnd.ipfs.ipns-record";
 
 /// Multihash digests longer than this cannot be peer IDs: libp2p inlines public keys of up to
 /// 42 bytes with the identity hash, and hashes longer ones with SHA-256.
@@ -181,6 +186,109 @@ impl RoutingV1 {
         Ok(addrs)
     }
 
+    /// The IPNS records the servers hold for `name`, one per server that has one (empty when
+    /// none does). Not verified: that is the caller's job.
+    pub async fn get_ipns(&self, name: &IpnsName) -> Result<Vec<Bytes>, RoutingError> {
+        let path = format!("/routing/v1/ipns/{name}");
+        let answers = futures_util::future::join_all(
+            self.endpoints
+                .iter()
+                .map(|endpoint| self.exchange(endpoint, Method::GET, &path, Bytes::new())),
+        )
+        .await;
+        let mut records = Vec::new();
+        let mut failures = Vec::new();
+        let mut answered = false;
+        for (endpoint, answer) in self.endpoints.iter().zip(answers) {
+            match answer {
+                Ok(Some(record)) => {
+                    answered = true;
+                    records.push(record);
+                }
+                Ok(None) => answered = true,
+                Err(failure) => failures.push((endpoint.clone(), failure)),
+            }
+        }
+        if answered {
+            Ok(records)
+        } else {
+            Err(RoutingError {
+                what: format!("the IPNS record of {name}"),
+                failures,
+            })
+        }
+    }
+
+    /// Hands `record` (serialized, signed for `name`) to every server; returns how many took
+    /// it, or why none did.
+    pub async fn put_ipns(&self, name: &IpnsName, record: Bytes) -> Result<usize, RoutingError> {
+        let path = format!("/routing/v1/ipns/{name}");
+        let answers = futures_util::future::join_all(
+            self.endpoints
+                .iter()
+                .map(|endpoint| self.exchange(endpoint, Method::PUT, &path, record.clone())),
+        )
+        .await;
+        let mut taken = 0;
+        let mut failures = Vec::new();
+        for (endpoint, answer) in self.endpoints.iter().zip(answers) {
+            match answer {
+                Ok(_) => taken += 1,
+                Err(failure) => failures.push((endpoint.clone(), failure)),
+            }
+        }
+        if taken > 0 {
+            Ok(taken)
+        } else {
+            Err(RoutingError {
+                what: format!("a put of the IPNS record of {name}"),
+                failures,
+            })
+        }
+    }
+
+    /// One IPNS exchange with one server: a `GET` (the record, None on 404) or a `PUT` of
+    /// `body` (None on success).
+    async fn exchange(
+        &self,
+        endpoint: &Endpoint,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<Option<Bytes>, Failure> {
+        let timeout = self.options.timeout;
+        let deadline = Instant::now() + timeout;
+        let uri = endpoint
+            .uri(path)
+            .map_err(|e| Failure::Request(RequestError::Transport(e.to_string())))?;
+        let put = method == Method::PUT;
+        let mut request = HttpClient::request_with_body(method, uri, IPNS_RECORD, body);
+        if put {
+            request.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(IPNS_RECORD),
+            );
+        }
+        let response = self
+            .client
+            .send(request, deadline, timeout)
+            .await
+            .map_err(Failure::Request)?;
+        match response.status() {
+            StatusCode::OK | StatusCode::NO_CONTENT if put => return Ok(None),
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND if !put => return Ok(None),
+            status => return Err(Failure::Status(status)),
+        }
+        let body =
+            BodyStream::new(response, MAX_RECORD_SIZE as u64, timeout).map_err(Failure::Request)?;
+        match tokio::time::timeout_at(deadline, body.collect()).await {
+            Ok(Ok(record)) => Ok(Some(record)),
+            Ok(Err(e)) => Err(Failure::Request(e)),
+            Err(_) => Err(Failure::Request(RequestError::Timeout(timeout))),
+        }
+    }
+
     /// Asks every server for `path` at once and merges the records of those that answered.
     async fn ask(
         &self,
@@ -267,6 +375,28 @@ impl RoutingV1 {
             parse_json(&data, list, max)
         }
     }
+}
+
+/// The records in a whole answer body, JSON or NDJSON, as [`RoutingV1`] reads them (at most
+/// `max`): the fuzz target's entry to the parsers of server answers.
+#[cfg(any(test, fuzzing))]
+pub fn parse_answer(
+    data: &[u8],
+    ndjson: bool,
+    list: &str,
+    max: usize,
+) -> Result<Vec<PeerRecord>, Failure> {
+    if !ndjson {
+        return parse_json(data, list, max);
+    }
+    let mut records = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        if records.len() >= max {
+            break;
+        }
+        records.extend(parse_line(line)?);
+    }
+    Ok(records)
 }
 
 /// The records of a JSON answer: `{"<list>": [record, …]}` (`null` or absent: none).

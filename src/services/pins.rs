@@ -107,7 +107,8 @@ pub struct Pinset {
 impl Pinset {
     pub fn open(data_dir: &Path) -> Result<Pinset> {
         let dir = data_dir.join("pins");
-        fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
+        // Durably: an acknowledged pin's file is only as durable as the directory's name.
+        crate::store::durable::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
         Ok(Pinset {
             dir,
             counter: AtomicU64::new(0),

@@ -6,9 +6,10 @@
 
 pub mod dag;
 pub mod dns;
-mod peer;
+pub mod peer;
+pub mod sse;
 
-pub use peer::{peer, peers_required};
+pub use peer::peer;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -62,6 +63,15 @@ pub fn import(data: &Path, cars: &[PathBuf]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// How [`Server::launch`] starts the process.
+#[derive(Default)]
+pub struct Launch {
+    /// Shell commands run before the server replaces the shell (`ulimit -Sn 256`).
+    pub shell: Option<String>,
+    /// Where the server's standard error goes (default: the test's).
+    pub stderr: Option<PathBuf>,
+}
+
 /// A running `cairn serve`, killed on drop.
 pub struct Server {
     child: Child,
@@ -107,7 +117,30 @@ impl Server {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Server {
-        let mut command = Command::new(cairn_bin());
+        Server::launch(data, args, env, &Launch::default())
+    }
+
+    /// Starts a server as [`Server::start_in_with_env`] does, run through `launch.shell`
+    /// (e.g. to set resource limits first) and with its standard error sent to
+    /// `launch.stderr` (a file the test reads) instead of the test's own.
+    pub fn launch(
+        data: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+        launch: &Launch,
+    ) -> Server {
+        let mut command = match &launch.shell {
+            // `sh -c '<prefix>; exec "$0" "$@"' cairn serve …`: the server keeps the shell's pid.
+            Some(prefix) => {
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!("{prefix}; exec \"$0\" \"$@\""))
+                    .arg(cairn_bin());
+                command
+            }
+            None => Command::new(cairn_bin()),
+        };
         command.arg("serve").arg("--data").arg(data.path());
         if !args.contains(&"--gateway") {
             command.args(["--gateway", "127.0.0.1:0"]);
@@ -129,7 +162,10 @@ impl Server {
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &launch.stderr {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("stderr file")),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start cairn serve");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());

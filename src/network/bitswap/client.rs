@@ -12,7 +12,8 @@
 //!   dials).
 //!
 //! [`Client::get`] returns a [`Fetch`], a future of the verified [`Block`]. Gets belong to a
-//! [`Session`] (one per request or DAG walk), which remembers the peers that sent its blocks.
+//! [`Session`] (one per request or DAG walk), which remembers the peers that sent its blocks;
+//! [`DagSessions`] finds the session of a DAG's block for callers that only know CIDs.
 //!
 //! # The algorithm
 //!
@@ -56,6 +57,7 @@
 //! The caller owns the deadline: it wraps the fetch in a timeout, or uses [`Fetch::within`],
 //! whose error carries a [`Diagnosis`] of what was tried (for a 504 page).
 
+mod dag_sessions;
 mod diagnosis;
 mod engine;
 
@@ -77,6 +79,7 @@ use tokio::time::Instant;
 use self::engine::{Engine, Legacy, Outgoing, SessionId, WaiterId};
 use super::{Block, Message, Protocol, Wantlist};
 
+pub use self::dag_sessions::DagSessions;
 pub use self::diagnosis::{Asked, Diagnosis, Outcome, PeerReport, ProviderLookups, SessionStats};
 
 /// What identifies a peer to the client: whatever the transport uses (a libp2p `PeerId`).

@@ -11,6 +11,11 @@ use crate::ipld::ipns;
 
 /// How long one DNS query may take before DNSLink resolution gives up.
 pub const DEFAULT_DNS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a network lookup of a name may take (Kubo's gateway gives IPNS a minute; a
+/// public gateway's visitors wait less).
+pub const DEFAULT_NETWORK_TIMEOUT: Duration = Duration::from_secs(20);
+/// How often local keys' records are put into the network again (Kubo's default).
+pub const DEFAULT_REPUBLISH_PERIOD: Duration = Duration::from_secs(4 * 3600);
 /// Longest domain name (RFC 1035 §2.3.4, without the root dot).
 const MAX_DOMAIN_LEN: usize = 253;
 /// Longest domain label (RFC 1035 §2.3.4).
@@ -38,6 +43,11 @@ pub struct NameOptions {
     pub dns_timeout: Duration,
     /// Static DNSLink entries, domain → value; they win over DNS.
     pub static_dnslinks: Vec<(String, String)>,
+    /// Longest a network lookup of a name (the DHT and delegated routers together) may take.
+    pub network_timeout: Duration,
+    /// How often local keys' records are put into the network again (Kubo's
+    /// `Ipns.RepublishPeriod`).
+    pub republish_period: Duration,
 }
 
 impl Default for NameOptions {
@@ -48,6 +58,8 @@ impl Default for NameOptions {
             dns_servers: DnsServers::System,
             dns_timeout: DEFAULT_DNS_TIMEOUT,
             static_dnslinks: Vec::new(),
+            network_timeout: DEFAULT_NETWORK_TIMEOUT,
+            republish_period: DEFAULT_REPUBLISH_PERIOD,
         }
     }
 }

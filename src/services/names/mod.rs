@@ -24,6 +24,15 @@
 //!   through [`Pinning::keep`] before the record is written (the name's pin promises the whole
 //!   DAG), and edits fetch the directories on their path ([`edit::fetching`]). Until then the
 //!   name is unchanged; content that cannot be had fails the publish (504 on the gateway).
+//! - The network ([`NameRouting`], submodule `network`): with a node or delegated routers,
+//!   every record published here (by a publish, a renewal, or `PUT /routing/v1/ipns`) is put
+//!   into the DHT and to the routers in the background, and every local key's record is put
+//!   again every `republish_period` (Kubo's `Ipns.RepublishPeriod`, 4 h), so peers, which
+//!   keep a record 48 h at most, keep finding it. A name that is not ours is looked up there
+//!   when its stored record is missing, expired, or older than its TTL (the record's TTL is
+//!   how long an answer may be cached): every record found is verified, the freshest
+//!   (IPNS spec "Record Selection") replaces the stored one if it is fresher, and an expired
+//!   or invalid record is never served.
 //! - Resolution (IPNS spec "Record Resolution", DNSLink spec): `/ipns/<name>` through stored
 //!   records, local key names and DNSLink domains, following `/ipns/` values at most
 //!   [`MAX_RESOLVE_DEPTH`] times (Kubo's `DefaultDepthLimit`), down to `/ipfs/<cid>[/path]`.
@@ -45,6 +54,7 @@
 
 mod config;
 mod dnslink;
+mod network;
 mod path;
 mod records;
 #[cfg(test)]
@@ -55,7 +65,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use cid::Cid;
@@ -65,6 +75,7 @@ pub use config::{
     DEFAULT_DNS_TIMEOUT,
 };
 pub use dnslink::pick_dnslink;
+pub use network::{FoundRecords, NameRouting, NetworkNames};
 pub use path::ContentPath;
 pub use records::{PutOutcome, StoredRecord};
 
@@ -95,6 +106,17 @@ const MIN_REPUBLISH_CHECK: Duration = Duration::from_secs(1);
 const MAX_REPUBLISH_CHECK: Duration = Duration::from_secs(3600);
 /// Times a tree edit starts over because the name moved meanwhile, before giving up.
 const MAX_EDIT_ATTEMPTS: usize = 8;
+/// Names whose last network lookup time is remembered (beyond them, a name is looked up
+/// again on its next resolution).
+const LOOKED_UP_ENTRIES: usize = 4096;
+/// Locks that keep lookups of one name from running side by side (names share them by hash).
+const LOOKUP_SLOTS: usize = 64;
+
+/// The lookup lock of `name`.
+fn lookup_slot(name: &IpnsName) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(name) as usize % LOOKUP_SLOTS
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -231,6 +253,14 @@ pub struct NameService {
     ttl: Duration,
     /// Serialises publishing, so read-modify-write updates of a name do not interleave.
     publish_lock: Mutex<()>,
+    /// Where records go and come from beyond this node (None: this node only).
+    routing: Option<Arc<dyn NameRouting>>,
+    /// When each name that is not ours was last looked up on the network.
+    looked_up: quick_cache::sync::Cache<IpnsName, Instant>,
+    /// Network lookups in progress, by name (striped).
+    lookups: Box<[tokio::sync::Mutex<()>]>,
+    network_timeout: Duration,
+    republish_period: Duration,
 }
 
 impl NameService {
@@ -253,7 +283,20 @@ impl NameService {
             lifetime: options.lifetime,
             ttl: options.ttl,
             publish_lock: Mutex::new(()),
+            routing: None,
+            looked_up: quick_cache::sync::Cache::new(LOOKED_UP_ENTRIES),
+            lookups: (0..LOOKUP_SLOTS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            network_timeout: options.network_timeout,
+            republish_period: options.republish_period,
         })
+    }
+
+    /// Publishes records to, and resolves names that are not ours through, `routing`.
+    pub fn with_routing(mut self, routing: Arc<dyn NameRouting>) -> NameService {
+        self.routing = Some(routing);
+        self
     }
 
     /// Fetches content names are about to point at through `pinning` (the node's block
@@ -286,7 +329,7 @@ impl NameService {
         for _ in 0..MAX_RESOLVE_DEPTH {
             let (value, step_ttl) = match &target {
                 NameRef::Ipns(ipns_name) => {
-                    let record = self.current_record(ipns_name)?;
+                    let record = self.record(ipns_name).await?;
                     let max_age = record.max_age(SystemTime::now());
                     (Arc::clone(&record.value), max_age)
                 }
@@ -425,23 +468,140 @@ impl NameService {
             .stamp = None;
     }
 
-    // ---- records (Delegated Routing V1) ----
+    // ---- records (Delegated Routing V1, the network) ----
 
-    /// The record to hand out for `name` (what `GET /routing/v1/ipns/<name>` answers).
-    pub fn record(&self, name: &IpnsName) -> Result<Arc<StoredRecord>> {
-        self.current_record(name)
+    /// The record `name` resolves through now (also what `GET /routing/v1/ipns/<name>` and
+    /// `?format=ipns-record` answer): a local key's own, or else the stored one while its TTL
+    /// since the last lookup lasts, or else the freshest valid one the network has (stored).
+    pub async fn record(&self, name: &IpnsName) -> Result<Arc<StoredRecord>> {
+        let Some(routing) = &self.routing else {
+            return self.current_record(name);
+        };
+        if self.local_key_for(name)?.is_some() {
+            return self.current_record(name);
+        }
+        let fresh = || -> Result<(Option<Arc<StoredRecord>>, bool)> {
+            let stored = self
+                .records
+                .load(name)?
+                .filter(|r| !r.is_expired(SystemTime::now()));
+            let fresh = stored.as_ref().is_some_and(|record| {
+                self.looked_up
+                    .get(name)
+                    .is_some_and(|at| at.elapsed() < record.ttl())
+            });
+            Ok((stored, fresh))
+        };
+        if let (Some(record), true) = fresh()? {
+            return Ok(record);
+        }
+        // One lookup per name at a time: requests that waited for one use its answer.
+        let _lookup = self.lookups[lookup_slot(name)].lock().await;
+        let (stored, is_fresh) = fresh()?;
+        if let (Some(record), true) = (&stored, is_fresh) {
+            return Ok(Arc::clone(record));
+        }
+        let found = routing.find(name, self.network_timeout).await;
+        let now = SystemTime::now();
+        let mut best: Option<Record> = None;
+        let mut refused = Vec::new();
+        for raw in found.records {
+            let verified = Record::from_bytes(raw).and_then(|r| r.validate(name, now).map(|()| r));
+            match verified {
+                Ok(record) => {
+                    let fresher = best
+                        .as_ref()
+                        .is_none_or(|b| record.cmp_freshness(b) == std::cmp::Ordering::Greater);
+                    if fresher {
+                        best = Some(record);
+                    }
+                }
+                Err(e) => refused.push(e.to_string()),
+            }
+        }
+        if !refused.is_empty() {
+            tracing::info!(%name, refused = ?refused, "IPNS records from the network refused");
+        }
+        let current = match best {
+            Some(best) => Some(self.records.store(name, best, now)?.1),
+            None => stored,
+        };
+        match current {
+            Some(current) => {
+                self.looked_up.insert(*name, Instant::now());
+                Ok(current)
+            }
+            None => {
+                let mut message = format!(
+                    "no valid IPNS record for {name} is known to this node or was found ({})",
+                    found.asked.join("; ")
+                );
+                if !refused.is_empty() {
+                    message.push_str(&format!(
+                        "; {} record(s) refused: {}",
+                        refused.len(),
+                        refused.join("; ")
+                    ));
+                }
+                Err(NameError::NoRecord(message))
+            }
+        }
     }
 
-    /// Verifies a record for `name` and stores it if it is fresher than the stored one.
-    /// Refused records are not stored.
+    /// Verifies a record for `name` and stores it if it is fresher than the stored one (then
+    /// it is also put into the network). Refused records are not stored.
     pub fn put_record(&self, name: &IpnsName, raw: Bytes) -> Result<PutOutcome> {
         let now = SystemTime::now();
         let record = Record::from_bytes(raw).map_err(NameError::InvalidRecord)?;
         record
             .validate(name, now)
             .map_err(NameError::InvalidRecord)?;
-        let (outcome, _) = self.records.store(name, record, now)?;
+        let (outcome, stored) = self.records.store(name, record, now)?;
+        if outcome == PutOutcome::Stored {
+            self.looked_up.insert(*name, Instant::now());
+            self.announce(name, &stored);
+        }
         Ok(outcome)
+    }
+
+    /// Puts `stored` (the record of `name`) into the network in the background.
+    fn announce(&self, name: &IpnsName, stored: &StoredRecord) {
+        let Some(routing) = self.routing.clone() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let keep = stored
+            .eol
+            .duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+            .min(crate::network::records::MAX_RECORD_AGE);
+        let (name, bytes, sequence) = (*name, stored.bytes(), stored.sequence());
+        runtime.spawn(async move {
+            match routing.publish(&name, bytes, keep).await {
+                Ok(places) => tracing::debug!(%name, sequence, "IPNS record put into {places}"),
+                Err(why) => tracing::warn!(%name, sequence, "IPNS record not published: {why}"),
+            }
+        });
+    }
+
+    /// Puts every local key's current record into the network again (Kubo's republisher).
+    pub fn announce_all(&self) -> Result<usize> {
+        if self.routing.is_none() {
+            return Ok(0);
+        }
+        let mut announced = 0;
+        for key in self.keys.list()? {
+            let name = key.ipns_name();
+            if let Some(record) = self.records.load(&name)? {
+                if !record.is_expired(SystemTime::now()) {
+                    self.announce(&name, &record);
+                    announced += 1;
+                }
+            }
+        }
+        Ok(announced)
     }
 
     // ---- the key API ----
@@ -663,6 +823,7 @@ impl NameService {
                 self.release_pin(&old_root)?;
             }
         }
+        self.announce(&name, &stored);
         Ok((stored, new_root))
     }
 
@@ -756,23 +917,47 @@ impl NameService {
         Ok(renewed)
     }
 
-    /// How often the republisher looks: an eighth of the lifetime, within [1 s, 1 h].
+    /// How often the republisher looks: an eighth of the lifetime, within [1 s, 1 h], and at
+    /// least as often as records are put into the network again.
     pub fn republish_interval(&self) -> Duration {
-        (self.lifetime / 8).clamp(MIN_REPUBLISH_CHECK, MAX_REPUBLISH_CHECK)
+        (self.lifetime / 8)
+            .clamp(MIN_REPUBLISH_CHECK, MAX_REPUBLISH_CHECK)
+            .min(self.republish_period.max(MIN_REPUBLISH_CHECK))
     }
 
-    /// Starts the background republisher on the current Tokio runtime.
+    /// Starts the background republisher on the current Tokio runtime: it renews records past
+    /// half their lifetime, and puts every local key's record into the network every
+    /// republish period.
     pub fn spawn_republisher(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let service = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(service.republish_interval());
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first put happens at start (records may have lapsed while cairn was down).
+            let mut last_announce: Option<Instant> = None;
             loop {
                 tick.tick().await;
+                let announce =
+                    last_announce.is_none_or(|at| at.elapsed() >= service.republish_period);
                 let round = Arc::clone(&service);
-                match tokio::task::spawn_blocking(move || round.republish_due()).await {
-                    Ok(Ok(0)) => {}
-                    Ok(Ok(renewed)) => tracing::info!(renewed, "IPNS records republished"),
+                let done = tokio::task::spawn_blocking(move || {
+                    let renewed = round.republish_due()?;
+                    let announced = if announce { round.announce_all()? } else { 0 };
+                    Ok::<_, NameError>((renewed, announced))
+                })
+                .await;
+                match done {
+                    Ok(Ok((renewed, announced))) => {
+                        if announce {
+                            last_announce = Some(Instant::now());
+                        }
+                        if renewed > 0 {
+                            tracing::info!(renewed, "IPNS records renewed");
+                        }
+                        if announced > 0 {
+                            tracing::debug!(announced, "IPNS records put into the network again");
+                        }
+                    }
                     Ok(Err(e)) => tracing::warn!(error = %e, "IPNS republishing failed"),
                     Err(e) => tracing::warn!(error = %e, "IPNS republisher task failed"),
                 }

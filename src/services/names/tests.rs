@@ -308,7 +308,7 @@ async fn publishing_grows_the_sequence_and_moves_the_pin() {
     assert!(h.pins.get(&a).unwrap().is_none());
     assert!(h.pins.get(&b).unwrap().is_some());
 
-    let record = h.names.record(&name).unwrap();
+    let record = h.names.record(&name).await.unwrap();
     let signed = Record::from_bytes(record.bytes()).unwrap();
     signed.validate(&name, SystemTime::now()).unwrap();
     assert!(signed.has_v1_fields(), "V1 fields for older Kubo");
@@ -588,8 +588,8 @@ async fn keys_another_process_adds_are_seen() {
     assert_eq!(resolved.root, empty_directory());
 }
 
-#[test]
-fn stored_records_only_give_way_to_fresher_ones() {
+#[tokio::test]
+async fn stored_records_only_give_way_to_fresher_ones() {
     let h = harness();
     let (key, name) = foreign_key(8);
     let put = |sequence: u64, eol: SystemTime| {
@@ -635,11 +635,11 @@ fn stored_records_only_give_way_to_fresher_ones() {
         options(ipns::DEFAULT_LIFETIME),
     )
     .unwrap();
-    assert_eq!(reopened.record(&name).unwrap().sequence(), 6);
+    assert_eq!(reopened.record(&name).await.unwrap().sequence(), 6);
 }
 
-#[test]
-fn a_damaged_record_file_counts_as_absent() {
+#[tokio::test]
+async fn a_damaged_record_file_counts_as_absent() {
     let h = harness();
     let (key, name) = foreign_key(10);
     let good = record(&key, "/ipfs/bafkqaaa", 1, in_an_hour());
@@ -647,7 +647,10 @@ fn a_damaged_record_file_counts_as_absent() {
     let mut bytes = good.to_bytes().to_vec();
     bytes[10] ^= 0x55;
     fs::write(&path, &bytes).unwrap();
-    assert!(matches!(h.names.record(&name), Err(NameError::NoRecord(_))));
+    assert!(matches!(
+        h.names.record(&name).await,
+        Err(NameError::NoRecord(_))
+    ));
     // A valid record replaces it.
     assert_eq!(
         h.names.put_record(&name, good.to_bytes()).unwrap(),
@@ -689,7 +692,7 @@ async fn conformance_records_are_accepted_or_refused() {
             }
             Some(value) => {
                 assert_eq!(outcome.unwrap(), PutOutcome::Stored, "{file}");
-                assert_eq!(h.names.record(&name).unwrap().value(), *value);
+                assert_eq!(h.names.record(&name).await.unwrap().value(), *value);
                 let resolved = h.names.resolve(&name.to_base36()).await.unwrap();
                 let expected = parse_ipfs_value(value).unwrap();
                 assert_eq!(
@@ -790,16 +793,19 @@ async fn tree_updates_publish_their_result_or_nothing() {
     let a = local_resolve(&h.store, published.root, &["a"]).unwrap();
     assert!(a.node.is_directory());
     assert!(local_resolve(&h.store, published.root, &["a", "b.txt"]).is_err());
-    let before = h.names.record(&published.name).unwrap().sequence();
+    let before = h.names.record(&published.name).await.unwrap().sequence();
     assert!(matches!(
         h.names.update_tree("site", remove(&["missing"])).await,
         Err(NameError::Content(super::super::Error::NotFound(_)))
     ));
-    assert_eq!(h.names.record(&published.name).unwrap().sequence(), before);
+    assert_eq!(
+        h.names.record(&published.name).await.unwrap().sequence(),
+        before
+    );
 }
 
-#[test]
-fn the_republisher_renews_records_past_half_their_lifetime() {
+#[tokio::test]
+async fn the_republisher_renews_records_past_half_their_lifetime() {
     let lifetime = Duration::from_secs(20);
     let h = harness_with(options(lifetime));
     let key = h.names.create_key("site").unwrap();
@@ -817,7 +823,7 @@ fn the_republisher_renews_records_past_half_their_lifetime() {
         .store(&name, aging, SystemTime::UNIX_EPOCH)
         .unwrap();
     assert_eq!(h.names.republish_due().unwrap(), 1);
-    let renewed = h.names.record(&name).unwrap();
+    let renewed = h.names.record(&name).await.unwrap();
     assert_eq!((renewed.value(), renewed.sequence()), (value.as_str(), 8));
     assert!(renewed.eol() > SystemTime::now() + Duration::from_secs(15));
     assert_eq!(h.names.republish_due().unwrap(), 0);
@@ -956,4 +962,147 @@ async fn an_edit_racing_another_publish_runs_again_on_its_result() {
 
 fn params() -> ImportParams {
     ImportParams::cid_v1()
+}
+
+/// A network that holds given records for every name and remembers what was put into it.
+#[derive(Default)]
+struct FakeNetwork {
+    holds: Mutex<Vec<Bytes>>,
+    lookups: std::sync::atomic::AtomicUsize,
+    put: Mutex<Vec<(IpnsName, u64)>>,
+}
+
+impl NameRouting for FakeNetwork {
+    fn publish<'a>(
+        &'a self,
+        name: &'a IpnsName,
+        record: Bytes,
+        _keep: Duration,
+    ) -> futures_util::future::BoxFuture<'a, std::result::Result<String, String>> {
+        let sequence = Record::from_bytes(record).unwrap().sequence();
+        self.put.lock().unwrap().push((*name, sequence));
+        Box::pin(async { Ok("the fake network".to_owned()) })
+    }
+
+    fn find<'a>(
+        &'a self,
+        _name: &'a IpnsName,
+        _timeout: Duration,
+    ) -> futures_util::future::BoxFuture<'a, FoundRecords> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let records = self.holds.lock().unwrap().clone();
+        Box::pin(async move {
+            // Slow enough for concurrent resolutions to overlap.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            FoundRecords {
+                records,
+                asked: vec!["the fake network".into()],
+            }
+        })
+    }
+}
+
+fn harness_on(network: &Arc<FakeNetwork>) -> Harness {
+    let mut h = harness();
+    let names = NameService::open(
+        &h.data,
+        Arc::clone(&h.store),
+        Arc::clone(&h.pins),
+        options(ipns::DEFAULT_LIFETIME),
+    )
+    .unwrap()
+    .with_routing(Arc::clone(network) as Arc<dyn NameRouting>);
+    h.names = Arc::new(names);
+    h
+}
+
+fn record_of(signer: &SigningKey, value: &str, sequence: u64, ttl: Duration) -> Bytes {
+    let eol = SystemTime::now() + Duration::from_secs(3600);
+    Record::create(signer, value, sequence, eol, ttl, true)
+        .unwrap()
+        .to_bytes()
+}
+
+#[tokio::test]
+async fn names_not_ours_resolve_to_the_freshest_valid_record_found_then_cached_for_its_ttl() {
+    let network = Arc::new(FakeNetwork::default());
+    let h = harness_on(&network);
+    let key = SigningKey::from_bytes(&[21; 32]);
+    let name = IpnsName::from_ed25519(&key.verifying_key());
+    let other = SigningKey::from_bytes(&[22; 32]);
+    let ttl = Duration::from_millis(300);
+    let old = format!("/ipfs/{EMPTY_DIR}/old");
+    let new = format!("/ipfs/{EMPTY_DIR}/new");
+    *network.holds.lock().unwrap() = vec![
+        record_of(&key, &old, 1, ttl),
+        record_of(&key, &new, 3, ttl),
+        // Higher, but signed by another key: refused.
+        record_of(&other, "/ipfs/bafkqaaa", 9, ttl),
+        Bytes::from_static(b"not a record"),
+    ];
+    let resolved = h.names.resolve(&name.to_string()).await.unwrap();
+    assert_eq!(resolved.segments, ["new"]);
+    assert_eq!(h.names.record(&name).await.unwrap().sequence(), 3);
+    // Within the TTL the stored record answers; the network is not asked again.
+    assert_eq!(network.lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // Past it, the network is asked again, and an older record found does not win.
+    *network.holds.lock().unwrap() = vec![record_of(&key, &old, 2, ttl)];
+    tokio::time::sleep(ttl * 2).await;
+    assert_eq!(h.names.record(&name).await.unwrap().sequence(), 3);
+    assert_eq!(network.lookups.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // A name nobody has a valid record for is an error that says what was refused.
+    let unknown = IpnsName::from_ed25519(&SigningKey::from_bytes(&[23; 32]).verifying_key());
+    *network.holds.lock().unwrap() = vec![record_of(&other, &new, 1, ttl)];
+    match h.names.record(&unknown).await {
+        Err(NameError::NoRecord(message)) => {
+            assert!(message.contains("1 record(s) refused"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn local_names_are_put_into_the_network_and_never_looked_up() {
+    let network = Arc::new(FakeNetwork::default());
+    let h = harness_on(&network);
+    let key = h.names.create_key("site").unwrap();
+    let name = key.ipns_name();
+    // Our own key's record is the truth: resolving it never asks the network.
+    h.names.resolve("site").await.unwrap();
+    assert_eq!(network.lookups.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while network.put.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the new record was never put");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(network.put.lock().unwrap()[0], (name, 0));
+    assert_eq!(h.names.announce_all().unwrap(), 1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while network.put.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "the record was not put again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_resolutions_of_one_name_share_one_lookup() {
+    let network = Arc::new(FakeNetwork::default());
+    let h = harness_on(&network);
+    let key = SigningKey::from_bytes(&[24; 32]);
+    let name = IpnsName::from_ed25519(&key.verifying_key());
+    let value = format!("/ipfs/{EMPTY_DIR}");
+    *network.holds.lock().unwrap() = vec![record_of(&key, &value, 1, Duration::from_secs(60))];
+    let resolutions: Vec<_> = (0..16)
+        .map(|_| {
+            let names = Arc::clone(&h.names);
+            tokio::spawn(async move { names.resolve(&name.to_string()).await })
+        })
+        .collect();
+    for resolution in resolutions {
+        resolution.await.unwrap().unwrap();
+    }
+    assert_eq!(network.lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

@@ -950,3 +950,63 @@ async fn the_timer_task_ends_with_the_client() {
     settle().await;
     assert_eq!(metrics.num_alive_tasks(), before);
 }
+
+/// A dag-pb node linking to `children` (padded past the HAVE-as-block limit), and its CID.
+fn parent_of(children: &[&Bytes], pad: u8) -> (Bytes, Cid) {
+    use crate::ipld::dagpb::{PbLink, PbNode};
+    let node = PbNode {
+        links: children
+            .iter()
+            .map(|c| PbLink::new(cid_of(c), None, Some(c.len() as u64)).unwrap())
+            .collect(),
+        data: Some(Bytes::from(vec![pad; 2000])),
+    };
+    let data = Bytes::from(node.to_bytes());
+    let cid = Cid::new_v1(0x70, Code::Sha2_256.digest(&data));
+    (data, cid)
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_dag_gets_a_session_that_asks_the_peers_of_its_earlier_blocks() {
+    let world = World::new(ClientConfig::default());
+    let (one_a, one_b) = (large(11), large(12));
+    let (two_a, two_b) = (large(21), large(22));
+    let (root_one_data, root_one) = parent_of(&[&one_a, &one_b], 1);
+    let (root_two_data, root_two) = parent_of(&[&two_a, &two_b], 2);
+    world.server("B", Protocol::V120, &[&root_one_data, &one_a, &one_b]);
+    // C has DAG two, and one block of DAG one as well.
+    world.server(
+        "C",
+        Protocol::V120,
+        &[&root_two_data, &two_a, &two_b, &one_b],
+    );
+    let sessions = DagSessions::new(world.client.clone(), 16);
+    let fetch = |cid: Cid| {
+        let sessions = &sessions;
+        async move {
+            let (fetch, session) = sessions.get(cid);
+            let block = fetch.await.unwrap();
+            sessions.fetched(&cid, block.data(), &session);
+            block
+        }
+    };
+    fetch(root_two).await;
+    fetch(cid_of(&two_a)).await;
+    assert_eq!(
+        world.sent("C", &cid_of(&two_a)),
+        ["block"],
+        "DAG two asks C"
+    );
+    assert_eq!(sessions.expected(), 1, "two_b is still expected");
+
+    // A new root: a session of its own, which learns B, and asks B alone for the rest.
+    fetch(root_one).await;
+    assert_eq!(world.sent("C", &root_one).first(), Some(&"have"));
+    let block = fetch(cid_of(&one_b)).await;
+    assert_eq!(block.data(), &one_b);
+    assert_eq!(world.sent("B", &cid_of(&one_b)), ["block"]);
+    assert!(
+        world.sent("C", &cid_of(&one_b)).is_empty(),
+        "C sent DAG two, not DAG one: it is not asked"
+    );
+}
