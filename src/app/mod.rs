@@ -418,7 +418,7 @@ pub async fn serve(
                 ],
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
-                uploads,
+                uploads: uploads.clone(),
                 body_timeout,
                 allowed_origins: options.allowed_origins.clone(),
             },
@@ -447,6 +447,8 @@ pub async fn serve(
                 data_dir: options.data.clone(),
                 listen,
                 gateway: Some(bound),
+                uploads,
+                body_timeout,
             },
         );
         tasks.spawn(server::serve(

@@ -18,7 +18,6 @@ use bytes::{Bytes, BytesMut};
 use cid::Cid;
 use http::header::{self, HeaderValue};
 use http::Request;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -27,6 +26,7 @@ use super::args::Args;
 use super::reply::{self, Emitter, Failure};
 use super::RpcApi;
 use crate::http::multipart::{Event, Limits, MultipartParser, PartKind};
+use crate::http::upload::next_frame;
 use crate::http::Response;
 use crate::ipld::cid::codec;
 use crate::services::add::file::{hash_code_for_name, multihash_of};
@@ -167,6 +167,9 @@ impl RpcApi {
         let pin = args.bool(&["pin"], false)?;
         let big = args.bool(&["allow-big-block"], false)?;
         let prefix = Prefix::from_args(args)?;
+        // The writer holds a blocking thread while the body comes in: one upload slot.
+        let slot = self.options.uploads.admit().map_err(Failure::Http)?;
+        let stall = self.options.body_timeout;
         let limit = if big {
             MAX_BLOCK_SIZE
         } else {
@@ -181,10 +184,10 @@ impl RpcApi {
             let (tx, rx) = mpsc::channel(WRITE_QUEUE);
             let writer = tokio::task::spawn_blocking(move || {
                 let outcome = write_blocks(&store, &pins, prefix, pin, rx, &out);
-                drop(lease);
+                drop((lease, slot));
                 outcome
             });
-            let read = read_parts(body, parser, limit, &tx).await;
+            let read = read_parts(body, parser, limit, stall, &tx).await;
             reading.store(true, Ordering::Relaxed);
             if let Err(message) = read {
                 let _ = tx.send(Write::Fail(message)).await;
@@ -236,8 +239,10 @@ async fn read_parts(
     mut body: Incoming,
     mut parser: MultipartParser,
     limit: usize,
+    stall: Option<Duration>,
     tx: &mpsc::Sender<Write>,
 ) -> Result<(), String> {
+    let stalled = |e: crate::http::HttpError| e.message;
     let mut part: Option<BytesMut> = None;
     let mut unflushed = false;
     let mut ended = false;
@@ -273,8 +278,8 @@ async fn read_parts(
             // the end of the reply to the reset.
             let mut epilogue = 0usize;
             while !ended && epilogue <= MAX_EPILOGUE {
-                match body.frame().await {
-                    Some(Ok(frame)) => {
+                match next_frame(&mut body, stall).await.map_err(stalled)? {
+                    Some(frame) => {
                         epilogue += frame.data_ref().map_or(0, |d| d.len());
                     }
                     _ => ended = true,
@@ -286,27 +291,26 @@ async fn read_parts(
             return Err("the multipart body ended before its close delimiter".into());
         }
         let frame = if unflushed {
-            match tokio::time::timeout(IDLE_COMMIT, body.frame()).await {
+            match tokio::time::timeout(IDLE_COMMIT, next_frame(&mut body, stall)).await {
                 Ok(frame) => frame,
                 Err(_) => {
                     unflushed = false;
                     if tx.send(Write::Flush).await.is_err() {
                         return Ok(());
                     }
-                    body.frame().await
+                    next_frame(&mut body, stall).await
                 }
             }
         } else {
-            body.frame().await
+            next_frame(&mut body, stall).await
         };
-        match frame {
+        match frame.map_err(stalled)? {
             None => {
                 // The last events (or the error of a truncated body) come from the parser.
                 parser.finish();
                 ended = true;
             }
-            Some(Err(e)) => return Err(format!("reading the body failed: {e}")),
-            Some(Ok(frame)) => {
+            Some(frame) => {
                 if let Ok(data) = frame.into_data() {
                     parser.push(data);
                 }

@@ -32,6 +32,7 @@ pub mod reply;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request, StatusCode};
@@ -39,7 +40,8 @@ use hyper::body::Incoming;
 
 use crate::http::router::{self, NoRoute, RpcCommand, RpcRoute};
 use crate::http::server::Handler;
-use crate::http::Response;
+use crate::http::upload::UploadSlots;
+use crate::http::{HttpError, Response};
 use crate::network::{Multiaddr, NetworkHandle, PeerId};
 use crate::services::names::NameService;
 use crate::services::pinning::Pinning;
@@ -60,6 +62,10 @@ pub struct RpcOptions {
     pub listen: SocketAddr,
     /// Where the gateway listens (`config/show`).
     pub gateway: Option<SocketAddr>,
+    /// The uploads the process runs at once (`block/put` holds one while its body comes in).
+    pub uploads: UploadSlots,
+    /// Longest a request body may stall between two pieces.
+    pub body_timeout: Option<Duration>,
 }
 
 /// The Kubo RPC over a node's services. Cheap to clone (commands that stream take a clone
@@ -293,6 +299,12 @@ impl Handler for RpcApi {
             }
         }
         response
+    }
+
+    /// A request refused before it reaches the API (a bad `Host`): plain text, as Go's server
+    /// writes its own refusals.
+    fn refuse(&self, error: HttpError) -> Response {
+        Failure::Http(error).into_response()
     }
 }
 
