@@ -792,8 +792,12 @@ fn block_put_answers_while_the_body_still_arrives() {
     );
     assert_eq!(pinned.status, 200, "{}", pinned.text());
     let mut rest = b"world\r\n".to_vec();
-    rest.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    rest.extend_from_slice(format!("--{BOUNDARY}--").as_bytes());
     chunk(&mut stream, &rest);
+    // The body's last bytes come later: the reply must not end (and the connection close)
+    // before they are read, or the client gets a reset instead of the reply's end.
+    std::thread::sleep(Duration::from_millis(300));
+    chunk(&mut stream, b"\r\n");
     stream.write_all(b"0\r\n\r\n").unwrap();
     let mut tail = String::new();
     std::io::Read::read_to_string(&mut reader, &mut tail).unwrap();

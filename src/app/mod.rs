@@ -348,7 +348,8 @@ pub async fn serve(
     let blocks = Arc::new(retrieval(&store, &options, peers)?);
     let pinning = Pinning::new(
         Arc::clone(&store),
-        Arc::clone(&blocks) as SharedSource,
+        // Pinning writes what it fetches to the kept blocks itself.
+        Arc::new(blocks.keeping()) as SharedSource,
         options.gateway_limits.retrieval_timeout,
     );
     let names = NameService::open(
@@ -417,7 +418,7 @@ pub async fn serve(
                 ],
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
-                uploads,
+                uploads: uploads.clone(),
                 body_timeout,
                 allowed_origins: options.allowed_origins.clone(),
             },
@@ -446,6 +447,8 @@ pub async fn serve(
                 data_dir: options.data.clone(),
                 listen,
                 gateway: Some(bound),
+                uploads,
+                body_timeout,
             },
         );
         tasks.spawn(server::serve(

@@ -18,7 +18,6 @@ use bytes::{Bytes, BytesMut};
 use cid::Cid;
 use http::header::{self, HeaderValue};
 use http::Request;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -27,6 +26,7 @@ use super::args::Args;
 use super::reply::{self, Emitter, Failure};
 use super::RpcApi;
 use crate::http::multipart::{Event, Limits, MultipartParser, PartKind};
+use crate::http::upload::next_frame;
 use crate::http::Response;
 use crate::ipld::cid::codec;
 use crate::services::add::file::{hash_code_for_name, multihash_of};
@@ -42,6 +42,8 @@ const IDLE_COMMIT: Duration = Duration::from_millis(20);
 /// Kubo's limit without `allow-big-block` (`cmdutils.CheckBlockSize`): larger blocks cannot
 /// be exchanged over Bitswap.
 const SOFT_BLOCK_LIMIT: usize = 2 << 20;
+/// Bytes after the multipart body's close delimiter read (and dropped) at most.
+const MAX_EPILOGUE: usize = 64 << 10;
 /// Blocks read but not yet written that the reader may be ahead of the writer.
 const WRITE_QUEUE: usize = 64;
 
@@ -165,6 +167,9 @@ impl RpcApi {
         let pin = args.bool(&["pin"], false)?;
         let big = args.bool(&["allow-big-block"], false)?;
         let prefix = Prefix::from_args(args)?;
+        // The writer holds a blocking thread while the body comes in: one upload slot.
+        let slot = self.options.uploads.admit().map_err(Failure::Http)?;
+        let stall = self.options.body_timeout;
         let limit = if big {
             MAX_BLOCK_SIZE
         } else {
@@ -179,10 +184,10 @@ impl RpcApi {
             let (tx, rx) = mpsc::channel(WRITE_QUEUE);
             let writer = tokio::task::spawn_blocking(move || {
                 let outcome = write_blocks(&store, &pins, prefix, pin, rx, &out);
-                drop(lease);
+                drop((lease, slot));
                 outcome
             });
-            let read = read_parts(body, parser, limit, &tx).await;
+            let read = read_parts(body, parser, limit, stall, &tx).await;
             reading.store(true, Ordering::Relaxed);
             if let Err(message) = read {
                 let _ = tx.send(Write::Fail(message)).await;
@@ -234,8 +239,10 @@ async fn read_parts(
     mut body: Incoming,
     mut parser: MultipartParser,
     limit: usize,
+    stall: Option<Duration>,
     tx: &mpsc::Sender<Write>,
 ) -> Result<(), String> {
+    let stalled = |e: crate::http::HttpError| e.message;
     let mut part: Option<BytesMut> = None;
     let mut unflushed = false;
     let mut ended = false;
@@ -266,33 +273,44 @@ async fn read_parts(
             }
         }
         if parser.is_complete() {
+            // Read what follows the close delimiter (an epilogue, the last CRLF) to the end:
+            // a connection closed with request bytes unread is reset, and the client may lose
+            // the end of the reply to the reset.
+            let mut epilogue = 0usize;
+            while !ended && epilogue <= MAX_EPILOGUE {
+                match next_frame(&mut body, stall).await.map_err(stalled)? {
+                    Some(frame) => {
+                        epilogue += frame.data_ref().map_or(0, |d| d.len());
+                    }
+                    _ => ended = true,
+                }
+            }
             return Ok(());
         }
         if ended {
             return Err("the multipart body ended before its close delimiter".into());
         }
         let frame = if unflushed {
-            match tokio::time::timeout(IDLE_COMMIT, body.frame()).await {
+            match tokio::time::timeout(IDLE_COMMIT, next_frame(&mut body, stall)).await {
                 Ok(frame) => frame,
                 Err(_) => {
                     unflushed = false;
                     if tx.send(Write::Flush).await.is_err() {
                         return Ok(());
                     }
-                    body.frame().await
+                    next_frame(&mut body, stall).await
                 }
             }
         } else {
-            body.frame().await
+            next_frame(&mut body, stall).await
         };
-        match frame {
+        match frame.map_err(stalled)? {
             None => {
                 // The last events (or the error of a truncated body) come from the parser.
                 parser.finish();
                 ended = true;
             }
-            Some(Err(e)) => return Err(format!("reading the body failed: {e}")),
-            Some(Ok(frame)) => {
+            Some(frame) => {
                 if let Ok(data) = frame.into_data() {
                     parser.push(data);
                 }
@@ -332,11 +350,12 @@ fn write_blocks(
                   done: &mut Vec<(Cid, u64)>|
      -> Result<bool, String> {
         batch.commit().map_err(|e| e.to_string())?;
+        if pin {
+            let new: Vec<Pin> = done.iter().map(|(cid, _)| Pin::recursive(cid)).collect();
+            pins.add_all(&new).map_err(|e| e.to_string())?;
+        }
         let mut lines = Vec::new();
         for (cid, size) in done.drain(..) {
-            if pin {
-                pins.add(&Pin::recursive(&cid)).map_err(|e| e.to_string())?;
-            }
             let stat = BlockStat {
                 key: cid.to_string(),
                 size,

@@ -14,7 +14,9 @@
 //! - replies: one JSON value, or a stream of them (`X-Chunked-Output: 1`), or raw bytes
 //!   (`X-Stream-Output: 1`), always chunked with `Trailer: X-Stream-Error`; an error before the
 //!   first value is `500 {"Message","Code":0,"Type":"error"}`, one after it ends the stream with
-//!   the `X-Stream-Error` trailer; a bad argument or option is a `400` in plain text.
+//!   the `X-Stream-Error` trailer (for a client that takes trailers; for one that does not, such
+//!   as Go's, hyper may not send them, so the connection is cut instead); a bad argument or
+//!   option is a `400` in plain text.
 //!
 //! - [`args`]: arguments and options as go-ipfs-cmds reads them from the query.
 //! - [`reply`]: the reply shapes and error conventions above.
@@ -30,6 +32,7 @@ pub mod reply;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request, StatusCode};
@@ -37,7 +40,8 @@ use hyper::body::Incoming;
 
 use crate::http::router::{self, NoRoute, RpcCommand, RpcRoute};
 use crate::http::server::Handler;
-use crate::http::Response;
+use crate::http::upload::UploadSlots;
+use crate::http::{HttpError, Response};
 use crate::network::{Multiaddr, NetworkHandle, PeerId};
 use crate::services::names::NameService;
 use crate::services::pinning::Pinning;
@@ -58,6 +62,10 @@ pub struct RpcOptions {
     pub listen: SocketAddr,
     /// Where the gateway listens (`config/show`).
     pub gateway: Option<SocketAddr>,
+    /// The uploads the process runs at once (`block/put` holds one while its body comes in).
+    pub uploads: UploadSlots,
+    /// Longest a request body may stall between two pieces.
+    pub body_timeout: Option<Duration>,
 }
 
 /// The Kubo RPC over a node's services. Cheap to clone (commands that stream take a clone
@@ -293,19 +301,10 @@ impl Handler for RpcApi {
         response
     }
 
-    /// The server's own refusals (a bad `Host`, an oversized head) as Go's server words them:
-    /// plain text, and no CORS headers (pages get none here).
-    fn refuse(&self, error: crate::http::HttpError) -> Response {
-        let mut response = Response::new(crate::http::Body::from(format!("{}\n", error.message)));
-        *response.status_mut() = error.status;
-        for (name, value) in error.headers {
-            response.headers_mut().insert(name, value);
-        }
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        response
+    /// A request refused before it reaches the API (a bad `Host`): plain text, as Go's server
+    /// writes its own refusals.
+    fn refuse(&self, error: HttpError) -> Response {
+        Failure::Http(error).into_response()
     }
 }
 

@@ -36,6 +36,9 @@ pub enum Failure {
     Request(String),
     /// The command failed (500, Kubo's JSON error).
     Command(String),
+    /// The server's own limits (a stalled body, too many uploads): plain text with the
+    /// error's status and headers.
+    Http(crate::http::HttpError),
 }
 
 impl Failure {
@@ -50,6 +53,7 @@ impl Failure {
     pub fn message(&self) -> &str {
         match self {
             Failure::Request(m) | Failure::Command(m) => m,
+            Failure::Http(e) => &e.message,
         }
     }
 
@@ -57,6 +61,13 @@ impl Failure {
         match self {
             Failure::Request(message) => plain(StatusCode::BAD_REQUEST, &message),
             Failure::Command(message) => command_error(&message),
+            Failure::Http(error) => {
+                let mut response = plain(error.status, &error.message);
+                for (name, value) in error.headers {
+                    response.headers_mut().insert(name, value);
+                }
+                response
+            }
         }
     }
 }

@@ -14,7 +14,10 @@
 //!   away (a client hanging up) does not cut it short.
 //!
 //! Blocks already kept are not written again, and a kept raw block (a file leaf: no links) is
-//! not even read, so keeping a DAG that is here costs a `stat` per leaf.
+//! not even read, so keeping a DAG that is here costs a `stat` per leaf. A job fetches up to
+//! 32 blocks at once and writes them through a store write batch (one durable commit per
+//! batch of up to 1,024 blocks or 64 MiB), so a DAG on another node comes at Bitswap's pace,
+//! not one round trip and one `fsync` per block.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use cid::Cid;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use multihash::Multihash;
 use tokio::sync::watch;
 
@@ -38,6 +42,58 @@ pub enum PinProgress {
     Running,
     /// The last job stopped on this error.
     Failed(String),
+}
+
+/// Blocks a job fetches at once (boxo's merkledag fetches a graph 32 at a time, too).
+const KEEP_CONCURRENCY: usize = 32;
+/// Blocks written per durable batch at most.
+const KEEP_BATCH_BLOCKS: usize = 1024;
+/// Bytes written per durable batch at most.
+const KEEP_BATCH_BYTES: u64 = 64 << 20;
+
+/// Writes the blocks a job fetched through write batches of up to [`KEEP_BATCH_BLOCKS`] or
+/// [`KEEP_BATCH_BYTES`], so a pinned DAG costs a durable commit per batch rather than per
+/// block; each block becomes visible only once its data is durable. A full batch is committed
+/// on a thread of its own while the next one fills: a commit (`syncfs`) waits for every dirty
+/// page of the file system, so on a busy disk it can take longer than the network takes to
+/// bring the next batch, and fetching would otherwise stall behind it.
+fn write_kept(
+    store: &Blockstore,
+    mut received: tokio::sync::mpsc::Receiver<(Cid, bytes::Bytes)>,
+) -> Result<()> {
+    let fresh = || store.batch().with_limits(usize::MAX, u64::MAX);
+    std::thread::scope(|scope| {
+        // One batch committing, one waiting, one filling at most.
+        let (full, to_commit) = std::sync::mpsc::sync_channel::<crate::store::WriteBatch<'_>>(1);
+        let committer = scope.spawn(move || -> Result<()> {
+            for mut batch in to_commit {
+                batch.commit()?;
+            }
+            Ok(())
+        });
+        let filled = (|| -> Result<()> {
+            let mut batch = fresh();
+            let mut bytes = 0u64;
+            while let Some((cid, block)) = received.blocking_recv() {
+                batch.put(&cid, &block)?;
+                bytes += block.len() as u64;
+                if batch.pending() >= KEEP_BATCH_BLOCKS || bytes >= KEEP_BATCH_BYTES {
+                    bytes = 0;
+                    if full.send(std::mem::replace(&mut batch, fresh())).is_err() {
+                        // The committer failed: its error says why.
+                        return Ok(());
+                    }
+                }
+            }
+            let _ = full.send(batch);
+            Ok(())
+        })();
+        drop(full);
+        let committed = committer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Internal("the block committer panicked".into())));
+        committed.and(filled)
+    })
 }
 
 /// How far a job has walked its DAG: blocks kept so far (here already or fetched) and their
@@ -197,56 +253,99 @@ impl Pinning {
         }))
     }
 
-    /// Walks the DAG depth-first through the source, writing each block to the kept store.
+    /// Walks the DAG through the source, [`KEEP_CONCURRENCY`] blocks at a time (each one a
+    /// round trip when it comes over the network), handing every block that is not kept yet
+    /// to a writer that makes them durable in batches; returns once the last batch is.
     async fn keep_dag(
         &self,
         root: Cid,
         recursive: bool,
         progress: Option<&WalkProgress>,
     ) -> Result<()> {
-        let counting = progress.is_some();
-        let mut seen = HashSet::new();
-        let mut stack = vec![root];
-        let mut links = Vec::new();
-        while let Some(cid) = stack.pop() {
-            if !seen.insert(*cid.hash()) {
-                continue;
+        let (writes, received) = tokio::sync::mpsc::channel(KEEP_CONCURRENCY * 2);
+        let store = Arc::clone(&self.store);
+        let writer = tokio::task::spawn_blocking(move || write_kept(&store, received));
+        let walked = self.walk(root, recursive, progress, &writes).await;
+        drop(writes);
+        let written = writer
+            .await
+            .map_err(|e| Error::Internal(format!("the block writer failed: {e}")))?;
+        // The writer's failure explains a walk that stopped because the writer was gone.
+        written?;
+        walked?;
+        // Blocks moved over from the fetch cache were written one by one: their names too.
+        self.on_store(|store| store.sync()).await
+    }
+
+    async fn walk(
+        &self,
+        root: Cid,
+        recursive: bool,
+        progress: Option<&WalkProgress>,
+        writes: &tokio::sync::mpsc::Sender<(Cid, bytes::Bytes)>,
+    ) -> Result<()> {
+        let mut seen = HashSet::from([*root.hash()]);
+        let mut waiting = std::collections::VecDeque::from([root]);
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < KEEP_CONCURRENCY {
+                let Some(cid) = waiting.pop_front() else {
+                    break;
+                };
+                running.push(self.keep_block(cid, recursive, progress, writes));
             }
-            // Kept already, or now (moved over from the fetch cache): nothing to write, and
-            // nothing to read either when there are no links to follow (a `stat` for its size
-            // when counting).
-            let (kept, size) = self
-                .on_store(move |store| {
-                    let kept = store.keep(&cid)?;
-                    let size = match kept && counting {
-                        true => store.block_size(&cid)?,
-                        false => None,
-                    };
-                    Ok((kept, size))
-                })
-                .await?;
-            if kept && (!recursive || cid.codec() == codec::RAW) {
-                if let Some(progress) = progress {
-                    progress.add(size.unwrap_or(0));
+            let Some(outcome) = running.next().await else {
+                return Ok(());
+            };
+            for child in outcome? {
+                if seen.insert(*child.hash()) {
+                    waiting.push_back(child);
                 }
-                continue;
-            }
-            let block = self.block(&cid).await?;
-            if let Some(progress) = progress {
-                progress.add(block.len() as u64);
-            }
-            if !kept {
-                let data = block.clone();
-                self.on_store(move |store| store.put(&cid, &data)).await?;
-            }
-            if recursive {
-                links.clear();
-                crate::ipld::links::links(&cid, &block, &mut links)?;
-                // Reversed, so the walk goes in link order (as a CAR of the DAG would).
-                stack.extend(links.iter().rev().filter(|c| !seen.contains(c.hash())));
             }
         }
-        self.on_store(|store| store.sync()).await
+    }
+
+    /// Keeps one block (fetching it unless it is kept already) and returns the blocks it
+    /// links to (none when not `recursive`).
+    async fn keep_block(
+        &self,
+        cid: Cid,
+        recursive: bool,
+        progress: Option<&WalkProgress>,
+        writes: &tokio::sync::mpsc::Sender<(Cid, bytes::Bytes)>,
+    ) -> Result<Vec<Cid>> {
+        let counting = progress.is_some();
+        // Kept already, or now (moved over from the fetch cache): nothing to write, and
+        // nothing to read either when there are no links to follow (a `stat` for its size
+        // when counting).
+        let (kept, size) = self
+            .on_store(move |store| {
+                let kept = store.keep(&cid)?;
+                let size = match kept && counting {
+                    true => store.block_size(&cid)?,
+                    false => None,
+                };
+                Ok((kept, size))
+            })
+            .await?;
+        if kept && (!recursive || cid.codec() == codec::RAW) {
+            if let Some(progress) = progress {
+                progress.add(size.unwrap_or(0));
+            }
+            return Ok(Vec::new());
+        }
+        let block = self.block(&cid).await?;
+        if let Some(progress) = progress {
+            progress.add(block.len() as u64);
+        }
+        let mut links = Vec::new();
+        if recursive {
+            crate::ipld::links::links(&cid, &block, &mut links)?;
+        }
+        if !kept && writes.send((cid, block)).await.is_err() {
+            return Err(Error::Internal("the block writer stopped".into()));
+        }
+        Ok(links)
     }
 
     /// A store operation (a write, a sync, a `stat`) on the blocking pool.
@@ -368,6 +467,57 @@ mod tests {
         let reopened = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
         for cid in [root, a, b] {
             assert!(reopened.has(&cid).unwrap());
+        }
+    }
+
+    /// A source that answers the children of a directory only once all of them are asked
+    /// for: a walk that fetched one block after another would wait forever.
+    struct AllAtOnce(HashMap<Cid, bytes::Bytes>, Arc<tokio::sync::Barrier>, Cid);
+
+    impl BlockSource for AllAtOnce {
+        fn get(&self, cid: &Cid) -> SourceFuture<crate::store::Result<Option<bytes::Bytes>>> {
+            let block = self.0.get(cid).cloned();
+            let barrier = (*cid != self.2).then(|| Arc::clone(&self.1));
+            SourceFuture::pending(async move {
+                if let Some(barrier) = barrier {
+                    barrier.wait().await;
+                }
+                Ok(block)
+            })
+        }
+        fn has(&self, cid: &Cid) -> SourceFuture<crate::store::Result<bool>> {
+            SourceFuture::ready(Ok(self.0.contains_key(cid)))
+        }
+        fn size(&self, cid: &Cid) -> SourceFuture<crate::store::Result<Option<u64>>> {
+            SourceFuture::ready(Ok(self.0.get(cid).map(|b| b.len() as u64)))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_directorys_blocks_are_fetched_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
+        let leaves: Vec<(Cid, bytes::Bytes)> = (0..8)
+            .map(|i| raw(format!("leaf {i}").as_bytes()))
+            .collect();
+        let names: Vec<String> = (0..8).map(|i| format!("f{i}")).collect();
+        let children: Vec<(&str, Cid)> = names
+            .iter()
+            .zip(&leaves)
+            .map(|(n, (c, _))| (n.as_str(), *c))
+            .collect();
+        let (root, root_data) = directory(&children);
+        let mut blocks: HashMap<Cid, bytes::Bytes> = leaves.into_iter().collect();
+        blocks.insert(root, root_data);
+        let source = Arc::new(AllAtOnce(
+            blocks,
+            Arc::new(tokio::sync::Barrier::new(8)),
+            root,
+        ));
+        let pinning = Pinning::new(Arc::clone(&store), source, Some(Duration::from_secs(5)));
+        pinning.keep(root, true).await.unwrap();
+        for cid in children.iter().map(|(_, c)| c).chain([&root]) {
+            assert!(store.has(cid).unwrap());
         }
     }
 

@@ -119,11 +119,7 @@ impl Pinset {
     pub fn add(&self, pin: &Pin) -> Result<()> {
         let cid = pin.root()?;
         let path = self.path(&cid);
-        let tmp = self.dir.join(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            self.counter.fetch_add(1, Ordering::Relaxed)
-        ));
+        let tmp = self.tmp_path();
         let json = serde_json::to_vec_pretty(pin)
             .map_err(|e| Error::InvalidInput(format!("pin does not serialise: {e}")))?;
         let write = || -> io::Result<()> {
@@ -137,6 +133,50 @@ impl Pinset {
             let _ = fs::remove_file(&tmp);
             io_error("write pin", &path, e)
         })
+    }
+
+    /// Adds or replaces many pins, durably, paying for durability once: each pin's file is
+    /// written, then all their data is synced together ([`crate::store::sync_files`]), then
+    /// each is renamed into place, then the directory is synced. A failure leaves the pins
+    /// renamed so far in place (each whole) and no temporary file.
+    pub fn add_all(&self, pins: &[Pin]) -> Result<()> {
+        if pins.len() < 2 {
+            return pins.iter().try_for_each(|pin| self.add(pin));
+        }
+        let mut written: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(pins.len());
+        let outcome = (|| -> Result<()> {
+            for pin in pins {
+                let path = self.path(&pin.root()?);
+                let tmp = self.tmp_path();
+                let json = serde_json::to_vec_pretty(pin)
+                    .map_err(|e| Error::InvalidInput(format!("pin does not serialise: {e}")))?;
+                written.push((tmp.clone(), path));
+                fs::write(&tmp, &json).map_err(|e| io_error("write pin", &tmp, e))?;
+            }
+            let files: Vec<&Path> = written.iter().map(|(tmp, _)| tmp.as_path()).collect();
+            crate::store::sync_files(&self.dir, &files)?;
+            for (tmp, path) in written.drain(..) {
+                fs::rename(&tmp, &path).map_err(|e| {
+                    let _ = fs::remove_file(&tmp);
+                    io_error("write pin", &path, e)
+                })?;
+            }
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io_error("sync", &self.dir, e))
+        })();
+        for (tmp, _) in written {
+            let _ = fs::remove_file(tmp);
+        }
+        outcome
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        self.dir.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        ))
     }
 
     /// The pin of `cid`, unless absent or expired.
@@ -183,6 +223,7 @@ impl Pinset {
     /// is never all in memory), until it returns false. Expired pins are dropped from disk as
     /// they are found.
     pub fn each(&self, mut f: impl FnMut(Pin) -> bool) -> Result<()> {
+        let now = SystemTime::now();
         let entries = fs::read_dir(&self.dir).map_err(|e| io_error("list pins", &self.dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| io_error("list pins", &self.dir, e))?;
@@ -190,13 +231,24 @@ impl Pinset {
             let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
                 continue;
             };
-            let Ok(cid) = parse_cid(stem) else { continue };
-            if let Some(pin) = self.get(&cid)? {
-                if !f(pin) {
-                    break;
+            // Read where the listing found it: a pin removed meanwhile is skipped.
+            let path = entry.path();
+            let bytes = match fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_error("read pin", &path, e)),
+            };
+            let pin: Pin = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::InvalidInput(format!("pin file {} is corrupt: {e}", path.display()))
+            })?;
+            if pin.is_expired(now) {
+                if let Ok(cid) = parse_cid(stem) {
+                    let _ = self.remove(&cid);
                 }
-            } else if entry.path().exists() {
-                let _ = self.remove(&cid);
+                continue;
+            }
+            if !f(pin) {
+                break;
             }
         }
         Ok(())
@@ -259,6 +311,36 @@ mod tests {
         assert_eq!(set.list().unwrap().len(), 1, "expired pins do not count");
 
         assert_eq!(set.remove(&cid).unwrap().unwrap().name, "empty");
+        let many: Vec<Pin> = (0..20)
+            .map(|i| {
+                let data = format!("pin {i}");
+                let cid = Cid::new_v1(
+                    0x55,
+                    multihash_codetable::MultihashDigest::digest(
+                        &multihash_codetable::Code::Sha2_256,
+                        data.as_bytes(),
+                    ),
+                );
+                Pin::recursive(&cid)
+            })
+            .collect();
+        set.add_all(&many).unwrap();
+        let reopened = Pinset::open(dir.path()).unwrap();
+        assert_eq!(reopened.list().unwrap().len(), 20);
+        let leftovers = fs::read_dir(dir.path().join("pins"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+        for pin in &many {
+            set.remove(&pin.root().unwrap()).unwrap();
+        }
         assert_eq!(set.remove(&cid).unwrap(), None);
         assert!(set.list().unwrap().is_empty());
     }

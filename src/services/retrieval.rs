@@ -74,7 +74,8 @@ pub struct Retrieval {
 /// that a block is served but not cached.
 #[derive(Clone)]
 struct FetchCacheWriter {
-    queue: std::sync::mpsc::Sender<(Cid, Bytes)>,
+    /// None: fetched blocks are not cached (see [`Retrieval::keeping`]).
+    queue: Option<std::sync::mpsc::Sender<(Cid, Bytes)>>,
     backlog: Arc<std::sync::atomic::AtomicUsize>,
 }
 
@@ -157,6 +158,19 @@ impl Retrieval {
             streaming: Arc::default(),
             cache: FetchCacheWriter::start(Arc::clone(&store)),
             store,
+        }
+    }
+
+    /// The same sources for a reader that keeps what it fetches itself (pinning writes every
+    /// block it fetches to the kept blocks): fetched blocks skip the fetch cache, which would
+    /// only write each of them to the disk a second time.
+    pub fn keeping(&self) -> Retrieval {
+        Retrieval {
+            store: Arc::clone(&self.store),
+            network: Arc::clone(&self.network),
+            walks: self.walks.clone(),
+            streaming: Arc::clone(&self.streaming),
+            cache: FetchCacheWriter::off(),
         }
     }
 
@@ -362,16 +376,30 @@ impl FetchCacheWriter {
             // Without the thread every send fails: blocks are served, never cached.
             tracing::warn!(error = %e, "no fetch cache writer: fetched blocks will not be kept");
         }
-        FetchCacheWriter { queue, backlog }
+        FetchCacheWriter {
+            queue: Some(queue),
+            backlog,
+        }
+    }
+
+    /// A writer that caches nothing.
+    fn off() -> FetchCacheWriter {
+        FetchCacheWriter {
+            queue: None,
+            backlog: Arc::default(),
+        }
     }
 
     /// Queues a fetched block for the fetch cache without making the reader wait for the
     /// disk; drops it instead when the disk is behind by [`MAX_CACHE_BACKLOG`].
     fn keep(&self, cid: Cid, block: Bytes) {
         use std::sync::atomic::Ordering;
+        let Some(queue) = &self.queue else {
+            return;
+        };
         let len = block.len();
         let queued = self.backlog.fetch_add(len, Ordering::Relaxed);
-        if queued + len > MAX_CACHE_BACKLOG || self.queue.send((cid, block)).is_err() {
+        if queued + len > MAX_CACHE_BACKLOG || queue.send((cid, block)).is_err() {
             self.backlog.fetch_sub(len, Ordering::Relaxed);
             tracing::debug!(%cid, "fetch cache behind: block served, not cached");
         }
@@ -674,5 +702,28 @@ mod tests {
             MAX_CACHE_BACKLOG - 2,
             "a dropped block leaves the backlog as it was"
         );
+    }
+
+    #[test]
+    fn a_keeping_retrieval_leaves_the_fetch_cache_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let (cid, data) = block(b"pinned elsewhere");
+        let peer = Arc::new(Peer {
+            blocks: HashMap::from([(cid, data.clone())]),
+            ..Peer::default()
+        });
+        let retrieval = Retrieval::new(Arc::clone(&store), vec![named("peer", &peer)]);
+        let keeping = retrieval.keeping();
+        assert_eq!(block_on(keeping.get(&cid)).unwrap(), Some(data.clone()));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(store.fetched_bytes(), 0, "not written to the fetch cache");
+        // The reader's own retrieval still caches.
+        assert_eq!(block_on(retrieval.get(&cid)).unwrap(), Some(data));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store.fetched_bytes() == 0 {
+            assert!(std::time::Instant::now() < deadline, "cached by the reader");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }

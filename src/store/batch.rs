@@ -215,22 +215,34 @@ impl<'s> WriteBatch<'s> {
 
     /// Step 2a: the pending files' data on disk.
     fn sync_data(&self) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            match sync_filesystem(&self.store.tmp_dir) {
-                Ok(()) => return Ok(()),
-                // A kernel without syncfs (before 2.6.39, or a seccomp filter): sync each file.
-                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {}
-                Err(e) => return Err(Error::io("sync the store", &self.store.tmp_dir, e)),
-            }
-        }
-        for pending in &self.pending {
-            File::open(&pending.tmp)
-                .and_then(|f| f.sync_data())
-                .map_err(|e| Error::io("sync block", &pending.tmp, e))?;
-        }
-        Ok(())
+        let files: Vec<&Path> = self.pending.iter().map(|p| p.tmp.as_path()).collect();
+        sync_files(&self.store.tmp_dir, &files)
     }
+}
+
+/// Makes the data of `files` (all on the file system holding `dir`) durable at once: one
+/// `syncfs(2)` on Linux (see the module docs), else — or on a kernel without it — one
+/// `fdatasync` per file. For writers that, like a batch, write many small files before
+/// renaming them into place (the pinset's batched writes).
+pub fn sync_files(dir: &Path, files: &[&Path]) -> Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        match sync_filesystem(dir) {
+            Ok(()) => return Ok(()),
+            // A kernel without syncfs (before 2.6.39, or a seccomp filter): sync each file.
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {}
+            Err(e) => return Err(Error::io("sync the store", dir, e)),
+        }
+    }
+    for file in files {
+        File::open(file)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| Error::io("sync file", file, e))?;
+    }
+    Ok(())
 }
 
 /// A batch answers reads in place, on the thread that writes it: its pending blocks, then

@@ -29,7 +29,7 @@ mod fetched;
 pub mod source;
 mod verify;
 
-pub use batch::{WriteBatch, BATCH_MAX_BLOCKS, BATCH_MAX_BYTES};
+pub use batch::{sync_files, WriteBatch, BATCH_MAX_BLOCKS, BATCH_MAX_BYTES};
 
 pub use error::{Error, Result};
 pub use source::{BlockSource, SharedSource, SourceFuture};
