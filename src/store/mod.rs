@@ -21,7 +21,7 @@ mod verify;
 
 pub use batch::{WriteBatch, BATCH_MAX_BLOCKS, BATCH_MAX_BYTES};
 
-pub use error::{Error, Result};
+pub use error::{Blocked, Error, Result};
 pub use source::{BlockSource, SharedSource, SourceFuture};
 pub use verify::verify;
 
