@@ -13,6 +13,7 @@ use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
 use cairn::network::{ConnectionLimits, DhtMode, Multiaddr, NetworkConfig};
+use cairn::services::denylist::DenylistOptions;
 use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::services::providing::ProvideMode;
 use cairn::store::StoreOptions;
@@ -171,6 +172,15 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_established,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_peers: u32,
+    /// An IPIP-383 denylist besides DATA/denylists/*.deny: a file, a directory of .deny
+    /// files, or an http(s) URL followed as an append-only list (repeatable; later lists
+    /// win). Blocked content answers 410 and is never fetched nor served to peers
+    #[arg(long = "denylist", value_name = "PATH|URL")]
+    denylists: Vec<String>,
+    /// How often denylist URLs are asked for what was appended (files are looked at every
+    /// 2s)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_refresh)]
+    denylist_refresh: Duration,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
@@ -322,6 +332,8 @@ fn main() -> ExitCode {
                 remote_backend_mode,
                 routing_v1,
                 provide,
+                denylists,
+                denylist_refresh,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -359,6 +371,11 @@ fn main() -> ExitCode {
                     routing_v1,
                     network,
                     provide,
+                    denylists: DenylistOptions {
+                        lists: denylists,
+                        url_interval: denylist_refresh,
+                        ..DenylistOptions::default()
+                    },
                 })
             })
         }
@@ -460,6 +477,14 @@ fn name_options(
         static_dnslinks,
         ..NameOptions::default()
     })
+}
+
+fn parse_refresh(text: &str) -> Result<Duration, String> {
+    let period = names::parse_duration(text)?;
+    if period < Duration::from_secs(1) {
+        return Err("the denylist refresh period must be at least 1s".into());
+    }
+    Ok(period)
 }
 
 fn parse_republish_period(text: &str) -> Result<Duration, String> {

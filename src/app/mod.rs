@@ -21,6 +21,7 @@ use crate::network::providers::{AllProviders, DelegatedProviders, DhtProviders};
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
 use crate::network::routing_v1::{RoutingOptions, RoutingV1};
 use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
+use crate::services::denylist::{Denylist, DenylistOptions, Withheld};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -80,6 +81,9 @@ pub struct ServeOptions {
     pub network: Option<NetworkConfig>,
     /// What the node announces in the DHT.
     pub provide: ProvideMode,
+    /// Denylists besides `DATA/denylists/*.deny` (`--denylist`), and how often they are
+    /// looked at again. `dir` is set from `data` when `None`.
+    pub denylists: DenylistOptions,
 }
 
 /// How remote backends are asked for content.
@@ -133,6 +137,7 @@ fn retrieval(
     store: &Arc<Blockstore>,
     options: &ServeOptions,
     peers: Option<NetworkSource>,
+    denylist: Arc<Denylist>,
 ) -> Result<Retrieval, String> {
     let mut network: Vec<NetworkSource> = peers.into_iter().collect();
     let mut walks = None;
@@ -161,7 +166,7 @@ fn retrieval(
             walks = Some(Arc::new(remote) as Arc<dyn WalkSource>);
         }
     }
-    let retrieval = Retrieval::new(Arc::clone(store), network);
+    let retrieval = Retrieval::new(Arc::clone(store), network).with_denylist(denylist);
     Ok(match walks {
         Some(walks) => retrieval.with_walks(walks),
         None => retrieval,
@@ -201,6 +206,7 @@ pub async fn serve(
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), String> {
     let store = open_store(&options.data, options.store.clone())?;
+    let denylist = open_denylists(&options).await?;
     let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
     let keystore = Keystore::open(&options.data).map_err(|e| e.to_string())?;
     let listener = server::bind(options.gateway)
@@ -258,10 +264,9 @@ pub async fn serve(
     let mut peers = None;
     if let Some(node) = &node {
         // Peers are answered from what is here; a want never sends this node to the network.
-        let server = bitswap::Server::new(
-            Arc::clone(&store) as SharedSource,
-            bitswap::ServerConfig::default(),
-        );
+        // Blocked blocks are not here as far as peers can tell.
+        let served = Withheld::new(Arc::clone(&store) as SharedSource, Arc::clone(&denylist));
+        let server = bitswap::Server::new(Arc::new(served), bitswap::ServerConfig::default());
         let bitswap = Bitswap::start(
             node,
             server,
@@ -286,7 +291,7 @@ pub async fn serve(
             options.provide,
         ));
     }
-    let blocks = Arc::new(retrieval(&store, &options, peers)?);
+    let blocks = Arc::new(retrieval(&store, &options, peers, Arc::clone(&denylist))?);
     let pinning = Pinning::new(
         Arc::clone(&store),
         Arc::clone(&blocks) as SharedSource,
@@ -313,7 +318,8 @@ pub async fn serve(
         Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
             .with_retrieval(blocks)
             .with_pinning(Arc::clone(&pinning))
-            .with_names(Arc::clone(&names)),
+            .with_names(Arc::clone(&names))
+            .with_denylist(Arc::clone(&denylist)),
     );
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)
@@ -353,6 +359,7 @@ pub async fn serve(
                 ],
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
+                denylist: Arc::clone(&denylist),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());
@@ -383,6 +390,30 @@ pub async fn serve(
         node.shutdown().await;
     }
     Ok(())
+}
+
+/// The longest start waits for denylist URLs before serving without them (they are fetched
+/// again at each refresh).
+const DENYLIST_URL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Loads the denylists (`DATA/denylists/*.deny` and `--denylist`) before anything is served,
+/// and keeps following them.
+async fn open_denylists(options: &ServeOptions) -> Result<Arc<Denylist>, String> {
+    let mut lists = options.denylists.clone();
+    if lists.dir.is_none() {
+        lists.dir = Some(options.data.join("denylists"));
+    }
+    let denylist = tokio::task::spawn_blocking(move || Denylist::open(&lists))
+        .await
+        .map_err(|e| e.to_string())??;
+    if tokio::time::timeout(DENYLIST_URL_WAIT, denylist.load_urls())
+        .await
+        .is_err()
+    {
+        tracing::warn!("denylist URLs not fetched in time; serving without them until they are");
+    }
+    denylist.follow();
+    Ok(denylist)
 }
 
 /// Credentials from `<data>/cluster.json` (`{"basic_auth_credentials": {"user": "pass"}}`,

@@ -27,6 +27,7 @@ use tokio::sync::Semaphore;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
+use crate::services::denylist::Denylist;
 use crate::services::names::NameService;
 use crate::services::pinning::Pinning;
 use crate::services::pins::Pinset;
@@ -100,6 +101,8 @@ pub struct Gateway {
     slots: Option<Arc<Semaphore>>,
     retrieval_timeout: Option<Duration>,
     max_range_file_size: Option<u64>,
+    /// Content it blocks answers 410 on every origin, before anything is resolved.
+    denylist: Arc<Denylist>,
 }
 
 impl Gateway {
@@ -128,6 +131,30 @@ impl Gateway {
                 .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)))),
             retrieval_timeout: options.limits.retrieval_timeout,
             max_range_file_size: options.limits.max_range_file_size,
+            denylist: Denylist::empty(),
+        }
+    }
+
+    /// Answers 410 Gone for the paths and names `denylist` blocks (the blocks themselves are
+    /// refused by the block source: see [`Retrieval::with_denylist`]).
+    pub fn with_denylist(mut self, denylist: Arc<Denylist>) -> Self {
+        self.denylist = denylist;
+        self
+    }
+
+    /// 410 when `/ipfs/<root>/<segments…>` is blocked.
+    fn check_ipfs(&self, root: &cid::Cid, segments: &[&str]) -> Result<(), HttpError> {
+        match self.denylist.check_ipfs(root, segments) {
+            Some(blocked) => Err(crate::store::Error::from(blocked).into()),
+            None => Ok(()),
+        }
+    }
+
+    /// 410 when `/ipns/<name>/<segments…>` is blocked.
+    fn check_ipns(&self, name: &str, segments: &[&str]) -> Result<(), HttpError> {
+        match self.denylist.check_ipns(name, segments) {
+            Some(blocked) => Err(crate::store::Error::from(blocked).into()),
+            None => Ok(()),
         }
     }
 
@@ -303,6 +330,12 @@ impl Gateway {
                 let Some(names) = &self.names else {
                     return Ok(None);
                 };
+                // A blocked name is not even resolved (IPIP-383: names before resolving).
+                if let Ok(segments) = path::segments(head.uri.path()) {
+                    let segments: smallvec::SmallVec<[&str; 8]> =
+                        segments.iter().map(|s| &**s).collect();
+                    self.check_ipns(name, &segments)?;
+                }
                 // No DNSLink (or no answer): the path gateway serves it.
                 let Ok(resolved) = names.resolve(name).await else {
                     return Ok(None);

@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 
 use crate::ipld::dag_scope::{DagScope, EntityBytes};
 use crate::network::remote::{CarRequest, RemoteBlocks};
+use crate::services::denylist::Denylist;
 use crate::store::{self, BlockSource, Blockstore, SharedSource, SourceFuture};
 
 /// What a reader is about to walk: a request's selection in trustless-gateway terms
@@ -63,6 +64,8 @@ pub struct NetworkSource {
 pub struct Retrieval {
     store: Arc<Blockstore>,
     network: Arc<[NetworkSource]>,
+    /// Blocks it blocks are refused before the store or the network is asked.
+    denylist: Arc<Denylist>,
     walks: Option<Arc<dyn WalkSource>>,
     streaming: Arc<Streaming>,
     cache: FetchCacheWriter,
@@ -153,6 +156,7 @@ impl Retrieval {
     pub fn new(store: Arc<Blockstore>, network: Vec<NetworkSource>) -> Retrieval {
         Retrieval {
             network: network.into(),
+            denylist: Denylist::empty(),
             walks: None,
             streaming: Arc::default(),
             cache: FetchCacheWriter::start(Arc::clone(&store)),
@@ -163,6 +167,13 @@ impl Retrieval {
     /// Streams announced walks from `walks` (see [`Retrieval::expect`]).
     pub fn with_walks(mut self, walks: Arc<dyn WalkSource>) -> Retrieval {
         self.walks = Some(walks);
+        self
+    }
+
+    /// Refuses the blocks `denylist` blocks ([`store::Error::Blocked`]): they are never
+    /// read, fetched from the network or kept from a walk's stream.
+    pub fn with_denylist(mut self, denylist: Arc<Denylist>) -> Retrieval {
+        self.denylist = denylist;
         self
     }
 
@@ -180,14 +191,18 @@ impl Retrieval {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        if self.denylist.check_cid(&walk.root).is_some() {
+            return;
+        }
         let here = BlockSource::has(&*self.store, &walk.root);
         if let SourceFuture::Ready(Some(Ok(true))) = here {
             return;
         }
-        let (walks, store, cache) = (
+        let (walks, store, cache, denylist) = (
             Arc::clone(walks),
             Arc::clone(&self.store),
             self.cache.clone(),
+            Arc::clone(&self.denylist),
         );
         let running = Running::start(&self.streaming);
         runtime.spawn(async move {
@@ -205,6 +220,8 @@ impl Retrieval {
             let mut blocks = blocks;
             while let Some(item) = blocks.next().await {
                 match item {
+                    // A blocked block in the stream is dropped, never kept.
+                    Ok((cid, _)) if denylist.check_cid(&cid).is_some() => {}
                     Ok((cid, block)) => {
                         running.0.arrived(&cid, &block, &store);
                         cache.keep(cid, block);
@@ -227,6 +244,9 @@ impl Retrieval {
 
 impl BlockSource for Retrieval {
     fn get(&self, cid: &Cid) -> SourceFuture<store::Result<Option<Bytes>>> {
+        if let Some(blocked) = self.denylist.check_cid(cid) {
+            return SourceFuture::ready(Err(blocked.into()));
+        }
         let local = BlockSource::get(&*self.store, cid);
         if self.network.is_empty() {
             return local;
@@ -255,10 +275,16 @@ impl BlockSource for Retrieval {
     /// Whether the block is here, in the store: the network is not asked (anything might be
     /// out there; this answers what a read would find without waiting on peers).
     fn has(&self, cid: &Cid) -> SourceFuture<store::Result<bool>> {
+        if let Some(blocked) = self.denylist.check_cid(cid) {
+            return SourceFuture::ready(Err(blocked.into()));
+        }
         BlockSource::has(&*self.store, cid)
     }
 
     fn size(&self, cid: &Cid) -> SourceFuture<store::Result<Option<u64>>> {
+        if let Some(blocked) = self.denylist.check_cid(cid) {
+            return SourceFuture::ready(Err(blocked.into()));
+        }
         if self.network.is_empty() {
             return BlockSource::size(&*self.store, cid);
         }
@@ -470,6 +496,38 @@ mod tests {
             1,
             "read locally the second time"
         );
+    }
+
+    #[test]
+    fn blocked_blocks_are_refused_before_the_store_or_the_network_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let (here, here_data) = block(b"blocked and here");
+        let (there, there_data) = block(b"blocked and out there");
+        store.put(&here, &here_data).unwrap();
+        let peer = Arc::new(Peer {
+            blocks: HashMap::from([(there, there_data)]),
+            ..Peer::default()
+        });
+        let list = format!("/ipfs/{here}\n/ipfs/{there}\n");
+        let denylist = Denylist::from_text("test", list.as_bytes()).unwrap();
+        let retrieval =
+            Retrieval::new(Arc::clone(&store), vec![named("peer", &peer)]).with_denylist(denylist);
+        for cid in [here, there] {
+            assert!(matches!(
+                block_on(retrieval.get(&cid)),
+                Err(store::Error::Blocked(_))
+            ));
+            assert!(matches!(
+                block_on(retrieval.size(&cid)),
+                Err(store::Error::Blocked(_))
+            ));
+            assert!(matches!(
+                block_on(retrieval.has(&cid)),
+                Err(store::Error::Blocked(_))
+            ));
+        }
+        assert!(peer.asked.lock().unwrap().is_empty(), "never fetched");
     }
 
     #[test]
