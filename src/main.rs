@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
+use cairn::http::access_log::LogFormat;
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
@@ -30,6 +31,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Format of the logs on standard error and of the access log: `text` or `json` (one
+    /// object per line)
+    #[arg(long, global = true, value_name = "text|json", default_value = "text", value_parser = parse_log_format)]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -181,6 +186,11 @@ struct ServeArgs {
     /// 2s)
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_refresh)]
     denylist_refresh: Duration,
+    /// Write a line per gateway request (time, client, request, status, bytes, duration,
+    /// where its blocks came from, Host) to FILE (appended to), or to standard output with
+    /// `-`
+    #[arg(long, value_name = "FILE|-")]
+    access_log: Option<String>,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
@@ -293,20 +303,10 @@ struct AddArgs {
 }
 
 fn main() -> ExitCode {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Kademlia warns at each start that it cannot bootstrap without known peers, which is
-    // what cairn wants when given no --bootstrap; shown only when RUST_LOG asks for kad.
-    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("libp2p_kad")) {
-        if let Ok(quiet) = "libp2p_kad::behaviour=error".parse() {
-            filter = filter.add_directive(quiet);
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let log_format = cli.log_format;
+    let result = match cli.command {
         Command::Serve(args) => {
             let network = args.network();
             let ServeArgs {
@@ -334,6 +334,7 @@ fn main() -> ExitCode {
                 provide,
                 denylists,
                 denylist_refresh,
+                access_log,
                 ..
             } = *args;
             parse_cluster_api(&cluster_api).and_then(|cluster_api| {
@@ -376,6 +377,8 @@ fn main() -> ExitCode {
                         url_interval: denylist_refresh,
                         ..DenylistOptions::default()
                     },
+                    access_log,
+                    log_format,
                 })
             })
         }
@@ -452,6 +455,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The tracing logs on standard error: `RUST_LOG` filters (default `info`), as text (with
+/// colours only when standard error is a terminal and `NO_COLOR` is not set) or as JSON.
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Kademlia warns at each start that it cannot bootstrap without known peers, which is
+    // what cairn wants when given no --bootstrap; shown only when RUST_LOG asks for kad.
+    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("libp2p_kad")) {
+        if let Ok(quiet) = "libp2p_kad::behaviour=error".parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colour).init()
+        }
+    }
+}
+
+fn parse_log_format(text: &str) -> Result<LogFormat, String> {
+    LogFormat::parse(text).ok_or_else(|| format!("expected text or json, not {text:?}"))
 }
 
 /// IPNS options from the command line; `IPFS_NS_MAP` entries first, `--dnslink` ones after

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
+use crate::http::access_log::{AccessLog, LogFormat};
+use crate::http::health::Health;
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::workers::ConnectionWorkers;
 use crate::network::bitswap::client::FindProviders;
@@ -30,7 +32,7 @@ use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::providing::{self, ProvideMode};
 use crate::services::pubsub::LocalBus;
-use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
+use crate::services::retrieval::{NetworkSource, Retrieval, SourceKind, WalkSource};
 use crate::store::{Blockstore, SharedSource, StoreOptions};
 
 /// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
@@ -84,6 +86,10 @@ pub struct ServeOptions {
     /// Denylists besides `DATA/denylists/*.deny` (`--denylist`), and how often they are
     /// looked at again. `dir` is set from `data` when `None`.
     pub denylists: DenylistOptions,
+    /// Where the gateway's access log goes (`-`: standard output), if anywhere.
+    pub access_log: Option<String>,
+    /// The access log's format (the tracing logs' format is set up by the caller).
+    pub log_format: LogFormat,
 }
 
 /// How remote backends are asked for content.
@@ -160,6 +166,7 @@ fn retrieval(
             .map_err(|e| format!("cannot set up the remote backends: {e}"))?;
         network.push(NetworkSource {
             name: format!("remote backends ({})", names.join(", ")),
+            kind: SourceKind::Remote,
             source: Arc::new(remote.clone()),
         });
         if options.remote_backend_mode == RemoteMode::Car {
@@ -282,6 +289,7 @@ pub async fn serve(
             .map(|limit| limit.mul_f64(0.9));
         peers = Some(NetworkSource {
             name: bitswap_source_name(&options),
+            kind: SourceKind::Bitswap,
             source: Arc::new(bitswap.blocks(give_up)),
         });
         tokio::spawn(providing::run(
@@ -314,12 +322,20 @@ pub async fn serve(
     .map(Arc::new)
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
+    let health = Arc::new(Health::default());
+    let mut gateway = Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options);
+    if let Some(target) = &options.access_log {
+        let log = AccessLog::open(target, options.log_format)
+            .map_err(|e| format!("--access-log: {e}"))?;
+        gateway = gateway.with_access_log(log);
+    }
     let gateway = Arc::new(
-        Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options)
+        gateway
             .with_retrieval(blocks)
             .with_pinning(Arc::clone(&pinning))
             .with_names(Arc::clone(&names))
-            .with_denylist(Arc::clone(&denylist)),
+            .with_denylist(Arc::clone(&denylist))
+            .with_health(Arc::clone(&health)),
     );
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)
@@ -376,6 +392,15 @@ pub async fn serve(
         gateway: bound,
         cluster: cluster_bound,
         swarm,
+    });
+    // Ready: the store is open, the denylists read, every listener bound. From shutdown on,
+    // not ready, so balancers stop sending while in-flight requests drain.
+    health.set_ready();
+    let mut draining = shutdown.clone();
+    let stopping = Arc::clone(&health);
+    tokio::spawn(async move {
+        draining.wait().await;
+        stopping.set_stopping();
     });
     tasks.spawn(server::serve(
         listener,

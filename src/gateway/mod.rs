@@ -24,6 +24,8 @@ use http::{header, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
+use crate::http::access_log::AccessLog;
+use crate::http::health::Health;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
@@ -103,6 +105,10 @@ pub struct Gateway {
     max_range_file_size: Option<u64>,
     /// Content it blocks answers 410 on every origin, before anything is resolved.
     denylist: Arc<Denylist>,
+    /// Answers `/healthz` and `/readyz` (absent: those are ordinary paths).
+    health: Option<Arc<Health>>,
+    /// Where each request gets its line (absent: no access log).
+    access_log: Option<Arc<AccessLog>>,
 }
 
 impl Gateway {
@@ -132,7 +138,37 @@ impl Gateway {
             retrieval_timeout: options.limits.retrieval_timeout,
             max_range_file_size: options.limits.max_range_file_size,
             denylist: Denylist::empty(),
+            health: None,
+            access_log: None,
         }
+    }
+
+    /// Answers the liveness and readiness probes (`/healthz`, `/readyz`) from `health`.
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    /// Logs every request to `log`, a line each.
+    pub fn with_access_log(mut self, log: Arc<AccessLog>) -> Self {
+        self.access_log = Some(log);
+        self
+    }
+
+    /// A probe's answer, before admission and the retrieval timeout (a saturated gateway
+    /// still says it is alive). Probes are answered on every Host but content origins
+    /// (`<cid>.ipfs.<host>`), whose paths are the content's.
+    fn probe<B>(&self, request: &Request<B>) -> Option<Response> {
+        let health = self.health.as_ref()?;
+        let path = request.uri().path();
+        if !Health::is_probe(path) {
+            return None;
+        }
+        let host = host::request_host(request.uri(), request.headers());
+        if matches!(self.hosts.classify(host), host::HostKind::Subdomain { .. }) {
+            return None;
+        }
+        health.answer(request.method(), path)
     }
 
     /// Answers 410 Gone for the paths and names `denylist` blocks (the blocks themselves are
@@ -202,6 +238,9 @@ impl Gateway {
     /// under the retrieval timeout, then `Gateway::finish`. Used by the server for every
     /// connection and, with any body type, by benches.
     pub async fn respond<B: RequestBody>(&self, request: Request<B>) -> Response {
+        if let Some(response) = self.probe(&request) {
+            return response;
+        }
         let html = prefers_html(&request);
         let method = request.method().clone();
         let event_stream = request.uri().path().starts_with("/pubsub");
@@ -412,6 +451,10 @@ impl Handler for Gateway {
 
     async fn handle(&self, request: Request<Incoming>) -> Response {
         self.respond(request).await
+    }
+
+    fn access_log(&self) -> Option<&Arc<AccessLog>> {
+        self.access_log.as_ref()
     }
 }
 

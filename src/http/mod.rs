@@ -2,12 +2,14 @@
 //! limits, the router, response bodies, CORS, Range/ETag evaluation, content types, and the
 //! one place where lower-layer errors become statuses.
 
+pub mod access_log;
 pub mod body;
 pub mod conditional;
 pub mod content_type;
 pub mod cors;
 pub mod error;
 pub mod header_text;
+pub mod health;
 pub mod multipart;
 pub mod range;
 pub mod router;

@@ -19,8 +19,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::access_log::{AccessLog, Logged};
 use super::workers::ConnectionWorkers;
 use super::Response;
+use crate::services::retrieval::Provenance;
 
 /// Bytes read and written on one listener's connections (for bandwidth reporting).
 #[derive(Debug, Default)]
@@ -110,6 +112,27 @@ pub trait Handler: Send + Sync + 'static {
     fn serves_tunnel_to(&self, _authority: &str) -> bool {
         false
     }
+
+    /// Where this listener's requests are logged, a line each (default: nowhere).
+    fn access_log(&self) -> Option<&Arc<AccessLog>> {
+        None
+    }
+}
+
+/// [`Handler::handle`], and the request's access log line once its response is sent when
+/// the handler keeps a log (its reads recorded for the line's source field).
+async fn respond<H: Handler>(
+    handler: &H,
+    request: Request<Incoming>,
+    client: SocketAddr,
+) -> http::Response<Logged> {
+    let Some(log) = handler.access_log() else {
+        return handler.handle(request).await.map(Logged::off);
+    };
+    let pending = log.start(&request, client);
+    let provenance = Arc::clone(pending.provenance());
+    let response = Provenance::scope(provenance, handler.handle(request)).await;
+    Logged::on(response, Arc::clone(log), pending)
 }
 
 /// Connection-level limits and timeouts.
@@ -209,9 +232,10 @@ pub async fn serve<H: Handler>(
                 let shutdown = tunnel_shutdown.clone();
                 async move {
                     if request.method() == Method::CONNECT {
-                        return Ok::<_, Infallible>(open_tunnel(handler, request, local, shutdown));
+                        let response = open_tunnel(handler, request, local, shutdown);
+                        return Ok::<_, Infallible>(response.map(Logged::off));
                     }
-                    Ok::<_, Infallible>(handler.handle(request).await)
+                    Ok::<_, Infallible>(respond(&*handler, request, peer).await)
                 }
             });
             let stream = Counted {

@@ -57,7 +57,83 @@ pub trait WalkSource: Send + Sync {
 #[derive(Clone)]
 pub struct NetworkSource {
     pub name: String,
+    /// What kind of source it is, for the access log's record of where blocks came from.
+    pub kind: SourceKind,
     pub source: SharedSource,
+}
+
+/// Kinds of block sources, as [`Provenance`] records them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Bitswap peers.
+    Bitswap,
+    /// Remote trustless gateways.
+    Remote,
+}
+
+impl SourceKind {
+    fn bit(self) -> u8 {
+        match self {
+            SourceKind::Bitswap => Provenance::BITSWAP,
+            SourceKind::Remote => Provenance::REMOTE,
+        }
+    }
+}
+
+/// Where the blocks one request read came from: the local store, bitswap peers, remote
+/// gateways. The http layer runs each request (and each poll of its body) with one in scope
+/// ([`Provenance::scope`], [`Provenance::enter`]); reads mark it as they are answered, at the
+/// cost of a thread-local access, and nothing when no request has one in scope.
+#[derive(Debug, Default)]
+pub struct Provenance(std::sync::atomic::AtomicU8);
+
+tokio::task_local! {
+    static PROVENANCE: Arc<Provenance>;
+}
+
+impl Provenance {
+    const LOCAL: u8 = 1;
+    const BITSWAP: u8 = 2;
+    const REMOTE: u8 = 4;
+
+    /// Runs `future` with `provenance` recording its reads.
+    pub async fn scope<F: std::future::Future>(
+        provenance: Arc<Provenance>,
+        future: F,
+    ) -> F::Output {
+        PROVENANCE.scope(provenance, future).await
+    }
+
+    /// Runs `f` (a poll of a response body) with `provenance` recording its reads.
+    pub fn enter<R>(provenance: &Arc<Provenance>, f: impl FnOnce() -> R) -> R {
+        PROVENANCE.sync_scope(Arc::clone(provenance), f)
+    }
+
+    fn recording() -> bool {
+        PROVENANCE.try_with(|_| ()).is_ok()
+    }
+
+    fn mark(bit: u8) {
+        let _ = PROVENANCE.try_with(|p| {
+            if p.0.load(std::sync::atomic::Ordering::Relaxed) & bit == 0 {
+                p.0.fetch_or(bit, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// `-` (no block read), `local`, `bitswap`, `remote`, or several joined by `+`.
+    pub fn describe(&self) -> &'static str {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => "-",
+            1 => "local",
+            2 => "bitswap",
+            3 => "local+bitswap",
+            4 => "remote",
+            5 => "local+remote",
+            6 => "bitswap+remote",
+            _ => "local+bitswap+remote",
+        }
+    }
 }
 
 /// The store, then the network.
@@ -249,11 +325,30 @@ impl BlockSource for Retrieval {
         }
         let local = BlockSource::get(&*self.store, cid);
         if self.network.is_empty() {
-            return local;
+            return match local {
+                SourceFuture::Ready(Some(Ok(Some(_)))) => {
+                    Provenance::mark(Provenance::LOCAL);
+                    local
+                }
+                // A disk read is wrapped to record it only when a request records anything.
+                SourceFuture::Pending(_) if Provenance::recording() => {
+                    SourceFuture::pending(async move {
+                        let block = local.await?;
+                        if block.is_some() {
+                            Provenance::mark(Provenance::LOCAL);
+                        }
+                        Ok(block)
+                    })
+                }
+                local => local,
+            };
         }
         match local {
             // In memory or in the page cache: no allocation, no task.
-            SourceFuture::Ready(Some(Ok(Some(block)))) => SourceFuture::ready(Ok(Some(block))),
+            SourceFuture::Ready(Some(Ok(Some(block)))) => {
+                Provenance::mark(Provenance::LOCAL);
+                SourceFuture::ready(Ok(Some(block)))
+            }
             SourceFuture::Ready(Some(Err(e))) => SourceFuture::ready(Err(e)),
             local => {
                 let (cid, store, network) =
@@ -261,9 +356,12 @@ impl BlockSource for Retrieval {
                 let (streaming, cache) = (Arc::clone(&self.streaming), self.cache.clone());
                 SourceFuture::pending(async move {
                     if let Some(block) = local.await? {
+                        Provenance::mark(Provenance::LOCAL);
                         return Ok(Some(block));
                     }
                     if let Some(block) = streaming.block(&cid, &store).await {
+                        // Walks are streamed from remote backends.
+                        Provenance::mark(Provenance::REMOTE);
                         return Ok(Some(block));
                     }
                     fetch(cid, &cache, &network).await.map(Some)
@@ -307,13 +405,14 @@ async fn fetch(
         .iter()
         .map(|n| {
             let answer = n.source.get(&cid);
-            async move { (n.name.as_str(), answer.await) }
+            async move { (n.name.as_str(), n.kind, answer.await) }
         })
         .collect();
     let mut tried = Vec::new();
-    while let Some((name, answer)) = asked.next().await {
+    while let Some((name, kind, answer)) = asked.next().await {
         match answer {
             Ok(Some(block)) => {
+                Provenance::mark(kind.bit());
                 cache.keep(cid, block.clone());
                 return Ok(block);
             }
@@ -460,6 +559,7 @@ mod tests {
     fn named(name: &str, peer: &Arc<Peer>) -> NetworkSource {
         NetworkSource {
             name: name.to_owned(),
+            kind: SourceKind::Bitswap,
             source: Arc::clone(peer) as SharedSource,
         }
     }

@@ -309,6 +309,28 @@ fn a_later_rule_or_list_wins() {
 }
 
 #[test]
+fn base58btc_is_bs58() {
+    let mut state = 7u64;
+    for len in 0..80 {
+        for zeros in [0, 1, 3] {
+            let mut bytes = vec![0u8; zeros.min(len)];
+            while bytes.len() < len {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                bytes.push((state >> 33) as u8);
+            }
+            let mut ours = String::new();
+            base58btc(&bytes, &mut ours);
+            assert_eq!(ours, bs58::encode(&bytes).into_string(), "{bytes:?}");
+        }
+    }
+    let mut all_ones = String::new();
+    base58btc(&[0xff; 34], &mut all_ones);
+    assert_eq!(all_ones, bs58::encode([0xff; 34]).into_string());
+}
+
+#[test]
 fn an_empty_denylist_blocks_nothing() {
     let d = Denylist::empty();
     assert!(d.check_cid(&cid("bafkqabtimvwgy3yk")).is_none());

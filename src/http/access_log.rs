@@ -1,0 +1,447 @@
+//! The access log (`--access-log PATH|-`): one line per request, written once its response
+//! is sent (or abandoned), with the time it came, the client, the method, the request target,
+//! the status, the body bytes sent, how long it took, where its blocks came from (`local`,
+//! `bitswap`, `remote`, `-` when none was read) and the Host. `text` lines are
+//!
+//! ```text
+//! 2025-06-01T12:00:00.123Z 127.0.0.1:51234 "GET /ipfs/bafy…/a.txt HTTP/1.1" 200 1234 0.000412 local example.com
+//! ```
+//!
+//! and `json` lines one object with the same fields.
+//!
+//! The request path does no formatting and no I/O: it captures the fields (cheap clones of
+//! what the request already holds) and hands them to a writer thread through a bounded
+//! queue. A full queue (the disk far behind) drops lines and counts them, rather than
+//! slowing requests; the writer reports what it dropped.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Uri, Version};
+use http_body::{Frame, SizeHint};
+
+use super::body::BoxError;
+use super::Body;
+use crate::services::retrieval::Provenance;
+
+/// Lines waiting for the writer, at most; past that they are dropped.
+const QUEUE: usize = 16 * 1024;
+
+/// How the log's lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(text: &str) -> Option<LogFormat> {
+        match text {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+/// Where access log lines go.
+pub struct AccessLog {
+    queue: SyncSender<Entry>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// One request, as logged.
+struct Entry {
+    time: SystemTime,
+    client: SocketAddr,
+    method: Method,
+    target: Uri,
+    version: Version,
+    host: Option<HeaderValue>,
+    status: u16,
+    bytes: u64,
+    duration: Duration,
+    source: &'static str,
+}
+
+impl AccessLog {
+    /// Opens `target` (`-`: standard output; otherwise a file, appended to) and starts the
+    /// writer thread, which ends when the log is dropped.
+    pub fn open(target: &str, format: LogFormat) -> std::io::Result<Arc<AccessLog>> {
+        let out: Box<dyn Write + Send> = if target == "-" {
+            Box::new(std::io::stdout())
+        } else {
+            Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(target)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("{target}: {e}")))?,
+            )
+        };
+        Ok(Self::to_writer(out, format))
+    }
+
+    /// A log writing to `out` (tests).
+    pub fn to_writer(out: Box<dyn Write + Send>, format: LogFormat) -> Arc<AccessLog> {
+        let (queue, entries) = std::sync::mpsc::sync_channel(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&dropped);
+        let spawned = std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || write_lines(entries, out, format, &counted));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "no access log writer: requests will not be logged");
+        }
+        Arc::new(AccessLog { queue, dropped })
+    }
+
+    fn log(&self, entry: Entry) {
+        match self.queue.try_send(entry) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Starts the record of `request`, sent by `client` and arriving now.
+    pub fn start<B>(&self, request: &http::Request<B>, client: SocketAddr) -> Pending {
+        Pending {
+            time: SystemTime::now(),
+            started: Instant::now(),
+            client,
+            method: request.method().clone(),
+            target: request.uri().clone(),
+            version: request.version(),
+            host: request.headers().get(http::header::HOST).cloned(),
+            provenance: Arc::default(),
+        }
+    }
+}
+
+/// A request being served, until its response is sent.
+pub struct Pending {
+    time: SystemTime,
+    started: Instant,
+    client: SocketAddr,
+    method: Method,
+    target: Uri,
+    version: Version,
+    host: Option<HeaderValue>,
+    provenance: Arc<Provenance>,
+}
+
+impl Pending {
+    /// Where this request's reads are recorded.
+    pub fn provenance(&self) -> &Arc<Provenance> {
+        &self.provenance
+    }
+}
+
+/// A response body that writes its request's access log line once it is sent or dropped;
+/// without a log it is its body and nothing more.
+pub struct Logged {
+    body: Body,
+    record: Option<Box<Record>>,
+}
+
+struct Record {
+    log: Arc<AccessLog>,
+    pending: Pending,
+    status: u16,
+    bytes: u64,
+}
+
+impl Logged {
+    /// A body that is not logged.
+    pub fn off(body: Body) -> Logged {
+        Logged { body, record: None }
+    }
+
+    /// The body of the response to `pending`'s request, logged to `log`.
+    pub fn on(
+        response: super::Response,
+        log: Arc<AccessLog>,
+        pending: Pending,
+    ) -> http::Response<Logged> {
+        let status = response.status().as_u16();
+        response.map(|body| Logged {
+            body,
+            record: Some(Box::new(Record {
+                log,
+                pending,
+                status,
+                bytes: 0,
+            })),
+        })
+    }
+}
+
+impl http_body::Body for Logged {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let Some(record) = &mut this.record else {
+            return Pin::new(&mut this.body).poll_frame(cx);
+        };
+        let body = &mut this.body;
+        let polled =
+            Provenance::enter(&record.pending.provenance, || Pin::new(body).poll_frame(cx));
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                record.bytes += data.len() as u64;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let Some(record) = self.record.take() else {
+            return;
+        };
+        let Record {
+            log,
+            pending,
+            status,
+            bytes,
+        } = *record;
+        log.log(Entry {
+            time: pending.time,
+            client: pending.client,
+            method: pending.method,
+            target: pending.target,
+            version: pending.version,
+            host: pending.host,
+            status,
+            bytes,
+            duration: pending.started.elapsed(),
+            source: pending.provenance.describe(),
+        });
+    }
+}
+
+/// The writer thread: formats and writes lines, flushing whenever the queue runs dry.
+fn write_lines(
+    entries: Receiver<Entry>,
+    out: Box<dyn Write + Send>,
+    format: LogFormat,
+    dropped: &AtomicU64,
+) {
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, out);
+    let mut line = String::with_capacity(512);
+    let mut failed = false;
+    while let Ok(first) = entries.recv() {
+        let mut next = Some(first);
+        while let Some(entry) = next {
+            line.clear();
+            match format {
+                LogFormat::Text => text_line(&entry, &mut line),
+                LogFormat::Json => json_line(&entry, &mut line),
+            }
+            if let Err(e) = out.write_all(line.as_bytes()) {
+                if !failed {
+                    tracing::error!(error = %e, "cannot write the access log");
+                    failed = true;
+                }
+            }
+            next = entries.try_recv().ok();
+        }
+        let lost = dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            tracing::warn!(lines = lost, "access log behind: lines dropped");
+        }
+        if out.flush().is_ok() {
+            failed = false;
+        }
+    }
+    let _ = out.flush();
+}
+
+/// `time client "METHOD target VERSION" status bytes seconds source host`.
+fn text_line(entry: &Entry, line: &mut String) {
+    push_time(line, entry.time);
+    let _ = write!(line, " {} \"{} ", entry.client, entry.method);
+    push_escaped(line, &entry.target.to_string());
+    let _ = write!(
+        line,
+        " {:?}\" {} {} {:.6} {} ",
+        entry.version,
+        entry.status,
+        entry.bytes,
+        entry.duration.as_secs_f64(),
+        entry.source
+    );
+    match entry
+        .host
+        .as_ref()
+        .map(|h| String::from_utf8_lossy(h.as_bytes()))
+    {
+        Some(host) if !host.is_empty() => push_escaped(line, &host),
+        _ => line.push('-'),
+    }
+    line.push('\n');
+}
+
+fn json_line(entry: &Entry, line: &mut String) {
+    let mut time = String::with_capacity(24);
+    push_time(&mut time, entry.time);
+    let value = serde_json::json!({
+        "time": time,
+        "client": entry.client.to_string(),
+        "method": entry.method.as_str(),
+        "target": entry.target.to_string(),
+        "version": format!("{:?}", entry.version),
+        "status": entry.status,
+        "bytes": entry.bytes,
+        "duration_ms": entry.duration.as_secs_f64() * 1000.0,
+        "source": entry.source,
+        "host": entry.host.as_ref().map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()),
+    });
+    line.push_str(&value.to_string());
+    line.push('\n');
+}
+
+/// Text that may hold anything (a Host header): spaces, quotes, backslashes and control
+/// characters escaped, so one line stays one record of space-separated fields.
+fn push_escaped(line: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => line.push_str("\\\""),
+            '\\' => line.push_str("\\\\"),
+            c if c.is_control() || c == ' ' => {
+                let _ = write!(line, "\\x{:02x}", c as u32);
+            }
+            c => line.push(c),
+        }
+    }
+}
+
+/// RFC 3339 UTC with milliseconds: `2025-06-01T12:00:00.123Z`.
+fn push_time(line: &mut String, time: SystemTime) {
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs() as i64;
+    let (y, m, d) = crate::ipld::time::civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400);
+    let _ = write!(
+        line,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        since.subsec_millis()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Body as _;
+    use std::sync::Mutex;
+
+    /// A writer whose bytes a test can read.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged_lines(format: LogFormat) -> String {
+        let out = Shared::default();
+        let log = AccessLog::to_writer(Box::new(out.clone()), format);
+        let request = http::Request::get("/ipfs/bafkqaaa?format=raw")
+            .header(http::header::HOST, "example.com")
+            .body(())
+            .unwrap();
+        let pending = log.start(&request, "127.0.0.1:5555".parse().unwrap());
+        let mut response = super::super::Response::new(Body::from("hello"));
+        *response.status_mut() = http::StatusCode::CREATED;
+        let mut body = Logged::on(response, Arc::clone(&log), pending).into_body();
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        while let Poll::Ready(Some(_)) = Pin::new(&mut body).poll_frame(&mut cx) {}
+        drop(body);
+        drop(log);
+        for _ in 0..200 {
+            let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+            if text.ends_with('\n') {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("nothing logged");
+    }
+
+    #[test]
+    fn a_text_line_per_request() {
+        let line = logged_lines(LogFormat::Text);
+        let fields: Vec<&str> = line.trim_end().split(' ').collect();
+        assert_eq!(fields.len(), 10, "{line}");
+        assert!(fields[0].ends_with('Z') && fields[0].len() == 24, "{line}");
+        assert_eq!(fields[1], "127.0.0.1:5555");
+        assert_eq!(
+            &fields[2..5],
+            ["\"GET", "/ipfs/bafkqaaa?format=raw", "HTTP/1.1\""]
+        );
+        assert_eq!(&fields[5..7], ["201", "5"]);
+        assert!(fields[7].parse::<f64>().is_ok(), "{line}");
+        assert_eq!(&fields[8..], ["-", "example.com"]);
+    }
+
+    #[test]
+    fn a_json_line_per_request() {
+        let line = logged_lines(LogFormat::Json);
+        let value: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!(value["status"], 201);
+        assert_eq!(value["bytes"], 5);
+        assert_eq!(value["target"], "/ipfs/bafkqaaa?format=raw");
+        assert_eq!(value["host"], "example.com");
+        assert_eq!(value["source"], "-");
+    }
+
+    #[test]
+    fn odd_text_stays_one_field() {
+        let mut line = String::new();
+        push_escaped(&mut line, "a b\"c\\\n");
+        assert_eq!(line, "a\\x20b\\\"c\\\\\\x0a");
+        let mut time = String::new();
+        push_time(
+            &mut time,
+            SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+        );
+        assert_eq!(time, "2023-11-14T22:13:20.123Z");
+    }
+}
