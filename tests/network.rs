@@ -1257,3 +1257,77 @@ fn names_travel_through_a_kubo_routing_v1_endpoint() {
         },
     );
 }
+
+#[test]
+fn bitswap_peers_that_break_the_protocol_are_disconnected() {
+    use cairn::network::bitswap::transport::Event;
+    use futures_util::AsyncWriteExt;
+
+    let server = start_cairn(&["--swarm", LOOPBACK_TCP, "--cluster-api", "off"]);
+    let cairn: cairn::network::PeerId = swarm_peer_id(&server).parse().unwrap();
+    let target: cairn::network::Multiaddr = swarm_addr(&server, "/tcp/").parse().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let config = cairn::network::NetworkConfig {
+            listen: vec![LOOPBACK_TCP.parse().unwrap()],
+            dht: cairn::network::DhtMode::Client,
+            ..Default::default()
+        };
+        let key = libp2p::identity::Keypair::generate_ed25519();
+        let node = cairn::network::start(key, config).await.unwrap();
+        let mut events = node.take_bitswap_events().unwrap();
+        let opener = node.bitswap_opener();
+        // Whether cairn closed the connection within `limit`.
+        async fn closed(
+            events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+            cairn: cairn::network::PeerId,
+            limit: Duration,
+        ) -> bool {
+            let closing = async {
+                while let Some(event) = events.recv().await {
+                    if matches!(event, Event::Disconnected(peer) if peer == cairn) {
+                        return;
+                    }
+                }
+            };
+            tokio::time::timeout(limit, closing).await.is_ok()
+        }
+
+        // Well-behaved: a few streams, each an empty message. The connection stays.
+        assert_eq!(node.dial(target.clone()).await.unwrap(), cairn);
+        let mut kept = Vec::new();
+        for _ in 0..8 {
+            let (mut stream, _) = opener.open(cairn).await.unwrap();
+            stream.write_all(&[0]).await.unwrap();
+            stream.flush().await.unwrap();
+            kept.push(stream);
+        }
+        assert!(
+            !closed(&mut events, cairn, Duration::from_secs(1)).await,
+            "a good peer was dropped"
+        );
+        drop(kept);
+
+        // A message that is not protobuf.
+        let (mut stream, _) = opener.open(cairn).await.unwrap();
+        stream
+            .write_all(&[5, 0xff, 0xff, 0xff, 0xff, 0xff])
+            .await
+            .unwrap();
+        stream.flush().await.unwrap();
+        assert!(
+            closed(&mut events, cairn, Duration::from_secs(10)).await,
+            "still connected after garbage"
+        );
+
+        // Streams by the hundred, held open.
+        assert_eq!(node.dial(target.clone()).await.unwrap(), cairn);
+        let opens = (0..100).map(|_| opener.open(cairn));
+        let streams = futures_util::future::join_all(opens).await;
+        assert!(
+            closed(&mut events, cairn, Duration::from_secs(10)).await,
+            "still connected after a stream flood"
+        );
+        drop(streams);
+    });
+}

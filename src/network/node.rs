@@ -97,6 +97,7 @@ enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
     Dial(Multiaddr, oneshot::Sender<Result<PeerId, NetworkError>>),
+    Disconnect(PeerId),
     DialPeer(
         PeerId,
         Vec<Multiaddr>,
@@ -162,6 +163,15 @@ impl NetworkHandle {
     /// if that peer is already connected.
     pub async fn dial(&self, addr: Multiaddr) -> Result<PeerId, NetworkError> {
         self.ask(|reply| Command::Dial(addr, reply)).await?
+    }
+
+    /// Closes every connection to `peer` (one that broke a protocol's rules). It may dial
+    /// again, and is answered again, as any peer would be.
+    pub async fn disconnect(&self, peer: PeerId) -> Result<(), NetworkError> {
+        self.commands
+            .send(Command::Disconnect(peer))
+            .await
+            .map_err(|_| NetworkError::Stopped)
     }
 
     /// Connects to `peer` at any of `addrs` (a delegated router's answer); at once if it is
@@ -560,6 +570,9 @@ impl Node {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
             }
             Command::Dial(addr, reply) => self.dial(addr, reply),
+            Command::Disconnect(peer) => {
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
             Command::DialPeer(peer, addrs, reply) => {
                 if self.swarm.is_connected(&peer) {
                     let _ = reply.send(Ok(peer));

@@ -377,6 +377,28 @@ impl RoutingV1 {
     }
 }
 
+/// The records in a whole answer body, JSON or NDJSON, as [`RoutingV1`] reads them (at most
+/// `max`): the fuzz target's entry to the parsers of server answers.
+#[cfg(any(test, fuzzing))]
+pub fn parse_answer(
+    data: &[u8],
+    ndjson: bool,
+    list: &str,
+    max: usize,
+) -> Result<Vec<PeerRecord>, Failure> {
+    if !ndjson {
+        return parse_json(data, list, max);
+    }
+    let mut records = Vec::new();
+    for line in data.split(|&b| b == b'\n') {
+        if records.len() >= max {
+            break;
+        }
+        records.extend(parse_line(line)?);
+    }
+    Ok(records)
+}
+
 /// The records of a JSON answer: `{"<list>": [record, …]}` (`null` or absent: none).
 fn parse_json(data: &[u8], list: &str, max: usize) -> Result<Vec<PeerRecord>, Failure> {
     let value: Value =

@@ -130,6 +130,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the peer broke the protocol's rules (as opposed to a stream cut short): such a
+    /// peer is disconnected, not only its stream closed.
+    pub fn is_violation(&self) -> bool {
+        matches!(
+            self,
+            Error::MessageTooLarge { .. }
+                | Error::BadLengthPrefix
+                | Error::Malformed { .. }
+                | Error::TooManyItems { .. }
+                | Error::CidTooLong { .. }
+                | Error::IdentityWant(_)
+        )
+    }
+}
+
+impl Error {
     pub(crate) fn malformed(what: impl Into<String>, at: usize) -> Self {
         Error::Malformed {
             what: what.into(),

@@ -59,7 +59,7 @@ impl Bitswap {
         let outbox = StreamOutbox::new(opener.clone());
         let client = Client::new(Arc::new(outbox.clone()), finder, config);
         let _ = outbox.inner.client.set(client.clone());
-        tokio::spawn(run(events, opener, server, client.clone()));
+        tokio::spawn(run(events, opener, server, client.clone(), node.clone()));
         let sessions = Arc::new(DagSessions::new(client, EXPECTED_CIDS));
         Ok(Bitswap { sessions })
     }
@@ -117,15 +117,23 @@ impl BlockSource for BitswapBlocks {
     }
 }
 
+/// Inbound Bitswap streams one peer may have open at once. boxo opens a stream per message
+/// and its server sends from 8 workers, so a well-behaved peer stays far below; past this
+/// the peer is disconnected. With [`super::MAX_MESSAGE_SIZE`] per stream, this bounds what
+/// one peer's unfinished messages can hold in memory (64 × 4 MiB).
+pub const MAX_INBOUND_STREAMS_PER_PEER: usize = 64;
+
 /// Follows the node's Bitswap events until the node stops.
 async fn run(
     mut events: mpsc::UnboundedReceiver<Event>,
     opener: Opener,
     server: Server,
     client: Client<PeerId>,
+    node: NetworkHandle,
 ) {
     let ledgers: Ledgers = Arc::default();
     let server = Arc::new(server);
+    let open_streams: OpenStreams = Arc::default();
     while let Some(event) = events.recv().await {
         match event {
             // Assumed to speak 1.2.0 until a stream to it says otherwise.
@@ -136,14 +144,25 @@ async fn run(
                 protocol,
                 stream,
             } => {
+                let Some(counted) = StreamCount::enter(&open_streams, peer) else {
+                    tracing::info!(%peer, "bitswap: disconnecting a peer that opened more than {MAX_INBOUND_STREAMS_PER_PEER} streams at once");
+                    drop(stream);
+                    let node = node.clone();
+                    tokio::spawn(async move { node.disconnect(peer).await });
+                    continue;
+                };
                 tokio::spawn(read_peer(
                     peer,
                     protocol,
                     stream,
-                    opener.clone(),
-                    Arc::clone(&server),
-                    Arc::clone(&ledgers),
-                    client.clone(),
+                    Peers {
+                        opener: opener.clone(),
+                        server: Arc::clone(&server),
+                        ledgers: Arc::clone(&ledgers),
+                        client: client.clone(),
+                        node: node.clone(),
+                    },
+                    counted,
                 ));
             }
         }
@@ -151,16 +170,68 @@ async fn run(
     client.shutdown();
 }
 
-/// Reads one inbound stream to its end: wants to the peer's ledger, answers to the client.
-async fn read_peer(
+/// Inbound streams open now, by peer.
+type OpenStreams = Arc<Mutex<HashMap<PeerId, usize>>>;
+
+/// One open inbound stream of a peer, counted while it lives.
+struct StreamCount {
+    streams: OpenStreams,
     peer: PeerId,
-    protocol: Protocol,
-    stream: Stream,
+}
+
+impl StreamCount {
+    /// Counts a new stream of `peer`; None if the peer is over its limit.
+    fn enter(streams: &OpenStreams, peer: PeerId) -> Option<StreamCount> {
+        let mut all = lock(streams);
+        let count = all.entry(peer).or_default();
+        if *count >= MAX_INBOUND_STREAMS_PER_PEER {
+            return None;
+        }
+        *count += 1;
+        Some(StreamCount {
+            streams: Arc::clone(streams),
+            peer,
+        })
+    }
+}
+
+impl Drop for StreamCount {
+    fn drop(&mut self) {
+        let mut all = lock(&self.streams);
+        if let Some(count) = all.get_mut(&self.peer) {
+            *count -= 1;
+            if *count == 0 {
+                all.remove(&self.peer);
+            }
+        }
+    }
+}
+
+/// What reading a peer's streams needs.
+struct Peers {
     opener: Opener,
     server: Arc<Server>,
     ledgers: Ledgers,
     client: Client<PeerId>,
+    node: NetworkHandle,
+}
+
+/// Reads one inbound stream to its end: wants to the peer's ledger, answers to the client.
+/// A peer that sends what is not Bitswap is disconnected.
+async fn read_peer(
+    peer: PeerId,
+    protocol: Protocol,
+    stream: Stream,
+    peers: Peers,
+    _counted: StreamCount,
 ) {
+    let Peers {
+        opener,
+        server,
+        ledgers,
+        client,
+        node,
+    } = peers;
     let mut reader = MessageReader::new(stream.compat(), server.config().limits);
     let mut ledger: Option<PeerLedger> = None;
     let outcome = loop {
@@ -185,8 +256,13 @@ async fn read_peer(
         }
         forget(&ledgers, peer, &ledger);
     }
-    if let Err(e) = outcome {
-        tracing::debug!(%peer, error = %e, "bitswap: dropping a peer's stream");
+    match outcome {
+        Err(e) if e.is_violation() => {
+            tracing::info!(%peer, error = %e, "bitswap: disconnecting a peer that broke the protocol");
+            let _ = node.disconnect(peer).await;
+        }
+        Err(e) => tracing::debug!(%peer, error = %e, "bitswap: dropping a peer's stream"),
+        Ok(()) => {}
     }
 }
 
