@@ -117,6 +117,7 @@ impl Stat {
 }
 
 /// A list followed over HTTP.
+#[derive(Clone)]
 struct UrlState {
     source: u64,
     uri: Uri,
@@ -429,25 +430,11 @@ impl Denylist {
     /// Asks every denylist URL for what was appended since it was last read (the whole list
     /// the first time). Failures are logged; the rules already read stay in force.
     pub async fn refresh_urls(&self, client: &HttpClient) {
-        let urls: Vec<(u64, Uri, (usize, String), bool, Progress)> = {
-            let following = self.lock_following();
-            following
-                .urls
-                .iter()
-                .map(|u| {
-                    (
-                        u.source,
-                        u.uri.clone(),
-                        u.order.clone(),
-                        u.loaded,
-                        u.read.clone(),
-                    )
-                })
-                .collect()
-        };
-        for (source, uri, order, loaded, read) in urls {
+        let urls: Vec<UrlState> = self.lock_following().urls.clone();
+        for url in urls {
+            let (source, uri) = (url.source, url.uri);
             let outcome = self
-                .refresh_url(client, source, &uri, order, loaded, read)
+                .refresh_url(client, source, &uri, url.order, url.loaded, url.read)
                 .await;
             let mut following = self.lock_following();
             let Some(state) = following.urls.iter_mut().find(|u| u.source == source) else {

@@ -211,8 +211,11 @@ pub enum RuleKind {
     IpnsDomain { domain: Box<str>, path: RulePath },
     /// `//<hash>`: one or two readings of a double hash: (function code, digest, whether it
     /// is of the legacy form `<CIDv1 base32>/<path>` rather than `<b58 multihash>/<path>`).
-    DoubleHash(SmallVec<[(u64, Box<[u8]>, bool); 2]>),
+    DoubleHash(SmallVec<[Reading; 2]>),
 }
+
+/// One reading of a double hash: (function code, digest, legacy form?).
+pub type Reading = (u64, Box<[u8]>, bool);
 
 /// A line that holds no rule (empty, a comment) parses to `Ok(None)`; one that cannot be
 /// read to an error saying why.
