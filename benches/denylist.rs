@@ -2,7 +2,8 @@
 //! check, loaded in under a second). Two lists: a mixed one (CIDs, paths and prefixes,
 //! DNSLink names, legacy and multihash double hashes) and a Bad Bits-like one (every entry a
 //! legacy double hash, the form of the public badbits list). A request on the gateway costs
-//! one path check (`check_ipfs`), and one `check_cid` per block it reads.
+//! one path check (`check_ipfs`), and one `check_cid` per block it reads (CID verdicts are
+//! remembered until the lists change: `_uncached` is the cost of computing one).
 
 use cid::Cid;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -73,8 +74,18 @@ fn checks(c: &mut Criterion) {
         let list = Denylist::from_text(name, text.as_bytes()).unwrap();
         assert_eq!(list.size().1, ENTRIES);
         assert!(list.check_cid(&cid(17)).is_some(), "a double hash matches");
+        // The same CID again: its remembered verdict.
         group.bench_function(format!("{name}/check_cid_miss"), |b| {
             b.iter(|| list.check_cid(black_box(&missing)))
+        });
+        // A new CID each time (far more than are remembered): the verdict computed.
+        let fresh: Vec<Cid> = (0..64 * 1024).map(|i| cid(ENTRIES + 10 + i)).collect();
+        let mut next = 0;
+        group.bench_function(format!("{name}/check_cid_miss_uncached"), |b| {
+            b.iter(|| {
+                next = (next + 1) % fresh.len();
+                list.check_cid(black_box(&fresh[next]))
+            })
         });
         group.bench_function(format!("{name}/check_cid_hit"), |b| {
             b.iter(|| list.check_cid(black_box(&blocked)))

@@ -42,7 +42,16 @@ pub struct Denylist {
     rules: RwLock<Rules>,
     /// The sources the lists come from and how far each was read.
     following: Mutex<follow::Following>,
+    /// Verdicts of CIDs (every block read asks, and `/ipfs/<cid>` requests), kept until the
+    /// rules change: a hot block is checked by one lookup instead of its double hashes.
+    cids: quick_cache::sync::Cache<Cid, Remembered>,
 }
+
+/// A remembered verdict: the list and line of the rule blocking it, or `None`.
+type Remembered = Option<(Arc<str>, u64)>;
+
+/// CID verdicts remembered at most.
+const CID_VERDICTS: usize = 16 * 1024;
 
 /// Every list, in precedence order (a later one wins), with the hash functions their double
 /// hashes use.
@@ -410,6 +419,7 @@ impl Denylist {
             active: AtomicBool::new(false),
             rules: RwLock::new(Rules::default()),
             following: Mutex::new(follow::Following::default()),
+            cids: quick_cache::sync::Cache::new(CID_VERDICTS),
         })
     }
 
@@ -434,6 +444,7 @@ impl Denylist {
                 hashes: SmallVec::new(),
                 text: String::new(),
             },
+            Some(cid),
             || crate::ipld::cid::to_v1_string(cid),
         )
     }
@@ -452,6 +463,8 @@ impl Denylist {
                 hashes: SmallVec::new(),
                 text: String::new(),
             },
+            // With no path this is the CID's own verdict (the same rules and double hashes).
+            segments.is_empty().then_some(root),
             || content_path("ipfs", &crate::ipld::cid::to_v1_string(root), &path),
         )
     }
@@ -474,6 +487,7 @@ impl Denylist {
                 hashes: SmallVec::new(),
                 text: String::new(),
             },
+            None,
             || content_path("ipns", name, &path),
         )
     }
@@ -513,23 +527,41 @@ impl Denylist {
         self.check_ipfs(&cid, &segments)
     }
 
-    fn decide(&self, mut asked: Asked<'_>, what: impl FnOnce() -> String) -> Option<Blocked> {
+    /// The verdict of the lists (the last list with a matching rule decides), remembered for
+    /// `remember` when given. The cache is read and filled under the rules' read lock, and
+    /// cleared under their write lock, so it never holds a verdict of older rules.
+    fn decide(
+        &self,
+        mut asked: Asked<'_>,
+        remember: Option<&Cid>,
+        what: impl FnOnce() -> String,
+    ) -> Option<Blocked> {
         let rules = self.rules.read().unwrap_or_else(|p| p.into_inner());
-        for list in rules.lists.iter().rev() {
-            if let Some(verdict) = asked.verdict(list) {
-                if verdict.allow {
-                    return None;
+        let verdict = match remember.and_then(|cid| self.cids.get(cid)) {
+            Some(known) => known,
+            None => {
+                let verdict = rules
+                    .lists
+                    .iter()
+                    .rev()
+                    .find_map(|list| asked.verdict(list).map(|v| (list, v)))
+                    .filter(|(_, v)| !v.allow)
+                    .map(|(list, v)| (Arc::clone(&list.name), v.line));
+                if let Some(cid) = remember {
+                    self.cids.insert(*cid, verdict.clone());
                 }
-                let blocked = Blocked {
-                    what: what(),
-                    list: Arc::clone(&list.name),
-                    line: verdict.line,
-                };
-                tracing::debug!(what = %blocked.what, list = %blocked.list, line = blocked.line, "blocked");
-                return Some(blocked);
+                verdict
             }
-        }
-        None
+        };
+        drop(rules);
+        let (list, line) = verdict?;
+        let blocked = Blocked {
+            what: what(),
+            list,
+            line,
+        };
+        tracing::debug!(what = %blocked.what, list = %blocked.list, line = blocked.line, "blocked");
+        Some(blocked)
     }
 
     /// How many lists and rules are loaded.
@@ -555,6 +587,7 @@ impl Denylist {
                 (None, None) => None,
             };
             rules.refresh();
+            self.cids.clear();
             self.active.store(rules.count() > 0, Ordering::Relaxed);
         }
         // A big list is freed after the lock is released.
@@ -568,6 +601,7 @@ impl Denylist {
             list.add_lines(text, first_line);
         }
         rules.refresh();
+        self.cids.clear();
         self.active.store(rules.count() > 0, Ordering::Relaxed);
     }
 }
