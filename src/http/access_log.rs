@@ -65,9 +65,8 @@ struct Entry {
     time: SystemTime,
     client: SocketAddr,
     method: Method,
-    target: Uri,
+    text: Copied,
     version: Version,
-    host: Option<HeaderValue>,
     status: u16,
     bytes: u64,
     duration: Duration,
@@ -122,9 +121,8 @@ impl AccessLog {
             started: Instant::now(),
             client,
             method: request.method().clone(),
-            target: request.uri().clone(),
+            text: Copied::of(request.uri(), request.headers().get(http::header::HOST)),
             version: request.version(),
-            host: request.headers().get(http::header::HOST).cloned(),
             provenance: Arc::default(),
         }
     }
@@ -136,10 +134,43 @@ pub struct Pending {
     started: Instant,
     client: SocketAddr,
     method: Method,
-    target: Uri,
+    text: Copied,
     version: Version,
-    host: Option<HeaderValue>,
     provenance: Arc<Provenance>,
+}
+
+/// The request target and Host, copied out of the request. Keeping the request's own bytes
+/// (which share hyper's read buffer) until the line is written would keep hyper from
+/// reusing that buffer: a new one for every request costs more than this copy.
+struct Copied {
+    /// The target, then the Host (empty when none).
+    text: String,
+    target_len: usize,
+}
+
+impl Copied {
+    fn of(uri: &Uri, host: Option<&HeaderValue>) -> Copied {
+        let host = host.map_or(&b""[..], HeaderValue::as_bytes);
+        let mut text = String::with_capacity(uri.path().len() + 64 + host.len());
+        match (uri.scheme(), uri.path_and_query()) {
+            // Origin form, nearly every request.
+            (None, Some(target)) => text.push_str(target.as_str()),
+            _ => {
+                let _ = write!(text, "{uri}");
+            }
+        }
+        let target_len = text.len();
+        text.push_str(&String::from_utf8_lossy(host));
+        Copied { text, target_len }
+    }
+
+    fn target(&self) -> &str {
+        &self.text[..self.target_len]
+    }
+
+    fn host(&self) -> &str {
+        &self.text[self.target_len..]
+    }
 }
 
 impl Pending {
@@ -235,9 +266,8 @@ impl Drop for Logged {
             time: pending.time,
             client: pending.client,
             method: pending.method,
-            target: pending.target,
+            text: pending.text,
             version: pending.version,
-            host: pending.host,
             status,
             bytes,
             duration: pending.started.elapsed(),
@@ -301,11 +331,7 @@ fn write_lines(
 fn text_line(entry: &Entry, clock: &mut Clock, line: &mut String) {
     clock.push(line, entry.time);
     let _ = write!(line, " {} \"{} ", entry.client, entry.method);
-    match (entry.target.scheme(), entry.target.path_and_query()) {
-        // Origin form, nearly every request: written as it came, without a copy.
-        (None, Some(target)) => push_escaped(line, target.as_str()),
-        _ => push_escaped(line, &entry.target.to_string()),
-    }
+    push_escaped(line, entry.text.target());
     let micros = entry.duration.as_micros();
     let _ = write!(
         line,
@@ -317,13 +343,9 @@ fn text_line(entry: &Entry, clock: &mut Clock, line: &mut String) {
         micros % 1_000_000,
         entry.source
     );
-    match entry
-        .host
-        .as_ref()
-        .map(|h| String::from_utf8_lossy(h.as_bytes()))
-    {
-        Some(host) if !host.is_empty() => push_escaped(line, &host),
-        _ => line.push('-'),
+    match entry.text.host() {
+        "" => line.push('-'),
+        host => push_escaped(line, host),
     }
     line.push('\n');
 }
@@ -368,13 +390,13 @@ fn json_line(entry: &Entry, clock: &mut Clock, line: &mut String) {
         "time": time,
         "client": entry.client.to_string(),
         "method": entry.method.as_str(),
-        "target": entry.target.to_string(),
+        "target": entry.text.target(),
         "version": format!("{:?}", entry.version),
         "status": entry.status,
         "bytes": entry.bytes,
         "duration_ms": entry.duration.as_secs_f64() * 1000.0,
         "source": entry.source,
-        "host": entry.host.as_ref().map(|h| String::from_utf8_lossy(h.as_bytes()).into_owned()),
+        "host": Some(entry.text.host()).filter(|h| !h.is_empty()),
     });
     line.push_str(&value.to_string());
     line.push('\n');
@@ -383,12 +405,14 @@ fn json_line(entry: &Entry, clock: &mut Clock, line: &mut String) {
 /// Text that may hold anything (a Host header): spaces, quotes, backslashes and control
 /// characters escaped, so one line stays one record of space-separated fields.
 fn push_escaped(line: &mut String, text: &str) {
+    // Request targets are ASCII: one pass over the bytes decides.
+    let plain_ascii = |b: u8| b > b' ' && b < 0x7f && b != b'"' && b != b'\\';
     let plain = |c: char| match c {
         '"' | '\\' => false,
         c if c.is_ascii() => c.is_ascii_graphic(),
         c => !c.is_control(),
     };
-    if text.chars().all(plain) {
+    if text.bytes().all(plain_ascii) || (!text.is_ascii() && text.chars().all(plain)) {
         line.push_str(text);
         return;
     }
