@@ -85,6 +85,7 @@ fn main() {
             max_concurrent_requests: Some(4096),
             retrieval_timeout: Some(std::time::Duration::from_secs(30)),
             max_range_file_size: None,
+            body_timeout: Some(std::time::Duration::from_secs(30)),
         },
         ..Default::default()
     };

@@ -12,7 +12,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use http_body::Body as _;
 
 use cairn::gateway::pubsub::{EventStream, Format};
-use cairn::services::pubsub::{LocalBus, PubsubBackend, Received};
+use cairn::services::pubsub::{LocalBus, Received};
 
 const PEER: &str = "12D3KooWGzBRkDP1B1Qw1sSeXSDR2qZgGQwtgHgLBiaQTPjbbmNh";
 const MESSAGES: usize = 1_000;

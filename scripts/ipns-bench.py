@@ -29,7 +29,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from loopback import free_port, in_netns, ipfs, start_kubo, wait_connected, wait_port
+from loopback import free_port, in_netns, ipfs, quiet_listeners, start_kubo, wait_connected, wait_port
 
 VALUE = "/ipfs/bafkqaaa"
 
@@ -90,7 +90,7 @@ def main():
         port = free_port()
         cairn = subprocess.Popen(
             [args.cairn, "serve", "--data", data, "--gateway", f"127.0.0.1:{port}",
-             "--cluster-api", "off", "--swarm", f"/ip4/127.0.0.1/tcp/{free_port()}",
+             *quiet_listeners(args.cairn), "--swarm", f"/ip4/127.0.0.1/tcp/{free_port()}",
              "--peer", b_addr],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=dict(os.environ, RUST_LOG="warn"))

@@ -213,9 +213,11 @@ def main():
             # no such flag (and no node).
             help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
             offline = ["--offline"] if "--offline" in help_text else []
+            # Two builds side by side: the second would find 5001 taken by the first's RPC.
+            rpc_off = ["--rpc-api", "off"] if "--rpc-api" in help_text else []
             procs.append((cname, subprocess.Popen(
                 [binary, "serve", "--data", os.path.join(work, f"cairn-{cname}"),
-                 "--gateway", f"127.0.0.1:{ports[cname]}", "--cluster-api", "off"] + offline,
+                 "--gateway", f"127.0.0.1:{ports[cname]}", "--cluster-api", "off"] + offline + rpc_off,
                 stdout=subprocess.DEVNULL, stderr=log(f"cairn-{cname}"))))
         kport = free_port()
         sh([ipfs, "config", "Addresses.Gateway", f"/ip4/127.0.0.1/tcp/{kport}"], env=env)

@@ -96,3 +96,15 @@ def wait_connected(repo, peer_id, seconds=30):
             return
         time.sleep(0.1)
     sys.exit(f"{peer_id} never connected")
+
+
+def quiet_listeners(binary):
+    """`cairn serve` flags that turn off the listeners a script does not use (the Cluster API
+    on 9094, the Kubo RPC on 5001), so that several servers, or a Kubo, can run side by side;
+    only the flags `binary` knows (older builds are benchmarked too)."""
+    help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+    flags = []
+    for flag in ("--cluster-api", "--rpc-api"):
+        if flag in help_text:
+            flags += [flag, "off"]
+    return flags

@@ -42,7 +42,7 @@ import tempfile
 import threading
 import time
 
-from loopback import find, free_port, in_netns as enter_netns, wait_port
+from loopback import find, free_port, in_netns as enter_netns, quiet_listeners, wait_port
 
 NETNS = "cairn-peers-rss"
 KUBO = None  # the ipfs binary, once found
@@ -109,7 +109,7 @@ def start_cairn(binary, work, block):
     cid = cairn_add(binary, data, block)
     swarm = free_port()
     proc = subprocess.Popen([binary, "serve", "--data", data, "--gateway", f"127.0.0.1:{free_port()}",
-                             "--cluster-api", "off", "--swarm", f"/ip4/127.0.0.1/tcp/{swarm}",
+                             *quiet_listeners(binary), "--swarm", f"/ip4/127.0.0.1/tcp/{swarm}",
                              "--max-peers", "1200"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env=dict(os.environ, RUST_LOG="warn"))

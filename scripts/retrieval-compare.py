@@ -36,7 +36,8 @@ import tempfile
 import time
 import urllib.request
 
-from loopback import find, free_port, in_netns as enter_netns, ipfs, start_kubo, wait_connected, wait_port
+from loopback import (find, free_port, in_netns as enter_netns, ipfs, quiet_listeners, start_kubo,
+                      wait_connected, wait_port)
 
 NETNS = "cairn-retrieval-bench"
 
@@ -68,7 +69,7 @@ def start_cairn(binary, work, origin, mode, extra):
         net = ["--offline", "--remote-backend", f"http://127.0.0.1:{origin['gateway']}",
                "--remote-backend-mode", mode]
     proc = subprocess.Popen([binary, "serve", "--data", data, "--gateway", f"127.0.0.1:{port}",
-                             "--cluster-api", "off", *net, *extra],
+                             *quiet_listeners(binary), *net, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=dict(os.environ, RUST_LOG="warn"))
     wait_port(port, proc, "cairn")

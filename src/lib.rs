@@ -4,8 +4,8 @@
 //! [`store`] (blocks on disk) → [`ipld`] (CIDs, dag-pb, UnixFS, HAMT, CAR) → [`network`]
 //! (libp2p, bitswap, routing, remote backends) → [`services`] (path resolution, file
 //! streaming, listings, import, one block source over store and network) → [`http`]
-//! (server, router, bodies, Range/ETag, CORS, error mapping) → [`gateway`] and [`cluster`]
-//! (the APIs) → [`app`] (wiring the pieces into the commands `main.rs` exposes).
+//! (server, router, bodies, Range/ETag, CORS, error mapping) → [`gateway`], [`cluster`] and
+//! [`rpc`] (the APIs: the gateway, the IPFS Cluster REST API, the Kubo RPC) → [`app`] (wiring the pieces into the commands `main.rs` exposes).
 
 pub mod app;
 pub mod cluster;
@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod http;
 pub mod ipld;
 pub mod network;
+pub mod rpc;
 pub mod services;
 pub mod store;
 

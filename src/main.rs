@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
 use cairn::http::access_log::LogFormat;
+use cairn::http::cors::OriginPolicy;
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
@@ -69,6 +70,10 @@ enum Command {
         /// Print nothing but errors.
         #[arg(short, long)]
         quiet: bool,
+        /// Longest wait for uploads in progress (on a running server) to finish; past it, gc
+        /// gives up without removing anything (e.g. 60s, 5m)
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+        wait: Duration,
     },
 }
 
@@ -94,9 +99,18 @@ struct ServeArgs {
     /// Largest upload accepted, in bytes; larger ones get 413. Unlimited if not given.
     #[arg(long, value_name = "BYTES")]
     max_upload: Option<u64>,
+    /// Bytes of pubsub messages held for subscribers that have not read them yet, all topics
+    /// together (at least 1 MiB); past it a slow subscriber loses its oldest messages, those
+    /// of the topic holding the most first
+    #[arg(long, value_name = "BYTES", default_value_t = cairn::services::pubsub::DEFAULT_MEMORY)]
+    pubsub_memory: usize,
     /// Address of the IPFS Cluster REST API, or `off`.
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9094")]
     cluster_api: String,
+    /// Address of the Kubo RPC API (`/api/v0/…`, what ipfs-cluster-service and `ipfs --api`
+    /// use), or `off`.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:5001")]
+    rpc_api: String,
     /// Cluster API credentials (repeatable); turns on Basic and JWT authentication.
     #[arg(long, value_name = "USER:PASSWORD")]
     cluster_auth: Vec<String>,
@@ -191,6 +205,34 @@ struct ServeArgs {
     /// `-`
     #[arg(long, value_name = "FILE|-")]
     access_log: Option<String>,
+    /// Longest a client may take to send a request head, and a new connection its first
+    /// bytes (e.g. 30s, 2m); past it the connection is closed
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    header_timeout: Duration,
+    /// Longest a request body may stall between two pieces (e.g. 30s, 2m); past it, 408
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    body_timeout: Duration,
+    /// Uploads (POST/PUT bodies being imported) in flight at once, across both APIs; more
+    /// get 503 with Retry-After
+    #[arg(long, value_name = "N", default_value_t = cairn::http::upload::DEFAULT_MAX_UPLOADS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_uploads: u32,
+    /// An origin (scheme://host[:port]) whose pages may write through the gateway and change
+    /// things through the Cluster API (repeatable). Without any, pages of every origin may
+    /// write through the gateway (the Agregore contract) and none may change the Cluster API;
+    /// with some, a write carrying another Origin gets 403. Requests without an Origin
+    /// (curl, the Agregore browser's own) are never refused for it
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
+    /// A bearer token every gateway write must carry (Authorization: Bearer TOKEN); 401
+    /// without it. Prefer the environment variable: arguments are visible to other users
+    #[arg(
+        long,
+        env = "CAIRN_WRITE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    write_token: Option<String>,
     /// Run no libp2p node: the gateway serves the local store only
     #[arg(long, conflicts_with_all = ["swarm", "bootstrap", "peers", "dht", "routing_v1", "max_peers"])]
     offline: bool,
@@ -317,6 +359,7 @@ fn main() -> ExitCode {
                 writable,
                 max_upload,
                 cluster_api,
+                rpc_api,
                 cluster_auth,
                 dns_resolver,
                 dnslinks,
@@ -335,9 +378,17 @@ fn main() -> ExitCode {
                 denylists,
                 denylist_refresh,
                 access_log,
+                header_timeout,
+                body_timeout,
+                max_uploads,
+                allow_origins,
+                write_token,
+                pubsub_memory,
                 ..
             } = *args;
-            parse_cluster_api(&cluster_api).and_then(|cluster_api| {
+            let listeners = parse_listen("--cluster-api", &cluster_api)
+                .and_then(|cluster_api| Ok((cluster_api, parse_listen("--rpc-api", &rpc_api)?)));
+            listeners.and_then(|(cluster_api, rpc_api)| {
                 let names = name_options(
                     dns_resolver,
                     &dnslinks,
@@ -352,10 +403,19 @@ fn main() -> ExitCode {
                         cache_bytes: cache_size,
                         fetch_cache_bytes: Some(fetch_cache_size),
                     },
-                    limits: ServerLimits::default(),
+                    limits: ServerLimits {
+                        head_timeout: header_timeout,
+                        body_timeout,
+                        ..ServerLimits::default()
+                    },
+                    max_uploads: max_uploads as usize,
+                    allowed_origins: OriginPolicy::new(&allow_origins)
+                        .map_err(|e| format!("--allow-origin: {e}"))?,
+                    write_token,
                     writable,
                     max_upload,
                     cluster_api,
+                    rpc_api,
                     cluster_auth,
                     names,
                     subdomain_hosts,
@@ -366,6 +426,7 @@ fn main() -> ExitCode {
                         retrieval_timeout: (!retrieval_timeout.is_zero())
                             .then_some(retrieval_timeout),
                         max_range_file_size,
+                        body_timeout: Some(body_timeout),
                     },
                     remote_backends,
                     remote_backend_mode,
@@ -379,6 +440,7 @@ fn main() -> ExitCode {
                     },
                     access_log,
                     log_format,
+                    pubsub_memory,
                 })
             })
         }
@@ -419,7 +481,7 @@ fn main() -> ExitCode {
         Command::Id { data } => app::node_keypair(&app::data_dir(data)).map(|keypair| {
             println!("{}", keypair.public().to_peer_id());
         }),
-        Command::Gc { data, quiet } => app::gc(&app::data_dir(data)).map(|report| {
+        Command::Gc { data, quiet, wait } => app::gc(&app::data_dir(data), wait).map(|report| {
             if !quiet {
                 for cid in &report.removed {
                     println!("removed {cid}");
@@ -550,7 +612,7 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         let data = options.data.clone();
         app::serve(options, shutdown, |listening| {
             // Tests and scripts read these lines to learn the ports when given port 0: the
-            // swarm's first, then the gateway's, then the Cluster API's.
+            // swarm's first, then the gateway's, then the Cluster API's, then the RPC's.
             for addr in &listening.swarm {
                 println!("swarm listening on {addr}");
             }
@@ -558,19 +620,23 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             if let Some(cluster) = listening.cluster {
                 println!("cluster api listening on http://{cluster}");
             }
+            if let Some(rpc) = listening.rpc {
+                println!("rpc api listening on http://{rpc}");
+            }
             tracing::info!(data = %data.display(), "serving");
         })
         .await
     })
 }
 
-fn parse_cluster_api(text: &str) -> Result<Option<SocketAddr>, String> {
+/// A listener flag's value: an address, or `off`.
+fn parse_listen(flag: &str, text: &str) -> Result<Option<SocketAddr>, String> {
     if text == "off" {
         return Ok(None);
     }
     text.parse()
         .map(Some)
-        .map_err(|e| format!("--cluster-api {text:?}: {e} (an address, or off)"))
+        .map_err(|e| format!("{flag} {text:?}: {e} (an address, or off)"))
 }
 
 async fn wait_for_signal() {
@@ -610,6 +676,14 @@ fn parse_remote_mode(text: &str) -> Result<RemoteMode, String> {
         "car" => Ok(RemoteMode::Car),
         other => Err(format!("expected block or car, not {other:?}")),
     }
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = names::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err("must be longer than 0".into());
+    }
+    Ok(duration)
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

@@ -322,6 +322,57 @@ fn ipfs_cluster_ctl_works_unmodified() {
     assert_eq!(r.body, b"b\n");
 }
 
+/// A CID stays in the form the client gave: `add` prints `Qm…` (Kubo's CIDv0 default) and so
+/// do `pin ls`, `status Qm…` and `pin add Qm…`, as with upstream, never the `bafy…` of the
+/// same content.
+#[test]
+fn ctl_sees_each_cid_in_the_form_it_gave() {
+    let Some(ctl) = support::peer("ipfs-cluster-ctl") else {
+        return;
+    };
+    let server = server();
+    let host = format!("/ip4/127.0.0.1/tcp/{}", server.cluster.unwrap().port());
+    let run = |args: &[&str]| -> String {
+        let out = Command::new(&ctl)
+            .args(["--host", &host, "--basic-auth", "user:pass", "--force-http"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ipfs-cluster-ctl {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello\n").unwrap();
+    let v0 = "QmZULkCELmmk5XNfCgTnCyFgAVxBRBXyDHGGMVoLFLiXEN";
+    let v1 = "bafybeib6vuzeh6trmhxrpbjxqvw4hczkndf5pl5prhphe7b4m4xcelkfje";
+    let added = run(&["add", dir.path().join("hello.txt").to_str().unwrap()]);
+    assert!(added.contains(v0), "{added}");
+    for (what, out) in [
+        ("pin ls", run(&["pin", "ls"])),
+        ("status", run(&["status"])),
+        ("status of the CID", run(&["status", v0])),
+        ("pin add of the CID", run(&["pin", "add", v0])),
+    ] {
+        assert!(out.contains(v0) && !out.contains(v1), "{what}: {out}");
+    }
+    // The fixture's directory, named by its CIDv0 (it was imported as CIDv1).
+    let fixture: cid::Cid = "bafybeihchr7vmgjaasntayyatmp5sv6xza57iy2h4xj7g46bpjij6yhrmy"
+        .parse()
+        .unwrap();
+    let fixture_v0 = cid::Cid::new_v0(*fixture.hash()).unwrap().to_string();
+    let pinned = run(&["pin", "add", &fixture_v0]);
+    assert!(
+        pinned.contains(&fixture_v0) && pinned.contains("PINNED"),
+        "{pinned}"
+    );
+    let ls = run(&["pin", "ls"]);
+    assert!(
+        ls.contains(&fixture_v0) && !ls.contains(&fixture.to_string()),
+        "{ls}"
+    );
+    assert!(run(&["pin", "rm", v0]).contains(v0));
+}
+
 /// Polls a pin's status until this peer reports `want` (or 10 s pass), as
 /// `ipfs-cluster-ctl pin add --wait` does; returns the last status.
 fn eventually(server: &Server, path: &str, me: &str, want: &str) -> serde_json::Value {

@@ -423,6 +423,7 @@ fn the_identity_persists_and_a_corrupt_key_stops_cairn() {
     std::fs::write(&key, b"not a key").unwrap();
     let out = Command::new(cairn_bin())
         .args(["serve", "--gateway", "127.0.0.1:0", "--cluster-api", "off"])
+        .args(["--rpc-api", "off"])
         .args(["--swarm", LOOPBACK_TCP, "--data"])
         .arg(data.path())
         .output()
@@ -478,6 +479,8 @@ fn bad_network_flags_stop_cairn_with_a_message() {
                 "--gateway",
                 "127.0.0.1:0",
                 "--cluster-api",
+                "off",
+                "--rpc-api",
                 "off",
                 "--data",
             ])
@@ -899,6 +902,27 @@ fn published_name(out: &[u8]) -> String {
         .unwrap_or_else(|| panic!("no name in {text:?}"))
 }
 
+/// `ipfs name publish` (with `flags`) of `/ipfs/<cid>` on `kubo`: the `k51…` name.
+fn publish_on_kubo(kubo: &Kubo, flags: &[&str], cid: &str) -> String {
+    let path = format!("/ipfs/{cid}");
+    let args = [
+        &["name", "publish", "--ipns-base=base36"],
+        flags,
+        &[path.as_str()],
+    ]
+    .concat();
+    published_name(&kubo.run(&args))
+}
+
+/// `GET /routing/v1/ipns/<name>` on cairn.
+fn routing_record(server: &Server, name: &str) -> support::Response {
+    server.request(
+        "GET",
+        &format!("/routing/v1/ipns/{name}"),
+        &[("Accept", "application/vnd.ipfs.ipns-record")],
+    )
+}
+
 /// Kubo A — Kubo B — cairn, each only told about its neighbour; waits until B's LAN DHT
 /// holds both, so records put on one end reach the other through B.
 fn ipns_chain() -> Option<(Kubo, KuboDaemon, Kubo, KuboDaemon, Server)> {
@@ -926,20 +950,9 @@ fn cairn_resolves_a_name_kubo_published_two_hops_away() {
     };
     let data = support::pseudo_random(50_000, 41);
     let cid = add_on_kubo(&a_repo, &data);
-    let out = a_repo.run(&[
-        "name",
-        "publish",
-        "--ipns-base=base36",
-        "--ttl=2s",
-        &format!("/ipfs/{cid}"),
-    ]);
-    let name = published_name(&out);
+    let name = publish_on_kubo(&a_repo, &["--ttl=2s"], &cid);
     // cairn was never told about A: the record comes through the DHT (from B), verified.
-    let record = server.request(
-        "GET",
-        &format!("/routing/v1/ipns/{name}"),
-        &[("Accept", "application/vnd.ipfs.ipns-record")],
-    );
+    let record = routing_record(&server, &name);
     assert_eq!(record.status, 200, "{}", record.text());
     let content = server.get(&format!("/ipns/{name}"));
     assert_eq!(content.status, 200, "{}", content.text());
@@ -1219,19 +1232,8 @@ fn names_travel_through_a_kubo_routing_v1_endpoint() {
         &router,
     ]);
     let cid = add_on_kubo(&repo, b"named on kubo");
-    let out = repo.run(&[
-        "name",
-        "publish",
-        "--allow-offline",
-        "--ipns-base=base36",
-        &format!("/ipfs/{cid}"),
-    ]);
-    let name = published_name(&out);
-    let record = server.request(
-        "GET",
-        &format!("/routing/v1/ipns/{name}"),
-        &[("Accept", "application/vnd.ipfs.ipns-record")],
-    );
+    let name = publish_on_kubo(&repo, &["--allow-offline"], &cid);
+    let record = routing_record(&server, &name);
     assert_eq!(record.status, 200, "{}", record.text());
     assert_eq!(
         record.body,

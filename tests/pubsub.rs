@@ -4,15 +4,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{read_response, Response, Server};
+use support::sse::{Event, EventStream, Publisher};
+use support::{Response, Server};
 
 const SSE: (&str, &str) = ("Accept", "text/event-stream");
 
@@ -28,182 +27,10 @@ fn peer_id(server: &Server) -> String {
         .peer_id()
 }
 
-/// One server-sent event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Event {
-    id: Option<String>,
-    event: Option<String>,
-    data: String,
-}
-
-impl Event {
-    /// The `data` of a message event, parsed.
-    fn json(&self) -> Value {
-        assert_eq!(self.event, None, "not a message: {self:?}");
-        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("{e}: {:?}", self.data))
-    }
-
-    /// The id as the 8-byte sequence number it encodes.
-    fn seqno(&self) -> u64 {
-        let id = self.id.as_deref().expect("message event without id");
-        let bytes = data_encoding::BASE64.decode(id.as_bytes()).unwrap();
-        u64::from_be_bytes(bytes.try_into().expect("8-byte seqno"))
-    }
-}
-
-/// A client of an event stream: sends the GET, then reads the chunked body incrementally and
-/// splits it into events, skipping comment lines.
-struct EventStream {
-    reader: BufReader<TcpStream>,
-    pending: Vec<u8>,
-    status: u16,
-    headers: Vec<(String, String)>,
-    comments: usize,
-}
-
-impl EventStream {
-    fn open(server: &Server, path: &str) -> EventStream {
-        let mut stream = TcpStream::connect(server.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
-        )
-        .unwrap();
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let status = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let mut headers = Vec::new();
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').unwrap();
-            headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
-        }
-        let stream = EventStream {
-            reader,
-            pending: Vec::new(),
-            status,
-            headers,
-            comments: 0,
-        };
-        assert_eq!(stream.status, 200, "{:?}", stream.headers);
-        assert_eq!(stream.header("transfer-encoding"), Some("chunked"));
-        stream
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Reads one chunk into `pending`; false at the end of the body.
-    fn try_read_chunk(&mut self) -> bool {
-        let mut size = String::new();
-        self.reader.read_line(&mut size).unwrap();
-        let size = usize::from_str_radix(size.trim(), 16)
-            .unwrap_or_else(|_| panic!("bad chunk size line {size:?}"));
-        if size == 0 {
-            return false;
-        }
-        let start = self.pending.len();
-        self.pending.resize(start + size + 2, 0);
-        self.reader.read_exact(&mut self.pending[start..]).unwrap();
-        assert_eq!(&self.pending[start + size..], b"\r\n");
-        self.pending.truncate(start + size);
-        true
-    }
-
-    fn read_chunk(&mut self) {
-        assert!(self.try_read_chunk(), "the event stream ended");
-    }
-
-    fn next_event(&mut self) -> Event {
-        loop {
-            if let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
-                let block: Vec<u8> = self.pending.drain(..end + 2).collect();
-                let block = String::from_utf8(block).unwrap();
-                let mut event = Event {
-                    id: None,
-                    event: None,
-                    data: String::new(),
-                };
-                let mut fields = 0;
-                for line in block.lines().filter(|l| !l.is_empty()) {
-                    if line.starts_with(':') {
-                        self.comments += 1;
-                        continue;
-                    }
-                    let (name, value) = line.split_once(": ").unwrap_or((line, ""));
-                    fields += 1;
-                    match name {
-                        "id" => event.id = Some(value.to_string()),
-                        "event" => event.event = Some(value.to_string()),
-                        "data" => {
-                            assert!(event.data.is_empty(), "one data line per event");
-                            event.data = value.to_string();
-                        }
-                        other => panic!("unexpected field {other:?} in {block:?}"),
-                    }
-                }
-                if fields > 0 {
-                    return event;
-                }
-                continue;
-            }
-            self.read_chunk();
-        }
-    }
-}
-
-/// A keep-alive connection that publishes.
-struct Publisher {
-    reader: BufReader<TcpStream>,
-}
-
-impl Publisher {
-    fn new(server: &Server) -> Publisher {
-        let stream = TcpStream::connect(server.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        Publisher {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn post(&mut self, path: &str, body: &[u8]) -> Response {
-        let stream = self.reader.get_mut();
-        // One write: a second small one would wait on Nagle's algorithm and delayed ACKs.
-        let mut request = format!(
-            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .into_bytes();
-        request.extend_from_slice(body);
-        stream.write_all(&request).unwrap();
-        read_response(&mut self.reader, false)
-    }
-
-    fn publish(&mut self, path: &str, body: &[u8]) {
-        let response = self.post(path, body);
-        assert_eq!(response.status, 200, "{}", response.text());
-    }
-}
-
 /// A POST with a chunked body, on a new connection.
 fn post_chunked(server: &Server, path: &str, body: &[u8]) -> Response {
     let mut request =
-        format!("POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
             .into_bytes();
     for chunk in body.chunks(100_000) {
         request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());

@@ -252,7 +252,7 @@ fn tree_on(origin: &Server) -> (String, Vec<u8>) {
     let big = pseudo_random(300_000, 21);
     let (content_type, body) = support::form(&[
         ("file", Some("a.txt"), "text/plain", b"file a\n"),
-        ("file", Some("sub%2Fb.txt"), "text/plain", b"file b\n"),
+        ("file", Some("sub/b.txt"), "text/plain", b"file b\n"),
         ("file", Some("big.bin"), "application/octet-stream", &big),
     ]);
     let r = origin.send("POST", "/ipfs/", &[("Content-Type", &content_type)], &body);

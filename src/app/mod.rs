@@ -13,8 +13,10 @@ use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
 use crate::http::access_log::{AccessLog, LogFormat};
+use crate::http::cors::OriginPolicy;
 use crate::http::health::Health;
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
+use crate::http::upload::UploadSlots;
 use crate::http::workers::ConnectionWorkers;
 use crate::network::bitswap::client::FindProviders;
 use crate::network::bitswap::swarm::Bitswap;
@@ -23,6 +25,7 @@ use crate::network::providers::{AllProviders, DelegatedProviders, DhtProviders};
 use crate::network::remote::{RemoteBlocks, RemoteOptions};
 use crate::network::routing_v1::{RoutingOptions, RoutingV1};
 use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
+use crate::rpc::{RpcApi, RpcOptions};
 use crate::services::denylist::{Denylist, DenylistOptions, Withheld};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
@@ -31,7 +34,7 @@ use crate::services::names::{NameOptions, NameService, NetworkNames};
 use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::providing::{self, ProvideMode};
-use crate::services::pubsub::LocalBus;
+use crate::services::pubsub::{BusLimits, LocalBus, NetworkPubsub, PubsubBackend};
 use crate::services::retrieval::{NetworkSource, Retrieval, SourceKind, WalkSource};
 use crate::store::{Blockstore, SharedSource, StoreOptions};
 
@@ -61,6 +64,8 @@ pub struct ServeOptions {
     pub writable: bool,
     /// Where the IPFS Cluster REST API listens (None: off).
     pub cluster_api: Option<SocketAddr>,
+    /// Where the Kubo RPC API listens (None: off).
+    pub rpc_api: Option<SocketAddr>,
     /// `USER:PASSWORD` pairs turning on Cluster API authentication.
     pub cluster_auth: Vec<String>,
     /// Largest upload accepted (bytes).
@@ -90,6 +95,15 @@ pub struct ServeOptions {
     pub access_log: Option<String>,
     /// The access log's format (the tracing logs' format is set up by the caller).
     pub log_format: LogFormat,
+    /// Uploads in flight at once, across both APIs.
+    pub max_uploads: usize,
+    /// Origins allowed to write (gateway) or change anything (Cluster API); empty: any origin
+    /// on the gateway, none on the Cluster API.
+    pub allowed_origins: OriginPolicy,
+    /// The bearer token gateway writes need, if any.
+    pub write_token: Option<String>,
+    /// Bytes pubsub holds for subscribers, all topics together.
+    pub pubsub_memory: usize,
 }
 
 /// How remote backends are asked for content.
@@ -189,6 +203,8 @@ pub struct Listening {
     pub gateway: SocketAddr,
     /// The Cluster API, if on.
     pub cluster: Option<SocketAddr>,
+    /// The Kubo RPC API, if on.
+    pub rpc: Option<SocketAddr>,
     /// The libp2p node's listen addresses, each ending in `/p2p/<peer id>` (empty offline).
     pub swarm: Vec<Multiaddr>,
 }
@@ -212,6 +228,9 @@ pub async fn serve(
     shutdown: Shutdown,
     on_ready: impl FnOnce(&Listening),
 ) -> Result<(), String> {
+    if let Some(limit) = server::raise_descriptor_limit() {
+        tracing::debug!(limit, "open-file limit");
+    }
     let store = open_store(&options.data, options.store.clone())?;
     let denylist = open_denylists(&options).await?;
     let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
@@ -225,6 +244,14 @@ pub async fn serve(
         None => None,
     };
     let cluster_bound = match &cluster_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let rpc_listener = match options.rpc_api {
+        Some(addr) => Some(server::bind(addr).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let rpc_bound = match &rpc_listener {
         Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
         None => None,
     };
@@ -242,23 +269,28 @@ pub async fn serve(
     if !writable {
         tracing::info!("gateway is read-only (not on loopback; --writable to accept uploads)");
     }
+    let uploads = UploadSlots::new(options.max_uploads);
+    let body_timeout = Some(options.limits.body_timeout);
     let gateway_options = GatewayOptions {
         writable,
         max_upload: options.max_upload,
         subdomain_hosts: options.subdomain_hosts.clone(),
         listing_without_accept: options.listing_without_accept,
-        limits: options.gateway_limits.clone(),
+        limits: GatewayLimits {
+            body_timeout,
+            ..options.gateway_limits.clone()
+        },
+        uploads: uploads.clone(),
+        allowed_origins: options.allowed_origins.clone(),
+        write_token: options.write_token.clone(),
+        dnslink_hosts: options
+            .names
+            .static_dnslinks
+            .iter()
+            .map(|(domain, _)| domain.clone())
+            .collect(),
     };
     let gateway_counters = Arc::new(ByteCounters::default());
-    let bus = Arc::new(LocalBus::new(keystore.self_key().peer_id()));
-    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
-    // wait out its grace period for them.
-    let closing = Arc::clone(&bus);
-    let mut stopping = shutdown.clone();
-    tokio::spawn(async move {
-        stopping.wait().await;
-        closing.close();
-    });
     let node = match options.network.clone() {
         Some(config) => Some(
             network::start(keypair_of(&keystore), config)
@@ -267,6 +299,33 @@ pub async fn serve(
         ),
         None => None,
     };
+    // Pubsub: on the node's gossipsub when there is one, else between local clients only.
+    let bus_limits = BusLimits {
+        memory: options.pubsub_memory,
+        ..BusLimits::default()
+    };
+    let (pubsub, bus): (Arc<dyn PubsubBackend>, Arc<LocalBus>) = match &node {
+        Some(node) => {
+            let pubsub = NetworkPubsub::start(node.clone(), bus_limits);
+            let bus = Arc::clone(pubsub.bus());
+            (Arc::new(pubsub), bus)
+        }
+        None => {
+            let bus = Arc::new(LocalBus::with_limits(
+                keystore.self_key().peer_id(),
+                bus_limits,
+                None,
+            ));
+            (Arc::clone(&bus) as Arc<dyn PubsubBackend>, bus)
+        }
+    };
+    // Event streams never end by themselves: closing the bus ends them, so shutdown does not
+    // wait out its grace period for them.
+    let mut stopping = shutdown.clone();
+    tokio::spawn(async move {
+        stopping.wait().await;
+        bus.close();
+    });
     let routers = routers_of(&options)?;
     let mut peers = None;
     if let Some(node) = &node {
@@ -323,7 +382,12 @@ pub async fn serve(
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
     let health = Arc::new(Health::default());
-    let mut gateway = Gateway::new(Arc::clone(&store), Arc::clone(&pins), bus, gateway_options);
+    let mut gateway = Gateway::new(
+        Arc::clone(&store),
+        Arc::clone(&pins),
+        pubsub,
+        gateway_options,
+    );
     if let Some(target) = &options.access_log {
         let log = AccessLog::open(target, options.log_format)
             .map_err(|e| format!("--access-log: {e}"))?;
@@ -376,6 +440,9 @@ pub async fn serve(
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
                 denylist: Arc::clone(&denylist),
+                uploads,
+                body_timeout,
+                allowed_origins: options.allowed_origins.clone(),
             },
         )?;
         let (limits, shutdown) = (options.limits.clone(), shutdown.clone());
@@ -388,9 +455,35 @@ pub async fn serve(
             shutdown,
         ));
     }
+    if let (Some(listener), Some(listen)) = (rpc_listener, rpc_bound) {
+        let public = keypair_of(&keystore).public();
+        let rpc = RpcApi::new(
+            Arc::clone(&store),
+            Arc::clone(&pins),
+            Arc::clone(&pinning),
+            Arc::clone(&names),
+            node.clone(),
+            RpcOptions {
+                peer_id: public.to_peer_id(),
+                public_key: public.encode_protobuf(),
+                data_dir: options.data.clone(),
+                listen,
+                gateway: Some(bound),
+            },
+        );
+        tasks.spawn(server::serve(
+            listener,
+            Arc::new(rpc),
+            options.limits.clone(),
+            Arc::new(ByteCounters::default()),
+            Some(Arc::clone(&workers)),
+            shutdown.clone(),
+        ));
+    }
     on_ready(&Listening {
         gateway: bound,
         cluster: cluster_bound,
+        rpc: rpc_bound,
         swarm,
     });
     // Ready: the store is open, the denylists read, every listener bound. From shutdown on,
@@ -501,9 +594,9 @@ pub fn import(data: &Path, files: &[PathBuf], pin_roots: bool) -> Result<Vec<Car
         .collect()
 }
 
-/// Removes every block no pin reaches.
-pub fn gc(data: &Path) -> Result<GcReport, String> {
+/// Removes every block no pin reaches, waiting at most `wait` for uploads in progress.
+pub fn gc(data: &Path, wait: std::time::Duration) -> Result<GcReport, String> {
     let store = open_store(data, StoreOptions::default())?;
     let pins = Pinset::open(data).map_err(|e| e.to_string())?;
-    gc::collect(&store, &pins, &[]).map_err(|e| e.to_string())
+    gc::collect_within(&store, &pins, &[], wait).map_err(|e| e.to_string())
 }

@@ -8,6 +8,14 @@
 //! - [`auth`]: Basic and JWT (HS256) authentication.
 //! - this module: the route table, the handlers, streaming replies (NDJSON with an
 //!   `X-Stream-Error` trailer; 204 when empty) and the error shape.
+//!
+//! Per request, nothing a client sends is buffered whole: parameters come from the query (the
+//! target is at most 64 KiB, with the head), `/add` streams its form through the shared upload
+//! path (bounded there), and no route reads a JSON body. Replies are built in memory from
+//! local state: the pin routes one line per pin (the pinset's size), `/add` one line per entry
+//! added (at most the form's parts), a pin's status one walk of its DAG (a set of its blocks'
+//! hashes). State changes from web pages are refused unless their origin is allowed
+//! (`--allow-origin`).
 
 pub mod auth;
 pub mod params;
@@ -69,6 +77,9 @@ pub struct ClusterApi {
     last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
     /// Pins and adds of what it blocks are refused with 410.
     denylist: Arc<crate::services::denylist::Denylist>,
+    uploads: upload::UploadSlots,
+    body_timeout: Option<std::time::Duration>,
+    allowed_origins: crate::http::cors::OriginPolicy,
 }
 
 /// How the Cluster API is set up.
@@ -86,6 +97,12 @@ pub struct ClusterOptions {
     pub ipfs_addresses: Vec<String>,
     /// The operator's denylists: blocked content is neither pinned nor added.
     pub denylist: Arc<crate::services::denylist::Denylist>,
+    /// The upload slots, shared with the process's other APIs.
+    pub uploads: upload::UploadSlots,
+    /// Longest wait for the next piece of an upload's body (408 past it).
+    pub body_timeout: Option<std::time::Duration>,
+    /// The only origins whose pages may change anything here (POST, DELETE); none by default.
+    pub allowed_origins: crate::http::cors::OriginPolicy,
 }
 
 impl ClusterApi {
@@ -114,6 +131,9 @@ impl ClusterApi {
                 .collect(),
             last_rates: Mutex::new(BTreeMap::new()),
             denylist: options.denylist,
+            uploads: options.uploads,
+            body_timeout: options.body_timeout,
+            allowed_origins: options.allowed_origins,
         })
     }
 
@@ -140,7 +160,35 @@ impl ClusterApi {
             }
         }
         if method == Method::OPTIONS {
-            return Ok(empty(StatusCode::NO_CONTENT));
+            let mut response = empty(StatusCode::NO_CONTENT);
+            // Private Network Access: granted only to the origins the operator allows, as
+            // nothing here is for pages to change.
+            let origin = request.headers().get(header::ORIGIN);
+            if crate::http::cors::private_network_requested(request.headers())
+                && origin.is_some_and(|o| self.allowed_origins.lists(o.as_bytes()))
+            {
+                response.headers_mut().insert(
+                    crate::http::cors::ALLOW_PRIVATE_NETWORK,
+                    HeaderValue::from_static("true"),
+                );
+            }
+            return Ok(response);
+        }
+        // The Cluster API is not for pages to change: a simple cross-origin POST needs no
+        // preflight, so the Origin is checked here (reads keep their CORS).
+        if !matches!(method, Method::GET | Method::HEAD) {
+            if let Some(origin) = request.headers().get(header::ORIGIN) {
+                if !self.allowed_origins.lists(origin.as_bytes()) {
+                    return Err(ApiFailure::status(
+                        StatusCode::FORBIDDEN,
+                        format!(
+                            "requests from origin {} may not change anything here; allow it \
+                             with --allow-origin",
+                            String::from_utf8_lossy(origin.as_bytes())
+                        ),
+                    ));
+                }
+            }
         }
         if path.len() > 1 && path.ends_with('/') {
             // Upstream's router redirects a trailing slash away.
@@ -536,7 +584,7 @@ impl ClusterApi {
     fn metrics(&self, name: &str) -> Result<Vec<Metric>, ApiFailure> {
         let now_ns = unix_nanos();
         let value = match name {
-            "freespace" => free_space(&self.data_dir).to_string(),
+            "freespace" => crate::store::free_space(&self.data_dir).to_string(),
             "numpin" => self
                 .pins
                 .list()
@@ -657,6 +705,13 @@ impl ClusterApi {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
+        // Upstream reads the body with Go's `Request.MultipartReader` and answers 400 to
+        // anything else (an empty body included): never a body pinned as a file.
+        if !upload::is_form(content_type.as_deref()) {
+            return Err(ApiFailure::bad(
+                "request Content-Type isn't multipart/form-data".into(),
+            ));
+        }
         let mut lines: Vec<AddedOutput> = Vec::new();
         let allocations = Vec::new();
         let root = match add.format {
@@ -685,6 +740,8 @@ impl ClusterApi {
                         max_bytes: self.max_upload,
                         form_names: FormNames::GoClient,
                         hidden: add.hidden,
+                        body_timeout: self.body_timeout,
+                        slots: self.uploads.clone(),
                     },
                 )
                 .await
@@ -763,6 +820,7 @@ impl ClusterApi {
         length: Option<u64>,
     ) -> Result<(Cid, u64, u64, crate::store::GcLock), ApiFailure> {
         upload::check_length(self.max_upload, length).map_err(ApiFailure::Http)?;
+        let _slot = self.uploads.admit().map_err(ApiFailure::Http)?;
         let form = upload::form_decoder(
             content_type,
             FormNames::GoClient,
@@ -770,7 +828,7 @@ impl ClusterApi {
         )
         .map_err(ApiFailure::Http)?;
         let ingest = ingest::car(Arc::clone(&self.store), form, true);
-        let added = upload::pump(body, ingest, self.max_upload)
+        let added = upload::pump(body, ingest, self.max_upload, self.body_timeout)
             .await
             .map_err(ApiFailure::Http)?
             .map_err(|e| match e {
@@ -885,23 +943,6 @@ fn unix_nanos() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
-/// Free bytes on the file system holding `dir` (statvfs).
-fn free_space(dir: &std::path::Path) -> u64 {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return 0;
-    };
-    let mut stat: libc::statvfs = unsafe {
-        // SAFETY: statvfs is plain data; all-zero is a valid value to be overwritten.
-        std::mem::zeroed()
-    };
-    // SAFETY: `path` is a valid NUL-terminated string and `stat` a valid out-pointer.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-        return 0;
-    }
-    (stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64)
-}
-
 /// Why a Cluster API request failed: rendered as `{"code":…,"message":…}`.
 enum ApiFailure {
     Status(StatusCode, String),
@@ -938,9 +979,14 @@ impl ApiFailure {
     }
 
     fn into_response(self) -> Response {
+        let mut extra = Vec::new();
         let (status, message, www) = match self {
             ApiFailure::Status(status, message) => (status, message, &[][..]),
-            ApiFailure::Http(e) => (e.status, e.message, &[][..]),
+            ApiFailure::Http(e) => {
+                // `Retry-After`, `Connection: close` and the like go with the JSON error.
+                extra = e.headers;
+                (e.status, e.message, &[][..])
+            }
             ApiFailure::Auth(failure) => (
                 StatusCode::from_u16(failure.status()).unwrap_or(StatusCode::UNAUTHORIZED),
                 failure.message().to_owned(),
@@ -962,6 +1008,9 @@ impl ApiFailure {
             response
                 .headers_mut()
                 .append(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+        }
+        for (name, value) in extra {
+            response.headers_mut().insert(name, value);
         }
         response
     }
@@ -1049,20 +1098,30 @@ impl Handler for ClusterApi {
         if head {
             *response.body_mut() = Body::empty();
         }
-        // Upstream's CORS defaults.
-        let headers = response.headers_mut();
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(
-                "Content-Type, X-Stream-Output, X-Chunked-Output, X-Content-Length",
-            ),
-        );
+        apply_cors(response.headers_mut());
         response
     }
+
+    /// The server's refusals (a bad `Host`, an oversized head) as the API's JSON errors.
+    fn refuse(&self, error: HttpError) -> Response {
+        let mut response = ApiFailure::Http(error).into_response();
+        apply_cors(response.headers_mut());
+        response
+    }
+}
+
+/// Upstream's CORS defaults.
+fn apply_cors(headers: &mut HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(
+            "Content-Type, X-Stream-Output, X-Chunked-Output, X-Content-Length",
+        ),
+    );
 }
 
 #[cfg(test)]

@@ -15,11 +15,14 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use cid::Cid;
-use smallvec::SmallVec;
+
+#[cfg(test)]
+use crate::http::go_query::MAX_QUERY_PAIRS;
+pub use crate::http::go_query::{parse_bool, Query};
 
 use super::types::{
-    go_query_unescape, go_time_quote, parse_cid, Multiaddr, PeerId, PinMode, PinOptions,
-    PinTypeFilter, Timestamp, TrackerStatus,
+    go_time_quote, parse_cid, Multiaddr, PeerId, PinMode, PinOptions, PinTypeFilter, Timestamp,
+    TrackerStatus,
 };
 
 /// A bad query parameter; `Display` is upstream's message (sent with status 400).
@@ -36,78 +39,8 @@ impl ParamError {
 // ---------------------------------------------------------------------------------------------
 // Query string
 
-/// Go's default cap on query pairs (`urlmaxqueryparams`, Go 1.24+): beyond it `ParseQuery`
-/// fails and `URL.Query()` yields no parameters at all.
-const MAX_QUERY_PAIRS: usize = 10_000;
-
-/// A parsed query string: decoded `(key, value)` pairs in order. Decoded bytes that are not
-/// UTF-8 are replaced with U+FFFD (Go keeps the bytes, but its JSON encoder makes the same
-/// replacement, and no parameter with meaning can contain them).
-#[derive(Debug, Clone, Default)]
-pub struct Query<'a> {
-    pairs: SmallVec<[(Cow<'a, str>, Cow<'a, str>); 24]>,
-}
-
-fn lossy(bytes: Cow<'_, [u8]>) -> Cow<'_, str> {
-    match bytes {
-        Cow::Borrowed(b) => String::from_utf8_lossy(b),
-        Cow::Owned(v) => match String::from_utf8(v) {
-            Ok(s) => Cow::Owned(s),
-            Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        },
-    }
-}
-
-impl<'a> Query<'a> {
-    /// Parses a raw query string (the part after `?`, without it).
-    pub fn parse(raw: &'a str) -> Query<'a> {
-        let mut q = Query::default();
-        if raw.bytes().filter(|&b| b == b'&').count() + 1 > MAX_QUERY_PAIRS {
-            return q;
-        }
-        for pair in raw.split('&') {
-            if pair.is_empty() || pair.contains(';') {
-                continue;
-            }
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (Ok(k), Ok(v)) = (go_query_unescape(k), go_query_unescape(v)) else {
-                continue;
-            };
-            q.pairs.push((lossy(k), lossy(v)));
-        }
-        q
-    }
-
-    /// The first value of `key`, or `""` when absent (Go's `Values.Get`).
-    pub fn get(&self, key: &str) -> &str {
-        self.get_opt(key).unwrap_or("")
-    }
-
-    /// The first value of `key`, `None` when absent.
-    pub fn get_opt(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_ref())
-    }
-
-    /// All decoded pairs, in order.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Go scalar parsers
-
-/// Go's `strconv.ParseBool`: `1 t T TRUE true True` / `0 f F FALSE false False`, else `None`.
-pub fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
-}
 
 /// Go's `strconv.Atoi` on a 64-bit platform: optional `+`/`-`, ASCII digits, `i64` range.
 pub fn parse_int(s: &str) -> Option<i64> {

@@ -30,7 +30,6 @@ use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use smallvec::SmallVec;
 
@@ -83,14 +82,16 @@ pub(super) async fn handle<B: RequestBody>(
     }
     match route {
         Route::IpnsRead { rest } => read_name(gw, names, &parts, rest).await,
-        Route::IpnsPost { rest } => post(names, &parts, body, rest).await,
+        Route::IpnsPost { rest } => post(names, &parts, body, rest, gw.body_timeout).await,
         Route::IpnsDelete { rest } if first_segment(rest) == KEY_API_NAME => {
             delete_key(names, &parts).await
         }
         Route::IpnsPut { rest } => put(gw, names, &parts, body, rest).await,
         Route::IpnsDelete { rest } => delete(names, rest).await,
         Route::RoutingIpnsGet { name } => routing_get(names, &parts, name).await,
-        Route::RoutingIpnsPut { name } => routing_put(names, &parts, body, name).await,
+        Route::RoutingIpnsPut { name } => {
+            routing_put(names, &parts, body, name, gw.body_timeout).await
+        }
         // The gateway sends no other route here.
         _ => Err(HttpError::not_found(format!(
             "no such route: {} (names live under /ipns/<name>, records under \
@@ -338,6 +339,7 @@ async fn post<B>(
     parts: &Parts,
     body: B,
     rest: &str,
+    stall: Option<std::time::Duration>,
 ) -> Result<Response, HttpError>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
@@ -348,7 +350,14 @@ where
         return create_key(names, parts.uri.query()).await;
     }
     let (key_ref, key_text, at) = key_and_path(rest)?;
-    let body = read_body(body, &parts.headers, MAX_PATH_BODY, "the content path").await?;
+    let body = read_body(
+        body,
+        &parts.headers,
+        MAX_PATH_BODY,
+        "the content path",
+        stall,
+    )
+    .await?;
     let target = parse_target(&body)?;
     let published = names.publish(&key_ref, &target, &at).await?;
     let at: Vec<&str> = at.iter().map(String::as_str).collect();
@@ -638,13 +647,21 @@ async fn routing_put<B>(
     parts: &Parts,
     body: B,
     name_raw: &str,
+    stall: Option<std::time::Duration>,
 ) -> Result<Response, HttpError>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
     B::Error: Display,
 {
     let name = routing_name(name_raw)?;
-    let raw = read_body(body, &parts.headers, MAX_RECORD_SIZE, "an IPNS record").await?;
+    let raw = read_body(
+        body,
+        &parts.headers,
+        MAX_RECORD_SIZE,
+        "an IPNS record",
+        stall,
+    )
+    .await?;
     let service = Arc::clone(names);
     blocking(move || service.put_record(&name, raw)).await?;
     Ok(response::with_status(
@@ -658,14 +675,16 @@ where
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// Reads a request body of at most `limit` bytes (413 past it). A body a little over the limit
-/// is read to its end and dropped before answering, so the client is not reset (TCP RST on
-/// close with unread data) before it reads the 413; a much larger one is refused unread.
+/// Reads a request body of at most `limit` bytes (413 past it), each wait for more at most
+/// `stall` (408 past it). A body a little over the limit is read to its end and dropped before
+/// answering, so the client is not reset (TCP RST on close with unread data) before it reads
+/// the 413; a much larger one is refused unread.
 async fn read_body<B>(
     mut body: B,
     headers: &HeaderMap,
     limit: usize,
     what: &str,
+    stall: Option<std::time::Duration>,
 ) -> Result<Bytes, HttpError>
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin,
@@ -687,9 +706,7 @@ where
     }
     let mut buf = BytesMut::new();
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| HttpError::bad_request(format!("reading the request body failed: {e}")))?;
+    while let Some(frame) = crate::http::upload::next_frame(&mut body, stall).await? {
         if let Ok(data) = frame.into_data() {
             seen = seen.saturating_add(data.len());
             if seen <= limit {
@@ -812,18 +829,18 @@ mod tests {
         let small = http_body_util::Full::new(Bytes::from_static(b"12345"));
         let headers = HeaderMap::new();
         assert_eq!(
-            read_body(small, &headers, 5, "x").await.unwrap(),
+            read_body(small, &headers, 5, "x", None).await.unwrap(),
             Bytes::from_static(b"12345")
         );
         let big = http_body_util::Full::new(Bytes::from_static(b"123456"));
-        let err = read_body(big, &headers, 5, "x").await.unwrap_err();
+        let err = read_body(big, &headers, 5, "x", None).await.unwrap_err();
         assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
         // A declared length far over the limit is refused before reading.
         let mut declared = HeaderMap::new();
         let far = (5 + MAX_DRAINED + 1).to_string();
         declared.insert(header::CONTENT_LENGTH, HeaderValue::from_str(&far).unwrap());
         let empty = http_body_util::Full::new(Bytes::new());
-        let err = read_body(empty, &declared, 5, "x").await.unwrap_err();
+        let err = read_body(empty, &declared, 5, "x", None).await.unwrap_err();
         assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

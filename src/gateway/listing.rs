@@ -1,6 +1,8 @@
 //! Directory listings: the compact JSON array of the Agregore spec (names, `/` after
 //! directories) and an HTML page for browsers (names, sizes, CIDs, breadcrumbs), everything
-//! escaped. Both are built from the directory's own blocks (see `services::dir`).
+//! escaped. Both are built from the directory's own blocks (see `services::dir`, which bounds
+//! the entries a listing holds) and are at most [`MAX_LISTING_BYTES`] long: a listing that
+//! would be longer is refused (501) rather than built.
 
 use std::fmt::Write;
 use std::sync::LazyLock;
@@ -9,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::path::{decode_path, escape_path};
 use crate::http::error::escape_html;
+use crate::http::HttpError;
 use crate::ipld::cid::to_v1_string;
 use crate::services::dir::{self, DirEntry};
 use crate::services::go_url::query_escape_into;
@@ -34,13 +37,30 @@ pub static ASSET_HASH: LazyLock<String> = LazyLock::new(|| {
     })
 });
 
+/// Longest listing body built (JSON or HTML).
+pub const MAX_LISTING_BYTES: usize = 32 << 20;
+
+fn too_long() -> HttpError {
+    HttpError::new(
+        http::StatusCode::NOT_IMPLEMENTED,
+        format!(
+            "this directory's listing would be over {} MiB; its entries are still served by \
+             path, and the whole DAG as a CAR (?format=car)",
+            MAX_LISTING_BYTES >> 20
+        ),
+    )
+}
+
 /// Entries whose kind is read at once for a JSON listing: enough to keep a disk or a peer
 /// busy, few enough that one listing cannot take every blocking thread.
 const KIND_READS_IN_FLIGHT: usize = 16;
 
 /// `["a.txt","sub/"]`: names in block order, `/` after directories.
-pub async fn json(source: &dyn BlockSource, entries: &[DirEntry]) -> String {
+pub async fn json(source: &dyn BlockSource, entries: &[DirEntry]) -> Result<String, HttpError> {
     let mut names = Vec::with_capacity(entries.len());
+    // What the names take once written (quotes, comma, a `/`; escapes can only add more,
+    // and the final length is checked too).
+    let mut length = 2usize;
     for batch in entries.chunks(KIND_READS_IN_FLIGHT) {
         let mut reads = Vec::with_capacity(batch.len());
         for entry in batch {
@@ -48,6 +68,10 @@ pub async fn json(source: &dyn BlockSource, entries: &[DirEntry]) -> String {
         }
         let kinds = futures_util::future::join_all(reads).await;
         for (entry, is_directory) in batch.iter().zip(kinds) {
+            length += entry.name().len() + 4;
+            if length > MAX_LISTING_BYTES {
+                return Err(too_long());
+            }
             let mut name = entry.name().to_owned();
             if is_directory {
                 name.push('/');
@@ -55,7 +79,11 @@ pub async fn json(source: &dyn BlockSource, entries: &[DirEntry]) -> String {
             names.push(name);
         }
     }
-    serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+    let json = serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned());
+    if json.len() > MAX_LISTING_BYTES {
+        return Err(too_long());
+    }
+    Ok(json)
 }
 
 /// Where a listing is shown, for its links.
@@ -80,8 +108,8 @@ pub struct ListingPage<'a> {
 /// The HTML page, laid out as Kubo's (boxo `assets/directory.html`): "Index of" with
 /// breadcrumbs, a `..` link below a content root, then one row per entry with its link, a
 /// short CID linking to the entry and its size. Every text is escaped.
-pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> String {
-    let mut out = String::with_capacity(2048 + entries.len() * 320);
+pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> Result<String, HttpError> {
+    let mut out = String::with_capacity((2048 + entries.len() * 320).min(MAX_LISTING_BYTES));
     let title = escape_html(&decode_path(page.content_path));
     let _ = write!(
         out,
@@ -119,6 +147,9 @@ pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> String {
         );
     }
     for entry in entries {
+        if out.len() > MAX_LISTING_BYTES {
+            return Err(too_long());
+        }
         let name = entry.name();
         let href = escape_path(&join_clean(&decoded_url, name)).into_owned();
         let cid = to_v1_string(&entry.cid);
@@ -151,7 +182,10 @@ pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> String {
         );
     }
     out.push_str("</table>\n</section>\n</main>\n</body>\n</html>\n");
-    out
+    if out.len() > MAX_LISTING_BYTES {
+        return Err(too_long());
+    }
+    Ok(out)
 }
 
 /// `/ipfs/<cid>` or `/ipfs/<cid>/`: nothing above it to go back to.
@@ -268,7 +302,7 @@ mod tests {
             dir_cid: "bafy",
             dag_size: None,
         };
-        let page = html(&page, &[]);
+        let page = html(&page, &[]).unwrap();
         assert!(!page.contains("<x>"));
         assert!(page.contains("&lt;x&gt;"));
     }
@@ -283,7 +317,7 @@ mod tests {
             dir_cid: "bafydir",
             dag_size: Some(1234),
         };
-        let text = html(&page, &[]);
+        let text = html(&page, &[]).unwrap();
         assert!(text.contains(
             r#"/ipfs/<a href="/ipfs/bafyroot">bafyroot</a>/<a href="/ipfs/bafyroot/%C4%85">ą</a>/<a href="/ipfs/bafyroot/%C4%85/%C4%99">ę</a>"#
         ));
@@ -292,14 +326,14 @@ mod tests {
         page.url_path = "/%C4%85/";
         page.gateway_url = "//example.org";
         page.dnslink = true;
-        let text = html(&page, &[]);
+        let text = html(&page, &[]).unwrap();
         assert!(text.contains(
             r#"/ipns/<a href="//example.org/">example.org</a>/<a href="//example.org/%C4%85">ą</a>"#
         ));
         assert!(text.contains(r#"<a href="/%C4%85/..">..</a>"#));
         page.content_path = "/ipns/example.org/";
         page.url_path = "/";
-        assert!(!html(&page, &[]).contains(">..</a>"));
+        assert!(!html(&page, &[]).unwrap().contains(">..</a>"));
     }
 
     #[test]
@@ -307,5 +341,30 @@ mod tests {
         assert_eq!(join_clean("/ipfs/x/a/", "b.txt"), "/ipfs/x/a/b.txt");
         assert_eq!(join_clean("/", "hello"), "/hello");
         assert_eq!(join_clean("/a/./b/../", "c"), "/a/c");
+    }
+
+    #[test]
+    fn listings_longer_than_the_bound_are_refused() {
+        let cid: cid::Cid = "bafkqaaa".parse().unwrap();
+        let long = "n".repeat(1 << 20);
+        let entries: Vec<DirEntry> = (0..(MAX_LISTING_BYTES >> 20) + 1)
+            .map(|i| DirEntry::for_test(&format!("{long}{i}"), cid))
+            .collect();
+        let page = ListingPage {
+            content_path: "/ipfs/bafy/",
+            url_path: "/ipfs/bafy/",
+            gateway_url: "",
+            dnslink: false,
+            dir_cid: "bafy",
+            dag_size: None,
+        };
+        let html = html(&page, &entries).unwrap_err();
+        assert_eq!(html.status, http::StatusCode::NOT_IMPLEMENTED);
+        let store = crate::services::testing::store_with(&[]).1;
+        let refused = crate::test_support::block_on(json(&*store, &entries)).unwrap_err();
+        assert_eq!(refused.status, http::StatusCode::NOT_IMPLEMENTED);
+        // One entry fewer fits in JSON.
+        let fits = &entries[..entries.len() - 2];
+        assert!(crate::test_support::block_on(json(&*store, fits)).is_ok());
     }
 }

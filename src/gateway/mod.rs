@@ -2,8 +2,22 @@
 //! trustless, subdomain and DNSLink gateway behaviour. The Host picks the gateway
 //! ([`host`], [`origins`]); on the path gateway requests are routed by
 //! [`crate::http::router`]; each handler returns a response or an [`HttpError`], and every
-//! response leaves here with CORS headers (and without a body for `HEAD`).
+//! response leaves here with CORS headers (and without a body for `HEAD`). Writes pass
+//! [`access`] first.
+//!
+//! What one request may make the gateway hold, each bound where it is enforced:
+//! - the request head: 64 KiB ([`crate::http::server::ServerLimits`]), the target 8 KiB
+//!   ([`MAX_URI_BYTES`]), at most 128 path segments ([`path::MAX_SEGMENTS`]);
+//! - request bodies: uploads stream through ([`crate::http::upload`]: a bounded channel of
+//!   chunks, a form's part headers and names bounded by the multipart parser and the ingest);
+//!   an IPNS content path at most 8 KiB, an IPNS record at most 10 KiB (`ipns`); a pubsub
+//!   message (`pubsub`);
+//! - responses: files, CARs and TARs stream block by block (a block is at most 4 MiB); a
+//!   directory listing at most `services::dir::MAX_ENTRIES` entries and 32 MiB of body
+//!   (`listing`); a TAR at most that many entries waiting across its levels; a DAG preview
+//!   256 KiB (`dag_html`); a `_redirects` file 64 KiB.
 
+pub mod access;
 mod dag_html;
 mod export;
 pub mod format;
@@ -63,6 +77,14 @@ pub struct GatewayOptions {
     pub listing_without_accept: ListingDefault,
     /// Operator limits (boxo#881, #994, #856).
     pub limits: GatewayLimits,
+    /// The upload slots, shared with the process's other APIs.
+    pub uploads: crate::http::upload::UploadSlots,
+    /// Origins allowed to write (`--allow-origin`; empty: any).
+    pub allowed_origins: crate::http::cors::OriginPolicy,
+    /// The bearer token writes need (`--write-token`; `None`: none).
+    pub write_token: Option<String>,
+    /// Names with a static DNSLink entry: writes may name them as Host.
+    pub dnslink_hosts: Vec<String>,
 }
 
 /// Limits an operator sets on a public gateway, as boxo offers them.
@@ -76,6 +98,8 @@ pub struct GatewayLimits {
     /// Files larger than this refuse `Range` requests with 501, because CDNs in front of
     /// gateways do not cache ranges of very large files (boxo#856).
     pub max_range_file_size: Option<u64>,
+    /// Longest wait for the next piece of a request body (`None`: no limit); past it, 408.
+    pub body_timeout: Option<Duration>,
 }
 
 /// How long a client is told to wait after a 429 (boxo uses the same fixed value).
@@ -109,6 +133,10 @@ pub struct Gateway {
     health: Option<Arc<Health>>,
     /// Where each request gets its line (absent: no access log).
     access_log: Option<Arc<AccessLog>>,
+    body_timeout: Option<Duration>,
+    uploads: crate::http::upload::UploadSlots,
+    /// Who may write (see [`access`]).
+    access: access::WriteAccess,
 }
 
 impl Gateway {
@@ -137,6 +165,14 @@ impl Gateway {
                 .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)))),
             retrieval_timeout: options.limits.retrieval_timeout,
             max_range_file_size: options.limits.max_range_file_size,
+            body_timeout: options.limits.body_timeout,
+            uploads: options.uploads,
+            access: access::WriteAccess::new(
+                options.allowed_origins,
+                options.write_token,
+                &options.subdomain_hosts,
+                &options.dnslink_hosts,
+            ),
             denylist: Denylist::empty(),
             health: None,
             access_log: None,
@@ -285,6 +321,12 @@ impl Gateway {
                 format!("request target is longer than {MAX_URI_BYTES} bytes"),
             ));
         }
+        if !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        ) {
+            self.access.check(request.headers(), request.uri())?;
+        }
         if request.method() != Method::OPTIONS {
             if let Some(response) = self.serve_by_host(&request).await? {
                 return Ok(response);
@@ -300,7 +342,12 @@ impl Gateway {
         let uri = request.uri().clone();
         let route = router::route(request.method(), uri.path());
         match route {
-            Ok(Route::Preflight) => Ok(preflight()),
+            Ok(Route::Preflight) => {
+                let mut response = preflight();
+                self.access
+                    .preflight(request.headers(), response.headers_mut());
+                Ok(response)
+            }
             Ok(Route::IpfsRead { rest }) => read::ipfs(self, &request, rest).await,
             Ok(Route::PubsubRead { rest }) => pubsub::read(&self.pubsub, &request, rest),
             // Writes, publishing and names are boxed: their futures are large, and the read

@@ -171,7 +171,7 @@ where
 {
     let topic = decode_topic(rest)?;
     let data = read_message(headers, body).await?;
-    api.backend.publish(&topic, data)?;
+    api.backend.publish(&topic, data).await?;
     let mut headers = api.base_headers();
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     let mut response = Response::new(Body::empty());

@@ -564,7 +564,7 @@ pub(super) async fn serve_directory(
     let (content_type, body) = if json {
         (
             "application/json",
-            listing::json(&*gw.blocks, &entries).await,
+            listing::json(&*gw.blocks, &entries).await?,
         )
     } else {
         let gateway_url = match ask.origin {
@@ -580,7 +580,7 @@ pub(super) async fn serve_directory(
             dir_cid: dir_cid.as_str(),
             dag_size: dir::dag_size(&node, &entries),
         };
-        ("text/html", listing::html(&page, &entries))
+        ("text/html", listing::html(&page, &entries)?)
     };
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     text.set_u64(header::CONTENT_LENGTH, body.len() as u64);

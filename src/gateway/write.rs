@@ -40,6 +40,8 @@ pub(super) fn upload_options(gw: &Gateway) -> UploadOptions {
         max_bytes: gw.max_upload,
         form_names: FormNames::Agregore,
         hidden: true,
+        body_timeout: gw.body_timeout,
+        slots: gw.uploads.clone(),
     }
 }
 
@@ -178,7 +180,7 @@ pub(super) async fn put<B: RequestBody>(
     request: Request<B>,
     rest: &str,
 ) -> Result<Response, HttpError> {
-    let (root, segments) = target(rest)?;
+    let (root, segments) = target(rest).map_err(|e| not_a_tree(rest, e))?;
     let form = upload::is_form(content_type(&request));
     if segments.is_empty() && !form {
         return Err(HttpError::bad_request(
@@ -293,6 +295,21 @@ pub(super) async fn delete<B>(
         location.push('/');
     }
     Ok(created(StatusCode::CREATED, &new_root, &location))
+}
+
+/// A `PUT` whose first segment is no CID: most likely `curl -T FILE http://gw/ipfs/`, which
+/// sends `PUT /ipfs/FILE`. Points at the upload route instead of only refusing the CID.
+fn not_a_tree(rest: &str, error: HttpError) -> HttpError {
+    let first = rest.split('/').next().unwrap_or(rest);
+    if error.status != StatusCode::BAD_REQUEST || first.is_empty() {
+        return error;
+    }
+    HttpError::bad_request(format!(
+        "PUT /ipfs/<cid>/<path> writes into the tree <cid>, and {:?} is not a CID: to add a \
+         new file, POST it to /ipfs/ (e.g. curl --data-binary @FILE http://HOST/ipfs/; \
+         `curl -T FILE http://HOST/ipfs/` sends PUT /ipfs/FILE instead)",
+        path::decode_path(first)
+    ))
 }
 
 /// The root CID and decoded path segments of `/ipfs/<cid>[/<path>]`.

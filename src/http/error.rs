@@ -3,6 +3,11 @@
 //! (logged for server errors). Every API renders the same [`HttpError`] its own way — the
 //! gateway as text or HTML ([`HttpError::into_response`]), the Cluster API as Go-style JSON —
 //! so one failure has one status everywhere.
+//!
+//! A disk that fails answers without naming a local path (the log has the whole chain): a full
+//! disk or quota is 507 Insufficient Storage (RFC 4918 §11.5), any other I/O failure a plain
+//! 500. Reads do not depend on free space, so they keep working; writes work again as soon as
+//! space returns (nothing is latched).
 
 use http::{header, HeaderValue, StatusCode};
 
@@ -39,12 +44,21 @@ impl HttpError {
         status: StatusCode,
         error: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
+        Self::caused_by_with(status, error.to_string(), error)
+    }
+
+    /// [`HttpError::caused_by`] with a message of the caller's (one that names no local path).
+    fn caused_by_with(
+        status: StatusCode,
+        message: String,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         if status.is_server_error() {
             tracing::warn!(error = %Chain(&error), %status, "request failed");
         }
         HttpError {
             status,
-            message: error.to_string(),
+            message,
             headers: Vec::new(),
             source: Some(Box::new(error)),
         }
@@ -115,10 +129,27 @@ impl std::fmt::Display for Chain<'_> {
     }
 }
 
+/// Whether an I/O failure means the disk (or the user's quota) is full.
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+}
+
+/// What a client is told of a disk failure: never the local path the store's error names.
+const STORAGE_FULL: &str =
+    "not enough storage space on this node to store that (reads keep working; retry once space \
+     is freed)";
+const STORAGE_FAILED: &str = "the node's storage failed (the server log has the details)";
+
 /// The status a services-layer failure answers with, on every API.
 pub fn status_of(e: &services::Error) -> StatusCode {
     use services::Error as E;
     match e {
+        E::Store(store::Error::Io { source, .. }) if is_storage_full(source) => {
+            StatusCode::INSUFFICIENT_STORAGE
+        }
+        // GC waited its deadline for uploads in progress.
+        E::Store(store::Error::Busy { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         E::NotFound(_) | E::BlockMissing(_) => StatusCode::NOT_FOUND,
         E::InvalidInput(_) => StatusCode::BAD_REQUEST,
         E::Ipld(inner) => match inner.kind() {
@@ -144,7 +175,17 @@ pub fn status_of(e: &services::Error) -> StatusCode {
 
 impl From<services::Error> for HttpError {
     fn from(e: services::Error) -> Self {
-        HttpError::caused_by(status_of(&e), e)
+        let status = status_of(&e);
+        match &e {
+            services::Error::Store(store::Error::Io { .. }) => {
+                let message = match status {
+                    StatusCode::INSUFFICIENT_STORAGE => STORAGE_FULL,
+                    _ => STORAGE_FAILED,
+                };
+                HttpError::caused_by_with(status, message.to_owned(), e)
+            }
+            _ => HttpError::caused_by(status, e),
+        }
     }
 }
 
@@ -160,6 +201,11 @@ impl From<services::pubsub::PubsubError> for HttpError {
         let status = match &e {
             E::EmptyTopic => StatusCode::BAD_REQUEST,
             E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            E::Busy => {
+                return HttpError::caused_by(StatusCode::TOO_MANY_REQUESTS, e)
+                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
+            E::Network(_) => StatusCode::BAD_GATEWAY,
             E::Closed => StatusCode::SERVICE_UNAVAILABLE,
         };
         HttpError::caused_by(status, e)
@@ -189,6 +235,10 @@ impl From<NameError> for HttpError {
             E::TooDeep(_) => StatusCode::LOOP_DETECTED,
             E::Keystore(_) | E::Io(_) | E::Content(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        if matches!(e, E::Keystore(KeystoreError::Io { .. }) | E::Io(_)) {
+            // Their text names files of the data directory.
+            return HttpError::caused_by_with(status, STORAGE_FAILED.to_owned(), e);
+        }
         HttpError::caused_by(status, e)
     }
 }
@@ -288,6 +338,37 @@ mod tests {
             let text = error.to_string();
             assert_eq!(HttpError::from(error).status, status, "{text}");
         }
+    }
+
+    #[test]
+    fn a_full_disk_is_507_and_no_disk_error_names_a_path() {
+        let failure = |source: std::io::Error| -> HttpError {
+            store::Error::Io {
+                op: "write block",
+                path: "/srv/cairn/data/tmp/12-3.tmp".into(),
+                source,
+            }
+            .into()
+        };
+        for full in [
+            std::io::Error::from_raw_os_error(libc::ENOSPC),
+            std::io::Error::from_raw_os_error(libc::EDQUOT),
+        ] {
+            let e = failure(full);
+            assert_eq!(e.status, StatusCode::INSUFFICIENT_STORAGE);
+            assert!(!e.message.contains("/srv"), "{}", e.message);
+        }
+        let other = failure(std::io::Error::from_raw_os_error(libc::EIO));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!other.message.contains("/srv"), "{}", other.message);
+        // Through the importer's sink, the kind survives.
+        let sink: services::Error = crate::services::add::AddError::Sink(store::Error::Io {
+            op: "write block",
+            path: "/srv/x".into(),
+            source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+        })
+        .into();
+        assert_eq!(status_of(&sink), StatusCode::INSUFFICIENT_STORAGE);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The gateway's route table, matched by hand: the method and the first path segment pick a
-//! route, and the rest of the path is handed on as a borrowed `&str` (still percent-encoded).
-//! Nothing is allocated. The whole table is the `match` in [`route`].
+//! The route tables, matched by hand: the gateway's ([`route`]: the method and the first path
+//! segment pick a route, and the rest of the path is handed on as a borrowed `&str`, still
+//! percent-encoded) and the Kubo RPC's ([`rpc_route`]: `POST /api/v0/<command>`). Nothing is
+//! allocated. Each table is one `match`.
 
 use http::Method;
 
@@ -114,6 +115,95 @@ fn routing_route<'a>(method: &Method, rest: &'a str) -> Result<Route<'a>, NoRout
         }),
     }
 }
+
+/// A command of the Kubo RPC API that cairn answers (`POST /api/v0/<command>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcCommand {
+    Version,
+    Id,
+    RepoStat,
+    RepoGc,
+    SwarmConnect,
+    SwarmPeers,
+    PinAdd,
+    PinLs,
+    PinRm,
+    PinUpdate,
+    BlockPut,
+    BlockGet,
+    BlockStat,
+    Resolve,
+    NameResolve,
+    ConfigShow,
+}
+
+/// A matched RPC request, borrowing the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcRoute<'a> {
+    /// `OPTIONS` under `/api/v0/`: a CORS preflight, or a question about the methods.
+    Options,
+    /// A command; `arg` is a path segment after the command's own, which Kubo takes as the
+    /// first argument (`/api/v0/block/get/<cid>`), still percent-encoded.
+    Command {
+        command: RpcCommand,
+        arg: Option<&'a str>,
+    },
+    /// `/api/v0` without its slash: Go's `ServeMux` redirects to `/api/v0/`.
+    AddSlash,
+}
+
+/// What the RPC answers a method other than `POST` (and `OPTIONS`) with: Kubo's `Allow`.
+pub const RPC_METHODS: &str = "OPTIONS, POST";
+
+/// Matches a Kubo RPC request. As in Kubo, only `/api/v0/` is served (404 elsewhere), the
+/// method is checked before the command (405 even for an unknown one), and a command Kubo has
+/// but cairn does not answer is a 404 like one Kubo does not have.
+pub fn rpc_route<'a>(method: &Method, path: &'a str) -> Result<RpcRoute<'a>, NoRoute> {
+    if path == "/api/v0" {
+        return Ok(RpcRoute::AddSlash);
+    }
+    let command_path = path.strip_prefix("/api/v0/").ok_or(NoRoute::NotFound)?;
+    if method == Method::OPTIONS {
+        return Ok(RpcRoute::Options);
+    }
+    if method != Method::POST {
+        return Err(NoRoute::MethodNotAllowed { allow: RPC_METHODS });
+    }
+    let (command, arg) = COMMANDS
+        .iter()
+        .find_map(|(name, command)| {
+            let rest = command_path.strip_prefix(name)?;
+            match rest {
+                "" => Some((*command, None)),
+                _ => rest
+                    .strip_prefix('/')
+                    .filter(|arg| !arg.is_empty() && !arg.contains('/'))
+                    .map(|arg| (*command, Some(arg))),
+            }
+        })
+        .ok_or(NoRoute::NotFound)?;
+    Ok(RpcRoute::Command { command, arg })
+}
+
+/// Each command's path under `/api/v0/`.
+const COMMANDS: &[(&str, RpcCommand)] = &[
+    ("version", RpcCommand::Version),
+    ("id", RpcCommand::Id),
+    ("repo/stat", RpcCommand::RepoStat),
+    ("repo/gc", RpcCommand::RepoGc),
+    ("swarm/connect", RpcCommand::SwarmConnect),
+    ("swarm/peers", RpcCommand::SwarmPeers),
+    ("pin/add", RpcCommand::PinAdd),
+    ("pin/ls", RpcCommand::PinLs),
+    ("pin/rm", RpcCommand::PinRm),
+    ("pin/update", RpcCommand::PinUpdate),
+    ("block/put", RpcCommand::BlockPut),
+    ("block/get", RpcCommand::BlockGet),
+    ("block/stat", RpcCommand::BlockStat),
+    ("resolve", RpcCommand::Resolve),
+    ("name/resolve", RpcCommand::NameResolve),
+    ("config/show", RpcCommand::ConfigShow),
+];
 
 #[cfg(test)]
 mod tests {
@@ -247,6 +337,60 @@ mod tests {
         ];
         for (method, path, want) in cases {
             assert_eq!(&route(method, path), want, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn rpc_table() {
+        let command = |command, arg| Ok(RpcRoute::Command { command, arg });
+        let cases: &[(Method, &str, Result<RpcRoute<'_>, NoRoute>)] = &[
+            (Method::POST, "/api/v0/id", command(RpcCommand::Id, None)),
+            (
+                Method::POST,
+                "/api/v0/pin/ls",
+                command(RpcCommand::PinLs, None),
+            ),
+            (
+                Method::POST,
+                "/api/v0/block/get/bafkqaaa",
+                command(RpcCommand::BlockGet, Some("bafkqaaa")),
+            ),
+            (
+                Method::POST,
+                "/api/v0/name/resolve",
+                command(RpcCommand::NameResolve, None),
+            ),
+            (
+                Method::POST,
+                "/api/v0/block/get/a/b",
+                Err(NoRoute::NotFound),
+            ),
+            (Method::POST, "/api/v0/pin/lsx", Err(NoRoute::NotFound)),
+            (Method::POST, "/api/v0/add", Err(NoRoute::NotFound)),
+            (Method::POST, "/api/v0/", Err(NoRoute::NotFound)),
+            (Method::POST, "/api/v1/id", Err(NoRoute::NotFound)),
+            (Method::GET, "/api/v1/id", Err(NoRoute::NotFound)),
+            (Method::POST, "/", Err(NoRoute::NotFound)),
+            (Method::POST, "/api/v0", Ok(RpcRoute::AddSlash)),
+            (
+                Method::GET,
+                "/api/v0/id",
+                Err(NoRoute::MethodNotAllowed { allow: RPC_METHODS }),
+            ),
+            (
+                Method::GET,
+                "/api/v0/nosuch",
+                Err(NoRoute::MethodNotAllowed { allow: RPC_METHODS }),
+            ),
+            (
+                Method::HEAD,
+                "/api/v0/version",
+                Err(NoRoute::MethodNotAllowed { allow: RPC_METHODS }),
+            ),
+            (Method::OPTIONS, "/api/v0/id", Ok(RpcRoute::Options)),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(&rpc_route(method, path), want, "{method} {path}");
         }
     }
 }

@@ -3,6 +3,24 @@
 //! Limits on the request head live here (hyper answers 431 past the header buffer and 414 for
 //! an overlong URI); graceful shutdown stops accepting and lets in-flight responses finish
 //! within a bounded wait.
+//!
+//! What a hostile client cannot do here:
+//! - **Hold a connection without speaking.** Before hyper sees a connection, this loop reads
+//!   its first bytes itself, within the header timeout: enough to tell HTTP/1 from the HTTP/2
+//!   client preface (RFC 9113 §3.4: the magic string and the header of the client's SETTINGS
+//!   frame). A connection that sends nothing, or part of a preface, is closed when the timeout
+//!   runs out. hyper's own header timeout then covers each HTTP/1 request head, the idle time
+//!   between kept-alive requests included.
+//! - **Exhaust descriptors into a busy loop.** At start the soft `RLIMIT_NOFILE` is raised to
+//!   the hard limit (as Go's runtime does). When `accept` still fails for want of descriptors,
+//!   the loop frees a descriptor it keeps in reserve, accepts the waiting connection and closes
+//!   it at once (shedding it rather than leaving it queued), takes the reserve back, and logs
+//!   one line per episode; existing connections keep being served.
+//! - **Skip the `Host` rules.** HTTP/1.1 requests without exactly one valid `Host` get 400
+//!   (RFC 9112 §3.2), through [`Handler::refuse`] so the API's own headers go with it.
+//! - **Get an answer without the API's CORS headers.** hyper answers a head it cannot parse
+//!   (400), an overlong URI (414) or an oversized head (431) itself; this loop adds the
+//!   handler's CORS headers to those answers as they are written (see [`Conn`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,7 +28,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{header, HeaderValue, Method, Request, StatusCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -21,7 +42,7 @@ use tokio::sync::watch;
 
 use super::access_log::{AccessLog, Logged};
 use super::workers::ConnectionWorkers;
-use super::Response;
+use super::{HttpError, Response};
 use crate::services::retrieval::Provenance;
 
 /// Bytes read and written on one listener's connections (for bandwidth reporting).
@@ -31,18 +52,69 @@ pub struct ByteCounters {
     pub written: std::sync::atomic::AtomicU64,
 }
 
-/// A connection that counts the bytes going through it.
-struct Counted<T> {
+/// A connection as hyper sees it: counts the bytes going through it, first hands back the
+/// bytes the server loop read itself (the preface check), and adds the handler's CORS headers
+/// to the error answers hyper writes on its own.
+struct Conn<T> {
     inner: T,
     counters: Arc<ByteCounters>,
+    /// Bytes read before hyper took the connection, returned by the first reads.
+    prefix: Bytes,
+    /// Set on HTTP/1 connections whose handler has headers for hyper's own answers.
+    patch: Option<Arc<Patch>>,
+    /// A patched answer being written: the bytes, how many are written, and how many bytes of
+    /// hyper's buffer it stands for (reported once all are written).
+    patched: Option<(Vec<u8>, usize, usize)>,
 }
 
-impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<T> {
+/// What [`Conn`] adds to hyper's own answers, and when.
+struct Patch {
+    /// `name: value\r\n` lines (the handler's CORS headers).
+    lines: Bytes,
+    /// Whether a response of the handler is being written: hyper answers on its own only
+    /// between two responses (it reads the next head once the last response is out), so
+    /// bytes written meanwhile are never taken for one of its answers.
+    responding: AtomicBool,
+}
+
+impl Patch {
+    /// Whether `buf` is an answer hyper wrote on its own: 400, 414 or 431, exactly the head
+    /// hyper builds for a request it could not read (`connection: close`, an empty body),
+    /// without CORS headers, written while no response of the handler is in progress.
+    fn applies_to(&self, buf: &[u8]) -> bool {
+        const STATUSES: [&[u8]; 3] = [b"HTTP/1.1 400 ", b"HTTP/1.1 414 ", b"HTTP/1.1 431 "];
+        buf.len() < 512
+            && STATUSES.iter().any(|s| buf.starts_with(s))
+            && buf.ends_with(b"\r\n\r\n")
+            && memchr::memmem::find(buf, b"\r\nconnection: close\r\n").is_some()
+            && memchr::memmem::find(buf, b"\r\ncontent-length: 0\r\n").is_some()
+            && memchr::memmem::find(buf, b"access-control-").is_none()
+            && !self.responding.load(Ordering::Acquire)
+    }
+
+    /// `buf` with the lines inserted after its status line.
+    fn apply(&self, buf: &[u8]) -> Vec<u8> {
+        let line_end = memchr::memmem::find(buf, b"\r\n").map_or(0, |i| i + 2);
+        let mut out = Vec::with_capacity(buf.len() + self.lines.len());
+        out.extend_from_slice(&buf[..line_end]);
+        out.extend_from_slice(&self.lines);
+        out.extend_from_slice(&buf[line_end..]);
+        out
+    }
+}
+
+impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Conn<T> {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            let head = self.prefix.split_to(n);
+            buf.put_slice(&head);
+            return std::task::Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
         let n = buf.filled().len() - before;
@@ -53,12 +125,62 @@ impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<T> {
     }
 }
 
-impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
+impl<T: tokio::io::AsyncWrite + Unpin> Conn<T> {
+    /// Writes what is left of a patched answer; `Ready(Ok(n))` with the length of hyper's
+    /// buffer once all of it is out.
+    fn poll_patched(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        while let Some((bytes, written, stands_for)) = &mut self.patched {
+            if *written == bytes.len() {
+                let n = *stands_for;
+                self.patched = None;
+                return Poll::Ready(Ok(n));
+            }
+            match std::pin::Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..]) {
+                Poll::Ready(Ok(0)) => {
+                    self.patched = None;
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => {
+                    *written += n;
+                    self.counters.written.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Poll::Ready(Err(e)) => {
+                    self.patched = None;
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(0))
+    }
+
+    /// Starts writing `buf` patched when it is one of hyper's own answers; `None` otherwise.
+    fn poll_patch(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Option<std::task::Poll<std::io::Result<usize>>> {
+        if self.patched.is_none() {
+            let patch = self.patch.as_ref().filter(|p| p.applies_to(buf))?;
+            self.patched = Some((patch.apply(buf), 0, buf.len()));
+        }
+        Some(self.poll_patched(cx))
+    }
+}
+
+impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Conn<T> {
     fn poll_write(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
+        if let Some(poll) = self.poll_patch(cx, buf) {
+            return poll;
+        }
         let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
         if let std::task::Poll::Ready(Ok(n)) = &poll {
             self.counters
@@ -73,6 +195,12 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
         cx: &mut std::task::Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> std::task::Poll<std::io::Result<usize>> {
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
+            // A partial write of the first buffer is a valid answer to a vectored write.
+            if let Some(poll) = self.poll_patch(cx, first) {
+                return poll;
+            }
+        }
         let poll = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let std::task::Poll::Ready(Ok(n)) = &poll {
             self.counters
@@ -90,6 +218,9 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
+        if self.patched.is_some() {
+            std::task::ready!(self.poll_patched(cx))?;
+        }
         std::pin::Pin::new(&mut self.inner).poll_flush(cx)
     }
 
@@ -97,8 +228,64 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Counted<T> {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
+        if self.patched.is_some() {
+            std::task::ready!(self.poll_patched(cx))?;
+        }
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// A response body that marks its connection as responding until it is dropped (sent or
+/// abandoned): see [`Patch::responding`].
+struct Tracked {
+    body: Logged,
+    _responding: Option<Responding>,
+}
+
+struct Responding(Arc<Patch>);
+
+impl Responding {
+    fn start(patch: &Option<Arc<Patch>>) -> Option<Responding> {
+        let patch = patch.as_ref()?;
+        patch.responding.store(true, Ordering::Release);
+        Some(Responding(Arc::clone(patch)))
+    }
+}
+
+impl Drop for Responding {
+    fn drop(&mut self) {
+        self.0.responding.store(false, Ordering::Release);
+    }
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = super::body::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+fn tracked(
+    response: http::Response<Logged>,
+    responding: Option<Responding>,
+) -> http::Response<Tracked> {
+    response.map(|body| Tracked {
+        body,
+        _responding: responding,
+    })
 }
 
 /// What serves requests on a listener.
@@ -111,6 +298,12 @@ pub trait Handler: Send + Sync + 'static {
     /// is ever forwarded elsewhere. Default: refuse every tunnel.
     fn serves_tunnel_to(&self, _authority: &str) -> bool {
         false
+    }
+
+    /// The answer to a request the server refuses before the handler sees it (a bad `Host`),
+    /// in the API's own shape and with its CORS headers. Default: the gateway's rendering.
+    fn refuse(&self, error: HttpError) -> Response {
+        error.into_response(false)
     }
 
     /// Where this listener's requests are logged, a line each (default: nowhere).
@@ -140,8 +333,12 @@ async fn respond<H: Handler>(
 pub struct ServerLimits {
     /// Bytes of request head (request line and headers) buffered before answering 431.
     pub max_head_bytes: usize,
-    /// Time allowed for a client to send a request head.
+    /// Time allowed for a client to send a request head, and for a new connection to send
+    /// its first bytes.
     pub head_timeout: Duration,
+    /// Longest a request body may stall between two pieces: the APIs' body readers answer
+    /// 408 past it (see [`crate::http::upload`]).
+    pub body_timeout: Duration,
     /// How long shutdown waits for in-flight responses.
     pub shutdown_grace: Duration,
 }
@@ -151,6 +348,7 @@ impl Default for ServerLimits {
         ServerLimits {
             max_head_bytes: 64 << 10,
             head_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -204,49 +402,94 @@ pub async fn serve<H: Handler>(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(limits.max_head_bytes as u32);
+    let patch_lines = refusal_header_lines(&*handler);
     let graceful = GracefulShutdown::new();
+    let mut shedding = Shedding::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = shutdown.wait() => break,
         };
         let (stream, peer) = match accepted {
-            Ok(pair) => pair,
+            Ok(pair) => {
+                shedding.recovered();
+                pair
+            }
             Err(e) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                shedding.failed(&listener, e).await;
                 continue;
             }
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
-        let tunnel_shutdown = shutdown.clone();
+        let conn_shutdown = shutdown.clone();
         let counters = Arc::clone(&counters);
         let builder = builder.clone();
         let watcher = graceful.watcher();
-        let make = move |stream: tokio::net::TcpStream| {
-            let local = stream.local_addr().ok();
-            let service = service_fn(move |request: Request<Incoming>| {
-                let handler = handler.clone();
-                let shutdown = tunnel_shutdown.clone();
-                async move {
-                    if request.method() == Method::CONNECT {
-                        let response = open_tunnel(handler, request, local, shutdown);
-                        return Ok::<_, Infallible>(response.map(Logged::off));
-                    }
-                    Ok::<_, Infallible>(respond(&*handler, request, peer).await)
-                }
-            });
-            let stream = Counted {
-                inner: stream,
-                counters,
-            };
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = watcher.watch(connection);
+        let head_timeout = limits.head_timeout;
+        let max_head_bytes = limits.max_head_bytes;
+        let patch_lines = patch_lines.clone();
+        let make = move |mut stream: tokio::net::TcpStream| {
             async move {
+                let local = stream.local_addr().ok();
+                let mut waiting = conn_shutdown.clone();
+                let preface = tokio::select! {
+                    read = tokio::time::timeout(head_timeout, read_preface(&mut stream)) => read,
+                    _ = waiting.wait() => return,
+                };
+                let prefix = match preface {
+                    Ok(Ok(Some(prefix))) => prefix,
+                    Ok(Ok(None)) => return, // closed without a byte
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "connection failed before a request");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "closed a connection that sent no request in time");
+                        return;
+                    }
+                };
+                counters
+                    .read
+                    .fetch_add(prefix.len() as u64, Ordering::Relaxed);
+                // hyper's own answers exist on HTTP/1 only.
+                let patch =
+                    (!prefix.starts_with(H2_PREFACE) && !patch_lines.is_empty()).then(|| {
+                        Arc::new(Patch {
+                            lines: patch_lines,
+                            responding: AtomicBool::new(false),
+                        })
+                    });
+                let service_patch = patch.clone();
+                let service = service_fn(move |request: Request<Incoming>| {
+                    let handler = handler.clone();
+                    let shutdown = conn_shutdown.clone();
+                    let patch = service_patch.clone();
+                    async move {
+                        let responding = Responding::start(&patch);
+                        let checked = check_head(&request, max_head_bytes)
+                            .and_then(|()| check_host(&request));
+                        let response = if let Err(error) = checked {
+                            handler.refuse(error).map(Logged::off)
+                        } else if request.method() == Method::CONNECT {
+                            open_tunnel(handler, request, local, shutdown, patch).map(Logged::off)
+                        } else {
+                            respond(&*handler, request, peer).await
+                        };
+                        Ok::<_, Infallible>(tracked(response, responding))
+                    }
+                });
+                let stream = Conn {
+                    inner: stream,
+                    counters,
+                    prefix,
+                    patch,
+                    patched: None,
+                };
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = watcher.watch(connection);
                 if let Err(e) = connection.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
@@ -268,6 +511,236 @@ pub async fn serve<H: Handler>(
     }
 }
 
+/// The HTTP/2 client connection preface's magic string (RFC 9113 §3.4).
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The preface and the header of the SETTINGS frame that must follow it.
+const H2_PREFACE_AND_SETTINGS_HEADER: usize = H2_PREFACE.len() + 9;
+
+/// Reads a new connection's first bytes: up to the first byte that is not the HTTP/2 preface
+/// (an HTTP/1 request), or the whole preface and the header of the client's SETTINGS frame.
+/// `None` when the client closed without sending anything. The caller bounds the wait.
+async fn read_preface(stream: &mut tokio::net::TcpStream) -> std::io::Result<Option<Bytes>> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; H2_PREFACE_AND_SETTINGS_HEADER];
+    let mut filled = 0;
+    loop {
+        let n = stream.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            // Closed: hand hyper what came (it answers a partial request head itself).
+            return Ok((filled > 0).then(|| Bytes::copy_from_slice(&buf[..filled])));
+        }
+        filled += n;
+        let magic = filled.min(H2_PREFACE.len());
+        if buf[..magic] != H2_PREFACE[..magic] || filled == buf.len() {
+            return Ok(Some(Bytes::copy_from_slice(&buf[..filled])));
+        }
+    }
+}
+
+/// Refuses a request head over `max` bytes (431). hyper's buffer limit catches most, but not a
+/// head that arrives in one read on a connection whose buffer has grown: this is the limit.
+fn check_head<B>(request: &Request<B>, max: usize) -> Result<(), HttpError> {
+    // Request line: method, target, version and the separators.
+    let uri = request.uri();
+    let target = uri.path_and_query().map_or(1, |pq| pq.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len() + 8);
+    let mut size = request.method().as_str().len() + target + 12;
+    for (name, value) in request.headers() {
+        size += name.as_str().len() + value.len() + 4;
+    }
+    if size > max {
+        return Err(HttpError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("the request head is larger than {max} bytes"),
+        )
+        .with_header(header::CONNECTION, HeaderValue::from_static("close")));
+    }
+    Ok(())
+}
+
+/// RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+/// request message that lacks a Host header field and to any request message that contains
+/// more than one Host header field line or a Host header field with an invalid field value."
+/// (HTTP/2 carries the authority in `:authority`; its requests are not checked here.) `CONNECT`
+/// names its authority in the target and may omit `Host`, as Go's server allows.
+fn check_host<B>(request: &Request<B>) -> Result<(), HttpError> {
+    if !matches!(request.version(), Version::HTTP_10 | Version::HTTP_11) {
+        return Ok(());
+    }
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) => {
+            if request.version() == Version::HTTP_11 && request.method() != Method::CONNECT {
+                return Err(HttpError::bad_request(
+                    "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)",
+                ));
+            }
+            Ok(())
+        }
+        (Some(_), Some(_)) => Err(HttpError::bad_request(
+            "a request may carry only one Host header (RFC 9112 §3.2)",
+        )),
+        (Some(host), None) if valid_host(host.as_bytes()) => Ok(()),
+        (Some(_), None) => Err(HttpError::bad_request(
+            "the Host header is not a valid host[:port] (RFC 9112 §3.2)",
+        )),
+    }
+}
+
+/// Whether `host` may be a Host value: RFC 3986 `host [ ":" port ]` characters (reg-name,
+/// IPv4, bracketed IPv6), the set Go's `httpguts.ValidHostHeader` accepts. Empty is valid (a
+/// target without an authority).
+fn valid_host(host: &[u8]) -> bool {
+    host.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b'-'
+                    | b'.'
+                    | b':'
+                    | b';'
+                    | b'='
+                    | b'['
+                    | b']'
+                    | b'_'
+                    | b'~'
+            )
+    })
+}
+
+/// The CORS headers the handler puts on its refusals, as `name: value\r\n` lines: what
+/// [`Conn`] adds to hyper's own answers.
+fn refusal_header_lines<H: Handler>(handler: &H) -> Bytes {
+    let sample = handler.refuse(HttpError::new(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "",
+    ));
+    let mut lines = Vec::new();
+    for (name, value) in sample.headers() {
+        if name.as_str().starts_with("access-control-") {
+            lines.extend_from_slice(name.as_str().as_bytes());
+            lines.extend_from_slice(b": ");
+            lines.extend_from_slice(value.as_bytes());
+            lines.extend_from_slice(b"\r\n");
+        }
+    }
+    Bytes::from(lines)
+}
+
+/// The accept loop's state when descriptors run out (see the module docs).
+struct Shedding {
+    /// A descriptor kept open to be closed when `accept` fails with `EMFILE`, so the waiting
+    /// connection can be accepted and closed instead of staying queued (and the listener
+    /// staying readable, which would spin the loop).
+    reserve: Option<std::fs::File>,
+    /// Connections shed in the current episode (`None`: not out of descriptors).
+    shed: Option<u64>,
+}
+
+impl Shedding {
+    fn new() -> Self {
+        Shedding {
+            reserve: Self::open_reserve(),
+            shed: None,
+        }
+    }
+
+    fn open_reserve() -> Option<std::fs::File> {
+        std::fs::File::open("/dev/null").ok()
+    }
+
+    /// An accept succeeded: ends an episode, if one was under way.
+    fn recovered(&mut self) {
+        if let Some(shed) = self.shed.take() {
+            tracing::warn!(
+                shed,
+                "file descriptors available again; accepting connections"
+            );
+        }
+        if self.reserve.is_none() {
+            self.reserve = Self::open_reserve();
+        }
+    }
+
+    /// An accept failed with `error`.
+    async fn failed(&mut self, listener: &TcpListener, error: std::io::Error) {
+        let out_of_descriptors = matches!(
+            error.raw_os_error(),
+            Some(libc::EMFILE) | Some(libc::ENFILE)
+        );
+        if !out_of_descriptors {
+            // ECONNABORTED and the like: the next connection may be fine.
+            tracing::debug!(%error, "accept failed");
+            if !matches!(
+                error.kind(),
+                std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+            ) {
+                // ENOBUFS, ENOMEM: back off instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            return;
+        }
+        if self.shed.is_none() {
+            tracing::warn!(
+                %error,
+                limit = ?descriptor_limit(),
+                "out of file descriptors: shedding new connections (closed at once) until some \
+                 close; connections already open keep being served"
+            );
+            self.shed = Some(0);
+        }
+        if self.reserve.take().is_some() {
+            // The freed descriptor takes the waiting connection, which is closed at once.
+            if let Ok(Ok((stream, _))) =
+                tokio::time::timeout(Duration::from_millis(10), listener.accept()).await
+            {
+                drop(stream);
+                if let Some(shed) = &mut self.shed {
+                    *shed += 1;
+                }
+            }
+            self.reserve = Self::open_reserve();
+        }
+        if self.reserve.is_none() {
+            // Another thread took the freed descriptor: wait for some to close.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The process's descriptor limit (soft), if it can be read.
+fn descriptor_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// Raises the soft limit on open descriptors to the hard limit, as Go's runtime does at
+/// start: every connection holds one, and the distribution default (1,024 soft) is far below
+/// what a node with thousands of connections needs. Returns the limit now in force.
+pub fn raise_descriptor_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::debug!(error = %e, "could not raise the open-file limit");
+        }
+    }
+    descriptor_limit()
+}
+
 /// Answers `CONNECT`: 200 and, once hyper hands over the connection, HTTP/1.1 inside the
 /// tunnel served by the same handler (RFC 9110 §9.3.6). Only tunnels to this listener's own
 /// address or to hosts the handler serves are opened (405 otherwise): the gateway never
@@ -277,6 +750,7 @@ fn open_tunnel<H: Handler>(
     request: Request<Incoming>,
     local: Option<SocketAddr>,
     mut shutdown: Shutdown,
+    patch: Option<Arc<Patch>>,
 ) -> Response {
     let authority = request
         .uri()
@@ -303,9 +777,20 @@ fn open_tunnel<H: Handler>(
                 return;
             }
         };
+        // The tunnel's requests are written through the same connection: they mark it as
+        // responding too.
         let service = service_fn(move |request: Request<Incoming>| {
             let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handler.handle(request).await) }
+            let patch = patch.clone();
+            async move {
+                let responding = Responding::start(&patch);
+                let response = match check_host(&request) {
+                    Err(error) => handler.refuse(error),
+                    Ok(()) => handler.handle(request).await,
+                }
+                .map(Logged::off);
+                Ok::<_, Infallible>(tracked(response, responding))
+            }
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())

@@ -4,8 +4,23 @@
 //! blocks on a blocking thread and hands back the result once they are durable, with the
 //! store's write lease. Both APIs (the writable gateway and the Cluster API's `/add`) upload
 //! through here, so they produce the same CIDs.
+//!
+//! What a client cannot hold here:
+//! - **A stalled body.** Each wait for the next piece of a body is bounded
+//!   ([`UploadOptions::body_timeout`]): past it the upload is abandoned (nothing of it
+//!   committed but full batches) and the client gets 408 ([`next_frame`], used by every
+//!   request body reader of the APIs).
+//! - **Every blocking thread.** An ingest runs on a blocking thread for as long as its body
+//!   comes in, so the uploads in flight at once are bounded ([`UploadSlots`], shared by the
+//!   APIs of a process); one more gets 503 with `Retry-After` at once.
+//! - **Memory.** Nothing of a body is buffered here: chunks go to the ingest as they come
+//!   (at most a small bounded channel of them in flight). A form's part headers are bounded by
+//!   the parser's [`Limits`] (8 KiB of headers and 4 KiB of name per part, 1,000,000 parts).
+//!   Form names are taken as sent: only the three escapes browsers make (`%22`, `%0D`, `%0A`,
+//!   HTML's multipart/form-data encoding) are undone; the name rule itself is the ingest's.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -20,11 +35,89 @@ use crate::store::Blockstore;
 /// garbage collection off them until dropped.
 pub use crate::services::ingest::Ingested as Uploaded;
 
+/// Uploads in flight at once by default (see [`UploadSlots`]).
+pub const DEFAULT_MAX_UPLOADS: u32 = 64;
+
+/// How long a client is told to wait after a 503 for want of an upload slot.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// The uploads a process runs at once, across its APIs: each holds a blocking thread while its
+/// body comes in, so without a bound a few hundred stalled uploads would take every one of
+/// them (Tokio's pool stops at 512) and hang all other uploads and blocking work.
+#[derive(Debug, Clone)]
+pub struct UploadSlots(Arc<tokio::sync::Semaphore>);
+
+impl UploadSlots {
+    pub fn new(max: usize) -> Self {
+        UploadSlots(Arc::new(tokio::sync::Semaphore::new(
+            max.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+        )))
+    }
+
+    /// A slot for one upload, held until dropped; 503 with `Retry-After` when none is free.
+    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, HttpError> {
+        Arc::clone(&self.0).try_acquire_owned().map_err(|_| {
+            HttpError::new(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("too many uploads in progress; retry after {RETRY_AFTER_SECONDS} seconds"),
+            )
+            .with_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(RETRY_AFTER_SECONDS),
+            )
+        })
+    }
+}
+
+impl Default for UploadSlots {
+    fn default() -> Self {
+        UploadSlots::new(DEFAULT_MAX_UPLOADS as usize)
+    }
+}
+
+/// The next frame of a request body, waiting at most `stall` for it (`None`: as long as it
+/// takes). A body that does not come in time is a 408 (the connection is closed after it:
+/// the rest of the body will not be read).
+pub async fn next_frame<B>(
+    body: &mut B,
+    stall: Option<Duration>,
+) -> Result<Option<http_body::Frame<Bytes>>, HttpError>
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    let frame = match stall {
+        None => body.frame().await,
+        Some(limit) => match tokio::time::timeout(limit, body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) => return Err(body_timed_out(limit)),
+        },
+    };
+    frame
+        .transpose()
+        .map_err(|e| HttpError::bad_request(format!("reading the body failed: {e}")))
+}
+
+/// 408 for a body that stalled (RFC 9110 §15.5.9: the server closes the connection).
+fn body_timed_out(limit: Duration) -> HttpError {
+    HttpError::new(
+        http::StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "the request body stalled: nothing came for {} s",
+            limit.as_secs_f64()
+        ),
+    )
+    .with_header(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    )
+}
+
 /// How form parts become paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormNames {
-    /// The Agregore gateway: only parts named `file` count; names are percent-decoded
-    /// (`+` stays `+`: browsers send names raw).
+    /// The Agregore gateway: only parts named `file` count; names are taken as sent, but for
+    /// the three escapes browsers apply (`"`, CR and LF as `%22`, `%0D`, `%0A`).
     Agregore,
     /// Go clients (ipfs-cluster-ctl, Kubo's RPC): any field name; names were
     /// `url.QueryEscape`d, so they are decoded as Go's `url.QueryUnescape` does.
@@ -40,6 +133,10 @@ pub struct UploadOptions {
     pub form_names: FormNames,
     /// Include hidden (dot-file) paths of a form (Kubo's `--hidden`).
     pub hidden: bool,
+    /// The longest wait for the next piece of the body (408 past it; `None`: no limit).
+    pub body_timeout: Option<Duration>,
+    /// The slots uploads share (503 when none is free).
+    pub slots: UploadSlots,
 }
 
 /// Whether a Content-Type names multipart/form-data.
@@ -65,6 +162,7 @@ where
     B::Error: std::fmt::Display,
 {
     check_length(options.max_bytes, content_length)?;
+    let _slot = options.slots.admit()?;
     let input = match form_decoder(content_type, options.form_names, form_limits())? {
         Some(decoder) => Input::Form(decoder),
         None => Input::File,
@@ -77,7 +175,7 @@ where
         hidden: options.hidden,
     };
     let ingest = ingest::tree(store, input, options.params, policy);
-    Ok(pump(body, ingest, options.max_bytes).await??)
+    Ok(pump(body, ingest, options.max_bytes, options.body_timeout).await??)
 }
 
 /// Refuses a body whose declared length is over the limit, before reading any of it.
@@ -104,12 +202,13 @@ pub fn form_decoder(
 }
 
 /// Feeds `body` to `ingest` and waits for its result. The outer error is the transfer's (the
-/// body failed, or went over `max_bytes`: the ingest is abandoned); the inner one the
-/// ingest's, for the caller to map.
+/// body failed, stalled past `stall`, or went over `max_bytes`: the ingest is abandoned); the
+/// inner one the ingest's, for the caller to map.
 pub async fn pump<B, T>(
     body: B,
     ingest: Ingest<T>,
     max_bytes: Option<u64>,
+    stall: Option<Duration>,
 ) -> Result<crate::services::Result<T>, HttpError>
 where
     B: http_body::Body<Data = Bytes> + Unpin,
@@ -118,14 +217,13 @@ where
 {
     let mut body = body;
     let mut total = 0u64;
-    while let Some(frame) = body.frame().await {
-        let frame = match frame {
-            Ok(frame) => frame,
+    loop {
+        let frame = match next_frame(&mut body, stall).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
             Err(e) => {
                 ingest.abort().await;
-                return Err(HttpError::bad_request(format!(
-                    "reading the body failed: {e}"
-                )));
+                return Err(e);
             }
         };
         let Ok(data) = frame.into_data() else {
@@ -181,11 +279,7 @@ impl FormDecoder for Multipart {
             Some(Event::PartEnd) => Some(FormEvent::PartEnd),
             Some(Event::PartStart(headers)) => {
                 let path = match self.names {
-                    FormNames::Agregore => headers.filename.as_deref().map(|f| {
-                        percent_encoding::percent_decode_str(f)
-                            .decode_utf8_lossy()
-                            .into_owned()
-                    }),
+                    FormNames::Agregore => headers.filename.as_deref().map(browser_name),
                     FormNames::GoClient => headers.path(),
                 };
                 Some(FormEvent::PartStart(FormPart {
@@ -202,9 +296,29 @@ impl FormDecoder for Multipart {
     }
 }
 
+/// A file name as a browser sent it in a form: HTML's multipart/form-data encoding replaces
+/// `"`, CR and LF by `%22`, `%0D` and `%0A` and sends everything else raw, so only those are
+/// undone (`report%20final.txt` stays as it is).
+fn browser_name(sent: &str) -> String {
+    if !sent.contains('%') {
+        return sent.to_owned();
+    }
+    sent.replace("%22", "\"")
+        .replace("%0D", "\r")
+        .replace("%0A", "\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browser_names_are_kept_but_for_the_html_escapes() {
+        assert_eq!(browser_name("report%20final.txt"), "report%20final.txt");
+        assert_eq!(browser_name("dir/sub/a+b.txt"), "dir/sub/a+b.txt");
+        assert_eq!(browser_name("say %22hi%22.txt"), "say \"hi\".txt");
+        assert_eq!(browser_name("a%0D%0Ab"), "a\r\nb");
+    }
 
     #[test]
     fn form_detection() {

@@ -30,6 +30,13 @@ pub mod codec {
             _ => return None,
         })
     }
+
+    /// The code of a codec above by its multicodec table name (`None` for any other name).
+    pub fn by_name(name: &str) -> Option<u64> {
+        [RAW, DAG_PB, DAG_CBOR, DAG_JSON, JSON, CBOR, LIBP2P_KEY]
+            .into_iter()
+            .find(|code| self::name(*code) == Some(name))
+    }
 }
 
 /// Multihash codes cairn gives meaning to.
@@ -158,6 +165,8 @@ mod tests {
     fn codec_names_are_the_multicodec_tables() {
         assert_eq!(codec::name(codec::DAG_PB), Some("dag-pb"));
         assert_eq!(codec::name(0x0129), Some("dag-json"));
+        assert_eq!(codec::by_name("dag-cbor"), Some(codec::DAG_CBOR));
+        assert_eq!(codec::by_name("git-raw"), None);
         assert_eq!(codec::name(codec::LIBP2P_KEY), Some("libp2p-key"));
         assert_eq!(codec::name(0x1234), None);
     }

@@ -103,6 +103,8 @@ pub struct NetworkConfig {
     pub limits: ConnectionLimits,
     /// How long a connection no protocol uses stays open.
     pub idle_connection_timeout: std::time::Duration,
+    /// Gossipsub's bounds.
+    pub pubsub: super::pubsub::PubsubLimits,
 }
 
 impl Default for NetworkConfig {
@@ -117,6 +119,7 @@ impl Default for NetworkConfig {
             dht: DhtMode::Auto,
             limits: ConnectionLimits::default(),
             idle_connection_timeout: std::time::Duration::from_secs(60),
+            pubsub: super::pubsub::PubsubLimits::default(),
         }
     }
 }

@@ -8,10 +8,13 @@
 //!   [`config`] and [`identity`] configure it.
 //! - [`bitswap`]: the Bitswap wire format, server and client (transport-independent), and
 //!   both run on the node ([`bitswap::swarm`]).
+//! - [`pubsub`]: the gossipsub router (publish/subscribe between peers, as go-libp2p-pubsub
+//!   speaks it) and its bounds.
+//! - [`records`]: which DHT value records (IPNS) the node keeps for its peers.
 //! - [`providers`]: content routing for the Bitswap client (the DHTs, delegated routers).
 //! - [`http_client`]: the one HTTP client (plain or TLS, no redirects, bounded bodies).
 //! - [`remote`]: trustless gateways as a [`crate::store::BlockSource`] (blocks, CAR streams).
-//! - [`routing_v1`]: a Delegated Routing V1 HTTP client (providers and peers).
+//! - [`routing_v1`]: a Delegated Routing V1 HTTP client (providers, peers, IPNS records).
 
 pub mod bitswap;
 pub mod config;
@@ -20,6 +23,7 @@ pub mod identity;
 pub mod node;
 mod peering;
 pub mod providers;
+pub mod pubsub;
 pub mod records;
 pub mod remote;
 pub mod routing_v1;
@@ -27,6 +31,7 @@ pub mod routing_v1;
 pub use config::{ConnectionLimits, DhtMode, NetworkConfig};
 pub use libp2p::{Multiaddr, PeerId};
 pub use node::{start, FoundRecord, NetworkError, NetworkHandle};
+pub use pubsub::{PubsubLimits, PubsubMessage};
 
 #[cfg(test)]
 pub(crate) mod test_server;

@@ -1,6 +1,7 @@
 //! The libp2p node: a swarm over TCP and QUIC-v1 (Noise and Yamux on TCP), with Identify
 //! (`/ipfs/id/1.0.0`, agent `cairn/<version>`), Ping, Kademlia, connection limits (counts
-//! and memory), peering and Bitswap's streams ([`super::bitswap::transport`]).
+//! and memory), peering, Bitswap's streams ([`super::bitswap::transport`]) and gossipsub
+//! ([`super::pubsub`]).
 //! The swarm runs in a task of its own; the rest of the program holds a cloneable
 //! [`NetworkHandle`] that talks to it over a channel.
 //!
@@ -37,6 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::bitswap::transport;
 use super::config::{peer_of, DhtMode, NetworkConfig};
 use super::peering;
+use super::pubsub;
 use super::records;
 
 /// The Amino DHT's protocol (Kubo's `/ipfs/kad/1.0.0`; libp2p Kademlia spec,
@@ -91,11 +93,13 @@ struct Behaviour {
     lan_kad: kad::Behaviour<MemoryStore>,
     peering: peering::Behaviour,
     bitswap: transport::Behaviour,
+    gossipsub: pubsub::Behaviour,
 }
 
 enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
+    Connections(oneshot::Sender<Vec<(PeerId, Multiaddr)>>),
     Dial(Multiaddr, oneshot::Sender<Result<PeerId, NetworkError>>),
     Disconnect(PeerId),
     DialPeer(
@@ -111,6 +115,11 @@ enum Command {
     StartProviding {
         key: RecordKey,
         reply: oneshot::Sender<Result<(), NetworkError>>,
+    },
+    Publish {
+        topic: String,
+        data: bytes::Bytes,
+        reply: oneshot::Sender<Result<u64, pubsub::PublishError>>,
     },
     PutRecord {
         record: kad::Record,
@@ -133,6 +142,7 @@ pub struct NetworkHandle {
     bitswap: transport::Opener,
     /// Taken by the one Bitswap task that serves the node.
     bitswap_events: Arc<Mutex<Option<mpsc::UnboundedReceiver<transport::Event>>>>,
+    pubsub: Arc<pubsub::Shared>,
 }
 
 impl std::fmt::Debug for NetworkHandle {
@@ -157,6 +167,11 @@ impl NetworkHandle {
     /// Peers with at least one established connection.
     pub async fn connected_peers(&self) -> Result<Vec<PeerId>, NetworkError> {
         self.ask(Command::ConnectedPeers).await
+    }
+
+    /// Every established connection: the peer and its remote address.
+    pub async fn connections(&self) -> Result<Vec<(PeerId, Multiaddr)>, NetworkError> {
+        self.ask(Command::Connections).await
     }
 
     /// Connects to `addr` (with or without `/p2p/<id>`) and returns the peer there; at once
@@ -223,6 +238,43 @@ impl NetworkHandle {
             .await?
     }
 
+    /// Subscribes the node to `topic` on the network (gossipsub), so that peers send it the
+    /// topic's messages ([`NetworkHandle::take_pubsub_messages`]). Returns at once; the swarm
+    /// task applies it moments later. Subscribing twice is subscribing once.
+    pub fn pubsub_subscribe(&self, topic: &str) {
+        self.pubsub.want(topic, true);
+    }
+
+    /// Ends the node's subscription to `topic` (at once, like [`Self::pubsub_subscribe`]).
+    pub fn pubsub_unsubscribe(&self, topic: &str) {
+        self.pubsub.want(topic, false);
+    }
+
+    /// Whether the node is subscribed to `topic` on the network now (false for a topic
+    /// longer than [`pubsub::PubsubLimits::max_topic_len`], which stays local).
+    pub fn pubsub_is_subscribed(&self, topic: &str) -> bool {
+        self.pubsub.is_subscribed(topic)
+    }
+
+    /// Signs `data` with the node's key and publishes it to `topic`; returns its seqno. With
+    /// no peer subscribed to the topic, the message reaches nobody (not an error).
+    pub async fn pubsub_publish(
+        &self,
+        topic: &str,
+        data: bytes::Bytes,
+    ) -> Result<u64, pubsub::PublishError> {
+        let topic = topic.to_owned();
+        self.ask(|reply| Command::Publish { topic, data, reply })
+            .await
+            .map_err(|_| pubsub::PublishError::Stopped)?
+    }
+
+    /// The messages peers publish to the topics the node is subscribed to: `Some` once, for
+    /// the task that hands them on.
+    pub fn take_pubsub_messages(&self) -> Option<pubsub::Messages> {
+        self.pubsub.take_messages()
+    }
+
     /// Puts a value record under `key` into both DHTs (locally, and at the peers closest to
     /// the key), to be kept for at most `keep`; returns once the puts end, successfully if
     /// one peer took it. Only what [`records::admit`] accepts is worth putting: peers
@@ -280,7 +332,10 @@ impl NetworkHandle {
 pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHandle, NetworkError> {
     let peer_id = keypair.public().to_peer_id();
     let (bitswap, bitswap_opener, bitswap_events) = transport::Behaviour::new();
-    let mut swarm = build_swarm(keypair, &config, bitswap)?;
+    let (gossipsub, gossip) =
+        pubsub::behaviour(&keypair, &config.pubsub).map_err(NetworkError::Setup)?;
+    let pubsub = Arc::clone(&gossip.shared);
+    let mut swarm = build_swarm(keypair, &config, bitswap, gossipsub)?;
 
     let mut waiting = HashMap::new();
     for addr in &config.listen {
@@ -304,6 +359,7 @@ pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHan
         find_providers: HashMap::new(),
         find_records: HashMap::new(),
         provides: HashMap::new(),
+        gossip,
     };
     let deadline = tokio::time::sleep(LISTEN_TIMEOUT);
     tokio::pin!(deadline);
@@ -365,6 +421,7 @@ pub async fn start(keypair: Keypair, config: NetworkConfig) -> Result<NetworkHan
         commands,
         bitswap: bitswap_opener,
         bitswap_events: Arc::new(Mutex::new(Some(bitswap_events))),
+        pubsub,
     })
 }
 
@@ -372,6 +429,7 @@ fn build_swarm(
     keypair: Keypair,
     config: &NetworkConfig,
     bitswap: transport::Behaviour,
+    gossipsub: pubsub::Behaviour,
 ) -> Result<Swarm<Behaviour>, NetworkError> {
     let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
     let limits = &config.limits;
@@ -442,6 +500,7 @@ fn build_swarm(
                 lan_kad,
                 peering: peering::Behaviour::new(peered),
                 bitswap,
+                gossipsub,
             }
         })
         .map_err(|e| setup(&e))?
@@ -530,8 +589,9 @@ struct Node {
     swarm: Swarm<Behaviour>,
     dht: DhtMode,
     listen_addrs: Vec<Multiaddr>,
-    /// The remote address of each connection, to judge the addresses a peer announces.
-    remotes: HashMap<ConnectionId, Multiaddr>,
+    /// The peer and remote address of each connection, to judge the addresses a peer
+    /// announces (and to list connections).
+    remotes: HashMap<ConnectionId, (PeerId, Multiaddr)>,
     dials: HashMap<ConnectionId, (String, oneshot::Sender<Result<PeerId, NetworkError>>)>,
     /// Requests by number, and the request each DHT query serves.
     requests: u64,
@@ -539,13 +599,18 @@ struct Node {
     find_providers: HashMap<u64, Pending<FindProviders>>,
     find_records: HashMap<u64, Pending<FindRecords>>,
     provides: HashMap<u64, Pending<Provide>>,
+    gossip: pubsub::Gossip,
 }
 
 impl Node {
     async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        let pubsub = Arc::clone(&self.gossip.shared);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                () = pubsub.changed.notified() => {
+                    self.gossip.apply_changes(&mut self.swarm.behaviour_mut().gossipsub);
+                }
                 command = inbox.recv() => match command {
                     Some(command) => {
                         if let Some(done) = self.on_command(command) {
@@ -568,6 +633,9 @@ impl Node {
             }
             Command::ConnectedPeers(reply) => {
                 let _ = reply.send(self.swarm.connected_peers().copied().collect());
+            }
+            Command::Connections(reply) => {
+                let _ = reply.send(self.remotes.values().cloned().collect());
             }
             Command::Dial(addr, reply) => self.dial(addr, reply),
             Command::Disconnect(peer) => {
@@ -626,6 +694,11 @@ impl Node {
                 };
                 self.find_records
                     .insert(request, Pending { running, state });
+            }
+            Command::Publish { topic, data, reply } => {
+                let local = *self.swarm.local_peer_id();
+                let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+                let _ = reply.send(self.gossip.publish(gossipsub, &local, &topic, data));
             }
             Command::Shutdown(done) => return Some(done),
         }
@@ -732,8 +805,10 @@ impl Node {
                 ..
             } => {
                 tracing::debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "connected");
-                self.remotes
-                    .insert(connection_id, endpoint.get_remote_address().clone());
+                self.remotes.insert(
+                    connection_id,
+                    (peer_id, endpoint.get_remote_address().clone()),
+                );
                 if let Some((_, reply)) = self.dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
@@ -766,6 +841,11 @@ impl Node {
             })) => self.on_identify(connection_id, peer_id, info),
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad(Dht::Wan, event),
             SwarmEvent::Behaviour(BehaviourEvent::LanKad(event)) => self.on_kad(Dht::Lan, event),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(event)) => {
+                if let Some(slow) = self.gossip.on_event(event) {
+                    let _ = self.swarm.disconnect_peer_id(slow);
+                }
+            }
             _ => {}
         }
     }
@@ -779,7 +859,7 @@ impl Node {
         let floor = self
             .remotes
             .get(&connection)
-            .and_then(scope)
+            .and_then(|(_, remote)| scope(remote))
             .unwrap_or(Scope::Public);
         let usable: Vec<(Scope, Multiaddr)> = info
             .listen_addrs

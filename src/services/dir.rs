@@ -1,6 +1,11 @@
 //! Directory listings, plain and HAMT-sharded, built from the directory's own blocks only:
 //! children are never fetched, so a 10,000-entry directory lists as fast as its one block
 //! decodes, and a HAMT costs its shard blocks and nothing more.
+//!
+//! A listing is held in memory whole, so it is bounded: at most [`MAX_ENTRIES`] entries, read
+//! from at most [`MAX_SHARD_BYTES`] of HAMT shard blocks (a plain directory is one block,
+//! within the store's 4 MiB block limit) in at most 65,536 shards. A larger directory is
+//! refused (501) rather than listed; its content stays reachable by path and as a CAR.
 
 use std::collections::HashMap;
 
@@ -21,6 +26,20 @@ const MAX_SHARDS: usize = 1 << 16;
 
 /// Shard blocks a listing has in flight at once.
 const SHARD_FETCHES: usize = 32;
+
+/// Most entries one listing holds (a JSON or HTML listing, one directory of a TAR export).
+pub const MAX_ENTRIES: usize = 1 << 18;
+
+/// Most bytes of HAMT shard blocks one listing reads (and holds while it walks them).
+pub const MAX_SHARD_BYTES: usize = 32 << 20;
+
+fn too_large(what: String) -> super::Error {
+    crate::ipld::Error::unsupported(format!(
+        "this directory is too large to list here ({what}); its entries are still served by \
+         path, and the whole DAG as a CAR (?format=car)"
+    ))
+    .into()
+}
 
 /// One directory entry, as the link that names it says.
 #[derive(Debug, Clone)]
@@ -43,6 +62,16 @@ impl DirEntry {
         self.cid.codec() == codec::RAW
     }
 
+    /// An entry made up by a test.
+    #[cfg(test)]
+    pub(crate) fn for_test(name: &str, cid: Cid) -> Self {
+        DirEntry {
+            name: Bytes::copy_from_slice(name.as_bytes()),
+            cid,
+            tsize: Some(1),
+        }
+    }
+
     fn from_link(link: &PbLink, name: Bytes) -> Self {
         DirEntry {
             name,
@@ -55,13 +84,42 @@ impl DirEntry {
 /// The entries of a directory node, in the order its blocks hold them (sorted by name for a
 /// plain directory; by hash for a HAMT).
 pub async fn list(source: &dyn BlockSource, node: &Node) -> Result<Vec<DirEntry>> {
+    list_within(source, node, Bounds::default()).await
+}
+
+/// What one listing may hold.
+#[derive(Debug, Clone, Copy)]
+struct Bounds {
+    entries: usize,
+    shard_bytes: usize,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            entries: MAX_ENTRIES,
+            shard_bytes: MAX_SHARD_BYTES,
+        }
+    }
+}
+
+async fn list_within(
+    source: &dyn BlockSource,
+    node: &Node,
+    bounds: Bounds,
+) -> Result<Vec<DirEntry>> {
     match node {
-        Node::Directory(dir) => Ok(dir
-            .links
-            .iter()
-            .map(|link| DirEntry::from_link(link, link.name_bytes()))
-            .collect()),
-        Node::HamtDirectory(root, fanout) => walk_hamt(source, root, *fanout).await,
+        Node::Directory(dir) => {
+            if dir.links.len() > bounds.entries {
+                return Err(too_large(format!("more than {} entries", bounds.entries)));
+            }
+            Ok(dir
+                .links
+                .iter()
+                .map(|link| DirEntry::from_link(link, link.name_bytes()))
+                .collect())
+        }
+        Node::HamtDirectory(root, fanout) => walk_hamt(source, root, *fanout, bounds).await,
         _ => Ok(Vec::new()),
     }
 }
@@ -75,11 +133,13 @@ async fn walk_hamt(
     source: &dyn BlockSource,
     root: &dagpb::PbNode,
     fanout: u64,
+    bounds: Bounds,
 ) -> Result<Vec<DirEntry>> {
     let width = hamt::prefix_len(fanout)?;
     let mut shards: HashMap<Cid, dagpb::PbNode> = HashMap::new();
     let mut level = shard_links(&root.links, width)?;
     let mut depth = 1;
+    let mut shard_bytes = 0usize;
     while !level.is_empty() {
         if shards.len() + level.len() >= MAX_SHARDS || depth >= hamt::max_depth(fanout) {
             return Err(crate::ipld::Error::hamt("HAMT has too many shards or levels").into());
@@ -87,7 +147,15 @@ async fn walk_hamt(
         let fetched = fetch_all(source, &level).await;
         let mut next = Vec::new();
         for (cid, block) in level.into_iter().zip(fetched) {
-            let shard = dagpb::decode(&block?)?;
+            let block = block?;
+            shard_bytes += block.len();
+            if shard_bytes > bounds.shard_bytes {
+                return Err(too_large(format!(
+                    "more than {} bytes of HAMT shards",
+                    bounds.shard_bytes
+                )));
+            }
+            let shard = dagpb::decode(&block)?;
             check_shard(&shard, fanout)?;
             next.extend(shard_links(&shard.links, width)?);
             shards.insert(cid, shard);
@@ -105,6 +173,9 @@ async fn walk_hamt(
         };
         match hamt::classify_link(link.name_str(), width)?.1 {
             hamt::HamtLink::Entry(_) => {
+                if out.len() == bounds.entries {
+                    return Err(too_large(format!("more than {} entries", bounds.entries)));
+                }
                 let full = link.name_bytes();
                 out.push(DirEntry::from_link(link, full.slice(width..)));
             }
@@ -246,5 +317,62 @@ mod tests {
         let entries = listing.await.unwrap().unwrap();
         assert_eq!(entries.len(), 600);
         assert_eq!(gated.asked(), level_one.len(), "none asked twice");
+    }
+
+    #[tokio::test]
+    async fn listings_are_bounded_in_entries_and_shard_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), Default::default()).unwrap());
+        let (root, _) = crate::services::testing::hamt_dir(&store, 300, 8);
+        let node = resolve::Node::load(&*store, &root).await.unwrap();
+        let roomy = Bounds {
+            entries: 300,
+            shard_bytes: 1 << 20,
+        };
+        assert_eq!(list_within(&*store, &node, roomy).await.unwrap().len(), 300);
+        for bounds in [
+            Bounds {
+                entries: 299,
+                ..roomy
+            },
+            Bounds {
+                shard_bytes: 512,
+                ..roomy
+            },
+        ] {
+            let err = list_within(&*store, &node, bounds).await.unwrap_err();
+            assert!(err.to_string().contains("too large to list"), "{err}");
+            assert!(
+                matches!(&err, super::super::Error::Ipld(e) if e.kind() == crate::ipld::ErrorKind::Unsupported),
+                "{err:?}"
+            );
+        }
+        // A plain directory too.
+        let params = ImportParams::cid_v1();
+        let entry = crate::services::ingest::add_reader(
+            &b"x"[..],
+            Some(1),
+            &params,
+            Metadata::default(),
+            &mut StoreSink::new(&store),
+            &mut |_| {},
+        )
+        .unwrap();
+        let mut tree = TreeBuilder::new();
+        for i in 0..10 {
+            tree.add_file(&format!("f{i}"), entry).unwrap();
+        }
+        let plain = tree
+            .finish(&params, &mut StoreSink::new(&store))
+            .unwrap()
+            .root
+            .cid;
+        let node = resolve::Node::load(&*store, &plain).await.unwrap();
+        assert!(matches!(node, Node::Directory(_)));
+        let bounds = Bounds {
+            entries: 9,
+            ..roomy
+        };
+        assert!(list_within(&*store, &node, bounds).await.is_err());
     }
 }

@@ -2,9 +2,11 @@
 //! pin's DAG through every codec's links (a direct pin marks its root only); sweep deletes the
 //! rest. It runs under the store's exclusive GC lock, so it waits for uploads in flight (which
 //! hold a shared write lease until their root is pinned) and uploads wait for it — in this
-//! process or another one (`cairn gc` beside a running server). The fetch cache holds only
-//! unpinned blocks, so a collection empties it, after moving any block a pin reaches to the
-//! kept blocks.
+//! process or another one (`cairn gc` beside a running server). The wait has a deadline
+//! ([`crate::store::MAX_GC_WAIT`] unless told otherwise): an upload that drips its body for
+//! hours makes a collection give up with [`crate::store::Error::Busy`], never hang. The fetch
+//! cache holds only unpinned blocks, so a collection empties it, after moving any block a pin
+//! reaches to the kept blocks. Temporary files crashed processes left behind go too.
 
 use std::collections::HashSet;
 
@@ -28,9 +30,25 @@ pub struct GcReport {
 }
 
 /// Collects garbage in `store` according to `pins`, plus any `extra_roots` held recursively
-/// (e.g. the values IPNS names point to).
+/// (e.g. the values IPNS names point to), waiting for writers in progress at most
+/// [`crate::store::MAX_GC_WAIT`].
 pub fn collect(store: &Blockstore, pins: &Pinset, extra_roots: &[Cid]) -> Result<GcReport> {
-    let _lock = store.gc_lock()?;
+    collect_within(store, pins, extra_roots, crate::store::MAX_GC_WAIT)
+}
+
+/// [`collect`], waiting for writers in progress at most `wait`.
+pub fn collect_within(
+    store: &Blockstore,
+    pins: &Pinset,
+    extra_roots: &[Cid],
+    wait: std::time::Duration,
+) -> Result<GcReport> {
+    let _lock = store.gc_lock_within(wait)?;
+    match store.remove_stale_temporaries() {
+        Ok(0) => {}
+        Ok(removed) => tracing::info!(removed, "removed temporary files of crashed processes"),
+        Err(e) => tracing::warn!(error = %e, "could not clean up temporary files"),
+    }
     let mut report = GcReport::default();
     let mut marked: HashSet<Multihash<64>> = HashSet::new();
     let mut roots: Vec<(Cid, PinMode)> = Vec::new();
@@ -92,13 +110,27 @@ pub async fn mark_dag(
     root: Cid,
     marked: &mut HashSet<Multihash<64>>,
 ) -> Result<bool> {
+    walk_dag(source, root, marked, &mut |_| {}).await
+}
+
+/// Walks the DAG under `root` in `source` depth-first through every codec's links, calling
+/// `visit` with each block's CID (as linked) the first time its multihash is met, and adding
+/// it to `seen`; blocks already in `seen` are not entered. Returns false if some blocks were
+/// missing or undecodable (they are visited, not entered).
+pub async fn walk_dag(
+    source: &dyn BlockSource,
+    root: Cid,
+    seen: &mut HashSet<Multihash<64>>,
+    visit: &mut (dyn FnMut(&Cid) + Send),
+) -> Result<bool> {
     let mut complete = true;
     let mut stack = vec![root];
     let mut links = Vec::new();
     while let Some(cid) = stack.pop() {
-        if !marked.insert(*cid.hash()) {
+        if !seen.insert(*cid.hash()) {
             continue;
         }
+        visit(&cid);
         let block = match super::fetch(source, &cid).await {
             Ok(block) => block,
             Err(super::Error::BlockMissing(_)) => {
@@ -112,7 +144,8 @@ pub async fn mark_dag(
             // An undecodable block keeps itself but cannot name children.
             complete = false;
         }
-        stack.extend(links.iter().filter(|c| !marked.contains(c.hash())));
+        // Reversed, so the walk goes in link order.
+        stack.extend(links.iter().rev().filter(|c| !seen.contains(c.hash())));
     }
     Ok(complete)
 }

@@ -16,6 +16,11 @@
 //!   format ([`FormDecoder`]) and pumps bytes.
 //! - The worker holds the store's write lease and hands it back with the result: garbage
 //!   collection cannot take the new blocks until the caller has pinned what it wants.
+//! - What an ingest holds in memory is bounded: a file streams through its importer (one
+//!   chunk, the links of the levels being built); a form's tree is kept until its directories
+//!   are written, so its names are bounded ([`MAX_FORM_NAME_BYTES`] in all, on top of the
+//!   parser's limit on parts), as is a symlink's target ([`MAX_SYMLINK_TARGET`]); a CAR holds
+//!   one section at a time (the CAR decoder's limits: a 64 KiB header, 4 MiB blocks).
 
 use std::fs;
 use std::io::{self, Read};
@@ -39,6 +44,10 @@ const CHANNEL_DEPTH: usize = 16;
 
 /// Longest symlink target accepted from a form (Linux's `PATH_MAX`).
 const MAX_SYMLINK_TARGET: usize = 4096;
+
+/// Most bytes of paths one form may name in all: its tree (about 300 bytes per entry besides
+/// the name) is held until its directories are written.
+pub const MAX_FORM_NAME_BYTES: usize = 32 << 20;
 
 /// Bytes read from a local file at a time.
 const READ_SIZE: usize = 1 << 20;
@@ -127,11 +136,34 @@ pub struct CarIngested {
 // ---------------------------------------------------------------------------------------------
 
 /// An ingest running on a blocking thread: [`Ingest::push`] the body, then
-/// [`Ingest::finish`] (the blocks are durable when it returns) or [`Ingest::abort`].
+/// [`Ingest::finish`] (the blocks are durable when it returns) or [`Ingest::abort`]. An ingest
+/// dropped without either (the request went away mid-body) is abandoned as by `abort`: what
+/// came of the body so far is not committed as if it were all of it.
 pub struct Ingest<T> {
     tx: mpsc::Sender<Bytes>,
-    aborted: Arc<AtomicBool>,
+    aborted: AbandonOnDrop,
     worker: tokio::task::JoinHandle<Result<T>>,
+}
+
+/// Marks the ingest abandoned when dropped, unless it was finished.
+struct AbandonOnDrop(Option<Arc<AtomicBool>>);
+
+impl AbandonOnDrop {
+    fn abandon(&self) {
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Release);
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.abandon();
+    }
 }
 
 impl<T: Send + 'static> Ingest<T> {
@@ -145,7 +177,7 @@ impl<T: Send + 'static> Ingest<T> {
         let worker = tokio::task::spawn_blocking(move || work(&mut chunks));
         Ingest {
             tx,
-            aborted,
+            aborted: AbandonOnDrop(Some(aborted)),
             worker,
         }
     }
@@ -157,7 +189,8 @@ impl<T: Send + 'static> Ingest<T> {
     }
 
     /// Ends the body and waits for the result: on success every block is durable.
-    pub async fn finish(self) -> Result<T> {
+    pub async fn finish(mut self) -> Result<T> {
+        self.aborted.disarm();
         drop(self.tx);
         self.worker
             .await
@@ -168,7 +201,7 @@ impl<T: Send + 'static> Ingest<T> {
     /// what a full batch already committed, and its temporary files are gone when this
     /// returns.
     pub async fn abort(self) {
-        self.aborted.store(true, Ordering::Release);
+        self.aborted.abandon();
         drop(self.tx);
         let _ = self.worker.await;
     }
@@ -307,9 +340,22 @@ fn form(
     params: &ImportParams,
     policy: FormPolicy,
 ) -> Result<(Entry, Vec<(String, Entry)>)> {
+    form_within(decoder, chunks, sink, params, policy, MAX_FORM_NAME_BYTES)
+}
+
+/// [`form`] with another bound on the names (tests).
+fn form_within(
+    decoder: &mut dyn FormDecoder,
+    chunks: &mut Chunks,
+    sink: &mut dyn BlockSink,
+    params: &ImportParams,
+    policy: FormPolicy,
+    max_name_bytes: usize,
+) -> Result<(Entry, Vec<(String, Entry)>)> {
     let mut tree = TreeBuilder::new();
     let mut current = Current::Skip;
     let mut any = false;
+    let mut name_bytes = 0usize;
     let mut input_done = false;
     loop {
         match decoder.next().map_err(malformed)? {
@@ -324,6 +370,12 @@ fn form(
                 let path = clean_path(&path)?;
                 if path.is_empty() || (!policy.hidden && is_hidden(&path)) {
                     continue;
+                }
+                name_bytes += path.len();
+                if name_bytes > max_name_bytes {
+                    return Err(Error::InvalidInput(format!(
+                        "the form names more than {max_name_bytes} bytes of paths"
+                    )));
                 }
                 any = true;
                 match part.kind {
@@ -614,6 +666,30 @@ mod tests {
         assert_eq!(count(dir.path(), "tmp"), 0, "temporary files removed");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_ingest_is_abandoned_not_committed() {
+        let (dir, store) = store();
+        let ingest = one_file(&store);
+        for chunk in body(1 << 20).chunks(64 << 10) {
+            assert!(ingest.push(Bytes::copy_from_slice(chunk)).await);
+        }
+        drop(ingest);
+        // The worker notices, drops its batch and its lease.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store
+            .gc_lock_within(std::time::Duration::from_millis(10))
+            .is_err()
+        {
+            assert!(std::time::Instant::now() < deadline, "lease never released");
+        }
+        assert_eq!(
+            count(dir.path(), "blocks"),
+            0,
+            "a cut-off body is not committed"
+        );
+        assert_eq!(count(dir.path(), "tmp"), 0);
+    }
+
     /// A CARv1 with the given roots and blocks.
     fn car_bytes(roots: &[cid::Cid], blocks: &[(cid::Cid, &[u8])]) -> Vec<u8> {
         let mut out = crate::ipld::car::v1_header(roots);
@@ -651,6 +727,61 @@ mod tests {
             }
         }
         ingest.finish().await
+    }
+
+    /// A form decoder that plays back events.
+    struct Scripted(std::collections::VecDeque<FormEvent>);
+
+    impl FormDecoder for Scripted {
+        fn push(&mut self, _: Bytes) {}
+        fn finish(&mut self) {}
+        fn next(&mut self) -> std::result::Result<Option<FormEvent>, String> {
+            Ok(self.0.pop_front())
+        }
+    }
+
+    #[test]
+    fn a_forms_names_are_bounded_in_all() {
+        let (_dir, store) = store();
+        let events = |names: &[&str]| {
+            let mut events = std::collections::VecDeque::new();
+            for name in names {
+                events.push_back(FormEvent::PartStart(FormPart {
+                    field: Some("file".into()),
+                    path: Some((*name).into()),
+                    kind: PartKind::File,
+                }));
+                events.push_back(FormEvent::Data(Bytes::from_static(b"x")));
+                events.push_back(FormEvent::PartEnd);
+            }
+            Scripted(events)
+        };
+        let run = |max: usize| {
+            let (tx, rx) = mpsc::channel(1);
+            drop(tx);
+            let mut chunks = Chunks {
+                rx,
+                aborted: Arc::new(AtomicBool::new(false)),
+            };
+            let mut decoder = events(&["aaaa", "bbbb", "cccc"]);
+            let mut batch = store.batch();
+            let policy = FormPolicy {
+                field: None,
+                hidden: false,
+            };
+            form_within(
+                &mut decoder,
+                &mut chunks,
+                &mut batch,
+                &ImportParams::cid_v1(),
+                policy,
+                max,
+            )
+            .map(|(_, added)| added.len())
+        };
+        let err = run(11).unwrap_err();
+        assert!(err.to_string().contains("more than 11 bytes"), "{err}");
+        assert_eq!(run(12).unwrap(), 4, "three files and their directory");
     }
 
     #[test]

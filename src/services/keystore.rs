@@ -121,7 +121,7 @@ impl Keystore {
     /// Opens (creating if needed) `<data_dir>/keys/` with mode 0700, removes temporary files
     /// an interrupted write left behind, and loads or creates the `self` key.
     pub fn open(data_dir: &Path) -> Result<Keystore> {
-        fs::create_dir_all(data_dir).map_err(io_error(data_dir))?;
+        crate::store::durable::create_dir_all(data_dir).map_err(io_error(data_dir))?;
         let dir = data_dir.join("keys");
         create_private_dir(&dir)?;
         for entry in fs::read_dir(&dir).map_err(io_error(&dir))? {
@@ -328,7 +328,8 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         builder.mode(0o700);
     }
     match builder.create(dir) {
-        Ok(()) => Ok(()),
+        // The new directory's name, durable before a key is written into it.
+        Ok(()) => sync_dir(dir.parent().unwrap_or(Path::new("."))),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {
             #[cfg(unix)]
             {
@@ -346,9 +347,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 /// directory is synced).
 fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
-    fs::File::open(dir)
-        .and_then(|handle| handle.sync_all())
-        .map_err(io_error(dir))?;
+    crate::store::durable::sync_dir(dir).map_err(io_error(dir))?;
     #[cfg(not(unix))]
     let _ = dir; // directories cannot be opened for syncing here
     Ok(())

@@ -59,7 +59,7 @@ impl From<add::AddError> for Error {
             add::AddError::InvalidInput(_) | add::AddError::InvalidOption(_) => {
                 Error::InvalidInput(e.to_string())
             }
-            add::AddError::Sink(_) => Error::Internal(e.to_string()),
+            add::AddError::Sink(e) => Error::Store(e),
         }
     }
 }

@@ -17,6 +17,7 @@
 //! not even read, so keeping a DAG that is here costs a `stat` per leaf.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -37,6 +38,29 @@ pub enum PinProgress {
     Running,
     /// The last job stopped on this error.
     Failed(String),
+}
+
+/// How far a job has walked its DAG: blocks kept so far (here already or fetched) and their
+/// bytes — what `ipfs pin add --progress` reports (Kubo's `Progress` and `Bytes`).
+#[derive(Debug, Default)]
+pub struct WalkProgress {
+    blocks: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl WalkProgress {
+    pub fn blocks(&self) -> u64 {
+        self.blocks.load(Ordering::Relaxed)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    fn add(&self, bytes: u64) {
+        self.blocks.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
 }
 
 /// A root's job, as the map of jobs holds it.
@@ -100,7 +124,7 @@ impl Pinning {
     /// Starts fetching and keeping the DAG under `root` (only `root` itself unless
     /// `recursive`) on the current Tokio runtime, unless a job for it is running already.
     pub fn start(self: &Arc<Self>, root: Cid, recursive: bool) {
-        let _ = self.begin(root, recursive, false);
+        let _ = self.begin(root, recursive, false, None);
     }
 
     /// Fetches and keeps the DAG under `root` (only `root` unless `recursive`) and waits until
@@ -110,8 +134,18 @@ impl Pinning {
     /// kept everything), so the outcome returned is always this call's. A failure is the
     /// caller's to report and leaves no "failed" state behind.
     pub async fn keep(self: &Arc<Self>, root: Cid, recursive: bool) -> Result<()> {
+        self.keep_counting(root, recursive, None).await
+    }
+
+    /// [`Pinning::keep`], counting what this call's own walk keeps into `progress`.
+    pub async fn keep_counting(
+        self: &Arc<Self>,
+        root: Cid,
+        recursive: bool,
+        progress: Option<Arc<WalkProgress>>,
+    ) -> Result<()> {
         loop {
-            match self.begin(root, recursive, true) {
+            match self.begin(root, recursive, true, progress.clone()) {
                 Begun::New(job) => {
                     return job.await.map_err(|e| {
                         Error::Internal(format!("the pinning job for {root} failed: {e}"))
@@ -127,7 +161,13 @@ impl Pinning {
 
     /// Starts a job for `root` on its own task unless one is running. `waited`: its caller
     /// takes the outcome, so a failure is not recorded.
-    fn begin(self: &Arc<Self>, root: Cid, recursive: bool, waited: bool) -> Begun {
+    fn begin(
+        self: &Arc<Self>,
+        root: Cid,
+        recursive: bool,
+        waited: bool,
+        progress: Option<Arc<WalkProgress>>,
+    ) -> Begun {
         let ended = {
             let mut jobs = self.lock();
             if let Some(Job::Running(ended)) = jobs.get(root.hash()) {
@@ -139,7 +179,7 @@ impl Pinning {
         };
         let this = Arc::clone(self);
         Begun::New(tokio::spawn(async move {
-            let outcome = this.keep_dag(root, recursive).await;
+            let outcome = this.keep_dag(root, recursive, progress.as_deref()).await;
             {
                 let mut jobs = this.lock();
                 match &outcome {
@@ -158,7 +198,13 @@ impl Pinning {
     }
 
     /// Walks the DAG depth-first through the source, writing each block to the kept store.
-    async fn keep_dag(&self, root: Cid, recursive: bool) -> Result<()> {
+    async fn keep_dag(
+        &self,
+        root: Cid,
+        recursive: bool,
+        progress: Option<&WalkProgress>,
+    ) -> Result<()> {
+        let counting = progress.is_some();
         let mut seen = HashSet::new();
         let mut stack = vec![root];
         let mut links = Vec::new();
@@ -167,12 +213,28 @@ impl Pinning {
                 continue;
             }
             // Kept already, or now (moved over from the fetch cache): nothing to write, and
-            // nothing to read either when there are no links to follow.
-            let kept = self.on_store(move |store| store.keep(&cid)).await?;
+            // nothing to read either when there are no links to follow (a `stat` for its size
+            // when counting).
+            let (kept, size) = self
+                .on_store(move |store| {
+                    let kept = store.keep(&cid)?;
+                    let size = match kept && counting {
+                        true => store.block_size(&cid)?,
+                        false => None,
+                    };
+                    Ok((kept, size))
+                })
+                .await?;
             if kept && (!recursive || cid.codec() == codec::RAW) {
+                if let Some(progress) = progress {
+                    progress.add(size.unwrap_or(0));
+                }
                 continue;
             }
             let block = self.block(&cid).await?;
+            if let Some(progress) = progress {
+                progress.add(block.len() as u64);
+            }
             if !kept {
                 let data = block.clone();
                 self.on_store(move |store| store.put(&cid, &data)).await?;
@@ -307,6 +369,27 @@ mod tests {
         for cid in [root, a, b] {
             assert!(reopened.has(&cid).unwrap());
         }
+    }
+
+    #[tokio::test]
+    async fn keeping_counts_each_block_and_its_bytes_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Blockstore::open(dir.path(), StoreOptions::default()).unwrap());
+        let (a, a_data) = raw(b"leaf a");
+        let (b, b_data) = raw(b"leaf bb");
+        // The first leaf is here already (counted from the store), the rest come over the
+        // network; `a` is linked twice and counted once.
+        store.put(&a, &a_data).unwrap();
+        let (root, root_data) = directory(&[("a", a), ("b", b), ("again", a)]);
+        let total = (a_data.len() + b_data.len() + root_data.len()) as u64;
+        let network = Network::new([(b, b_data), (root, root_data)]);
+        let pinning = Pinning::new(store, network, None);
+        let progress = Arc::new(WalkProgress::default());
+        pinning
+            .keep_counting(root, true, Some(Arc::clone(&progress)))
+            .await
+            .unwrap();
+        assert_eq!((progress.blocks(), progress.bytes()), (3, total));
     }
 
     #[tokio::test]

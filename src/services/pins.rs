@@ -31,7 +31,9 @@ pub enum PinMode {
 /// One pin with its options. Field names follow the IPFS Cluster `Pin` JSON where one exists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pin {
-    /// CIDv1 text of the root.
+    /// The root's CID as the client gave it: a CIDv0 stays `Qm…`, a CIDv1 is written in
+    /// base32 (go-cid's `String`), as ipfs-cluster and Kubo keep it. Pins are keyed by the
+    /// CIDv1 form, so `Qm…` and its `bafy…` name one pin, the text of the last write.
     pub cid: String,
     #[serde(default)]
     pub mode: PinMode,
@@ -63,7 +65,7 @@ impl Pin {
     /// A recursive pin of `cid` with no options, made now.
     pub fn recursive(cid: &Cid) -> Pin {
         Pin {
-            cid: crate::ipld::cid::to_v1_string(cid),
+            cid: cid.to_string(),
             mode: PinMode::Recursive,
             name: String::new(),
             replication_factor_min: -1,
@@ -105,7 +107,8 @@ pub struct Pinset {
 impl Pinset {
     pub fn open(data_dir: &Path) -> Result<Pinset> {
         let dir = data_dir.join("pins");
-        fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
+        // Durably: an acknowledged pin's file is only as durable as the directory's name.
+        crate::store::durable::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
         Ok(Pinset {
             dir,
             counter: AtomicU64::new(0),
@@ -168,6 +171,18 @@ impl Pinset {
     /// are found.
     pub fn list(&self) -> Result<Vec<Pin>> {
         let mut pins = Vec::new();
+        self.each(|pin| {
+            pins.push(pin);
+            true
+        })?;
+        pins.sort_by(|a, b| a.cid.cmp(&b.cid));
+        Ok(pins)
+    }
+
+    /// Calls `f` with every pin that holds now, in no particular order, one at a time (the set
+    /// is never all in memory), until it returns false. Expired pins are dropped from disk as
+    /// they are found.
+    pub fn each(&self, mut f: impl FnMut(Pin) -> bool) -> Result<()> {
         let entries = fs::read_dir(&self.dir).map_err(|e| io_error("list pins", &self.dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| io_error("list pins", &self.dir, e))?;
@@ -177,13 +192,14 @@ impl Pinset {
             };
             let Ok(cid) = parse_cid(stem) else { continue };
             if let Some(pin) = self.get(&cid)? {
-                pins.push(pin);
+                if !f(pin) {
+                    break;
+                }
             } else if entry.path().exists() {
                 let _ = self.remove(&cid);
             }
         }
-        pins.sort_by(|a, b| a.cid.cmp(&b.cid));
-        Ok(pins)
+        Ok(())
     }
 
     fn path(&self, cid: &Cid) -> PathBuf {
@@ -218,11 +234,22 @@ mod tests {
         let reopened = Pinset::open(dir.path()).unwrap();
         let got = reopened.get(&cid).unwrap().unwrap();
         assert_eq!(got.name, "empty");
-        assert_eq!(
-            got.cid,
-            "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"
-        );
+        // Kept as given, and found under either form.
+        assert_eq!(got.cid, "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn");
+        let v1: Cid = "bafybeiczsscdsbs7ffqz55asqdf3smv6klcw3gofszvwlyarci47bgf354"
+            .parse()
+            .unwrap();
+        assert_eq!(reopened.get(&v1).unwrap().unwrap().name, "empty");
         assert_eq!(reopened.list().unwrap().len(), 1);
+        let mut seen = 0;
+        reopened
+            .each(|pin| {
+                seen += 1;
+                assert_eq!(pin.root().unwrap(), cid);
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, 1);
 
         let other: Cid = "bafkqabtimvwgy3yk".parse().unwrap();
         let mut expired = Pin::recursive(&other);

@@ -1,6 +1,8 @@
 //! TAR archives of UnixFS DAGs (the path gateway's `?format=tar`), streamed lazily: a
 //! depth-first walk that reads a block only when its entry is next, sends file bytes as the
-//! store's `Bytes` (no copy), and holds at most one directory listing per level of depth.
+//! store's `Bytes` (no copy), and holds at most one directory listing per level of depth:
+//! at most [`MAX_DEPTH`] levels, and at most [`dir::MAX_ENTRIES`] entries waiting across all
+//! of them (a DAG that needs more is refused, before or while streaming).
 //!
 //! The archive is what Kubo (boxo's `files.TarWriter` over Go's `archive/tar`) writes for
 //! the same DAG, byte for byte: the root entry is named by the caller (the gateway passes the
@@ -90,6 +92,8 @@ pub struct TarStream {
     now: i64,
     /// [`MAX_DEPTH`], lowered by tests.
     max_depth: usize,
+    /// [`dir::MAX_ENTRIES`], lowered by tests: entries listed and not yet archived.
+    max_waiting: usize,
     /// Directories being walked, outermost first; the last one's entries come next.
     stack: Vec<Frame>,
     /// Chunks ready to go out before anything else (headers, padding, the end marker).
@@ -135,6 +139,7 @@ impl TarStream {
             root: root_name.to_owned(),
             now: now_rounded(),
             max_depth: MAX_DEPTH,
+            max_waiting: dir::MAX_ENTRIES,
             stack: Vec::new(),
             queue: VecDeque::new(),
             file: None,
@@ -188,6 +193,15 @@ impl TarStream {
                 };
                 self.queue.push_back(header.encode()?);
                 let entries = dir::list(&*self.source, &node).await?;
+                let waiting: usize = self.stack.iter().map(|f| f.entries.len()).sum();
+                if waiting + entries.len() > self.max_waiting {
+                    return Err(IpldError::unsupported(format!(
+                        "more than {} directory entries wait to be archived at once; fetch \
+                         the DAG as a CAR instead",
+                        self.max_waiting
+                    ))
+                    .into());
+                }
                 self.stack.push(Frame {
                     path,
                     entries: entries.into_iter(),
@@ -1505,6 +1519,23 @@ mod tests {
         let mut stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
         stream.max_depth = 3;
         assert_eq!(parse(&complete(stream)).len(), 3);
+
+        // More entries listed and waiting at once than the limit, across the levels.
+        let files: Vec<Cid> = (0..3)
+            .map(|i| put_raw(&store, format!("f{i}").as_bytes()))
+            .collect();
+        let x = put_dir(&store, &[("1", files[0]), ("2", files[1]), ("3", files[2])]);
+        let root = put_dir(&store, &[("x", x), ("y", files[1]), ("z", files[2])]);
+        let mut stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
+        stream.max_waiting = 4;
+        let (_, e) = failed(stream);
+        assert!(
+            is_unsupported(&e) && e.to_string().contains("wait to be archived"),
+            "{e}"
+        );
+        let mut stream = block_on(TarStream::new(source(&store), root, "r")).unwrap();
+        stream.max_waiting = 5;
+        assert_eq!(parse(&complete(stream)).len(), 7);
     }
 
     fn resolve_one(store: &Blockstore, root: Cid, name: &str) -> Cid {

@@ -265,9 +265,7 @@ impl Drop for WriteBatch<'_> {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("sync directory", dir, e))
+    super::durable::sync_dir(dir).map_err(|e| Error::io("sync directory", dir, e))
 }
 
 /// The multihash a block path names (`…/<key>.data`).

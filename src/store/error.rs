@@ -39,6 +39,13 @@ pub enum Error {
     /// A read handed to another thread never came back (the runtime is shutting down).
     #[error("block read worker failed: {0}")]
     Worker(String),
+    /// Garbage collection waited its deadline for writers in progress (uploads not yet
+    /// pinned) to finish.
+    #[error(
+        "writes in progress held the store for {waited:.0?}; garbage collection did not run, \
+         try again later"
+    )]
+    Busy { waited: std::time::Duration },
     /// The operator's denylist blocks it: never fetched, served or kept (answered as gone).
     #[error("{0}")]
     Blocked(Box<Blocked>),

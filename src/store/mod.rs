@@ -11,9 +11,19 @@
 //!
 //! Blocks are keyed by multihash, not CID: the same bytes under CIDv0 and CIDv1, or under two
 //! codecs, are one block. Identity-hash CIDs never touch the disk: their digest is the block.
+//!
+//! Crash leftovers: a process killed mid-write leaves its temporary files, `tmp/<pid>-<n>.tmp`.
+//! Opening the store (every command does) and each garbage collection remove those of processes
+//! no longer running ([`Blockstore::remove_stale_temporaries`]). New directories are made
+//! durable through [`durable`] before a write that depends on them is acknowledged.
+//!
+//! Garbage collection and writers share a file lock ([`Blockstore::write_lease`],
+//! [`Blockstore::gc_lock_within`]); GC waits for writers within a deadline, never forever, and
+//! while it waits new writers hold back, so a steady stream of uploads cannot starve it.
 
 mod batch;
 mod cached_read;
+pub mod durable;
 mod error;
 mod fetched;
 pub mod source;
@@ -109,7 +119,7 @@ impl Blockstore {
         let blocks_dir = data_dir.join("blocks");
         let tmp_dir = data_dir.join("tmp");
         for dir in [&blocks_dir, &tmp_dir] {
-            fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+            durable::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
         }
         let estimated_items = (options.cache_bytes / 4096).clamp(16, 1 << 20) as usize;
         let cache = Arc::new(quick_cache::sync::Cache::with_weighter(
@@ -122,7 +132,7 @@ impl Blockstore {
             Some(budget) => Some(Arc::new(FetchCache::open(fetched_dir.clone(), budget)?)),
             None => None,
         };
-        Ok(Blockstore {
+        let store = Blockstore {
             blocks_dir,
             fetched,
             fetched_dir,
@@ -131,7 +141,41 @@ impl Blockstore {
             tmp_counter: AtomicU64::new(0),
             unsynced_dirs: Mutex::new(HashSet::new()),
             seen_epoch: Mutex::new(None),
-        })
+        };
+        match store.remove_stale_temporaries() {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed temporary files of crashed processes"),
+            Err(e) => tracing::warn!(error = %e, "could not clean up temporary files"),
+        }
+        Ok(store)
+    }
+
+    /// Removes the temporary files (`tmp/<pid>-<n>.tmp`) of processes that are no longer
+    /// running: what a crash or `kill -9` left mid-write. Files of running processes, this
+    /// one included, and files named otherwise are left alone. Returns how many went.
+    pub fn remove_stale_temporaries(&self) -> Result<usize> {
+        let entries = match fs::read_dir(&self.tmp_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::io("list temporary files", &self.tmp_dir, e)),
+        };
+        let own = std::process::id();
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(temporary_file_pid) else {
+                continue;
+            };
+            if pid == own || process_is_running(pid) {
+                continue;
+            }
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove temporary file", &entry.path(), e)),
+            }
+        }
+        Ok(removed)
     }
 
     /// The block's bytes, or `None` when it is not in the store, read on the calling thread.
@@ -201,12 +245,48 @@ impl Blockstore {
         if mh.code() == IDENTITY || self.cache.contains_key(mh) {
             return Ok(true);
         }
+        Ok(self.size_on_disk(cid)?.is_some())
+    }
+
+    /// The block's size, without reading it (on the calling thread, like [`Blockstore::get`]).
+    pub fn block_size(&self, cid: &Cid) -> Result<Option<u64>> {
+        let mh = cid.hash();
+        if mh.code() == IDENTITY {
+            return Ok(Some(mh.digest().len() as u64));
+        }
+        if let Some(block) = self.cache.get(mh) {
+            return Ok(Some(block.len() as u64));
+        }
+        self.size_on_disk(cid)
+    }
+
+    fn size_on_disk(&self, cid: &Cid) -> Result<Option<u64>> {
         match size_on_disk(&self.disk(cid), |path| {
             Cached::Answer(Self::block_file_size(path))
         }) {
-            Cached::Answer(size) => Ok(size?.is_some()),
+            Cached::Answer(size) => size,
             Cached::WouldWait => unreachable!("a blocking read always answers"),
         }
+    }
+
+    /// What the store holds on disk: kept blocks (counted and summed, one `stat` each) and the
+    /// fetch cache's bytes.
+    pub fn usage(&self) -> Result<StoreUsage> {
+        let mut usage = StoreUsage {
+            fetched_bytes: self.fetched_bytes(),
+            ..StoreUsage::default()
+        };
+        for_each_file(&self.blocks_dir, |_, path| {
+            usage.blocks += 1;
+            usage.block_bytes += fs::metadata(path).map_or(0, |m| m.len());
+        })?;
+        Ok(usage)
+    }
+
+    /// Bytes free for an unprivileged writer on the file system holding the store (0 when
+    /// that cannot be learnt).
+    pub fn free_space(&self) -> u64 {
+        free_space(&self.blocks_dir)
     }
 
     /// Stores a block after checking it against its CID. Returns whether it was new.
@@ -219,7 +299,11 @@ impl Blockstore {
             return Ok(false);
         };
         let shard_dir = path.parent().unwrap_or(&self.blocks_dir).to_path_buf();
-        fs::create_dir_all(&shard_dir).map_err(|e| Error::io("create directory", &shard_dir, e))?;
+        let created_shard = match fs::create_dir(&shard_dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(Error::io("create directory", &shard_dir, e)),
+        };
         let tmp = self.tmp_path();
         let write = || -> io::Result<()> {
             let mut file = File::create(&tmp)?;
@@ -233,6 +317,10 @@ impl Blockstore {
         }
         if let Ok(mut dirs) = self.unsynced_dirs.lock() {
             dirs.insert(shard_dir);
+            // A new shard's own name lives in `blocks/`.
+            if created_shard {
+                dirs.insert(self.blocks_dir.clone());
+            }
         }
         Ok(true)
     }
@@ -317,16 +405,22 @@ impl Blockstore {
         self.fetched.as_ref().map_or(0, |f| f.bytes())
     }
 
-    /// Makes every block written so far durable (their directory entries synced).
+    /// Makes every block written so far durable (their directory entries synced, shard
+    /// directories before `blocks/`, which holds the names of new ones).
     pub fn sync(&self) -> Result<()> {
-        let dirs: Vec<PathBuf> = match self.unsynced_dirs.lock() {
+        let mut dirs: Vec<PathBuf> = match self.unsynced_dirs.lock() {
             Ok(mut dirs) => dirs.drain().collect(),
             Err(_) => Vec::new(),
         };
-        for dir in dirs {
-            File::open(&dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io("sync directory", &dir, e))?;
+        dirs.sort_by_key(|dir| std::cmp::Reverse(dir.components().count()));
+        for (i, dir) in dirs.iter().enumerate() {
+            if let Err(e) = durable::sync_dir(dir) {
+                // Not synced: left for the next call.
+                if let Ok(mut unsynced) = self.unsynced_dirs.lock() {
+                    unsynced.extend(dirs[i..].iter().cloned());
+                }
+                return Err(Error::io("sync directory", dir, e));
+            }
         }
         Ok(())
     }
@@ -370,21 +464,60 @@ impl Blockstore {
     }
 
     /// Holds off garbage collection while blocks are being written and not yet pinned: any
-    /// number of writers share this lease; GC waits for them all (see [`Blockstore::gc_lock`]).
-    /// The lock is a file lock, so it works across processes (`cairn gc` beside a server).
+    /// number of writers share this lease; GC waits for them all, within its deadline (see
+    /// [`Blockstore::gc_lock_within`]). The lock is a file lock, so it works across processes
+    /// (`cairn gc` beside a server). While a collection waits for the lock, a new lease waits
+    /// for the collection first (at most [`MAX_GC_WAIT`]), so that writers cannot keep the
+    /// lock shared forever between them. Blocks the calling thread.
     pub fn write_lease(&self) -> Result<GcLock> {
+        let deadline = std::time::Instant::now() + MAX_GC_WAIT;
+        while self.gc_is_waiting() && std::time::Instant::now() < deadline {
+            std::thread::sleep(LOCK_POLL);
+        }
         let file = self.lock_file()?;
         file.lock_shared()
             .map_err(|e| Error::io("take the write lease", &self.lock_path(), e))?;
         Ok(GcLock { _file: file })
     }
 
-    /// Excludes every writer for the duration of a garbage collection.
-    pub fn gc_lock(&self) -> Result<GcLock> {
+    /// Excludes every writer for the duration of a garbage collection, waiting at most `wait`
+    /// for the writers in progress to finish ([`Error::Busy`] past it). Blocks the calling
+    /// thread.
+    pub fn gc_lock_within(&self, wait: std::time::Duration) -> Result<GcLock> {
         let file = self.lock_file()?;
-        file.lock()
-            .map_err(|e| Error::io("take the GC lock", &self.lock_path(), e))?;
-        Ok(GcLock { _file: file })
+        let started = std::time::Instant::now();
+        let mut announced = None;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(GcLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::io("take the GC lock", &self.lock_path(), e))
+                }
+            }
+            if started.elapsed() >= wait {
+                return Err(Error::Busy {
+                    waited: started.elapsed(),
+                });
+            }
+            if announced.is_none() {
+                announced = Some(GcWaiting::announce(self.gc_waiting_path()));
+            }
+            std::thread::sleep(LOCK_POLL.min(wait.saturating_sub(started.elapsed())));
+        }
+    }
+
+    /// Whether a collection (of any process) is waiting for the GC lock right now.
+    fn gc_is_waiting(&self) -> bool {
+        let Ok(text) = fs::read_to_string(self.gc_waiting_path()) else {
+            return false;
+        };
+        // Left behind by a collection that died waiting: ignored.
+        text.trim().parse().is_ok_and(process_is_running)
+    }
+
+    fn gc_waiting_path(&self) -> PathBuf {
+        self.tmp_dir.with_file_name("gc.waiting")
     }
 
     /// Records that a garbage collection removed blocks, for other processes' caches.
@@ -492,9 +625,74 @@ fn size_on_disk(
     }
 }
 
+/// What a store holds on disk ([`Blockstore::usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreUsage {
+    /// Kept blocks (`blocks/`).
+    pub blocks: u64,
+    /// Their bytes.
+    pub block_bytes: u64,
+    /// Bytes of the fetch cache (`cache/`).
+    pub fetched_bytes: u64,
+}
+
+/// Bytes free for an unprivileged writer on the file system holding `path` (`statvfs(3)`),
+/// 0 when that cannot be learnt.
+pub fn free_space(path: &Path) -> u64 {
+    rustix::fs::statvfs(path).map_or(0, |stat| stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
 /// A held file lock (shared write lease or exclusive GC lock); released on drop.
 pub struct GcLock {
     _file: File,
+}
+
+/// The longest a collection waits by default for writers to finish (see
+/// [`Blockstore::gc_lock_within`]), and the longest a new writer holds back for a waiting
+/// collection.
+pub const MAX_GC_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often a waiting collection or writer looks again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// `gc.waiting` while a collection waits for the GC lock: holds its pid, so writers hold back
+/// (and ignore the file if that process died); removed when the wait ends.
+struct GcWaiting(PathBuf);
+
+impl GcWaiting {
+    fn announce(path: PathBuf) -> Self {
+        if let Err(e) = fs::write(&path, format!("{}\n", std::process::id())) {
+            tracing::debug!(error = %e, "could not announce the waiting collection");
+        }
+        GcWaiting(path)
+    }
+}
+
+impl Drop for GcWaiting {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// The pid in a temporary file's name (`<pid>-<n>.tmp`).
+fn temporary_file_pid(name: &str) -> Option<u32> {
+    let (pid, counter) = name.strip_suffix(".tmp")?.split_once('-')?;
+    counter.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Whether a process with this pid exists (one we may not signal counts as existing).
+fn process_is_running(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    !matches!(
+        rustix::process::test_kill_process(pid),
+        Err(rustix::io::Errno::SRCH)
+    )
 }
 
 /// The multihash a block file is named after.
@@ -575,6 +773,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn sizes_and_usage_count_what_is_kept() {
+        let (_dir, store) = store();
+        let a = sha256_cid(0x55, b"twelve bytes");
+        let b = sha256_cid(0x70, b"four");
+        assert_eq!(store.block_size(&a).unwrap(), None);
+        store.put(&a, b"twelve bytes").unwrap();
+        store.put(&b, b"four").unwrap();
+        assert_eq!(store.block_size(&a).unwrap(), Some(12));
+        // Under another codec, the same block.
+        assert_eq!(
+            store.block_size(&Cid::new_v1(0x71, *b.hash())).unwrap(),
+            Some(4)
+        );
+        let usage = store.usage().unwrap();
+        assert_eq!((usage.blocks, usage.block_bytes), (2, 16));
+        assert!(store.free_space() > 0);
     }
 
     #[test]
@@ -674,6 +891,104 @@ mod tests {
         assert!(file.try_lock().is_err(), "GC must wait for writers");
         drop((one, two));
         assert!(file.try_lock().is_ok(), "GC proceeds once writers are done");
+    }
+
+    #[test]
+    fn gc_waits_for_writers_within_its_deadline_only() {
+        let (_dir, store) = store();
+        let lease = store.write_lease().unwrap();
+        let started = std::time::Instant::now();
+        let waited = store.gc_lock_within(std::time::Duration::from_millis(300));
+        assert!(matches!(waited, Err(Error::Busy { .. })));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(!store.gc_is_waiting(), "the wait is no longer announced");
+        drop(lease);
+        assert!(store
+            .gc_lock_within(std::time::Duration::from_millis(300))
+            .is_ok());
+    }
+
+    #[test]
+    fn new_writers_hold_back_while_gc_waits() {
+        let (_dir, store) = store();
+        let store = std::sync::Arc::new(store);
+        let first = store.write_lease().unwrap();
+        let gc = {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                store
+                    .gc_lock_within(std::time::Duration::from_secs(10))
+                    .map(|lock| (lock, std::time::Instant::now()))
+            })
+        };
+        while !store.gc_is_waiting() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // A writer arriving now waits for the collection rather than sharing the lock with
+        // the first one (which would keep the collection waiting for both).
+        let second = {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                let lease = store.write_lease().unwrap();
+                (lease, std::time::Instant::now())
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(first);
+        let (gc_lock, gc_at) = gc.join().unwrap().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        drop(gc_lock);
+        let (_lease, second_at) = second.join().unwrap();
+        assert!(
+            second_at > gc_at,
+            "the second writer went after the collection"
+        );
+    }
+
+    #[test]
+    fn temporary_files_of_dead_processes_are_removed_at_open() {
+        let (dir, store) = store();
+        let tmp = dir.path().join("tmp");
+        // A pid that cannot be running (above the kernel's pid_max limit of 2^22).
+        let dead = format!("{}-3.tmp", (1u32 << 22) + 7);
+        let own = format!("{}-99999.tmp", std::process::id());
+        for name in [&dead, &own, &"unrelated.txt".to_owned()] {
+            fs::write(tmp.join(name), b"x").unwrap();
+        }
+        drop(store);
+        let _reopened = Blockstore::open(dir.path(), StoreOptions::default()).unwrap();
+        assert!(
+            !tmp.join(&dead).exists(),
+            "a dead process's file is removed"
+        );
+        assert!(tmp.join(&own).exists(), "a running process's file stays");
+        assert!(tmp.join("unrelated.txt").exists());
+    }
+
+    #[test]
+    fn a_new_shard_directory_is_made_durable_in_its_parent() {
+        let (dir, store) = store();
+        let cid = sha256_cid(0x55, b"a block in a new shard");
+        store.put(&cid, b"a block in a new shard").unwrap();
+        store.sync().unwrap();
+        let synced = durable::testing::synced_under(dir.path());
+        let shard = store.block_path(cid.hash()).parent().unwrap().to_path_buf();
+        let blocks = dir.path().join("blocks");
+        let at = |p: &Path| synced.iter().position(|d| d == p);
+        let (Some(shard_at), Some(blocks_at)) = (at(&shard), at(&blocks)) else {
+            panic!("not synced: {synced:?}");
+        };
+        assert!(shard_at < blocks_at, "the shard's entries, then its name");
+        // The batch path does the same.
+        let other = tempfile::tempdir().unwrap();
+        let store = Blockstore::open(other.path(), StoreOptions::default()).unwrap();
+        let mut batch = store.batch();
+        batch.put(&cid, b"a block in a new shard").unwrap();
+        batch.commit().unwrap();
+        let synced = durable::testing::synced_under(other.path());
+        assert!(synced.contains(&other.path().join("blocks")), "{synced:?}");
+        // Opening a new store makes its directories durable too.
+        assert!(synced.contains(&other.path().to_path_buf()), "{synced:?}");
     }
 
     #[test]

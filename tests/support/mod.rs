@@ -6,7 +6,8 @@
 
 pub mod dag;
 pub mod dns;
-mod peer;
+pub mod peer;
+pub mod sse;
 
 pub use peer::peer;
 
@@ -62,12 +63,24 @@ pub fn import(data: &Path, cars: &[PathBuf]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// How [`Server::launch`] starts the process.
+#[derive(Default)]
+pub struct Launch {
+    /// Shell commands run before the server replaces the shell (`ulimit -Sn 256`).
+    pub shell: Option<String>,
+    /// Where the server's standard error goes (default: the test's).
+    pub stderr: Option<PathBuf>,
+}
+
 /// A running `cairn serve`, killed on drop.
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     /// The Cluster API's address, unless started with `--cluster-api off`.
     pub cluster: Option<SocketAddr>,
+    /// The Kubo RPC API's address, when started with `--rpc-api ADDR` (off by default here,
+    /// so that parallel tests never share port 5001).
+    pub rpc: Option<SocketAddr>,
     /// The libp2p node's listen addresses (`…/p2p/<id>`); empty when offline.
     pub swarm: Vec<String>,
     pub data: tempfile::TempDir,
@@ -104,7 +117,30 @@ impl Server {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Server {
-        let mut command = Command::new(cairn_bin());
+        Server::launch(data, args, env, &Launch::default())
+    }
+
+    /// Starts a server as [`Server::start_in_with_env`] does, run through `launch.shell`
+    /// (e.g. to set resource limits first) and with its standard error sent to
+    /// `launch.stderr` (a file the test reads) instead of the test's own.
+    pub fn launch(
+        data: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+        launch: &Launch,
+    ) -> Server {
+        let mut command = match &launch.shell {
+            // `sh -c '<prefix>; exec "$0" "$@"' cairn serve …`: the server keeps the shell's pid.
+            Some(prefix) => {
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!("{prefix}; exec \"$0\" \"$@\""))
+                    .arg(cairn_bin());
+                command
+            }
+            None => Command::new(cairn_bin()),
+        };
         command.arg("serve").arg("--data").arg(data.path());
         if !args.contains(&"--gateway") {
             command.args(["--gateway", "127.0.0.1:0"]);
@@ -112,6 +148,11 @@ impl Server {
         let cluster_on = !args.windows(2).any(|w| w == ["--cluster-api", "off"]);
         if !args.contains(&"--cluster-api") {
             command.args(["--cluster-api", "127.0.0.1:0"]);
+        }
+        let rpc_on =
+            args.contains(&"--rpc-api") && !args.windows(2).any(|w| w == ["--rpc-api", "off"]);
+        if !args.contains(&"--rpc-api") {
+            command.args(["--rpc-api", "off"]);
         }
         if !args.iter().any(|a| NETWORK_FLAGS.contains(a)) {
             command.arg("--offline");
@@ -121,7 +162,10 @@ impl Server {
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &launch.stderr {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("stderr file")),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start cairn serve");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -149,12 +193,18 @@ impl Server {
             stdout.read_line(&mut line).unwrap();
             parse_addr(&line)
         });
+        let rpc = rpc_on.then(|| {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            parse_addr(&line)
+        });
         // Keep the pipe open and drained: a write to a closed stdout would fail.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Server {
             child,
             addr,
             cluster,
+            rpc,
             swarm,
             data,
         }
@@ -219,6 +269,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Trailer fields of a chunked body.
+    pub trailers: Vec<(String, String)>,
 }
 
 impl Response {
@@ -258,6 +310,7 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
         status,
         headers,
         body: Vec::new(),
+        trailers: Vec::new(),
     };
     if head || status == 204 || status == 304 {
         return response;
@@ -275,11 +328,24 @@ pub fn read_response(reader: &mut impl BufRead, head: bool) -> Response {
             let mut size = String::new();
             reader.read_line(&mut size).unwrap();
             let size = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16).unwrap();
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
             if size == 0 {
+                // Trailer fields, then the empty line.
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    let line = line.trim_end_matches(['\r', '\n']);
+                    if line.is_empty() {
+                        break;
+                    }
+                    let (name, value) = line.split_once(':').expect("trailer line");
+                    response
+                        .trailers
+                        .push((name.to_string(), value.trim().to_string()));
+                }
                 break;
             }
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
             response.body.extend_from_slice(&chunk[..size]);
         }
     } else {

@@ -2,33 +2,7 @@
 //! `strconv.ParseUint`, `url.QueryUnescape`, and the non-strict `encoding/base64` decoder
 //! with its alphabets.
 
-use super::*;
-
-/// Go's `strconv.Quote` for the ASCII cases error messages meet: printable ASCII as is, `"` and
-/// `\` escaped, the usual C escapes, other control bytes as `\xNN`; non-ASCII characters are kept.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{07}' => out.push_str("\\a"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{0b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub(crate) use crate::http::go_query::{go_query_unescape, go_quote};
 
 /// Go's `strconv.ParseUint(s, 10, bits)`: ASCII digits only (no sign, no underscores), with
 /// Go's error text.
@@ -57,44 +31,6 @@ pub(crate) fn go_parse_uint(s: &str, bits: u32) -> Result<u64, String> {
         };
     }
     Ok(n)
-}
-
-/// Go's `url.QueryUnescape` (`+` is a space). A bad `%` escape fails with Go's
-/// `invalid URL escape "%zz"` text.
-pub(crate) fn go_query_unescape(s: &str) -> Result<Cow<'_, [u8]>, String> {
-    let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
-        return Ok(Cow::Borrowed(bytes));
-    }
-    let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                (Some(hi), Some(lo)) => {
-                    out.push((hi * 16 + lo) as u8);
-                    i += 3;
-                }
-                _ => {
-                    let bad = &bytes[i..bytes.len().min(i + 3)];
-                    return Err(format!(
-                        "invalid URL escape {}",
-                        go_quote(&String::from_utf8_lossy(bad))
-                    ));
-                }
-            },
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Ok(Cow::Owned(out))
 }
 
 /// Decodes base64 the way Go's non-strict `encoding/base64` does: `\r`/`\n` skipped anywhere,

@@ -16,29 +16,27 @@
 //!   go-multiaddr v0.16's `NewMultiaddr`/`String`), [`Timestamp`] (Go's `time.Time`: RFC 3339 with
 //!   nanoseconds, trailing zeros trimmed, the zero time `0001-01-01T00:00:00Z`), the status and
 //!   pin-type enums with their wire names, including the `error`/`queued` filter aliases.
-//! - [`to_go_json`]/[`write_go_json`]: a serde_json formatter that escapes like Go (`<`, `>`, `&`,
-//!   U+2028, U+2029 as `\u…`) and prints floats like Go (`0` not `0.0`, `1e+21`, `1e-7`); Go's
-//!   `json.Encoder` ends each value with `\n`, and so does [`to_go_json`].
+//! - [`to_go_json`]/[`write_go_json`] (from [`crate::http::go_json`]): JSON as Go's
+//!   `encoding/json` writes it.
 //!
 //! This file owns the reply objects; the value types and Go conventions live in `ids` (peer IDs,
-//! CIDs), `multiaddr`, `enums` (pin and status enums), `go` (quoting, unescaping, base64) and
-//! `json` (the Go-compatible writer); [`Timestamp`] is `crate::ipld::time`'s, serialized here.
+//! CIDs), `multiaddr`, `enums` (pin and status enums) and `go` (quoting, unescaping, base64);
+//! [`Timestamp`] is `crate::ipld::time`'s, serialized here.
 
 mod enums;
 mod go;
 mod ids;
-mod json;
 mod multiaddr;
 #[cfg(test)]
 mod tests;
 
+pub use crate::http::go_json::{go_format_f64, to_go_json, write_go_json, GoJsonFormatter};
 pub use enums::{PinMode, PinType, PinTypeFilter, TrackerStatus};
 pub(crate) use go::{
     go_base64_decode, go_parse_uint, go_query_unescape, go_quote, BASE64_STD_ALPHABET,
     BASE64_URL_ALPHABET,
 };
 pub use ids::{parse_cid, PeerId, PeerIdError};
-pub use json::{go_format_f64, to_go_json, write_go_json, GoJsonFormatter};
 pub use multiaddr::{Multiaddr, MultiaddrError};
 
 use go::*;
@@ -47,7 +45,6 @@ use ids::*;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::io;
 
 use cid::multibase::Base;
 use cid::Cid;

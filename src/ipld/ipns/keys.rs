@@ -1,6 +1,16 @@
 //! libp2p keys (crypto.proto: `PublicKey`/`PrivateKey { KeyType Type = 1; bytes Data = 2; }`):
 //! the Ed25519 key protobufs names and keystores are built from, and the public keys record
-//! signatures are checked with (Ed25519, and RSA through [`super::rsa`]).
+//! signatures are checked with, as go-libp2p verifies them (libp2p peer-id spec, "Keys"):
+//!
+//! - Ed25519: ed25519-dalek (cofactorless, canonical S, as Go's `crypto/ed25519`);
+//! - RSA: `Data` is a PKIX (SubjectPublicKeyInfo) DER key of 2048 to 8192 bits (go-libp2p's
+//!   `MinRsaKeyBits`/`maxRsaKeyBits`), signatures RSASSA-PKCS1-v1_5 with SHA-256;
+//! - secp256k1: `Data` is a SEC1 point (33-byte compressed as go-libp2p writes it, 65-byte
+//!   uncompressed accepted), signatures ASN.1 DER ECDSA over SHA-256 of the message.
+//!
+//! RSA and secp256k1 go through aws-lc-rs (already the TLS provider of the network layer), so no
+//! big-number arithmetic or DER parsing is written here. ECDSA keys (type 3) are not accepted:
+//! Kubo cannot make them.
 
 use super::*;
 
@@ -79,11 +89,19 @@ pub(super) fn encode_public_key_protobuf(key_type: u64, data: &[u8]) -> Vec<u8> 
 /// A public key that can verify record signatures.
 pub(super) enum PublicKey {
     Ed25519(VerifyingKey),
-    Rsa(RsaPublicKey),
+    /// RSA or secp256k1, parsed and checked by aws-lc-rs.
+    Vetted(aws_lc_rs::signature::ParsedPublicKey),
 }
+
+/// go-libp2p refuses RSA keys outside these sizes (`MinRsaKeyBits`, `maxRsaKeyBits`).
+const RSA_BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
 
 impl PublicKey {
     pub(super) fn from_type_and_data(key_type: u64, data: &[u8]) -> IpnsResult<Self> {
+        use aws_lc_rs::signature::{
+            ParsedPublicKey, ECDSA_P256K1_SHA256_ASN1, RSA_PKCS1_2048_8192_SHA256,
+        };
+        let malformed = |what: String| IpnsError::new(IpnsErrorKind::PublicKey, what);
         match key_type {
             KEY_TYPE_ED25519 => {
                 let bytes: &[u8; 32] = data.try_into().map_err(|_| {
@@ -93,10 +111,36 @@ impl PublicKey {
                     .map(PublicKey::Ed25519)
                     .map_err(|_| IpnsError::new(IpnsErrorKind::PublicKey, "invalid Ed25519 key"))
             }
-            KEY_TYPE_RSA => RsaPublicKey::from_pkix_der(data).map(PublicKey::Rsa),
-            KEY_TYPE_SECP256K1 | KEY_TYPE_ECDSA => err(
+            KEY_TYPE_RSA => {
+                // The size check first, as go-libp2p's `UnmarshalRsaPublicKey` does it.
+                let key = aws_lc_rs::rsa::PublicEncryptingKey::from_der(data)
+                    .map_err(|e| malformed(format!("invalid RSA key: {e}")))?;
+                let bits = key.key_size_bits();
+                if !RSA_BITS.contains(&bits) {
+                    return Err(malformed(format!(
+                        "RSA key of {bits} bits, outside {}..={}",
+                        RSA_BITS.start(),
+                        RSA_BITS.end()
+                    )));
+                }
+                ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, data)
+                    .map(PublicKey::Vetted)
+                    .map_err(|e| malformed(format!("invalid RSA key: {e}")))
+            }
+            KEY_TYPE_SECP256K1 => {
+                if !matches!(data.len(), 33 | 65) {
+                    return Err(malformed(format!(
+                        "secp256k1 key of {} bytes (a SEC1 point is 33 or 65)",
+                        data.len()
+                    )));
+                }
+                ParsedPublicKey::new(&ECDSA_P256K1_SHA256_ASN1, data)
+                    .map(PublicKey::Vetted)
+                    .map_err(|e| malformed(format!("invalid secp256k1 key: {e}")))
+            }
+            KEY_TYPE_ECDSA => err(
                 IpnsErrorKind::UnsupportedKeyType,
-                format!("key type {key_type} (secp256k1/ECDSA) is not supported"),
+                format!("key type {key_type} (ECDSA) is not supported"),
             ),
             _ => err(
                 IpnsErrorKind::UnsupportedKeyType,
@@ -122,7 +166,11 @@ impl PublicKey {
                 // `verify` is the same equation. Multipart: no copy of the signed bytes.
                 key.multipart_verify(parts, &signature).is_ok()
             }
-            PublicKey::Rsa(key) => key.verify_pkcs1v15_sha256(parts, signature),
+            PublicKey::Vetted(key) => {
+                // The signed bytes are small (a record's data is at most 10 KiB).
+                let message: Vec<u8> = parts.concat();
+                key.verify_sig(&message, signature).is_ok()
+            }
         }
     }
 }

@@ -11,14 +11,15 @@
 //!   "Record Verification" section (IPIP-428: SignatureV2 is the only signature ever checked,
 //!   V1 protobuf fields must equal the signed CBOR ones, EOL must be in the future).
 //! - The libp2p key encodings the names and records are built from (`PublicKey`/`PrivateKey`
-//!   protobufs), Ed25519 signatures, and RSA PKCS#1 v1.5/SHA-256 verification for records
-//!   published with legacy RSA keys (which carry their key in `pubKey`).
+//!   protobufs), and signature verification for Ed25519, RSA (PKCS#1 v1.5/SHA-256, records
+//!   published with legacy RSA keys carry their key in `pubKey`) and secp256k1 keys, through
+//!   vetted crates (ed25519-dalek, aws-lc-rs).
 //! - The `Validity` text: RFC 3339 exactly as Go's `time.RFC3339Nano` writes and parses it (the
 //!   calendar and Go-time rules are [`crate::ipld::time`]'s).
 //!
 //! This file owns the error type and the shared constants; the pieces live in `name`
-//! (names), `keys` and `rsa` (libp2p keys and signatures), `record` (creation and
-//! verification) and `encoding` (protobuf envelope, DAG-CBOR data, RFC 3339 text).
+//! (names), `keys` (libp2p keys and signatures), `record` (creation and verification) and
+//! `encoding` (protobuf envelope, DAG-CBOR data, RFC 3339 text).
 //!
 //! Failures carry an [`IpnsErrorKind`] so callers can tell an expired record from a forged one.
 
@@ -26,7 +27,6 @@ mod encoding;
 mod keys;
 mod name;
 mod record;
-mod rsa;
 #[cfg(test)]
 mod tests;
 
@@ -39,7 +39,6 @@ pub use record::Record;
 
 use encoding::*;
 use keys::*;
-use rsa::*;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -78,7 +77,7 @@ pub enum IpnsErrorKind {
     /// No usable public key: `pubKey` does not hash to the name, does not decode, or is absent
     /// while the name is a hash rather than an inlined key.
     PublicKey,
-    /// A key type this implementation cannot verify (secp256k1, ECDSA, unknown).
+    /// A key type this implementation cannot verify (ECDSA, unknown).
     UnsupportedKeyType,
     /// `signatureV2` does not verify over `"ipns-signature:" ++ data`.
     BadSignature,

@@ -256,12 +256,100 @@ fn rsa_signatures_detect_tampering() {
     let key = record.public_key_for(&name).unwrap();
     assert!(!key.verify(&[SIGNATURE_V2_PREFIX, &record.data], &signature[1..]));
     assert!(key.verify(&[SIGNATURE_V2_PREFIX, &record.data], &signature));
-    // The signature equal to the modulus (not below it) is refused.
-    let PublicKey::Rsa(rsa) = &key else {
-        panic!("not RSA")
-    };
-    let modulus = limbs_to_be(&rsa.modulus, rsa.modulus_len);
-    assert!(!rsa.verify_pkcs1v15_sha256(&[b"x"], &modulus));
+    // A signature above the modulus (all ones) is refused.
+    assert!(!key.verify(
+        &[SIGNATURE_V2_PREFIX, &record.data],
+        &vec![0xff; signature.len()]
+    ));
+}
+
+/// Records Kubo 0.43.1 published with each key type it generates
+/// (`tests/fixtures/kubo-ipns/README.md`).
+const KUBO_RECORDS: [(&str, &str); 3] = [
+    (
+        "rsa",
+        "k2k4r8o3yot3vj36zg8wwohroumqlb40k3ni38wc727t7xtd3vnu6cim",
+    ),
+    (
+        "ed25519",
+        "k51qzi5uqu5dmawndfps2umnnt6q3fgomoguzf8m7pbxwiddx4ow0zsgt86s0w",
+    ),
+    (
+        "secp256k1",
+        "kzwfwjn5ji4pun3thulrd0ap1wl89acd4s54rh0pfep6xoq7xuq6ue5nwq0bs45",
+    ),
+];
+
+fn kubo_record(name: &str) -> Bytes {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/kubo-ipns")
+        .join(format!("{name}.ipns-record"));
+    Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+#[test]
+fn kubo_records_of_every_key_type_verify_and_tampered_copies_do_not() {
+    let target = "/ipfs/bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am";
+    for (kind, text) in KUBO_RECORDS {
+        let name = IpnsName::parse(text).unwrap();
+        let bytes = kubo_record(text);
+        let record = Record::from_bytes(bytes.clone()).unwrap();
+        assert_eq!(record.validate(&name, fixed_now()), Ok(()), "{kind}");
+        assert_eq!(record.value().unwrap(), target, "{kind}");
+        assert_eq!(
+            record.public_key_bytes().is_empty(),
+            kind != "rsa",
+            "{kind}"
+        );
+
+        let refused = |tampered: Bytes, what: &str| {
+            let outcome = Record::from_bytes(tampered).and_then(|r| r.validate(&name, fixed_now()));
+            assert_eq!(
+                outcome.map_err(|e| e.kind()),
+                Err(IpnsErrorKind::BadSignature),
+                "{kind}: {what}"
+            );
+        };
+        // signatureV2 with a bit flipped at each end.
+        let signature = record.signature_v2.clone();
+        for at in [0, signature.len() / 2, signature.len() - 1] {
+            let mut flipped = signature.to_vec();
+            flipped[at] ^= 0x01;
+            refused(
+                patched(&bytes, &signature, &flipped),
+                "flipped signature bit",
+            );
+        }
+        // The signed data pointing somewhere else (same length, V1 value too).
+        let other = "/ipfs/bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6aa";
+        let mut data = record.data().to_vec();
+        let at = data
+            .windows(target.len())
+            .position(|w| w == target.as_bytes())
+            .unwrap();
+        data[at..at + target.len()].copy_from_slice(other.as_bytes());
+        let tampered = patched(&bytes, record.data(), &data);
+        let tampered = patched(&tampered, target.as_bytes(), other.as_bytes());
+        refused(tampered, "changed value");
+        // Another key type's signature in its place.
+        for (other_kind, other_text) in KUBO_RECORDS {
+            if other_kind == kind {
+                continue;
+            }
+            let foreign = Record::from_bytes(kubo_record(other_text)).unwrap();
+            let key = record.public_key_for(&name).unwrap();
+            assert!(
+                !key.verify(&[SIGNATURE_V2_PREFIX, record.data()], &foreign.signature_v2),
+                "{kind} key took a {other_kind} signature"
+            );
+        }
+        // A record is no proof for another name.
+        let (_, other_name) =
+            KUBO_RECORDS[(KUBO_RECORDS.iter().position(|k| k.0 == kind).unwrap() + 1) % 3];
+        assert!(record
+            .validate(&IpnsName::parse(other_name).unwrap(), fixed_now())
+            .is_err());
+    }
 }
 
 #[test]

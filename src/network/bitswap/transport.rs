@@ -310,7 +310,8 @@ impl ConnectionHandler for Handler {
 pub struct Versions;
 
 impl Versions {
-    const IDS: [&'static str; 4] = [
+    /// The protocol ids, newest first.
+    pub const IDS: [&'static str; 4] = [
         Protocol::V120.id(),
         Protocol::V110.id(),
         Protocol::V100.id(),

@@ -54,11 +54,10 @@ mod sharding;
 mod tests;
 mod tree;
 
-pub use builder::{symlink_entry, DirectoryBuilder};
+pub use builder::{check_name, symlink_entry, DirectoryBuilder};
 pub use edit::{insert, remove};
 pub use tree::{TreeBuilder, TreeOutput};
 
-use builder::*;
 use estimate::*;
 use sharding::*;
 

@@ -148,8 +148,9 @@ fn check_hash_code(code: u64) -> Result<(), AddError> {
     }
 }
 
-/// Digests `data` as multihash `code` (already checked by [`check_hash_code`]).
-fn multihash_of(code: u64, data: &[u8]) -> Result<Multihash<64>, AddError> {
+/// Digests `data` as multihash `code` (one [`hash_code_for_name`] gives, or checked by
+/// [`check_hash_code`]).
+pub fn multihash_of(code: u64, data: &[u8]) -> Result<Multihash<64>, AddError> {
     let wrap = |digest: &[u8]| {
         Multihash::<64>::wrap(code, digest)
             .map_err(|e| AddError::InvalidInput(format!("multihash: {e}")))

@@ -45,9 +45,9 @@ pub enum AddError {
     /// A path or block that does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// The sink failed (disk full, …).
+    /// The sink failed (disk full, …): the store's error, kind and all.
     #[error("storing a block failed: {0}")]
-    Sink(String),
+    Sink(#[source] crate::store::Error),
 }
 
 /// How a stream is cut into chunks (Kubo's `--chunker`).
@@ -197,7 +197,7 @@ impl BlockSink for StoreSink<'_> {
         self.store
             .put(cid, &block)
             .map(|_| ())
-            .map_err(|e| AddError::Sink(e.to_string()))
+            .map_err(AddError::Sink)
     }
 }
 
@@ -207,6 +207,6 @@ impl BlockSink for crate::store::WriteBatch<'_> {
     fn put(&mut self, cid: &Cid, block: Bytes) -> Result<(), AddError> {
         crate::store::WriteBatch::put(self, cid, &block)
             .map(|_| ())
-            .map_err(|e| AddError::Sink(e.to_string()))
+            .map_err(AddError::Sink)
     }
 }

@@ -92,7 +92,7 @@ pub(super) struct RecordStore {
 impl RecordStore {
     pub(super) fn open(data_dir: &Path) -> Result<RecordStore> {
         let dir = data_dir.join(RECORDS_DIR);
-        fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
+        crate::store::durable::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
         for entry in fs::read_dir(&dir).map_err(|e| io_error("list", &dir, e))? {
             let entry = entry.map_err(|e| io_error("list", &dir, e))?;
             if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
@@ -215,7 +215,5 @@ impl RecordStore {
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_error("sync", dir, e))
+    crate::store::durable::sync_dir(dir).map_err(|e| io_error("sync", dir, e))
 }

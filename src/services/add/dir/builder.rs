@@ -3,9 +3,12 @@
 
 use super::*;
 
-/// Rejects names a directory entry cannot have: empty, `.`, `..`, or containing `/`.
-pub(super) fn check_name(name: &str) -> Result<(), AddError> {
-    if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+/// The one rule for the name of a directory entry, whatever writes it (a form's file names, a
+/// `PUT` path, the Cluster API's `/add`, `cairn add`, an edit): not empty, `.` or `..`, and no
+/// `/` or NUL (a NUL cannot be carried by a TAR export, a file system or a C string; the path
+/// gateway refuses it in a URL segment too).
+pub fn check_name(name: &str) -> Result<(), AddError> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
         return Err(AddError::InvalidInput(format!(
             "{name:?} is not a valid directory entry name"
         )));

@@ -11,11 +11,11 @@ pub(super) fn load_block<Src: BlockSource + ?Sized>(
         return Ok(Bytes::copy_from_slice(cid.hash().digest()));
     }
     let read = source.get(cid).now().ok_or_else(|| {
-        AddError::Sink(format!(
+        AddError::Sink(crate::store::Error::Worker(format!(
             "reading block {cid} would wait: directory edits read a source that answers in place"
-        ))
+        )))
     })?;
-    read.map_err(|e| AddError::Sink(e.to_string()))?
+    read.map_err(AddError::Sink)?
         .or_else(|| crate::services::empty_directory_block(cid))
         .ok_or_else(|| AddError::InvalidInput(format!("block {cid} is not available")))
 }

@@ -1,8 +1,11 @@
 //! Go-compatible JSON writing: a serde_json formatter that escapes like Go (`<`, `>`, `&`,
 //! U+2028, U+2029 as `\u…`) and prints floats like Go (`0` not `0.0`, `1e+21`, `1e-7`); Go's
-//! `json.Encoder` ends each value with `\n`, and so does [`to_go_json`].
+//! `json.Encoder` ends each value with `\n`, and so does [`to_go_json`]. The APIs that speak
+//! to Go clients (the Cluster REST API, the Kubo RPC) write their JSON through here.
 
-use super::*;
+use std::io;
+
+use serde::Serialize;
 
 /// A serde_json formatter producing what Go's `encoding/json` produces: HTML-sensitive
 /// characters and the JavaScript line separators escaped, floats in Go's `strconv` style.
