@@ -9,11 +9,13 @@ use clap::{Parser, Subcommand};
 
 use cairn::app::{self, RemoteMode, ServeOptions};
 use cairn::gateway::{GatewayLimits, ListingDefault};
+use cairn::http::access_log::LogFormat;
 use cairn::http::cors::OriginPolicy;
 use cairn::http::server::{shutdown_channel, ServerLimits};
 use cairn::network::config::{parse_bootstrap, parse_listen_addr, parse_peer_addr};
 use cairn::network::http_client::Endpoint;
 use cairn::network::{ConnectionLimits, DhtMode, Multiaddr, NetworkConfig};
+use cairn::services::denylist::DenylistOptions;
 use cairn::services::names::{self, DnsServers, NameOptions};
 use cairn::services::providing::ProvideMode;
 use cairn::store::StoreOptions;
@@ -30,6 +32,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Format of the logs on standard error and of the access log: `text` or `json` (one
+    /// object per line)
+    #[arg(long, global = true, value_name = "text|json", default_value = "text", value_parser = parse_log_format)]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -185,6 +191,20 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = ConnectionLimits::default().max_established,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_peers: u32,
+    /// An IPIP-383 denylist besides DATA/denylists/*.deny: a file, a directory of .deny
+    /// files, or an http(s) URL followed as an append-only list (repeatable; later lists
+    /// win). Blocked content answers 410 and is never fetched nor served to peers
+    #[arg(long = "denylist", value_name = "PATH|URL")]
+    denylists: Vec<String>,
+    /// How often denylist URLs are asked for what was appended (files are looked at every
+    /// 2s)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_refresh)]
+    denylist_refresh: Duration,
+    /// Write a line per gateway request (time, client, request, status, bytes, duration,
+    /// where its blocks came from, Host) to FILE (appended to), or to standard output with
+    /// `-`
+    #[arg(long, value_name = "FILE|-")]
+    access_log: Option<String>,
     /// Longest a client may take to send a request head, and a new connection its first
     /// bytes (e.g. 30s, 2m); past it the connection is closed
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
@@ -325,20 +345,10 @@ struct AddArgs {
 }
 
 fn main() -> ExitCode {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Kademlia warns at each start that it cannot bootstrap without known peers, which is
-    // what cairn wants when given no --bootstrap; shown only when RUST_LOG asks for kad.
-    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("libp2p_kad")) {
-        if let Ok(quiet) = "libp2p_kad::behaviour=error".parse() {
-            filter = filter.add_directive(quiet);
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let log_format = cli.log_format;
+    let result = match cli.command {
         Command::Serve(args) => {
             let network = args.network();
             let ServeArgs {
@@ -365,6 +375,9 @@ fn main() -> ExitCode {
                 remote_backend_mode,
                 routing_v1,
                 provide,
+                denylists,
+                denylist_refresh,
+                access_log,
                 header_timeout,
                 body_timeout,
                 max_uploads,
@@ -420,6 +433,13 @@ fn main() -> ExitCode {
                     routing_v1,
                     network,
                     provide,
+                    denylists: DenylistOptions {
+                        lists: denylists,
+                        url_interval: denylist_refresh,
+                        ..DenylistOptions::default()
+                    },
+                    access_log,
+                    log_format,
                     pubsub_memory,
                 })
             })
@@ -499,6 +519,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// The tracing logs on standard error: `RUST_LOG` filters (default `info`), as text (with
+/// colours only when standard error is a terminal and `NO_COLOR` is not set) or as JSON.
+fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Kademlia warns at each start that it cannot bootstrap without known peers, which is
+    // what cairn wants when given no --bootstrap; shown only when RUST_LOG asks for kad.
+    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("libp2p_kad")) {
+        if let Ok(quiet) = "libp2p_kad::behaviour=error".parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colour).init()
+        }
+    }
+}
+
+fn parse_log_format(text: &str) -> Result<LogFormat, String> {
+    LogFormat::parse(text).ok_or_else(|| format!("expected text or json, not {text:?}"))
+}
+
 /// IPNS options from the command line; `IPFS_NS_MAP` entries first, `--dnslink` ones after
 /// (a later entry for the same domain wins).
 fn name_options(
@@ -522,6 +571,14 @@ fn name_options(
         static_dnslinks,
         ..NameOptions::default()
     })
+}
+
+fn parse_refresh(text: &str) -> Result<Duration, String> {
+    let period = names::parse_duration(text)?;
+    if period < Duration::from_secs(1) {
+        return Err("the denylist refresh period must be at least 1s".into());
+    }
+    Ok(period)
 }
 
 fn parse_republish_period(text: &str) -> Result<Duration, String> {

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use crate::cluster::auth::Credentials;
 use crate::cluster::{ClusterApi, ClusterOptions};
 use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
+use crate::http::access_log::{AccessLog, LogFormat};
 use crate::http::cors::OriginPolicy;
+use crate::http::health::Health;
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::upload::UploadSlots;
 use crate::http::workers::ConnectionWorkers;
@@ -24,6 +26,7 @@ use crate::network::remote::{RemoteBlocks, RemoteOptions};
 use crate::network::routing_v1::{RoutingOptions, RoutingV1};
 use crate::network::{self, bitswap, Multiaddr, NetworkConfig, PeerId};
 use crate::rpc::{RpcApi, RpcOptions};
+use crate::services::denylist::{Denylist, DenylistOptions, Withheld};
 use crate::services::gc::{self, GcReport};
 use crate::services::import::{import_car, CarImport};
 use crate::services::keystore::Keystore;
@@ -32,7 +35,7 @@ use crate::services::pinning::Pinning;
 use crate::services::pins::{Pin, Pinset};
 use crate::services::providing::{self, ProvideMode};
 use crate::services::pubsub::{BusLimits, LocalBus, NetworkPubsub, PubsubBackend};
-use crate::services::retrieval::{NetworkSource, Retrieval, WalkSource};
+use crate::services::retrieval::{NetworkSource, Retrieval, SourceKind, WalkSource};
 use crate::store::{Blockstore, SharedSource, StoreOptions};
 
 /// The data directory: `--data`, else `$CAIRN_DATA`, else the platform's data directory.
@@ -85,6 +88,13 @@ pub struct ServeOptions {
     pub network: Option<NetworkConfig>,
     /// What the node announces in the DHT.
     pub provide: ProvideMode,
+    /// Denylists besides `DATA/denylists/*.deny` (`--denylist`), and how often they are
+    /// looked at again. `dir` is set from `data` when `None`.
+    pub denylists: DenylistOptions,
+    /// Where the gateway's access log goes (`-`: standard output), if anywhere.
+    pub access_log: Option<String>,
+    /// The access log's format (the tracing logs' format is set up by the caller).
+    pub log_format: LogFormat,
     /// Uploads in flight at once, across both APIs.
     pub max_uploads: usize,
     /// Origins allowed to write (gateway) or change anything (Cluster API); empty: any origin
@@ -147,6 +157,7 @@ fn retrieval(
     store: &Arc<Blockstore>,
     options: &ServeOptions,
     peers: Option<NetworkSource>,
+    denylist: Arc<Denylist>,
 ) -> Result<Retrieval, String> {
     let mut network: Vec<NetworkSource> = peers.into_iter().collect();
     let mut walks = None;
@@ -169,13 +180,14 @@ fn retrieval(
             .map_err(|e| format!("cannot set up the remote backends: {e}"))?;
         network.push(NetworkSource {
             name: format!("remote backends ({})", names.join(", ")),
+            kind: SourceKind::Remote,
             source: Arc::new(remote.clone()),
         });
         if options.remote_backend_mode == RemoteMode::Car {
             walks = Some(Arc::new(remote) as Arc<dyn WalkSource>);
         }
     }
-    let retrieval = Retrieval::new(Arc::clone(store), network);
+    let retrieval = Retrieval::new(Arc::clone(store), network).with_denylist(denylist);
     Ok(match walks {
         Some(walks) => retrieval.with_walks(walks),
         None => retrieval,
@@ -220,6 +232,7 @@ pub async fn serve(
         tracing::debug!(limit, "open-file limit");
     }
     let store = open_store(&options.data, options.store.clone())?;
+    let denylist = open_denylists(&options).await?;
     let pins = Arc::new(Pinset::open(&options.data).map_err(|e| e.to_string())?);
     let keystore = Keystore::open(&options.data).map_err(|e| e.to_string())?;
     let listener = server::bind(options.gateway)
@@ -317,10 +330,9 @@ pub async fn serve(
     let mut peers = None;
     if let Some(node) = &node {
         // Peers are answered from what is here; a want never sends this node to the network.
-        let server = bitswap::Server::new(
-            Arc::clone(&store) as SharedSource,
-            bitswap::ServerConfig::default(),
-        );
+        // Blocked blocks are not here as far as peers can tell.
+        let served = Withheld::new(Arc::clone(&store) as SharedSource, Arc::clone(&denylist));
+        let server = bitswap::Server::new(Arc::new(served), bitswap::ServerConfig::default());
         let bitswap = Bitswap::start(
             node,
             server,
@@ -336,6 +348,7 @@ pub async fn serve(
             .map(|limit| limit.mul_f64(0.9));
         peers = Some(NetworkSource {
             name: bitswap_source_name(&options),
+            kind: SourceKind::Bitswap,
             source: Arc::new(bitswap.blocks(give_up)),
         });
         tokio::spawn(providing::run(
@@ -345,7 +358,7 @@ pub async fn serve(
             options.provide,
         ));
     }
-    let blocks = Arc::new(retrieval(&store, &options, peers)?);
+    let blocks = Arc::new(retrieval(&store, &options, peers, Arc::clone(&denylist))?);
     let pinning = Pinning::new(
         Arc::clone(&store),
         // Pinning writes what it fetches to the kept blocks itself.
@@ -369,16 +382,25 @@ pub async fn serve(
     .map(Arc::new)
     .map_err(|e| format!("cannot open the IPNS name store: {e}"))?;
     names.spawn_republisher();
+    let health = Arc::new(Health::default());
+    let mut gateway = Gateway::new(
+        Arc::clone(&store),
+        Arc::clone(&pins),
+        pubsub,
+        gateway_options,
+    );
+    if let Some(target) = &options.access_log {
+        let log = AccessLog::open(target, options.log_format)
+            .map_err(|e| format!("--access-log: {e}"))?;
+        gateway = gateway.with_access_log(log);
+    }
     let gateway = Arc::new(
-        Gateway::new(
-            Arc::clone(&store),
-            Arc::clone(&pins),
-            pubsub,
-            gateway_options,
-        )
-        .with_retrieval(blocks)
-        .with_pinning(Arc::clone(&pinning))
-        .with_names(Arc::clone(&names)),
+        gateway
+            .with_retrieval(blocks)
+            .with_pinning(Arc::clone(&pinning))
+            .with_names(Arc::clone(&names))
+            .with_denylist(Arc::clone(&denylist))
+            .with_health(Arc::clone(&health)),
     );
     let workers = ConnectionWorkers::per_core()
         .map(Arc::new)
@@ -418,6 +440,7 @@ pub async fn serve(
                 ],
                 pinning: Some(Arc::clone(&pinning)),
                 ipfs_addresses: swarm.iter().map(|a| a.to_string()).collect(),
+                denylist: Arc::clone(&denylist),
                 uploads: uploads.clone(),
                 body_timeout,
                 allowed_origins: options.allowed_origins.clone(),
@@ -466,6 +489,15 @@ pub async fn serve(
         rpc: rpc_bound,
         swarm,
     });
+    // Ready: the store is open, the denylists read, every listener bound. From shutdown on,
+    // not ready, so balancers stop sending while in-flight requests drain.
+    health.set_ready();
+    let mut draining = shutdown.clone();
+    let stopping = Arc::clone(&health);
+    tokio::spawn(async move {
+        draining.wait().await;
+        stopping.set_stopping();
+    });
     tasks.spawn(server::serve(
         listener,
         gateway,
@@ -479,6 +511,30 @@ pub async fn serve(
         node.shutdown().await;
     }
     Ok(())
+}
+
+/// The longest start waits for denylist URLs before serving without them (they are fetched
+/// again at each refresh).
+const DENYLIST_URL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Loads the denylists (`DATA/denylists/*.deny` and `--denylist`) before anything is served,
+/// and keeps following them.
+async fn open_denylists(options: &ServeOptions) -> Result<Arc<Denylist>, String> {
+    let mut lists = options.denylists.clone();
+    if lists.dir.is_none() {
+        lists.dir = Some(options.data.join("denylists"));
+    }
+    let denylist = tokio::task::spawn_blocking(move || Denylist::open(&lists))
+        .await
+        .map_err(|e| e.to_string())??;
+    if tokio::time::timeout(DENYLIST_URL_WAIT, denylist.load_urls())
+        .await
+        .is_err()
+    {
+        tracing::warn!("denylist URLs not fetched in time; serving without them until they are");
+    }
+    denylist.follow();
+    Ok(denylist)
 }
 
 /// Credentials from `<data>/cluster.json` (`{"basic_auth_credentials": {"user": "pass"}}`,

@@ -75,6 +75,8 @@ pub struct ClusterApi {
     /// Where the node's libp2p side listens (empty offline).
     ipfs_addresses: Vec<types::Multiaddr>,
     last_rates: Mutex<BTreeMap<String, (Instant, u64, u64)>>,
+    /// Pins and adds of what it blocks are refused with 410.
+    denylist: Arc<crate::services::denylist::Denylist>,
     uploads: upload::UploadSlots,
     body_timeout: Option<std::time::Duration>,
     allowed_origins: crate::http::cors::OriginPolicy,
@@ -93,6 +95,8 @@ pub struct ClusterOptions {
     pub pinning: Option<Arc<Pinning>>,
     /// The libp2p node's addresses (`…/p2p/<id>`), reported as the IPFS daemon's.
     pub ipfs_addresses: Vec<String>,
+    /// The operator's denylists: blocked content is neither pinned nor added.
+    pub denylist: Arc<crate::services::denylist::Denylist>,
     /// The upload slots, shared with the process's other APIs.
     pub uploads: upload::UploadSlots,
     /// Longest wait for the next piece of an upload's body (408 past it).
@@ -126,10 +130,19 @@ impl ClusterApi {
                 .filter_map(|a| types::Multiaddr::parse(a).ok())
                 .collect(),
             last_rates: Mutex::new(BTreeMap::new()),
+            denylist: options.denylist,
             uploads: options.uploads,
             body_timeout: options.body_timeout,
             allowed_origins: options.allowed_origins,
         })
+    }
+
+    /// 410 when the denylist blocks `/ipfs/<cid>` (its block or the whole DAG below it).
+    fn check_blocked(&self, cid: &Cid) -> Result<(), ApiFailure> {
+        match self.denylist.check_ipfs(cid, &[]) {
+            Some(blocked) => Err(crate::store::Error::from(blocked).into()),
+            None => Ok(()),
+        }
     }
 
     async fn dispatch(&self, request: Request<Incoming>) -> Result<Response, ApiFailure> {
@@ -464,6 +477,17 @@ impl ClusterApi {
             return Err(bad("no CID or name in the path".into()));
         };
         let mut segments: Vec<String> = Vec::new();
+        let asked: Vec<&str> = path.iter().copied().filter(|s| !s.is_empty()).collect();
+        let blocked = if kind == "ipns" {
+            self.denylist.check_ipns(first, &asked)
+        } else {
+            crate::ipld::cid::parse(first)
+                .ok()
+                .and_then(|root| self.denylist.check_ipfs(&root, &asked))
+        };
+        if let Some(blocked) = blocked {
+            return Err(crate::store::Error::from(blocked).into());
+        }
         let root = if kind == "ipns" {
             let names = self
                 .names
@@ -499,6 +523,7 @@ impl ClusterApi {
     }
 
     async fn pin(&self, cid: Cid, query: &params::Query<'_>) -> Result<Response, ApiFailure> {
+        self.check_blocked(&cid)?;
         let options =
             params::pin_options_from_query(query, Timestamp::now()).map_err(ApiFailure::param)?;
         let mut stored = stored_pin(&cid, &options);
@@ -759,6 +784,9 @@ impl ClusterApi {
             }
         };
         let (root, lease) = root;
+        // Blocked content is neither pinned nor reported as added (its blocks, unpinned, go
+        // at the next GC).
+        self.check_blocked(&root)?;
         if !add.no_pin {
             // A disk write: off the async workers, before the lease goes.
             let stored = stored_pin(&root, &add.pin_options);

@@ -156,6 +156,11 @@ pub(super) async fn serve_name(
     sub_path: &str,
     resolved: Option<Resolution>,
 ) -> Result<Response, HttpError> {
+    let segments = path::segments(sub_path)?;
+    {
+        let segments: SmallVec<[&str; 8]> = segments.iter().map(|s| &**s).collect();
+        gw.check_ipns(name, &segments)?;
+    }
     if ask.negotiated.format == Format::IpnsRecord {
         let ipns_name = IpnsName::parse(name).map_err(|_| {
             HttpError::bad_request(format!(
@@ -168,7 +173,6 @@ pub(super) async fn serve_name(
         Some(resolution) => resolution,
         None => names.resolve(name).await?,
     };
-    let segments = path::segments(sub_path)?;
     let all: SmallVec<[&str; 8]> = resolution
         .segments
         .iter()

@@ -38,9 +38,12 @@ use http::{header, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
+use crate::http::access_log::AccessLog;
+use crate::http::health::Health;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
+use crate::services::denylist::Denylist;
 use crate::services::names::NameService;
 use crate::services::pinning::Pinning;
 use crate::services::pins::Pinset;
@@ -124,6 +127,12 @@ pub struct Gateway {
     slots: Option<Arc<Semaphore>>,
     retrieval_timeout: Option<Duration>,
     max_range_file_size: Option<u64>,
+    /// Content it blocks answers 410 on every origin, before anything is resolved.
+    denylist: Arc<Denylist>,
+    /// Answers `/healthz` and `/readyz` (absent: those are ordinary paths).
+    health: Option<Arc<Health>>,
+    /// Where each request gets its line (absent: no access log).
+    access_log: Option<Arc<AccessLog>>,
     body_timeout: Option<Duration>,
     uploads: crate::http::upload::UploadSlots,
     /// Who may write (see [`access`]).
@@ -164,6 +173,60 @@ impl Gateway {
                 &options.subdomain_hosts,
                 &options.dnslink_hosts,
             ),
+            denylist: Denylist::empty(),
+            health: None,
+            access_log: None,
+        }
+    }
+
+    /// Answers the liveness and readiness probes (`/healthz`, `/readyz`) from `health`.
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    /// Logs every request to `log`, a line each.
+    pub fn with_access_log(mut self, log: Arc<AccessLog>) -> Self {
+        self.access_log = Some(log);
+        self
+    }
+
+    /// A probe's answer, before admission and the retrieval timeout (a saturated gateway
+    /// still says it is alive). Probes are answered on every Host but content origins
+    /// (`<cid>.ipfs.<host>`), whose paths are the content's.
+    fn probe<B>(&self, request: &Request<B>) -> Option<Response> {
+        let health = self.health.as_ref()?;
+        let path = request.uri().path();
+        if !Health::is_probe(path) {
+            return None;
+        }
+        let host = host::request_host(request.uri(), request.headers());
+        if matches!(self.hosts.classify(host), host::HostKind::Subdomain { .. }) {
+            return None;
+        }
+        health.answer(request.method(), path)
+    }
+
+    /// Answers 410 Gone for the paths and names `denylist` blocks (the blocks themselves are
+    /// refused by the block source: see [`Retrieval::with_denylist`]).
+    pub fn with_denylist(mut self, denylist: Arc<Denylist>) -> Self {
+        self.denylist = denylist;
+        self
+    }
+
+    /// 410 when `/ipfs/<root>/<segments…>` is blocked.
+    fn check_ipfs(&self, root: &cid::Cid, segments: &[&str]) -> Result<(), HttpError> {
+        match self.denylist.check_ipfs(root, segments) {
+            Some(blocked) => Err(crate::store::Error::from(blocked).into()),
+            None => Ok(()),
+        }
+    }
+
+    /// 410 when `/ipns/<name>/<segments…>` is blocked.
+    fn check_ipns(&self, name: &str, segments: &[&str]) -> Result<(), HttpError> {
+        match self.denylist.check_ipns(name, segments) {
+            Some(blocked) => Err(crate::store::Error::from(blocked).into()),
+            None => Ok(()),
         }
     }
 
@@ -211,6 +274,9 @@ impl Gateway {
     /// under the retrieval timeout, then `Gateway::finish`. Used by the server for every
     /// connection and, with any body type, by benches.
     pub async fn respond<B: RequestBody>(&self, request: Request<B>) -> Response {
+        if let Some(response) = self.probe(&request) {
+            return response;
+        }
         let html = prefers_html(&request);
         let method = request.method().clone();
         let event_stream = request.uri().path().starts_with("/pubsub");
@@ -350,6 +416,12 @@ impl Gateway {
                 let Some(names) = &self.names else {
                     return Ok(None);
                 };
+                // A blocked name is not even resolved (IPIP-383: names before resolving).
+                if let Ok(segments) = path::segments(head.uri.path()) {
+                    let segments: smallvec::SmallVec<[&str; 8]> =
+                        segments.iter().map(|s| &**s).collect();
+                    self.check_ipns(name, &segments)?;
+                }
                 // No DNSLink (or no answer): the path gateway serves it.
                 let Ok(resolved) = names.resolve(name).await else {
                     return Ok(None);
@@ -426,6 +498,10 @@ impl Handler for Gateway {
 
     async fn handle(&self, request: Request<Incoming>) -> Response {
         self.respond(request).await
+    }
+
+    fn access_log(&self) -> Option<&Arc<AccessLog>> {
+        self.access_log.as_ref()
     }
 }
 

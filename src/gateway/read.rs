@@ -220,6 +220,7 @@ pub(super) async fn serve_content(
     root: Cid,
     segments: &[&str],
 ) -> Result<Response, HttpError> {
+    gw.check_ipfs(&root, segments)?;
     if ask.only_if_cached() && resolve::resolve(&*gw.store, root, segments).await.is_err() {
         // Nothing is fetched from elsewhere: what does not resolve locally is not cached.
         return Err(HttpError::new(
@@ -293,6 +294,7 @@ pub(super) async fn redirects_fallback(
         .ok_or_else(|| HttpError::not_found(not_found.clone()))?;
     let target_segments = path::segments(target.trim_start_matches('/'))?;
     let target_segments: SmallVec<[&str; 8]> = target_segments.iter().map(|s| &**s).collect();
+    gw.check_ipfs(&root, &target_segments)?;
     let resolved = match resolve::resolve(&*gw.blocks, root, &target_segments).await {
         Ok(resolved) => resolved,
         Err(Error::NotFound(_)) => return Err(HttpError::not_found(not_found)),

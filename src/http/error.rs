@@ -166,6 +166,8 @@ pub fn status_of(e: &services::Error) -> StatusCode {
         // upstream, not cairn or the client, is at fault; online, never a 404 (absence on the
         // network cannot be proven).
         E::Store(store::Error::Unavailable { .. }) => StatusCode::GATEWAY_TIMEOUT,
+        // The operator's denylist blocks it (IPIP-383; Kubo, Rainbow and boxo answer 410).
+        E::Store(store::Error::Blocked(_)) => StatusCode::GONE,
         // Bytes a client offered that do not hash to their CID, a block over the limit.
         E::Store(_) => StatusCode::BAD_REQUEST,
     }
@@ -388,5 +390,28 @@ mod tests {
             "{}",
             unavailable.message
         );
+        let blocked: HttpError = store::Error::from(store::Blocked {
+            what: "/ipfs/bafkqabtimvwgy3yk".into(),
+            list: "badbits".into(),
+            line: 7,
+        })
+        .into();
+        assert_eq!(blocked.status, StatusCode::GONE);
+        assert!(
+            blocked.message.contains("is blocked"),
+            "{}",
+            blocked.message
+        );
+        // Through a name's content too.
+        let blocked: HttpError = NameError::Content(services::Error::Store(
+            store::Blocked {
+                what: "/ipns/example.org".into(),
+                list: "l".into(),
+                line: 1,
+            }
+            .into(),
+        ))
+        .into();
+        assert_eq!(blocked.status, StatusCode::GONE);
     }
 }

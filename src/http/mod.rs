@@ -2,6 +2,7 @@
 //! limits, the router, response bodies, CORS, Range/ETag evaluation, content types, and the
 //! one place where lower-layer errors become statuses.
 
+pub mod access_log;
 pub mod body;
 pub mod conditional;
 pub mod content_type;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod go_json;
 pub mod go_query;
 pub mod header_text;
+pub mod health;
 pub mod lines;
 pub mod multipart;
 pub mod range;

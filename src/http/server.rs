@@ -40,8 +40,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::access_log::{AccessLog, Logged};
 use super::workers::ConnectionWorkers;
 use super::{HttpError, Response};
+use crate::services::retrieval::Provenance;
 
 /// Bytes read and written on one listener's connections (for bandwidth reporting).
 #[derive(Debug, Default)]
@@ -236,7 +238,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Conn<T> {
 /// A response body that marks its connection as responding until it is dropped (sent or
 /// abandoned): see [`Patch::responding`].
 struct Tracked {
-    body: super::Body,
+    body: Logged,
     _responding: Option<Responding>,
 }
 
@@ -276,7 +278,10 @@ impl http_body::Body for Tracked {
     }
 }
 
-fn tracked(response: Response, responding: Option<Responding>) -> http::Response<Tracked> {
+fn tracked(
+    response: http::Response<Logged>,
+    responding: Option<Responding>,
+) -> http::Response<Tracked> {
     response.map(|body| Tracked {
         body,
         _responding: responding,
@@ -300,6 +305,27 @@ pub trait Handler: Send + Sync + 'static {
     fn refuse(&self, error: HttpError) -> Response {
         error.into_response(false)
     }
+
+    /// Where this listener's requests are logged, a line each (default: nowhere).
+    fn access_log(&self) -> Option<&Arc<AccessLog>> {
+        None
+    }
+}
+
+/// [`Handler::handle`], and the request's access log line once its response is sent when
+/// the handler keeps a log (its reads recorded for the line's source field).
+async fn respond<H: Handler>(
+    handler: &H,
+    request: Request<Incoming>,
+    client: SocketAddr,
+) -> http::Response<Logged> {
+    let Some(log) = handler.access_log() else {
+        return handler.handle(request).await.map(Logged::off);
+    };
+    let pending = log.start(&request, client);
+    let provenance = Arc::clone(pending.provenance());
+    let response = Provenance::scope(provenance, handler.handle(request)).await;
+    Logged::on(response, Arc::clone(log), pending)
 }
 
 /// Connection-level limits and timeouts.
@@ -444,11 +470,11 @@ pub async fn serve<H: Handler>(
                         let checked = check_head(&request, max_head_bytes)
                             .and_then(|()| check_host(&request));
                         let response = if let Err(error) = checked {
-                            handler.refuse(error)
+                            handler.refuse(error).map(Logged::off)
                         } else if request.method() == Method::CONNECT {
-                            open_tunnel(handler, request, local, shutdown, patch)
+                            open_tunnel(handler, request, local, shutdown, patch).map(Logged::off)
                         } else {
-                            handler.handle(request).await
+                            respond(&*handler, request, peer).await
                         };
                         Ok::<_, Infallible>(tracked(response, responding))
                     }
@@ -761,7 +787,8 @@ fn open_tunnel<H: Handler>(
                 let response = match check_host(&request) {
                     Err(error) => handler.refuse(error),
                     Ok(()) => handler.handle(request).await,
-                };
+                }
+                .map(Logged::off);
                 Ok::<_, Infallible>(tracked(response, responding))
             }
         });

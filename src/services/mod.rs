@@ -5,6 +5,7 @@
 
 pub mod add;
 pub mod car_export;
+pub mod denylist;
 pub mod dir;
 pub mod edit;
 pub mod file;

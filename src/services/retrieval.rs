@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 
 use crate::ipld::dag_scope::{DagScope, EntityBytes};
 use crate::network::remote::{CarRequest, RemoteBlocks};
+use crate::services::denylist::Denylist;
 use crate::store::{self, BlockSource, Blockstore, SharedSource, SourceFuture};
 
 /// What a reader is about to walk: a request's selection in trustless-gateway terms
@@ -56,13 +57,91 @@ pub trait WalkSource: Send + Sync {
 #[derive(Clone)]
 pub struct NetworkSource {
     pub name: String,
+    /// What kind of source it is, for the access log's record of where blocks came from.
+    pub kind: SourceKind,
     pub source: SharedSource,
+}
+
+/// Kinds of block sources, as [`Provenance`] records them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Bitswap peers.
+    Bitswap,
+    /// Remote trustless gateways.
+    Remote,
+}
+
+impl SourceKind {
+    fn bit(self) -> u8 {
+        match self {
+            SourceKind::Bitswap => Provenance::BITSWAP,
+            SourceKind::Remote => Provenance::REMOTE,
+        }
+    }
+}
+
+/// Where the blocks one request read came from: the local store, bitswap peers, remote
+/// gateways. The http layer runs each request (and each poll of its body) with one in scope
+/// ([`Provenance::scope`], [`Provenance::enter`]); reads mark it as they are answered, at the
+/// cost of a thread-local access, and nothing when no request has one in scope.
+#[derive(Debug, Default)]
+pub struct Provenance(std::sync::atomic::AtomicU8);
+
+tokio::task_local! {
+    static PROVENANCE: Arc<Provenance>;
+}
+
+impl Provenance {
+    const LOCAL: u8 = 1;
+    const BITSWAP: u8 = 2;
+    const REMOTE: u8 = 4;
+
+    /// Runs `future` with `provenance` recording its reads.
+    pub async fn scope<F: std::future::Future>(
+        provenance: Arc<Provenance>,
+        future: F,
+    ) -> F::Output {
+        PROVENANCE.scope(provenance, future).await
+    }
+
+    /// Runs `f` (a poll of a response body) with `provenance` recording its reads.
+    pub fn enter<R>(provenance: &Arc<Provenance>, f: impl FnOnce() -> R) -> R {
+        PROVENANCE.sync_scope(Arc::clone(provenance), f)
+    }
+
+    fn recording() -> bool {
+        PROVENANCE.try_with(|_| ()).is_ok()
+    }
+
+    fn mark(bit: u8) {
+        let _ = PROVENANCE.try_with(|p| {
+            if p.0.load(std::sync::atomic::Ordering::Relaxed) & bit == 0 {
+                p.0.fetch_or(bit, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+
+    /// `-` (no block read), `local`, `bitswap`, `remote`, or several joined by `+`.
+    pub fn describe(&self) -> &'static str {
+        match self.0.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => "-",
+            1 => "local",
+            2 => "bitswap",
+            3 => "local+bitswap",
+            4 => "remote",
+            5 => "local+remote",
+            6 => "bitswap+remote",
+            _ => "local+bitswap+remote",
+        }
+    }
 }
 
 /// The store, then the network.
 pub struct Retrieval {
     store: Arc<Blockstore>,
     network: Arc<[NetworkSource]>,
+    /// Blocks it blocks are refused before the store or the network is asked.
+    denylist: Arc<Denylist>,
     walks: Option<Arc<dyn WalkSource>>,
     streaming: Arc<Streaming>,
     cache: FetchCacheWriter,
@@ -154,6 +233,7 @@ impl Retrieval {
     pub fn new(store: Arc<Blockstore>, network: Vec<NetworkSource>) -> Retrieval {
         Retrieval {
             network: network.into(),
+            denylist: Denylist::empty(),
             walks: None,
             streaming: Arc::default(),
             cache: FetchCacheWriter::start(Arc::clone(&store)),
@@ -171,12 +251,20 @@ impl Retrieval {
             walks: self.walks.clone(),
             streaming: Arc::clone(&self.streaming),
             cache: FetchCacheWriter::off(),
+            denylist: Arc::clone(&self.denylist),
         }
     }
 
     /// Streams announced walks from `walks` (see [`Retrieval::expect`]).
     pub fn with_walks(mut self, walks: Arc<dyn WalkSource>) -> Retrieval {
         self.walks = Some(walks);
+        self
+    }
+
+    /// Refuses the blocks `denylist` blocks ([`store::Error::Blocked`]): they are never
+    /// read, fetched from the network or kept from a walk's stream.
+    pub fn with_denylist(mut self, denylist: Arc<Denylist>) -> Retrieval {
+        self.denylist = denylist;
         self
     }
 
@@ -194,14 +282,18 @@ impl Retrieval {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        if self.denylist.check_cid(&walk.root).is_some() {
+            return;
+        }
         let here = BlockSource::has(&*self.store, &walk.root);
         if let SourceFuture::Ready(Some(Ok(true))) = here {
             return;
         }
-        let (walks, store, cache) = (
+        let (walks, store, cache, denylist) = (
             Arc::clone(walks),
             Arc::clone(&self.store),
             self.cache.clone(),
+            Arc::clone(&self.denylist),
         );
         let running = Running::start(&self.streaming);
         runtime.spawn(async move {
@@ -219,6 +311,8 @@ impl Retrieval {
             let mut blocks = blocks;
             while let Some(item) = blocks.next().await {
                 match item {
+                    // A blocked block in the stream is dropped, never kept.
+                    Ok((cid, _)) if denylist.check_cid(&cid).is_some() => {}
                     Ok((cid, block)) => {
                         running.0.arrived(&cid, &block, &store);
                         cache.keep(cid, block);
@@ -241,13 +335,35 @@ impl Retrieval {
 
 impl BlockSource for Retrieval {
     fn get(&self, cid: &Cid) -> SourceFuture<store::Result<Option<Bytes>>> {
+        if let Some(blocked) = self.denylist.check_cid(cid) {
+            return SourceFuture::ready(Err(blocked.into()));
+        }
         let local = BlockSource::get(&*self.store, cid);
         if self.network.is_empty() {
-            return local;
+            return match local {
+                SourceFuture::Ready(Some(Ok(Some(_)))) => {
+                    Provenance::mark(Provenance::LOCAL);
+                    local
+                }
+                // A disk read is wrapped to record it only when a request records anything.
+                SourceFuture::Pending(_) if Provenance::recording() => {
+                    SourceFuture::pending(async move {
+                        let block = local.await?;
+                        if block.is_some() {
+                            Provenance::mark(Provenance::LOCAL);
+                        }
+                        Ok(block)
+                    })
+                }
+                local => local,
+            };
         }
         match local {
             // In memory or in the page cache: no allocation, no task.
-            SourceFuture::Ready(Some(Ok(Some(block)))) => SourceFuture::ready(Ok(Some(block))),
+            SourceFuture::Ready(Some(Ok(Some(block)))) => {
+                Provenance::mark(Provenance::LOCAL);
+                SourceFuture::ready(Ok(Some(block)))
+            }
             SourceFuture::Ready(Some(Err(e))) => SourceFuture::ready(Err(e)),
             local => {
                 let (cid, store, network) =
@@ -255,9 +371,12 @@ impl BlockSource for Retrieval {
                 let (streaming, cache) = (Arc::clone(&self.streaming), self.cache.clone());
                 SourceFuture::pending(async move {
                     if let Some(block) = local.await? {
+                        Provenance::mark(Provenance::LOCAL);
                         return Ok(Some(block));
                     }
                     if let Some(block) = streaming.block(&cid, &store).await {
+                        // Walks are streamed from remote backends.
+                        Provenance::mark(Provenance::REMOTE);
                         return Ok(Some(block));
                     }
                     fetch(cid, &cache, &network).await.map(Some)
@@ -269,10 +388,16 @@ impl BlockSource for Retrieval {
     /// Whether the block is here, in the store: the network is not asked (anything might be
     /// out there; this answers what a read would find without waiting on peers).
     fn has(&self, cid: &Cid) -> SourceFuture<store::Result<bool>> {
+        if let Some(blocked) = self.denylist.check_cid(cid) {
+            return SourceFuture::ready(Err(blocked.into()));
+        }
         BlockSource::has(&*self.store, cid)
     }
 
     fn size(&self, cid: &Cid) -> SourceFuture<store::Result<Option<u64>>> {
+        if let Some(blocked) = self.denylist.check_cid(cid) {
+            return SourceFuture::ready(Err(blocked.into()));
+        }
         if self.network.is_empty() {
             return BlockSource::size(&*self.store, cid);
         }
@@ -295,13 +420,14 @@ async fn fetch(
         .iter()
         .map(|n| {
             let answer = n.source.get(&cid);
-            async move { (n.name.as_str(), answer.await) }
+            async move { (n.name.as_str(), n.kind, answer.await) }
         })
         .collect();
     let mut tried = Vec::new();
-    while let Some((name, answer)) = asked.next().await {
+    while let Some((name, kind, answer)) = asked.next().await {
         match answer {
             Ok(Some(block)) => {
+                Provenance::mark(kind.bit());
                 cache.keep(cid, block.clone());
                 return Ok(block);
             }
@@ -462,6 +588,7 @@ mod tests {
     fn named(name: &str, peer: &Arc<Peer>) -> NetworkSource {
         NetworkSource {
             name: name.to_owned(),
+            kind: SourceKind::Bitswap,
             source: Arc::clone(peer) as SharedSource,
         }
     }
@@ -498,6 +625,38 @@ mod tests {
             1,
             "read locally the second time"
         );
+    }
+
+    #[test]
+    fn blocked_blocks_are_refused_before_the_store_or_the_network_is_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let (here, here_data) = block(b"blocked and here");
+        let (there, there_data) = block(b"blocked and out there");
+        store.put(&here, &here_data).unwrap();
+        let peer = Arc::new(Peer {
+            blocks: HashMap::from([(there, there_data)]),
+            ..Peer::default()
+        });
+        let list = format!("/ipfs/{here}\n/ipfs/{there}\n");
+        let denylist = Denylist::from_text("test", list.as_bytes()).unwrap();
+        let retrieval =
+            Retrieval::new(Arc::clone(&store), vec![named("peer", &peer)]).with_denylist(denylist);
+        for cid in [here, there] {
+            assert!(matches!(
+                block_on(retrieval.get(&cid)),
+                Err(store::Error::Blocked(_))
+            ));
+            assert!(matches!(
+                block_on(retrieval.size(&cid)),
+                Err(store::Error::Blocked(_))
+            ));
+            assert!(matches!(
+                block_on(retrieval.has(&cid)),
+                Err(store::Error::Blocked(_))
+            ));
+        }
+        assert!(peer.asked.lock().unwrap().is_empty(), "never fetched");
     }
 
     #[test]

@@ -46,6 +46,39 @@ pub enum Error {
          try again later"
     )]
     Busy { waited: std::time::Duration },
+    /// The operator's denylist blocks it: never fetched, served or kept (answered as gone).
+    #[error("{0}")]
+    Blocked(Box<Blocked>),
+}
+
+/// Content an operator's denylist blocks (a block, an `/ipfs` path or an `/ipns` name), and
+/// the rule that does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    /// What was asked for: `/ipfs/<cid>[/<path>]`, `/ipns/<name>[/<path>]`, or a CID.
+    pub what: String,
+    /// The list holding the rule: its header's name, else its file name or URL.
+    pub list: std::sync::Arc<str>,
+    /// The rule's line in that list.
+    pub line: u64,
+}
+
+impl std::fmt::Display for Blocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is blocked and cannot be provided (denylist {}, line {})",
+            self.what, self.list, self.line
+        )
+    }
+}
+
+impl std::error::Error for Blocked {}
+
+impl From<Blocked> for Error {
+    fn from(blocked: Blocked) -> Self {
+        Error::Blocked(Box::new(blocked))
+    }
 }
 
 impl Error {

@@ -31,7 +31,7 @@ mod verify;
 
 pub use batch::{sync_files, WriteBatch, BATCH_MAX_BLOCKS, BATCH_MAX_BYTES};
 
-pub use error::{Error, Result};
+pub use error::{Blocked, Error, Result};
 pub use source::{BlockSource, SharedSource, SourceFuture};
 pub use verify::verify;
 

@@ -62,12 +62,13 @@ fn local_resolve(
 /// A harness whose names fetch what is not here from `network` (through the node's
 /// retrieval, as `cairn serve` sets it up), each block within `timeout`.
 fn harness_fetching(network: crate::store::SharedSource, timeout: Duration) -> Harness {
-    use crate::services::retrieval::{NetworkSource, Retrieval};
+    use crate::services::retrieval::{NetworkSource, Retrieval, SourceKind};
     let mut h = harness();
     let retrieval = Retrieval::new(
         Arc::clone(&h.store),
         vec![NetworkSource {
             name: "origin".into(),
+            kind: SourceKind::Remote,
             source: network,
         }],
     );
