@@ -500,3 +500,38 @@ fn a_blocked_block_is_never_served_to_a_kubo_peer() {
         "answered without a fetch"
     );
 }
+
+/// The Kubo RPC refuses what the lists block, as Kubo's does: a blocked path before it is
+/// resolved, a blocked block wherever its path came from, and a pin of either.
+#[test]
+fn the_rpc_refuses_blocked_content() {
+    let list = format!("/ipfs/{HELLO_V1}\n/ipfs/{DIR}/api/file.txt\n");
+    let server = Server::start_in(
+        data_with(&list),
+        &["--rpc-api", "127.0.0.1:0", "--cluster-api", "off"],
+    );
+    let rpc = server.rpc.expect("the RPC listens");
+    let call = |command: &str| {
+        support::http_request_with_body(rpc, "POST", &format!("/api/v0/{command}"), &[], b"")
+    };
+    let refused = |command: &str| {
+        let r = call(command);
+        assert_eq!(r.status, 500, "{command}: {r:?}");
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        let message = body["Message"].as_str().unwrap_or_default();
+        assert!(message.contains("is blocked"), "{command}: {message}");
+    };
+    refused(&format!("block/get?arg={HELLO_V1}"));
+    // The same multihash written as CIDv0.
+    let hello_v0_form = Cid::new_v0(*cid(HELLO_V1).hash()).unwrap();
+    refused(&format!("block/stat?arg={hello_v0_form}"));
+    refused(&format!("block/get?arg=/ipfs/{DIR}/api/file.txt"));
+    refused(&format!("pin/add?arg={HELLO_V1}"));
+    // The directory's own `hello` entry is the blocked block, reached by a path no rule names.
+    refused(&format!("block/get?arg=/ipfs/{DIR}/hello"));
+    // What no rule names is served.
+    let r = call(&format!("block/get?arg=/ipfs/{DIR}/ipfs/file.txt"));
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = call(&format!("pin/add?arg={DIR_WITH_FILES}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+}

@@ -472,6 +472,7 @@ pub async fn serve(
                 gateway: Some(bound),
                 uploads,
                 body_timeout,
+                denylist: Arc::clone(&denylist),
             },
         );
         tasks.spawn(server::serve(

@@ -43,6 +43,7 @@ use crate::http::server::Handler;
 use crate::http::upload::UploadSlots;
 use crate::http::{HttpError, Response};
 use crate::network::{Multiaddr, NetworkHandle, PeerId};
+use crate::services::denylist::Denylist;
 use crate::services::names::NameService;
 use crate::services::pinning::Pinning;
 use crate::services::pins::Pinset;
@@ -66,6 +67,9 @@ pub struct RpcOptions {
     pub uploads: UploadSlots,
     /// Longest a request body may stall between two pieces.
     pub body_timeout: Option<Duration>,
+    /// Content the node refuses: a path naming it fails before anything is resolved (its
+    /// blocks are refused below, by the pinning source, whatever path reached them).
+    pub denylist: Arc<Denylist>,
 }
 
 /// The Kubo RPC over a node's services. Cheap to clone (commands that stream take a clone

@@ -24,6 +24,9 @@ impl RpcApi {
     /// The CID `text` names, in the form the path gave it (a CIDv0 stays `Qm…`) or, below
     /// the root, the form the DAG links with.
     pub(super) async fn resolve_path(&self, text: &str) -> Result<Cid, Failure> {
+        if let Some(blocked) = self.options.denylist.check_path(text) {
+            return Err(crate::store::Error::from(blocked).into());
+        }
         let (root, segments) = self.split_path(text).await?;
         self.walk(root, &segments).await
     }

@@ -47,6 +47,14 @@ pub struct Denylist {
     cids: quick_cache::sync::Cache<Cid, Remembered>,
 }
 
+impl std::fmt::Debug for Denylist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Denylist")
+            .field("active", &self.active.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
 /// A remembered verdict: the list and line of the rule blocking it, or `None`.
 type Remembered = Option<(Arc<str>, u64)>;
 
