@@ -29,6 +29,7 @@ pub mod path;
 pub mod pubsub;
 mod read;
 mod response;
+mod trustless;
 mod write;
 
 use std::sync::Arc;
@@ -85,6 +86,9 @@ pub struct GatewayOptions {
     pub write_token: Option<String>,
     /// Names with a static DNSLink entry: writes may name them as Host.
     pub dnslink_hosts: Vec<String>,
+    /// Hosts that serve only trustless responses (`--trustless-only-host`; boxo's
+    /// `DeserializedResponses: false` for a public gateway): see [`trustless`].
+    pub trustless_hosts: Vec<String>,
 }
 
 /// Limits an operator sets on a public gateway, as boxo offers them.
@@ -100,6 +104,17 @@ pub struct GatewayLimits {
     pub max_range_file_size: Option<u64>,
     /// Longest wait for the next piece of a request body (`None`: no limit); past it, 408.
     pub body_timeout: Option<Duration>,
+    /// Longest a read may take in all, from its arrival to its body's last byte (`None`: no
+    /// limit; boxo's `MaxRequestDuration`, 1 h by default there): past it a response not
+    /// yet started is a 504, one streaming is cut.
+    pub max_request_duration: Option<Duration>,
+    /// Largest UnixFS file or directory DAG (bytes) served in a deserialized response (boxo's
+    /// `MaxDeserializedResponseSize`); larger content gets 410. Raw blocks, CARs and TARs are
+    /// not concerned.
+    pub max_deserialized_response_size: Option<u64>,
+    /// Largest content (bytes) served in any format, raw blocks, CARs and TARs included
+    /// (boxo's `MaxUnixFSDAGResponseSize`); larger content gets 410.
+    pub max_unixfs_dag_response_size: Option<u64>,
 }
 
 /// How long a client is told to wait after a 429 (boxo uses the same fixed value).
@@ -126,7 +141,10 @@ pub struct Gateway {
     /// Free request slots, when concurrency is capped.
     slots: Option<Arc<Semaphore>>,
     retrieval_timeout: Option<Duration>,
+    max_request_duration: Option<Duration>,
     max_range_file_size: Option<u64>,
+    sizes: SizeLimits,
+    trustless_hosts: trustless::TrustlessHosts,
     /// Content it blocks answers 410 on every origin, before anything is resolved.
     denylist: Arc<Denylist>,
     /// Answers `/healthz` and `/readyz` (absent: those are ordinary paths).
@@ -164,7 +182,13 @@ impl Gateway {
                 .max_concurrent_requests
                 .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)))),
             retrieval_timeout: options.limits.retrieval_timeout,
+            max_request_duration: options.limits.max_request_duration,
             max_range_file_size: options.limits.max_range_file_size,
+            sizes: SizeLimits {
+                deserialized: options.limits.max_deserialized_response_size,
+                dag: options.limits.max_unixfs_dag_response_size,
+            },
+            trustless_hosts: trustless::TrustlessHosts::new(&options.trustless_hosts),
             body_timeout: options.limits.body_timeout,
             uploads: options.uploads,
             access: access::WriteAccess::new(
@@ -290,23 +314,62 @@ impl Gateway {
             _ => None,
         };
         let read = matches!(method, Method::GET | Method::HEAD) && !event_stream;
-        match self.retrieval_timeout {
-            // The timeout bounds the wait for the response to start (504) and, once it has,
-            // each wait of its body for the next block (the stream is cut).
-            Some(limit) if read => {
-                let outcome = match tokio::time::timeout(limit, self.serve(request)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(retrieval_timed_out(limit)),
-                };
-                let mut response = self.finish(&method, outcome, html, slot);
-                response.body_mut().cut_after_stall(limit);
-                response
-            }
-            _ => {
+        let stall = self.retrieval_timeout.filter(|_| read);
+        let total = self.max_request_duration.filter(|_| read);
+        // The retrieval timeout bounds the wait for the response to start (504) and, once it
+        // has, each wait of its body for the next block (the stream is cut); the maximum
+        // request duration bounds both together (504 before the start, cut after).
+        let first = match (stall, total) {
+            (None, None) => {
                 let outcome = self.serve(request).await;
-                self.finish(&method, outcome, html, slot)
+                return self.finish(&method, outcome, html, slot);
             }
+            (Some(stall), Some(total)) => stall.min(total),
+            (Some(limit), None) | (None, Some(limit)) => limit,
+        };
+        let arrived = tokio::time::Instant::now();
+        let outcome = match tokio::time::timeout(first, self.serve(request)).await {
+            Ok(outcome) => outcome,
+            Err(_) if stall == Some(first) => Err(retrieval_timed_out(first)),
+            Err(_) => Err(request_too_long(first)),
+        };
+        // Only what was served is cut: an error's text is at hand, and is the answer.
+        let served = outcome.is_ok();
+        let mut response = self.finish(&method, outcome, html, slot);
+        if let Some(limit) = stall {
+            response.body_mut().cut_after_stall(limit);
         }
+        if let Some(total) = total.filter(|_| served) {
+            response.body_mut().cut_at(arrived + total, total);
+        }
+        response
+    }
+
+    /// 410 when content of `size` bytes is over the operator's limits: any response for the
+    /// DAG limit, deserialized ones for the other (boxo `exceedsMaxUnixFSDAGResponseSize`,
+    /// `exceedsMaxDeserializedResponseSize`, with their texts). Cacheable as boxo makes it:
+    /// the content's size never changes.
+    fn check_size(&self, size: u64, deserialized: bool) -> Result<(), HttpError> {
+        let over = |limit: Option<u64>| limit.filter(|&limit| size > limit);
+        let text = if let Some(limit) = over(self.sizes.dag) {
+            format!("responses are not supported for content larger than {limit} bytes")
+        } else if let Some(limit) = over(self.sizes.deserialized).filter(|_| deserialized) {
+            format!(
+                "deserialized responses are not supported for content larger than {limit} bytes"
+            )
+        } else {
+            return Ok(());
+        };
+        Err(HttpError::new(
+            StatusCode::GONE,
+            format!(
+                "{text}: for large content, run your own IPFS node (https://docs.ipfs.tech/install/)"
+            ),
+        )
+        .with_header(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=604800, stale-while-revalidate=2678400"),
+        ))
     }
 
     /// Checks what holds for every request, picks the origin by Host, then the handler.
@@ -320,6 +383,12 @@ impl Gateway {
                 StatusCode::URI_TOO_LONG,
                 format!("request target is longer than {MAX_URI_BYTES} bytes"),
             ));
+        }
+        let host = host::request_host(request.uri(), request.headers());
+        if self.trustless_hosts.contains(host) {
+            // A path gateway for verifiable responses only: no DNSLink, no subdomains.
+            trustless::check(request.method(), request.uri(), request.headers())?;
+            return self.route(request).await;
         }
         if !matches!(
             *request.method(),
@@ -531,6 +600,25 @@ fn retrieval_timed_out(limit: Duration) -> HttpError {
     )
 }
 
+/// 504 when a read has not started within the maximum request duration (boxo answers the
+/// expired request context with 504 too).
+fn request_too_long(limit: Duration) -> HttpError {
+    HttpError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        format!(
+            "Unable to serve the request within the maximum request duration ({} s)",
+            limit.as_secs_f64()
+        ),
+    )
+}
+
+/// The operator's size limits ([`GatewayLimits`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct SizeLimits {
+    deserialized: Option<u64>,
+    dag: Option<u64>,
+}
+
 /// 429 with `Retry-After` and `Cache-Control: no-store` (a cache must not keep it).
 fn too_many_requests() -> HttpError {
     HttpError::new(
@@ -647,6 +735,125 @@ mod tests {
         assert_eq!(total, 1026);
         assert!(started.elapsed() > LIMIT * 3);
         releases.await.unwrap();
+    }
+
+    /// A gateway with `limits` over a source whose `gated` blocks wait for permits.
+    fn gateway_over(
+        gated: Vec<cid::Cid>,
+        limits: GatewayLimits,
+    ) -> (Gateway, Arc<Semaphore>, tempfile::TempDir) {
+        let (dir, store) = store_with(&["trustless_gateway_car/subdir-with-mixed-block-files.car"]);
+        let gated = GatedSource::new(Arc::clone(&store), gated);
+        let gate = gated.gate();
+        let pins = Arc::new(Pinset::open(dir.path()).unwrap());
+        let pubsub = Arc::new(crate::services::pubsub::LocalBus::new("12D3KooWTest"));
+        let options = GatewayOptions {
+            limits,
+            ..Default::default()
+        };
+        let gateway =
+            Gateway::new(store, pins, pubsub, options).with_source(Arc::new(gated) as SharedSource);
+        (gateway, gate, dir)
+    }
+
+    fn multiblock_leaves() -> Vec<cid::Cid> {
+        let (_dir, store) =
+            store_with(&["trustless_gateway_car/subdir-with-mixed-block-files.car"]);
+        let block = store.get(&MULTIBLOCK.parse().unwrap()).unwrap().unwrap();
+        crate::ipld::dagpb::decode(&block)
+            .unwrap()
+            .links
+            .iter()
+            .map(|link| link.cid)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_body_still_streaming_at_the_maximum_request_duration_is_cut() {
+        let limits = GatewayLimits {
+            max_request_duration: Some(LIMIT),
+            ..Default::default()
+        };
+        let (gateway, gate, _dir) = gateway_over(multiblock_leaves(), limits);
+        let started = Instant::now();
+        let response = gateway
+            .respond(get(&format!("/ipfs/{MULTIBLOCK}?filename=m.txt")))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        // Blocks keep coming, each well within any stall limit, but the whole takes longer
+        // than the request may.
+        let releases = tokio::spawn(async move {
+            for _ in 0..5 {
+                gate.add_permits(1);
+                tokio::time::sleep(LIMIT / 3).await;
+            }
+        });
+        let mut total = 0;
+        let error = loop {
+            match body.frame().await {
+                Some(Ok(frame)) => total += frame.into_data().unwrap().len(),
+                Some(Err(error)) => break error,
+                None => panic!("the body ended whole ({total} bytes) past the deadline"),
+            }
+        };
+        assert!(total < 1026, "{total}");
+        assert!(started.elapsed() >= LIMIT);
+        assert!(started.elapsed() < LIMIT * 3);
+        assert!(
+            error.to_string().contains("maximum request duration"),
+            "{error}"
+        );
+        releases.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_read_not_started_by_the_maximum_request_duration_is_a_504() {
+        let limits = GatewayLimits {
+            max_request_duration: Some(LIMIT),
+            ..Default::default()
+        };
+        let (gateway, _gate, _dir) = gateway_over(multiblock_leaves(), limits);
+        let started = Instant::now();
+        // Without a name the type is sniffed from the first leaf, which never comes.
+        let response = gateway.respond(get(&format!("/ipfs/{MULTIBLOCK}"))).await;
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(started.elapsed() < LIMIT * 3);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            String::from_utf8_lossy(&body).contains("maximum request duration"),
+            "{body:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_empty_identity_probe_needs_no_block_source() {
+        // The source could never give the empty block: the probe is answered without it.
+        let empty: cid::Cid = "bafkqaaa".parse().unwrap();
+        let limits = GatewayLimits {
+            retrieval_timeout: Some(LIMIT),
+            ..Default::default()
+        };
+        let (gateway, _gate, _dir) = gateway_over(vec![empty], limits);
+        for method in [Method::GET, Method::HEAD] {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/ipfs/bafkqaaa?format=raw")
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap();
+            let response = gateway.respond(request).await;
+            assert_eq!(response.status(), StatusCode::OK, "{method}");
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "application/vnd.ipld.raw"
+            );
+            assert_eq!(response.headers()[header::CONTENT_LENGTH], "0");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert!(body.is_empty());
+        }
+        // Anything else about that CID still goes to the source (and times out here).
+        let response = gateway.respond(get("/ipfs/bafkqaaa")).await;
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     }
 
     #[tokio::test]
