@@ -234,6 +234,35 @@ fn not_modified_responses_carry_the_etag_and_cache_control_of_the_200() {
         &[("If-Modified-Since", &later)],
     );
     assert_eq!(r.status, 200, "{r:?}");
+
+    // Kubo (boxo 0.43) answers the same.
+    let Some(kubo) = Kubo::init() else {
+        return;
+    };
+    let added = kubo.run(&[
+        "add",
+        "-Q",
+        "--cid-version=1",
+        "--preserve-mtime",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(String::from_utf8(added).unwrap().trim(), dated);
+    let daemon = kubo.daemon();
+    for headers in [
+        [("If-Modified-Since", modified.as_str())],
+        [("If-None-Match", etag.as_str())],
+    ] {
+        let ours = server.request("GET", &path, &headers);
+        let theirs = daemon.gateway_get(&path, &headers);
+        assert_eq!(theirs.status, 304, "Kubo: {theirs:?}");
+        for name in ["etag", "cache-control"] {
+            assert_eq!(
+                theirs.header(name),
+                ours.header(name),
+                "{name}: {headers:?}"
+            );
+        }
+    }
 }
 
 #[test]
