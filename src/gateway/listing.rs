@@ -168,11 +168,9 @@ pub fn html(
         }
         let name = entry.name();
         let dir = is_dir.get(i).copied().unwrap_or(false);
-        let mut href = escape_path(&join_clean(&decoded_url, name)).into_owned();
-        if dir {
-            // The folder's own URL, so no redirect is needed to list it.
-            href.push('/');
-        }
+        // As Kubo links entries, folders too (no trailing `/`: the conformance suite expects
+        // `<a href="/ipfs">ipfs</a>`); the folder then redirects to its listing.
+        let href = escape_path(&join_clean(&decoded_url, name)).into_owned();
         let cid = to_v1_string(&entry.cid);
         let size = entry.tsize.map(human_bytes).unwrap_or_default();
         let cid_link = if page.dnslink {
@@ -400,7 +398,7 @@ mod tests {
         assert!(docs.starts_with("<tr class=\"dir\">"), "{docs}");
         assert!(docs.contains("aria-label=\"folder\""), "{docs}");
         assert!(
-            docs.contains(r#"<a href="/ipfs/bafy/docs/">docs</a><span class="slash">/</span>"#),
+            docs.contains(r#"<a href="/ipfs/bafy/docs">docs</a><span class="slash">/</span>"#),
             "{docs}"
         );
         let file = row("a.txt");
