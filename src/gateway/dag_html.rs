@@ -392,7 +392,7 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert!(indent_json(&deep)
             .lines()
-            .all(|l| l.len() <= 2 * MAX_INDENT + 1));
+            .all(|l| l.len() <= 2 * MAX_INDENT + 2));
     }
 
     #[test]
