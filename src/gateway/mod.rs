@@ -40,10 +40,11 @@ use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
 use crate::http::access_log::AccessLog;
+use crate::http::error::Looked;
 use crate::http::health::Health;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
-use crate::http::{cors, Body, HttpError, Response};
+use crate::http::{compress, cors, Body, HttpError, Response};
 use crate::services::denylist::Denylist;
 use crate::services::names::NameService;
 use crate::services::pinning::Pinning;
@@ -301,14 +302,14 @@ impl Gateway {
         if let Some(response) = self.probe(&request) {
             return response;
         }
-        let html = prefers_html(&request);
+        let client = Client::of(&request);
         let method = request.method().clone();
         let event_stream = request.uri().path().starts_with("/pubsub");
         let slot = match &self.slots {
             Some(slots) if method != Method::OPTIONS && !event_stream => {
                 match Arc::clone(slots).try_acquire_owned() {
                     Ok(slot) => Some(slot),
-                    Err(_) => return self.finish(&method, Err(too_many_requests()), html, None),
+                    Err(_) => return self.finish(&method, Err(too_many_requests()), &client, None),
                 }
             }
             _ => None,
@@ -322,7 +323,7 @@ impl Gateway {
         let first = match (stall, total) {
             (None, None) => {
                 let outcome = self.serve(request).await;
-                return self.finish(&method, outcome, html, slot);
+                return self.finish(&method, outcome, &client, slot);
             }
             (Some(stall), Some(total)) => stall.min(total),
             (Some(limit), None) | (None, Some(limit)) => limit,
@@ -335,7 +336,7 @@ impl Gateway {
         };
         // Only what was served is cut: an error's text is at hand, and is the answer.
         let served = outcome.is_ok();
-        let mut response = self.finish(&method, outcome, html, slot);
+        let mut response = self.finish(&method, outcome, &client, slot);
         if let Some(limit) = stall {
             response.body_mut().cut_after_stall(limit);
         }
@@ -503,20 +504,28 @@ impl Gateway {
         }
     }
 
-    /// What every response gets, whatever answered it: the error rendered (HTML for
-    /// browsers), no body for `HEAD` (headers, `Content-Length` included, stay as for GET),
-    /// the concurrency slot held until the body is sent, and CORS headers.
+    /// What every response gets, whatever answered it: the error rendered (an HTML page
+    /// for browsers), generated pages compressed as the client accepts (file bytes never
+    /// are), no body for `HEAD` (headers, `Content-Length` included, stay as for GET), the
+    /// concurrency slot held until the body is sent, and CORS headers.
     fn finish(
         &self,
         method: &Method,
         outcome: Result<Response, HttpError>,
-        html: bool,
+        client: &Client,
         slot: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Response {
         let mut response = match outcome {
             Ok(response) => response,
-            Err(error) => error.into_response(html),
+            Err(error) => match &client.page {
+                Some(uri) => error.into_page(Some(&Looked {
+                    path: uri.path(),
+                    query: uri.query(),
+                })),
+                None => error.into_response(false),
+            },
         };
+        compress::apply(&mut response, client.accept_encoding.as_ref());
         if method == Method::HEAD {
             *response.body_mut() = Body::empty();
         }
@@ -633,6 +642,24 @@ fn preflight() -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     response
+}
+
+/// What [`Gateway::finish`] needs of the request once its handler has taken it.
+struct Client {
+    /// The request's URI when the client's Accept asks for HTML (a browser): its error page
+    /// names the path and links around it.
+    page: Option<http::Uri>,
+    /// The client's `Accept-Encoding`, for generated pages.
+    accept_encoding: Option<HeaderValue>,
+}
+
+impl Client {
+    fn of<B>(request: &Request<B>) -> Self {
+        Client {
+            page: prefers_html(request).then(|| request.uri().clone()),
+            accept_encoding: request.headers().get(header::ACCEPT_ENCODING).cloned(),
+        }
+    }
 }
 
 /// Whether the client's Accept header asks for HTML (browsers), for error bodies.

@@ -31,7 +31,7 @@ use super::{listing, Gateway, ListingDefault};
 use crate::http::body::Segment;
 use crate::http::header_text::HeaderText;
 use crate::http::range::{self, RangePlan, RangeRequest};
-use crate::http::{conditional, content_type, Body, HttpError, Response};
+use crate::http::{compress, conditional, content_type, Body, HttpError, Response};
 use crate::ipld::cid::{codec, v1_text};
 use crate::ipld::dag_scope::{DagScope, EntityBytes};
 use crate::services::file::FileStream;
@@ -632,12 +632,15 @@ pub(super) async fn serve_directory(
             dir_cid: dir_cid.as_str(),
             dag_size: dir::dag_size(&node, &entries),
         };
-        ("text/html", listing::html(&page, &entries)?)
+        let kinds = listing::kinds(&*gw.blocks, &entries).await;
+        ("text/html", listing::html(&page, &entries, &kinds)?)
     };
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     text.set_u64(header::CONTENT_LENGTH, body.len() as u64);
     text.apply(&mut headers);
-    Ok(with_status(StatusCode::OK, headers, Body::full(body)))
+    let mut response = with_status(StatusCode::OK, headers, Body::full(body));
+    compress::mark(&mut response);
+    Ok(response)
 }
 
 /// JSON when Accept names application/json, HTML when it names anything else (the Agregore

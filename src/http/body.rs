@@ -178,6 +178,25 @@ impl Body {
         };
     }
 
+    /// The body's bytes when it is one in-memory buffer (a page cairn generated), for
+    /// re-encoding it whole; `None` for files, streams and multi-part bodies.
+    pub fn buffer(&self) -> Option<&Bytes> {
+        match &self.kind {
+            Kind::One(Segment::Bytes(bytes)) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Replaces the body's bytes, keeping its slot and stall guard.
+    pub fn replace_buffer(&mut self, bytes: Bytes) {
+        self.remaining = bytes.len() as u64;
+        self.kind = if bytes.is_empty() {
+            Kind::Empty
+        } else {
+            Kind::One(Segment::Bytes(bytes))
+        };
+    }
+
     /// Exact number of bytes the body will produce.
     pub fn len(&self) -> u64 {
         self.remaining

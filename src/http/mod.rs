@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod compress;
 pub mod conditional;
 pub mod content_type;
 pub mod cors;
@@ -14,6 +15,7 @@ pub mod header_text;
 pub mod health;
 pub mod lines;
 pub mod multipart;
+pub mod page;
 pub mod range;
 pub mod router;
 pub mod server;
