@@ -308,9 +308,9 @@ fn memory_mib(pid: u32, field: &str) -> f64 {
 }
 
 /// Not a check: measures what a wantlist flooder costs cairn. For `CAIRN_FLOOD_SECONDS`
-/// (default 20) a peer floods full 16k-entry wantlists, redialing at once whenever cut off;
-/// prints cairn's CPU use and memory. `CAIRN_FLOOD_BIN` runs another build of cairn (e.g. one
-/// without the budget) in its place.
+/// (default 20) a peer floods full 16k-entry wantlists, redialing at once whenever cut off
+/// (unless `CAIRN_FLOOD_RECONNECT=0`); prints cairn's CPU use and memory. `CAIRN_FLOOD_BIN`
+/// runs another build of cairn (e.g. one without the budget) in its place.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, run by hand"]
 async fn measure_a_wantlist_flood() {
@@ -322,6 +322,7 @@ async fn measure_a_wantlist_flood() {
         .unwrap_or(20);
     let shell = std::env::var("CAIRN_FLOOD_BIN")
         .ok()
+        .filter(|bin| !bin.is_empty())
         .map(|_| "exec \"$CAIRN_FLOOD_BIN\" \"$@\"".to_owned());
     let (server, cairn, target) = tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().unwrap();
@@ -353,8 +354,14 @@ async fn measure_a_wantlist_flood() {
     let flooder = RawPeer::start().await;
     let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
     let deadline = t0 + Duration::from_secs(seconds);
+    let reconnect = std::env::var("CAIRN_FLOOD_RECONNECT").map_or(true, |v| v != "0");
     let (mut sent, mut connections, mut peak_rss) = (0u64, 0u64, idle_rss);
     while Instant::now() < deadline {
+        if connections > 0 && !reconnect {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            peak_rss = peak_rss.max(memory_mib(pid, "VmRSS"));
+            continue;
+        }
         if flooder.node.dial(target.clone()).await.is_err() {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;

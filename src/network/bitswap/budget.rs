@@ -167,6 +167,12 @@ impl<K: Eq + Hash + Clone> Budgets<K> {
         self.len() == 0
     }
 
+    /// Whether `peer` owes units at `now` (it overdrew and has not paid back): its streams
+    /// need not even be read. Asking charges nothing.
+    pub fn in_debt(&self, peer: &K, now: Instant) -> bool {
+        !self.debt_clears_in(peer, now).is_zero()
+    }
+
     /// How long until `peer`, now in debt, is within its budget again (zero if it is).
     pub fn debt_clears_in(&self, peer: &K, now: Instant) -> Duration {
         let mut buckets = self.lock();
@@ -267,10 +273,13 @@ mod tests {
             budgets.debt_clears_in(&"flood", t0),
             Duration::from_secs(10)
         );
+        assert!(budgets.in_debt(&"flood", t0) && !budgets.in_debt(&"good", t0));
+        assert!(!budgets.in_debt(&"stranger", t0));
         // Reconnecting soon after: the first message is refused.
         assert!(!budgets.charge(&"flood", 1, t0 + Duration::from_secs(1)));
         budgets.release(&"flood", t0 + Duration::from_secs(1));
         // Once refilled, both are forgotten at the next release.
+        assert!(!budgets.in_debt(&"flood", t0 + Duration::from_secs(60)));
         budgets.release(&"other", t0 + Duration::from_secs(60));
         assert!(budgets.is_empty());
     }

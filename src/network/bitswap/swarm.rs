@@ -154,6 +154,15 @@ async fn run(
                 protocol,
                 stream,
             } => {
+                if budgets.in_debt(&peer, Instant::now()) {
+                    // Back before its debt is paid: nothing of it is read (a flooder coming
+                    // back at once costs a handshake, not a decoded 16k-entry message).
+                    tracing::debug!(%peer, "bitswap: disconnecting a peer still over its budget");
+                    drop(stream);
+                    let node = node.clone();
+                    tokio::spawn(async move { node.disconnect(peer).await });
+                    continue;
+                }
                 let Some(counted) = StreamCount::enter(&open_streams, peer) else {
                     tracing::info!(%peer, "bitswap: disconnecting a peer that opened more than {MAX_INBOUND_STREAMS_PER_PEER} streams at once");
                     drop(stream);
