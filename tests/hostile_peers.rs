@@ -195,12 +195,13 @@ async fn a_wantlist_flooder_is_cut_off_while_a_good_peer_is_served() {
     );
 
     // Reconnecting at once buys nothing: its debt (a full bucket, 4 s of refill) is still
-    // owed, and one more want is refused.
+    // owed, so the stream it opens is not even read (opening may fail: cairn hangs up first).
     assert_eq!(flooder.node.dial(target.clone()).await.unwrap(), cairn);
-    let (again, _) = flooder.opener.open(cairn).await.unwrap();
-    let mut again = again.compat();
-    let one = wants(vec![Entry::want_block(root, 1, true)]);
-    let _ = write_message(&mut again, &one, Protocol::V120).await;
+    if let Ok((again, _)) = flooder.opener.open(cairn).await {
+        let mut again = again.compat();
+        let one = wants(vec![Entry::want_block(root, 1, true)]);
+        let _ = write_message(&mut again, &one, Protocol::V120).await;
+    }
     assert!(
         flooder.disconnected(cairn, Duration::from_secs(10)).await,
         "the flooder came back and was let in"
