@@ -15,6 +15,9 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     if let Some((first, last)) = range.resolve(len) {
-        assert!(first <= last && last < len, "{range:?} over {len}: {first}..={last}");
+        assert!(
+            first <= last && last < len,
+            "{range:?} over {len}: {first}..={last}"
+        );
     }
 });
