@@ -14,11 +14,7 @@ fuzz_target!(|input: &[u8]| {
     let Some((&selector, rest)) = input.split_first() else {
         return;
     };
-    let codec = if selector & 1 == 0 {
-        DAG_CBOR
-    } else {
-        DAG_JSON
-    };
+    let codec = if selector & 1 == 0 { DAG_CBOR } else { DAG_JSON };
     // Path segments (separated by '/'), a 0xff byte, then the block.
     let (path, block) = match rest.iter().position(|&b| b == 0xff) {
         Some(at) => (&rest[..at], &rest[at + 1..]),
@@ -39,10 +35,6 @@ fuzz_target!(|input: &[u8]| {
         // Strings are cut at the limit and containers checked before each item, but the
         // closing lines of a nest opened below the limit still follow it: at most about as
         // long again, plus a line of indentation (64 levels) and a cut escape sequence.
-        assert!(
-            text.len() <= 2 * limit + 512,
-            "{} over a limit of {limit}",
-            text.len()
-        );
+        assert!(text.len() <= 2 * limit + 512, "{} over a limit of {limit}", text.len());
     }
 });

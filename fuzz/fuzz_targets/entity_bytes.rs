@@ -15,9 +15,6 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     if let Some((first, last)) = range.resolve(len) {
-        assert!(
-            first <= last && last < len,
-            "{range:?} over {len}: {first}..={last}"
-        );
+        assert!(first <= last && last < len, "{range:?} over {len}: {first}..={last}");
     }
 });

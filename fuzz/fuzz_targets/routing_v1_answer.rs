@@ -10,10 +10,7 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(records) = parse_answer(data, ndjson, "Providers", 8) {
             assert!(records.len() <= 8);
             for record in records {
-                assert!(
-                    record.peer_id.parse::<cairn::network::PeerId>().is_ok(),
-                    "{record:?}"
-                );
+                assert!(record.peer_id.parse::<cairn::network::PeerId>().is_ok(), "{record:?}");
                 assert!(record.addrs.iter().all(|a| a.starts_with('/')));
             }
         }
