@@ -1262,7 +1262,6 @@ fn names_travel_through_a_kubo_routing_v1_endpoint() {
 
 #[test]
 fn bitswap_peers_that_break_the_protocol_are_disconnected() {
-    use cairn::network::bitswap::transport::Event;
     use futures_util::AsyncWriteExt;
 
     let server = start_cairn(&["--swarm", LOOPBACK_TCP, "--cluster-api", "off"]);
@@ -1270,30 +1269,8 @@ fn bitswap_peers_that_break_the_protocol_are_disconnected() {
     let target: cairn::network::Multiaddr = swarm_addr(&server, "/tcp/").parse().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let config = cairn::network::NetworkConfig {
-            listen: vec![LOOPBACK_TCP.parse().unwrap()],
-            dht: cairn::network::DhtMode::Client,
-            ..Default::default()
-        };
-        let key = libp2p::identity::Keypair::generate_ed25519();
-        let node = cairn::network::start(key, config).await.unwrap();
-        let mut events = node.take_bitswap_events().unwrap();
-        let opener = node.bitswap_opener();
-        // Whether cairn closed the connection within `limit`.
-        async fn closed(
-            events: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
-            cairn: cairn::network::PeerId,
-            limit: Duration,
-        ) -> bool {
-            let closing = async {
-                while let Some(event) = events.recv().await {
-                    if matches!(event, Event::Disconnected(peer) if peer == cairn) {
-                        return;
-                    }
-                }
-            };
-            tokio::time::timeout(limit, closing).await.is_ok()
-        }
+        let mut peer = support::raw_peer::RawPeer::start().await;
+        let (node, opener) = (peer.node.clone(), peer.opener.clone());
 
         // Well-behaved: a few streams, each an empty message. The connection stays.
         assert_eq!(node.dial(target.clone()).await.unwrap(), cairn);
@@ -1305,7 +1282,7 @@ fn bitswap_peers_that_break_the_protocol_are_disconnected() {
             kept.push(stream);
         }
         assert!(
-            !closed(&mut events, cairn, Duration::from_secs(1)).await,
+            !peer.disconnected(cairn, Duration::from_secs(1)).await,
             "a good peer was dropped"
         );
         drop(kept);
@@ -1318,7 +1295,7 @@ fn bitswap_peers_that_break_the_protocol_are_disconnected() {
             .unwrap();
         stream.flush().await.unwrap();
         assert!(
-            closed(&mut events, cairn, Duration::from_secs(10)).await,
+            peer.disconnected(cairn, Duration::from_secs(10)).await,
             "still connected after garbage"
         );
 
@@ -1327,7 +1304,7 @@ fn bitswap_peers_that_break_the_protocol_are_disconnected() {
         let opens = (0..100).map(|_| opener.open(cairn));
         let streams = futures_util::future::join_all(opens).await;
         assert!(
-            closed(&mut events, cairn, Duration::from_secs(10)).await,
+            peer.disconnected(cairn, Duration::from_secs(10)).await,
             "still connected after a stream flood"
         );
         drop(streams);

@@ -7,6 +7,7 @@
 pub mod dag;
 pub mod dns;
 pub mod peer;
+pub mod raw_peer;
 pub mod sse;
 
 pub use peer::peer;
