@@ -40,6 +40,7 @@ use tokio::sync::Semaphore;
 
 use crate::http::access_log::AccessLog;
 use crate::http::health::Health;
+use crate::http::metrics::GatewayMetrics;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{cors, Body, HttpError, Response};
@@ -133,6 +134,8 @@ pub struct Gateway {
     health: Option<Arc<Health>>,
     /// Where each request gets its line (absent: no access log).
     access_log: Option<Arc<AccessLog>>,
+    /// Where each request is counted (absent: metrics off).
+    metrics: Option<Arc<GatewayMetrics>>,
     body_timeout: Option<Duration>,
     uploads: crate::http::upload::UploadSlots,
     /// Who may write (see [`access`]).
@@ -176,7 +179,14 @@ impl Gateway {
             denylist: Denylist::empty(),
             health: None,
             access_log: None,
+            metrics: None,
         }
+    }
+
+    /// Counts every request (probes apart) in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Answers the liveness and readiness probes (`/healthz`, `/readyz`) from `health`.
@@ -271,12 +281,27 @@ impl Gateway {
     }
 
     /// The one path every request takes: admission (the concurrency cap), `Gateway::serve`
-    /// under the retrieval timeout, then `Gateway::finish`. Used by the server for every
-    /// connection and, with any body type, by benches.
+    /// under the retrieval timeout, then `Gateway::finish`, counted in the metrics if on.
+    /// Used by the server for every connection and, with any body type, by benches.
     pub async fn respond<B: RequestBody>(&self, request: Request<B>) -> Response {
         if let Some(response) = self.probe(&request) {
             return response;
         }
+        // Counted from here until the response's body is dropped (probes are not counted:
+        // balancers send them all the time).
+        let observed = self.metrics.as_ref().map(|metrics| metrics.start());
+        let method = request.method().clone();
+        let (mut response, timed_out) = self.admit_and_serve(request).await;
+        if let Some(mut observed) = observed {
+            observed.answered(&method, response.status(), response.headers(), timed_out);
+            response.body_mut().observe(observed);
+        }
+        response
+    }
+
+    /// Admission, `Gateway::serve` under the retrieval timeout, then `Gateway::finish`; also
+    /// whether the retrieval timeout answered (504).
+    async fn admit_and_serve<B: RequestBody>(&self, request: Request<B>) -> (Response, bool) {
         let html = prefers_html(&request);
         let method = request.method().clone();
         let event_stream = request.uri().path().starts_with("/pubsub");
@@ -284,7 +309,10 @@ impl Gateway {
             Some(slots) if method != Method::OPTIONS && !event_stream => {
                 match Arc::clone(slots).try_acquire_owned() {
                     Ok(slot) => Some(slot),
-                    Err(_) => return self.finish(&method, Err(too_many_requests()), html, None),
+                    Err(_) => {
+                        let refused = self.finish(&method, Err(too_many_requests()), html, None);
+                        return (refused, false);
+                    }
                 }
             }
             _ => None,
@@ -294,17 +322,18 @@ impl Gateway {
             // The timeout bounds the wait for the response to start (504) and, once it has,
             // each wait of its body for the next block (the stream is cut).
             Some(limit) if read => {
-                let outcome = match tokio::time::timeout(limit, self.serve(request)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) => Err(retrieval_timed_out(limit)),
-                };
+                let (outcome, timed_out) =
+                    match tokio::time::timeout(limit, self.serve(request)).await {
+                        Ok(outcome) => (outcome, false),
+                        Err(_) => (Err(retrieval_timed_out(limit)), true),
+                    };
                 let mut response = self.finish(&method, outcome, html, slot);
                 response.body_mut().cut_after_stall(limit);
-                response
+                (response, timed_out)
             }
             _ => {
                 let outcome = self.serve(request).await;
-                self.finish(&method, outcome, html, slot)
+                (self.finish(&method, outcome, html, slot), false)
             }
         }
     }
