@@ -231,6 +231,11 @@ fn the_exposition_passes_promtool() {
     let text = scrape_until(metrics, |text| {
         sample(text, "ipfs_http_gw_get_duration_seconds_count") == Some(5.0)
     });
+    promtool_check(&promtool, &text);
+}
+
+/// Runs `promtool check metrics` on `text`: it must exit 0 and report nothing.
+fn promtool_check(promtool: &std::path::Path, text: &str) {
     let mut child = std::process::Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
@@ -308,4 +313,59 @@ fn metrics_off_binds_nothing() {
     assert_eq!(listening_sockets(on.pid()), 2);
     let metrics = on.metrics.unwrap();
     assert_eq!(scrape(metrics).status, 200);
+}
+
+#[test]
+fn blocks_fetched_over_bitswap_are_counted_on_both_nodes() {
+    const LOOPBACK_TCP: &str = "/ip4/127.0.0.1/tcp/0";
+    let holder = Server::start_in(
+        data(),
+        &["--swarm", LOOPBACK_TCP, "--metrics", "127.0.0.1:0"],
+    );
+    let peer = holder.swarm[0].clone();
+    let fetcher = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--swarm",
+            LOOPBACK_TCP,
+            "--peer",
+            &peer,
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    let connected = scrape_until(fetcher.metrics.unwrap(), |text| {
+        sample(text, "cairn_p2p_connected_peers") == Some(1.0)
+    });
+    assert_eq!(
+        value(&connected, "cairn_p2p_connected_peers"),
+        1.0,
+        "{connected}"
+    );
+    let r = fetcher.get(&format!("/ipfs/{DIR_WITH_FILES}/hello.txt"));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, b"hello world\n");
+
+    // The directory block and the file's: fetched by one, sent by the other.
+    let fetched = scrape_until(fetcher.metrics.unwrap(), |text| {
+        sample(text, "ipfs_http_gw_get_duration_seconds_count") == Some(1.0)
+    });
+    let received = value(&fetched, "ipfs_bitswap_blocks_received_total");
+    assert!(received >= 2.0, "{fetched}");
+    assert!(value(&fetched, "ipfs_bitswap_data_received_bytes_total") >= 12.0);
+    assert!(value(&fetched, "cairn_retrieval_blocks_total{source=\"bitswap\"}") >= 2.0);
+    let sent = scrape_until(holder.metrics.unwrap(), |text| {
+        sample(text, "ipfs_bitswap_blocks_sent_total").is_some_and(|n| n >= received)
+    });
+    assert!(
+        value(&sent, "ipfs_bitswap_blocks_sent_total") >= received,
+        "{sent}"
+    );
+    assert!(value(&sent, "ipfs_bitswap_data_sent_bytes_total") >= 12.0);
+    assert_eq!(value(&sent, "cairn_p2p_connected_peers"), 1.0);
+    // Online, with the node's families too, the exposition still passes promtool.
+    if let Some(promtool) = support::peer("promtool") {
+        promtool_check(&promtool, &sent);
+        promtool_check(&promtool, &fetched);
+    }
 }
