@@ -679,6 +679,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn retrieval_timeouts_are_counted_as_boxo_counts_them() {
+        let (gateway, gate, _dir) = gateway_over_gated_leaves();
+        let metrics = Arc::new(GatewayMetrics::default());
+        let gateway = gateway.with_metrics(Arc::clone(&metrics));
+        // A response that cannot start: a 504, not truncated.
+        let response = gateway.respond(get(&format!("/ipfs/{MULTIBLOCK}"))).await;
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        drop(response);
+        assert_eq!(metrics.retrieval_timeouts(504, false), 1);
+        assert_eq!(metrics.responses(504), 1);
+        // A body cut after a stall: its 200 is counted, and a truncated timeout with it.
+        let response = gateway
+            .respond(get(&format!("/ipfs/{MULTIBLOCK}?filename=m.txt")))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        gate.add_permits(1);
+        body.frame().await.unwrap().unwrap();
+        body.frame().await.unwrap().unwrap_err();
+        assert_eq!(metrics.retrieval_timeouts(200, true), 0);
+        drop(body);
+        assert_eq!(metrics.retrieval_timeouts(200, true), 1);
+        assert_eq!(metrics.retrieval_timeouts(504, false), 1);
+        assert_eq!(metrics.responses(200), 1);
+    }
+
+    #[tokio::test]
     async fn a_response_that_cannot_start_in_time_is_a_504() {
         let (gateway, _gate, _dir) = gateway_over_gated_leaves();
         // Without a name the type is sniffed from the first leaf, which never comes.

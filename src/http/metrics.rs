@@ -265,6 +265,16 @@ impl GatewayMetrics {
         status_index(status).map_or(0, |i| self.responses[i].get())
     }
 
+    /// Retrieval timeouts so far: 504s (`truncated` false), or bodies that started with
+    /// `status` and were cut (`truncated` true).
+    pub fn retrieval_timeouts(&self, status: u16, truncated: bool) -> u64 {
+        match (truncated, status_index(status)) {
+            (false, _) if status == 504 => self.timeouts.get(),
+            (true, Some(i)) => self.truncated[i].get(),
+            _ => 0,
+        }
+    }
+
     /// Writes the gateway's families.
     pub fn write(&self, out: &mut Exposition) {
         out.family(
