@@ -140,8 +140,10 @@ pub struct CarIngested {
 /// dropped without either (the request went away mid-body) is abandoned as by `abort`: what
 /// came of the body so far is not committed as if it were all of it.
 pub struct Ingest<T> {
-    tx: mpsc::Sender<Bytes>,
+    // Fields drop in order: the abandon flag must be set before the channel closes, or the
+    // worker could take the close for the end of the body and commit it.
     aborted: AbandonOnDrop,
+    tx: mpsc::Sender<Bytes>,
     worker: tokio::task::JoinHandle<Result<T>>,
 }
 
@@ -176,8 +178,8 @@ impl<T: Send + 'static> Ingest<T> {
         };
         let worker = tokio::task::spawn_blocking(move || work(&mut chunks));
         Ingest {
-            tx,
             aborted: AbandonOnDrop(Some(aborted)),
+            tx,
             worker,
         }
     }
