@@ -96,6 +96,8 @@ fn main() {
             retrieval_timeout: Some(std::time::Duration::from_secs(30)),
             max_range_file_size: None,
             body_timeout: Some(std::time::Duration::from_secs(30)),
+            max_request_duration: Some(std::time::Duration::from_secs(3600)),
+            ..Default::default()
         },
         ..Default::default()
     };

@@ -155,6 +155,24 @@ struct ServeArgs {
     /// Refuse Range requests on files larger than BYTES with 501 (unlimited if not given)
     #[arg(long, value_name = "BYTES")]
     max_range_file_size: Option<u64>,
+    /// Longest a read may take in all, from its arrival to the last byte of its response
+    /// (e.g. 1h, 10m; 0: none); past it, 504 if the response has not started, else it is cut
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_timeout)]
+    max_request_duration: Duration,
+    /// Refuse deserialized responses (files, directories, JSON/CBOR as the web sees them)
+    /// for content larger than BYTES with 410; raw blocks, CARs and TARs are not concerned
+    /// (unlimited if not given)
+    #[arg(long, value_name = "BYTES")]
+    max_deserialized_response_size: Option<u64>,
+    /// Refuse responses of any format, raw blocks, CARs and TARs included, for UnixFS files
+    /// and directories (or blocks) larger than BYTES with 410 (unlimited if not given)
+    #[arg(long, value_name = "BYTES")]
+    max_unixfs_dag_response_size: Option<u64>,
+    /// Serve HOST as a trustless gateway only (repeatable): raw blocks (?format=raw), CARs
+    /// (?format=car) and IPNS records (?format=ipns-record), or the matching Accept types;
+    /// anything else gets 406. No DNSLink or subdomain gateway on it
+    #[arg(long = "trustless-only-host", value_name = "HOST")]
+    trustless_hosts: Vec<String>,
     /// A trustless gateway (http:// or https://) asked for blocks this node does not have
     /// (repeatable; requests are spread across them, a failing one is skipped). Redirects
     /// are never followed
@@ -376,6 +394,10 @@ fn main() -> ExitCode {
                 max_concurrent_requests,
                 retrieval_timeout,
                 max_range_file_size,
+                max_request_duration,
+                max_deserialized_response_size,
+                max_unixfs_dag_response_size,
+                trustless_hosts,
                 remote_backends,
                 remote_backend_mode,
                 routing_v1,
@@ -430,6 +452,7 @@ fn main() -> ExitCode {
                     cluster_auth,
                     names,
                     subdomain_hosts,
+                    trustless_hosts,
                     listing_without_accept,
                     gateway_limits: GatewayLimits {
                         max_concurrent_requests: (max_concurrent_requests > 0)
@@ -438,6 +461,10 @@ fn main() -> ExitCode {
                             .then_some(retrieval_timeout),
                         max_range_file_size,
                         body_timeout: Some(body_timeout),
+                        max_request_duration: (!max_request_duration.is_zero())
+                            .then_some(max_request_duration),
+                        max_deserialized_response_size,
+                        max_unixfs_dag_response_size,
                     },
                     remote_backends,
                     remote_backend_mode,

@@ -272,6 +272,9 @@ fn the_trustless_gateway_serves_the_record_itself() {
         &[("If-None-Match", &etag)],
     );
     assert_eq!(r.status, 304);
+    // The 304 renews a cache's copy as the 200 would (boxo#329).
+    assert_eq!(r.header("etag"), Some(etag.as_str()));
+    assert_eq!(r.header("cache-control"), Some("public, max-age=300"));
     let r = server.get(&format!(
         "/ipns/{name}?format=ipns-record&filename=test%D1%82.ipns-record"
     ));

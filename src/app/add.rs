@@ -139,8 +139,13 @@ pub fn add(data: &Path, options: &AddOptions, out: &mut dyn Write) -> Result<Vec
         Some(batch) => batch,
         None => &mut discard,
     };
-    let mut progress =
-        Progress::new(!options.quiet && !options.quieter && io::stderr().is_terminal());
+    // The bar is drawn only for a person at a terminal: scripts (stderr not a terminal) see
+    // exactly the lines below and nothing else.
+    let mut progress = if !options.quiet && !options.quieter && io::stderr().is_terminal() {
+        Progress::new(Some(io::stderr()), input_size(options))
+    } else {
+        Progress::new(None, None)
+    };
     let mut advance = |n: u64| progress.advance(n);
     let local = LocalOptions {
         recursive: options.recursive,
@@ -236,18 +241,62 @@ fn base_name(path: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("{}: name is not UTF-8", path.display()))
 }
 
-/// A one-line byte counter on a terminal's stderr, redrawn at most ten times a second.
-struct Progress {
-    enabled: bool,
+/// The bytes `cairn add` is about to read, for the bar's percentage and ETA (Kubo sizes its
+/// inputs the same way before adding): the files' lengths, walking directories when
+/// `--recursive` (dot files only with `--hidden`; symlinks not followed). `None` when
+/// standard input is read, whose length is unknown.
+fn input_size(options: &AddOptions) -> Option<u64> {
+    fn walk(path: &Path, options: &AddOptions) -> u64 {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return 0;
+        };
+        if meta.is_file() {
+            return meta.len();
+        }
+        if !meta.is_dir() || !options.recursive {
+            return 0;
+        }
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|e| options.hidden || !e.file_name().as_encoded_bytes().starts_with(b"."))
+            .map(|e| walk(&e.path(), options))
+            .fold(0, u64::saturating_add)
+    }
+    if options.paths.is_empty() || options.paths.iter().any(|p| p.as_os_str() == "-") {
+        return None;
+    }
+    Some(
+        options
+            .paths
+            .iter()
+            .map(|p| walk(p, options))
+            .fold(0, u64::saturating_add),
+    )
+}
+
+/// `ipfs add`'s progress bar: one line on a terminal's stderr (bytes done, total, bar,
+/// percent, speed, ETA; see [`progress_line`]), redrawn in place at most ten times a second and
+/// erased when the add is over, so that only the `added` lines stay.
+struct Progress<W: Write> {
+    /// Where the line goes; `None`: nowhere (not a terminal, or quiet).
+    out: Option<W>,
+    total: Option<u64>,
     bytes: u64,
     started: Instant,
     last_drawn: Option<Instant>,
 }
 
-impl Progress {
-    fn new(enabled: bool) -> Self {
+/// Time between two redraws.
+const REDRAW: Duration = Duration::from_millis(100);
+
+impl<W: Write> Progress<W> {
+    fn new(out: Option<W>, total: Option<u64>) -> Self {
         Progress {
-            enabled,
+            out,
+            total,
             bytes: 0,
             started: Instant::now(),
             last_drawn: None,
@@ -256,25 +305,103 @@ impl Progress {
 
     fn advance(&mut self, n: u64) {
         self.bytes += n;
-        if !self.enabled || self.started.elapsed() < Duration::from_millis(500) {
+        let Some(out) = &mut self.out else {
             return;
-        }
-        if self
-            .last_drawn
-            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
+        };
+        if self.last_drawn.is_some_and(|t| t.elapsed() < REDRAW) {
             return;
         }
         self.last_drawn = Some(Instant::now());
-        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-        let mib = self.bytes as f64 / (1 << 20) as f64;
-        eprint!("\r {mib:>10.1} MiB  {:>8.1} MiB/s", mib / secs);
+        let line = progress_line(self.bytes, self.total, self.started.elapsed());
+        // Back to the line's start, the line, then the rest of the previous one erased
+        // (ECMA-48 EL); a failed write to a terminal is not worth failing the add for.
+        let _ = write!(out, "\r{line}\x1b[K");
+        let _ = out.flush();
     }
 
+    /// Erases the line, if one was drawn.
     fn done(&mut self) {
-        if self.enabled && self.last_drawn.is_some() {
-            eprintln!();
+        if let Some(out) = &mut self.out {
+            if self.last_drawn.take().is_some() {
+                let _ = write!(out, "\r\x1b[K");
+                let _ = out.flush();
+            }
         }
+    }
+}
+
+impl<W: Write> Drop for Progress<W> {
+    /// An add that fails midway erases its line too, before the error is printed.
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
+/// The progress line for `done` bytes of `total` (unknown for standard input) after
+/// `elapsed`: `12.50 MiB / 100.00 MiB [=>        ]  12.50% 4.17 MiB/s ETA 21s`, or
+/// `12.50 MiB 4.17 MiB/s` without a total. At most 79 columns, so that it never wraps on an
+/// 80-column terminal (a wrapped line cannot be redrawn in place).
+pub fn progress_line(done: u64, total: Option<u64>, elapsed: Duration) -> String {
+    const BAR: usize = 12;
+    let secs = elapsed.as_secs_f64();
+    let speed = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+    let speed_text = format!("{}/s", human_bytes(speed));
+    let Some(total) = total else {
+        return format!("{} {speed_text}", human_bytes(done as f64));
+    };
+    let done = done.min(total);
+    let fraction = if total == 0 {
+        1.0
+    } else {
+        done as f64 / total as f64
+    };
+    let filled = ((fraction * BAR as f64) as usize).min(BAR);
+    let mut bar = "=".repeat(filled);
+    if filled < BAR {
+        bar.push('>');
+        bar.push_str(&" ".repeat(BAR - filled - 1));
+    }
+    let eta = if done == total {
+        "0s".to_owned()
+    } else if speed > 0.0 {
+        human_duration(((total - done) as f64 / speed).ceil())
+    } else {
+        "--".to_owned()
+    };
+    format!(
+        "{} / {} [{bar}] {:6.2}% {speed_text} ETA {eta}",
+        human_bytes(done as f64),
+        human_bytes(total as f64),
+        fraction * 100.0
+    )
+}
+
+/// Bytes in binary units with two decimals (`1.50 KiB`), plain bytes below 1 KiB.
+fn human_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024.0 {
+        return format!("{} B", bytes as u64);
+    }
+    let mut value = bytes / 1024.0;
+    let mut unit = 0;
+    // 1023.995 and over would print as 1024.00: go up a unit instead.
+    while value >= 1023.995 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}", UNITS[unit])
+}
+
+/// Whole seconds as `1h02m03s`, `2m05s` or `7s`; `>99h` beyond.
+fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds >= 100.0 * 3600.0 {
+        return ">99h".to_owned();
+    }
+    let s = seconds.max(0.0) as u64;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, min, sec) => format!("{min}m{sec:02}s"),
+        (h, min, sec) => format!("{h}h{min:02}m{sec:02}s"),
     }
 }
 
@@ -351,6 +478,105 @@ mod tests {
         assert_eq!(on_disk(&data), (blocks_then, 0));
         let store = crate::store::Blockstore::open(&data, StoreOptions::default()).unwrap();
         assert!(store.has(&roots[0].cid).unwrap());
+    }
+
+    #[test]
+    fn the_progress_line_shows_total_percent_speed_and_eta() {
+        let mib = 1 << 20;
+        assert_eq!(
+            progress_line(25 * mib, Some(100 * mib), Duration::from_secs(5)),
+            "25.00 MiB / 100.00 MiB [===>        ]  25.00% 5.00 MiB/s ETA 15s"
+        );
+        assert_eq!(
+            progress_line(100 * mib, Some(100 * mib), Duration::from_secs(20)),
+            "100.00 MiB / 100.00 MiB [============] 100.00% 5.00 MiB/s ETA 0s"
+        );
+        // Nothing read yet: no speed, so no ETA.
+        assert_eq!(
+            progress_line(0, Some(3000), Duration::ZERO),
+            "0 B / 2.93 KiB [>           ]   0.00% 0 B/s ETA --"
+        );
+        // Long ETAs in hours and minutes.
+        assert!(progress_line(mib, Some(1 << 40), Duration::from_secs(1)).ends_with("ETA >99h"));
+        assert!(
+            progress_line(mib, Some(3700 * mib), Duration::from_secs(1)).ends_with("ETA 1h01m39s")
+        );
+        assert!(progress_line(mib, Some(126 * mib), Duration::from_secs(1)).ends_with("ETA 2m05s"));
+        // More read than announced (a file grew): capped at 100 %.
+        assert!(progress_line(5000, Some(4000), Duration::from_secs(1)).contains("100.00%"));
+        // Standard input: no total, so no bar.
+        assert_eq!(
+            progress_line(3 * mib / 2, None, Duration::from_secs(3)),
+            "1.50 MiB 512.00 KiB/s"
+        );
+    }
+
+    #[test]
+    fn the_progress_line_never_wraps_an_80_column_terminal() {
+        let big = 1023 * (1 << 30) + 1013 * (1 << 20);
+        for (done, elapsed) in [
+            (big - (1 << 20), Duration::from_millis(999)),
+            (1023 * (1 << 20) + 1013 * 1024, Duration::from_secs(1)),
+            (1023 * (1 << 20) + 1013 * 1024, Duration::from_secs(3500)),
+            (1023 * 1024 + 1013, Duration::from_secs(1)),
+        ] {
+            let line = progress_line(done, Some(big), elapsed);
+            assert!(line.len() <= 79, "{} columns: {line}", line.len());
+        }
+        assert_eq!(human_bytes(1023.999 * 1024.0), "1.00 MiB");
+        assert_eq!(human_bytes(1023.0), "1023 B");
+    }
+
+    #[test]
+    fn the_bar_is_redrawn_in_place_and_erased_at_the_end() {
+        let mut drawn = Vec::new();
+        {
+            let mut progress = Progress::new(Some(&mut drawn), Some(10));
+            progress.advance(4);
+            // Within the redraw interval: not drawn again.
+            progress.advance(1);
+            progress.done();
+        }
+        let text = String::from_utf8(drawn).unwrap();
+        assert!(text.starts_with("\r4 B / 10 B ["), "{text:?}");
+        assert!(text.ends_with("\x1b[K\r\x1b[K"), "{text:?}");
+        assert_eq!(text.matches('\r').count(), 2, "{text:?}");
+
+        // Nowhere to draw (not a terminal): nothing written, ever.
+        let mut progress: Progress<Vec<u8>> = Progress::new(None, Some(10));
+        progress.advance(10);
+        progress.done();
+        assert!(progress.out.is_none());
+    }
+
+    #[test]
+    fn a_failed_add_erases_its_bar_too() {
+        let mut drawn = Vec::new();
+        {
+            let mut progress = Progress::new(Some(&mut drawn), None);
+            progress.advance(4);
+        }
+        assert!(String::from_utf8(drawn).unwrap().ends_with("\r\x1b[K"));
+    }
+
+    #[test]
+    fn the_total_is_what_the_add_will_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("d/e")).unwrap();
+        std::fs::write(dir.path().join("d/a"), [0u8; 10]).unwrap();
+        std::fs::write(dir.path().join("d/e/b"), [0u8; 20]).unwrap();
+        std::fs::write(dir.path().join("d/.hidden"), [0u8; 40]).unwrap();
+        std::fs::write(dir.path().join("f"), [0u8; 5]).unwrap();
+        let options = |paths: &[&str], recursive, hidden| AddOptions {
+            paths: paths.iter().map(|p| dir.path().join(p)).collect(),
+            recursive,
+            hidden,
+            ..Default::default()
+        };
+        assert_eq!(input_size(&options(&["d", "f"], true, false)), Some(35));
+        assert_eq!(input_size(&options(&["d"], true, true)), Some(70));
+        assert_eq!(input_size(&options(&["f"], false, false)), Some(5));
+        assert_eq!(input_size(&AddOptions::default()), None, "standard input");
     }
 
     #[test]

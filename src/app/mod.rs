@@ -77,6 +77,8 @@ pub struct ServeOptions {
     pub names: NameOptions,
     /// Hosts served as subdomain gateways.
     pub subdomain_hosts: Vec<String>,
+    /// Hosts that serve only trustless responses (raw blocks, CARs, IPNS records).
+    pub trustless_hosts: Vec<String>,
     /// What a directory answers to a request without `Accept`.
     pub listing_without_accept: ListingDefault,
     /// Concurrency cap, retrieval timeout, range size limit.
@@ -294,6 +296,7 @@ pub async fn serve(
         writable,
         max_upload: options.max_upload,
         subdomain_hosts: options.subdomain_hosts.clone(),
+        trustless_hosts: options.trustless_hosts.clone(),
         listing_without_accept: options.listing_without_accept,
         limits: GatewayLimits {
             body_timeout,

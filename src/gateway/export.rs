@@ -54,6 +54,12 @@ pub(super) async fn car(
     if not_modified(ask.headers, &etag) {
         return Ok(not_modified_response(text, headers));
     }
+    if gw.sizes.dag.is_some() {
+        // The entity's size from its root block, which the export reads next anyway (from
+        // the cache then). A failure fails the request rather than skip the limit (boxo).
+        let resolved = resolve::resolve(&*gw.blocks, root, segments).await?;
+        gw.check_size(super::read::entity_size(&resolved.node), false)?;
+    }
     let export = CarExport::new(SharedSource::clone(&gw.blocks), root, segments, params).await?;
     let name = match segments.last() {
         Some(last) => format!("{}_{last}.car", root_text.as_str()),
@@ -186,6 +192,7 @@ pub(super) async fn tar(
     if not_modified(ask.headers, &etag) {
         return Ok(not_modified_response(text, headers));
     }
+    gw.check_size(super::read::entity_size(&resolved.node), false)?;
     let stream = TarStream::new(
         SharedSource::clone(&gw.blocks),
         resolved.cid,

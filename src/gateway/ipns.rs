@@ -223,14 +223,15 @@ async fn serve_record(
     let mut headers = HeaderMap::with_capacity(12);
     let mut text = HeaderText::with_capacity(256);
     text.set(header::ETAG, &etag);
-    if response::not_modified(request_headers, &etag) {
-        return Ok(response::not_modified_response(text, headers));
-    }
+    // Before the 304 too, so that a revalidating cache renews its copy (RFC 9111 §4.3.4).
     let max_age = record.max_age(SystemTime::now()).as_secs();
     text.set_fmt(
         header::CACHE_CONTROL,
         format_args!("public, max-age={max_age}"),
     );
+    if response::not_modified(request_headers, &etag) {
+        return Ok(response::not_modified_response(text, headers));
+    }
     let filename = match query_param(query, "filename") {
         Some(filename) if !filename.is_empty() => filename,
         _ => Cow::Owned(format!("{name}.ipns-record")),

@@ -11,24 +11,22 @@ use sha2::{Digest, Sha256};
 
 use super::path::{decode_path, escape_path};
 use crate::http::error::escape_html;
+use crate::http::page as shell;
 use crate::http::HttpError;
 use crate::ipld::cid::to_v1_string;
 use crate::services::dir::{self, DirEntry};
 use crate::services::go_url::query_escape_into;
 use crate::store::BlockSource;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:60em;\
-padding:0 1em;color:#222}h1{font-size:1.1em;word-break:break-all}\
-table{border-collapse:collapse;width:100%}td{padding:.3em .6em;border-bottom:1px solid #eee}\
-td.size{text-align:right;white-space:nowrap;color:#666}td.cid{font-family:monospace;\
-font-size:.85em}a{color:#0b5cad;text-decoration:none}a:hover{text-decoration:underline}\
-.crumbs a{margin:0 .1em}";
+/// Bumped when the listing's markup changes (the stylesheet is hashed as it is).
+const LAYOUT_REVISION: &str = "2";
 
 /// Identifies this version of the page layout, for the listing's Etag
 /// (`"DirIndex-<hash>_CID-<cid>"`): a change to the page changes every listing's Etag.
 pub static ASSET_HASH: LazyLock<String> = LazyLock::new(|| {
     let digest = Sha256::new()
-        .chain_update(STYLE)
+        .chain_update(shell::STYLE)
+        .chain_update(LAYOUT_REVISION)
         .chain_update(env!("CARGO_PKG_VERSION"))
         .finalize();
     digest[..8].iter().fold(String::new(), |mut s, b| {
@@ -54,6 +52,19 @@ fn too_long() -> HttpError {
 /// Entries whose kind is read at once for a JSON listing: enough to keep a disk or a peer
 /// busy, few enough that one listing cannot take every blocking thread.
 const KIND_READS_IN_FLIGHT: usize = 16;
+
+/// Whether each entry is a directory, read from the entries' own blocks a batch at a time (an
+/// entry whose block cannot be had counts as a file).
+pub async fn kinds(source: &dyn BlockSource, entries: &[DirEntry]) -> Vec<bool> {
+    let mut kinds = Vec::with_capacity(entries.len());
+    for batch in entries.chunks(KIND_READS_IN_FLIGHT) {
+        let reads = batch
+            .iter()
+            .map(|entry| dir::entry_is_directory(source, entry));
+        kinds.extend(futures_util::future::join_all(reads).await);
+    }
+    kinds
+}
 
 /// `["a.txt","sub/"]`: names in block order, `/` after directories.
 pub async fn json(source: &dyn BlockSource, entries: &[DirEntry]) -> Result<String, HttpError> {
@@ -108,31 +119,36 @@ pub struct ListingPage<'a> {
 /// The HTML page, laid out as Kubo's (boxo `assets/directory.html`): "Index of" with
 /// breadcrumbs, a `..` link below a content root, then one row per entry with its link, a
 /// short CID linking to the entry and its size. Every text is escaped.
-pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> Result<String, HttpError> {
-    let mut out = String::with_capacity((2048 + entries.len() * 320).min(MAX_LISTING_BYTES));
+///
+/// `is_dir` says which entries are directories (see [`kinds`]; missing ones count as files):
+/// they get a folder icon, a trailing `/` and the `dir` style, and are told apart from files
+/// without relying on colour alone.
+pub fn html(
+    page: &ListingPage<'_>,
+    entries: &[DirEntry],
+    is_dir: &[bool],
+) -> Result<String, HttpError> {
+    let mut out = String::with_capacity((4096 + entries.len() * 480).min(MAX_LISTING_BYTES));
     let title = escape_html(&decode_path(page.content_path));
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n\
-         <meta name=\"description\" content=\"A directory of content-addressed files hosted on IPFS.\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n\
-         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main id=\"main\">\n\
-         <header>\n<div>\n<strong>\nIndex of\n"
-    );
+    shell::start(&mut out, &title);
+    out.push_str("<header>\n<h1>\nIndex of\n");
     breadcrumbs(&mut out, page);
     let _ = write!(
         out,
-        "\n</strong>\n<div class=\"ipfs-hash\" translate=\"no\">{}</div>\n</div>\n",
+        "\n</h1>\n<div class=\"muted\">CID <span class=\"ipfs-hash\" translate=\"no\">{}</span></div>\n",
         escape_html(page.dir_cid)
     );
     if let Some(size) = page.dag_size {
         let _ = writeln!(
             out,
-            "<div class=\"size\"><strong title=\"Cumulative size of IPFS DAG (data + metadata)\">&nbsp;{}</strong></div>",
+            "<div class=\"size muted\">Total size <strong title=\"Cumulative size of IPFS DAG (data + metadata)\">{}</strong></div>",
             human_bytes(size)
         );
     }
-    out.push_str("</header>\n<section>\n<table>\n");
+    out.push_str(
+        "</header>\n<section>\n<table>\n<thead><tr><th></th><th>Name</th><th>CID</th>\
+         <th class=\"size\">Size</th></tr></thead>\n",
+    );
     let decoded_url = decode_path(page.url_path);
     if !is_content_root(page.content_path) {
         let back = if decoded_url.ends_with('/') {
@@ -142,15 +158,18 @@ pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> Result<String, Http
         };
         let _ = writeln!(
             out,
-            "<tr><td><a href=\"{}\">..</a></td><td></td><td></td></tr>",
+            "<tr class=\"up\"><td class=\"icon\">{UP_ICON}</td><td class=\"name\"><a href=\"{}\">..</a></td><td></td><td></td></tr>",
             escape_html(&escape_path(&back))
         );
     }
-    for entry in entries {
+    for (i, entry) in entries.iter().enumerate() {
         if out.len() > MAX_LISTING_BYTES {
             return Err(too_long());
         }
         let name = entry.name();
+        let dir = is_dir.get(i).copied().unwrap_or(false);
+        // As Kubo links entries, folders too (no trailing `/`: the conformance suite expects
+        // `<a href="/ipfs">ipfs</a>`); the folder then redirects to its listing.
         let href = escape_path(&join_clean(&decoded_url, name)).into_owned();
         let cid = to_v1_string(&entry.cid);
         let size = entry.tsize.map(human_bytes).unwrap_or_default();
@@ -171,9 +190,14 @@ pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> Result<String, Http
                 escape_html(&filename)
             )
         };
+        let (class, icon, slash) = if dir {
+            (" class=\"dir\"", DIR_ICON, "<span class=\"slash\">/</span>")
+        } else {
+            ("", FILE_ICON, "")
+        };
         let _ = writeln!(
             out,
-            "<tr><td><a href=\"{}\">{}</a></td>\
+            "<tr{class}><td class=\"icon\">{icon}</td><td class=\"name\"><a href=\"{}\">{}</a>{slash}</td>\
              <td class=\"cid\"><a class=\"ipfs-hash\" translate=\"no\" {cid_link}>{}</a></td>\
              <td class=\"size\" title=\"Cumulative size of IPFS DAG (data + metadata)\">{size}</td></tr>",
             escape_html(&href),
@@ -181,12 +205,24 @@ pub fn html(page: &ListingPage<'_>, entries: &[DirEntry]) -> Result<String, Http
             short_cid(&cid),
         );
     }
-    out.push_str("</table>\n</section>\n</main>\n</body>\n</html>\n");
+    out.push_str("</table>\n</section>\n");
+    shell::end(&mut out);
     if out.len() > MAX_LISTING_BYTES {
         return Err(too_long());
     }
     Ok(out)
 }
+
+/// Inline icons (no external asset, no emoji font needed); `aria-label` names the kind.
+const DIR_ICON: &str = "<svg class=\"i\" viewBox=\"0 0 16 16\" role=\"img\" aria-label=\"folder\">\
+<path d=\"M1.5 3A1.5 1.5 0 0 0 0 4.5v8A1.5 1.5 0 0 0 1.5 14h13a1.5 1.5 0 0 0 1.5-1.5v-7A1.5 1.5 0 0 0 \
+14.5 4H7.7L6.3 2.6A2 2 0 0 0 4.9 2H1.5z\"/></svg>";
+const FILE_ICON: &str = "<svg class=\"i\" viewBox=\"0 0 16 16\" role=\"img\" aria-label=\"file\">\
+<path d=\"M3.5 0A1.5 1.5 0 0 0 2 1.5v13A1.5 1.5 0 0 0 3.5 16h9a1.5 1.5 0 0 0 1.5-1.5V5L9 0H3.5zM9 1.5 \
+12.5 5H9.5a.5.5 0 0 1-.5-.5V1.5z\"/></svg>";
+const UP_ICON: &str =
+    "<svg class=\"i\" viewBox=\"0 0 16 16\" role=\"img\" aria-label=\"parent folder\">\
+<path d=\"M8 2 2.5 7.5l1.4 1.4L7 5.8V14h2V5.8l3.1 3.1 1.4-1.4z\"/></svg>";
 
 /// `/ipfs/<cid>` or `/ipfs/<cid>/`: nothing above it to go back to.
 fn is_content_root(content_path: &str) -> bool {
@@ -262,7 +298,7 @@ fn short_cid(cid: &str) -> String {
 }
 
 /// Sizes as Kubo's listing shows them (SI units, like go-humanize's `Bytes`).
-fn human_bytes(n: u64) -> String {
+pub(super) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
     if n < 10 {
         return format!("{n} B");
@@ -302,7 +338,7 @@ mod tests {
             dir_cid: "bafy",
             dag_size: None,
         };
-        let page = html(&page, &[]).unwrap();
+        let page = html(&page, &[], &[]).unwrap();
         assert!(!page.contains("<x>"));
         assert!(page.contains("&lt;x&gt;"));
     }
@@ -317,7 +353,7 @@ mod tests {
             dir_cid: "bafydir",
             dag_size: Some(1234),
         };
-        let text = html(&page, &[]).unwrap();
+        let text = html(&page, &[], &[]).unwrap();
         assert!(text.contains(
             r#"/ipfs/<a href="/ipfs/bafyroot">bafyroot</a>/<a href="/ipfs/bafyroot/%C4%85">ą</a>/<a href="/ipfs/bafyroot/%C4%85/%C4%99">ę</a>"#
         ));
@@ -326,14 +362,55 @@ mod tests {
         page.url_path = "/%C4%85/";
         page.gateway_url = "//example.org";
         page.dnslink = true;
-        let text = html(&page, &[]).unwrap();
+        let text = html(&page, &[], &[]).unwrap();
         assert!(text.contains(
             r#"/ipns/<a href="//example.org/">example.org</a>/<a href="//example.org/%C4%85">ą</a>"#
         ));
         assert!(text.contains(r#"<a href="/%C4%85/..">..</a>"#));
         page.content_path = "/ipns/example.org/";
         page.url_path = "/";
-        assert!(!html(&page, &[]).unwrap().contains(">..</a>"));
+        assert!(!html(&page, &[], &[]).unwrap().contains(">..</a>"));
+    }
+
+    #[test]
+    fn folders_are_marked_and_files_are_not() {
+        let cid: cid::Cid = "bafkqaaa".parse().unwrap();
+        let entries = [
+            DirEntry::for_test("docs", cid),
+            DirEntry::for_test("a.txt", cid),
+        ];
+        let page = ListingPage {
+            content_path: "/ipfs/bafy/",
+            url_path: "/ipfs/bafy/",
+            gateway_url: "",
+            dnslink: false,
+            dir_cid: "bafy",
+            dag_size: None,
+        };
+        let text = html(&page, &entries, &[true, false]).unwrap();
+        let row = |name: &str| {
+            text.lines()
+                .find(|line| line.contains(&format!(">{name}</a>")))
+                .unwrap_or_else(|| panic!("no row for {name}: {text}"))
+                .to_owned()
+        };
+        let docs = row("docs");
+        assert!(docs.starts_with("<tr class=\"dir\">"), "{docs}");
+        assert!(docs.contains("aria-label=\"folder\""), "{docs}");
+        assert!(
+            docs.contains(r#"<a href="/ipfs/bafy/docs">docs</a><span class="slash">/</span>"#),
+            "{docs}"
+        );
+        let file = row("a.txt");
+        assert!(file.starts_with("<tr>"), "{file}");
+        assert!(file.contains("aria-label=\"file\""), "{file}");
+        assert!(
+            file.contains(r#"<a href="/ipfs/bafy/a.txt">a.txt</a></td>"#),
+            "{file}"
+        );
+        // Kinds not known count as files.
+        let text = html(&page, &entries, &[]).unwrap();
+        assert!(!text.contains("<tr class=\"dir\">"), "{text}");
     }
 
     #[test]
@@ -358,7 +435,7 @@ mod tests {
             dir_cid: "bafy",
             dag_size: None,
         };
-        let html = html(&page, &entries).unwrap_err();
+        let html = html(&page, &entries, &[]).unwrap_err();
         assert_eq!(html.status, http::StatusCode::NOT_IMPLEMENTED);
         let store = crate::services::testing::store_with(&[]).1;
         let refused = crate::test_support::block_on(json(&*store, &entries)).unwrap_err();

@@ -29,6 +29,7 @@ pub mod path;
 pub mod pubsub;
 mod read;
 mod response;
+mod trustless;
 mod write;
 
 use std::sync::Arc;
@@ -39,11 +40,12 @@ use hyper::body::Incoming;
 use tokio::sync::Semaphore;
 
 use crate::http::access_log::AccessLog;
+use crate::http::error::Looked;
 use crate::http::health::Health;
 use crate::http::metrics::GatewayMetrics;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
-use crate::http::{cors, Body, HttpError, Response};
+use crate::http::{compress, cors, Body, HttpError, Response};
 use crate::services::denylist::Denylist;
 use crate::services::names::NameService;
 use crate::services::pinning::Pinning;
@@ -86,6 +88,9 @@ pub struct GatewayOptions {
     pub write_token: Option<String>,
     /// Names with a static DNSLink entry: writes may name them as Host.
     pub dnslink_hosts: Vec<String>,
+    /// Hosts that serve only trustless responses (`--trustless-only-host`; boxo's
+    /// `DeserializedResponses: false` for a public gateway): see [`trustless`].
+    pub trustless_hosts: Vec<String>,
 }
 
 /// Limits an operator sets on a public gateway, as boxo offers them.
@@ -101,6 +106,17 @@ pub struct GatewayLimits {
     pub max_range_file_size: Option<u64>,
     /// Longest wait for the next piece of a request body (`None`: no limit); past it, 408.
     pub body_timeout: Option<Duration>,
+    /// Longest a read may take in all, from its arrival to its body's last byte (`None`: no
+    /// limit; boxo's `MaxRequestDuration`, 1 h by default there): past it a response not
+    /// yet started is a 504, one streaming is cut.
+    pub max_request_duration: Option<Duration>,
+    /// Largest UnixFS file or directory DAG (bytes) served in a deserialized response (boxo's
+    /// `MaxDeserializedResponseSize`); larger content gets 410. Raw blocks, CARs and TARs are
+    /// not concerned.
+    pub max_deserialized_response_size: Option<u64>,
+    /// Largest content (bytes) served in any format, raw blocks, CARs and TARs included
+    /// (boxo's `MaxUnixFSDAGResponseSize`); larger content gets 410.
+    pub max_unixfs_dag_response_size: Option<u64>,
 }
 
 /// How long a client is told to wait after a 429 (boxo uses the same fixed value).
@@ -127,7 +143,10 @@ pub struct Gateway {
     /// Free request slots, when concurrency is capped.
     slots: Option<Arc<Semaphore>>,
     retrieval_timeout: Option<Duration>,
+    max_request_duration: Option<Duration>,
     max_range_file_size: Option<u64>,
+    sizes: SizeLimits,
+    trustless_hosts: trustless::TrustlessHosts,
     /// Content it blocks answers 410 on every origin, before anything is resolved.
     denylist: Arc<Denylist>,
     /// Answers `/healthz` and `/readyz` (absent: those are ordinary paths).
@@ -167,7 +186,13 @@ impl Gateway {
                 .max_concurrent_requests
                 .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS)))),
             retrieval_timeout: options.limits.retrieval_timeout,
+            max_request_duration: options.limits.max_request_duration,
             max_range_file_size: options.limits.max_range_file_size,
+            sizes: SizeLimits {
+                deserialized: options.limits.max_deserialized_response_size,
+                dag: options.limits.max_unixfs_dag_response_size,
+            },
+            trustless_hosts: trustless::TrustlessHosts::new(&options.trustless_hosts),
             body_timeout: options.limits.body_timeout,
             uploads: options.uploads,
             access: access::WriteAccess::new(
@@ -299,10 +324,10 @@ impl Gateway {
         response
     }
 
-    /// Admission, `Gateway::serve` under the retrieval timeout, then `Gateway::finish`; also
-    /// whether the retrieval timeout answered (504).
+    /// Admission, `Gateway::serve` under the retrieval timeout and the maximum request
+    /// duration, then `Gateway::finish`; also whether the retrieval timeout answered (504).
     async fn admit_and_serve<B: RequestBody>(&self, request: Request<B>) -> (Response, bool) {
-        let html = prefers_html(&request);
+        let client = Client::of(&request);
         let method = request.method().clone();
         let event_stream = request.uri().path().starts_with("/pubsub");
         let slot = match &self.slots {
@@ -310,7 +335,7 @@ impl Gateway {
                 match Arc::clone(slots).try_acquire_owned() {
                     Ok(slot) => Some(slot),
                     Err(_) => {
-                        let refused = self.finish(&method, Err(too_many_requests()), html, None);
+                        let refused = self.finish(&method, Err(too_many_requests()), &client, None);
                         return (refused, false);
                     }
                 }
@@ -318,24 +343,66 @@ impl Gateway {
             _ => None,
         };
         let read = matches!(method, Method::GET | Method::HEAD) && !event_stream;
-        match self.retrieval_timeout {
-            // The timeout bounds the wait for the response to start (504) and, once it has,
-            // each wait of its body for the next block (the stream is cut).
-            Some(limit) if read => {
-                let (outcome, timed_out) =
-                    match tokio::time::timeout(limit, self.serve(request)).await {
-                        Ok(outcome) => (outcome, false),
-                        Err(_) => (Err(retrieval_timed_out(limit)), true),
-                    };
-                let mut response = self.finish(&method, outcome, html, slot);
-                response.body_mut().cut_after_stall(limit);
-                (response, timed_out)
-            }
-            _ => {
+        let stall = self.retrieval_timeout.filter(|_| read);
+        let total = self.max_request_duration.filter(|_| read);
+        // The retrieval timeout bounds the wait for the response to start (504) and, once it
+        // has, each wait of its body for the next block (the stream is cut); the maximum
+        // request duration bounds both together (504 before the start, cut after).
+        let first = match (stall, total) {
+            (None, None) => {
                 let outcome = self.serve(request).await;
-                (self.finish(&method, outcome, html, slot), false)
+                return (self.finish(&method, outcome, &client, slot), false);
             }
+            (Some(stall), Some(total)) => stall.min(total),
+            (Some(limit), None) | (None, Some(limit)) => limit,
+        };
+        let arrived = tokio::time::Instant::now();
+        let mut timed_out = false;
+        let outcome = match tokio::time::timeout(first, self.serve(request)).await {
+            Ok(outcome) => outcome,
+            Err(_) if stall == Some(first) => {
+                timed_out = true;
+                Err(retrieval_timed_out(first))
+            }
+            Err(_) => Err(request_too_long(first)),
+        };
+        // Only what was served is cut: an error's text is at hand, and is the answer.
+        let served = outcome.is_ok();
+        let mut response = self.finish(&method, outcome, &client, slot);
+        if let Some(limit) = stall {
+            response.body_mut().cut_after_stall(limit);
         }
+        if let Some(total) = total.filter(|_| served) {
+            response.body_mut().cut_at(arrived + total, total);
+        }
+        (response, timed_out)
+    }
+
+    /// 410 when content of `size` bytes is over the operator's limits: any response for the
+    /// DAG limit, deserialized ones for the other (boxo `exceedsMaxUnixFSDAGResponseSize`,
+    /// `exceedsMaxDeserializedResponseSize`, with their texts). Cacheable as boxo makes it:
+    /// the content's size never changes.
+    fn check_size(&self, size: u64, deserialized: bool) -> Result<(), HttpError> {
+        let over = |limit: Option<u64>| limit.filter(|&limit| size > limit);
+        let text = if let Some(limit) = over(self.sizes.dag) {
+            format!("responses are not supported for content larger than {limit} bytes")
+        } else if let Some(limit) = over(self.sizes.deserialized).filter(|_| deserialized) {
+            format!(
+                "deserialized responses are not supported for content larger than {limit} bytes"
+            )
+        } else {
+            return Ok(());
+        };
+        Err(HttpError::new(
+            StatusCode::GONE,
+            format!(
+                "{text}: for large content, run your own IPFS node (https://docs.ipfs.tech/install/)"
+            ),
+        )
+        .with_header(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=604800, stale-while-revalidate=2678400"),
+        ))
     }
 
     /// Checks what holds for every request, picks the origin by Host, then the handler.
@@ -349,6 +416,12 @@ impl Gateway {
                 StatusCode::URI_TOO_LONG,
                 format!("request target is longer than {MAX_URI_BYTES} bytes"),
             ));
+        }
+        let host = host::request_host(request.uri(), request.headers());
+        if self.trustless_hosts.contains(host) {
+            // A path gateway for verifiable responses only: no DNSLink, no subdomains.
+            trustless::check(request.method(), request.uri(), request.headers())?;
+            return self.route(request).await;
         }
         if !matches!(
             *request.method(),
@@ -463,20 +536,28 @@ impl Gateway {
         }
     }
 
-    /// What every response gets, whatever answered it: the error rendered (HTML for
-    /// browsers), no body for `HEAD` (headers, `Content-Length` included, stay as for GET),
-    /// the concurrency slot held until the body is sent, and CORS headers.
+    /// What every response gets, whatever answered it: the error rendered (an HTML page
+    /// for browsers), generated pages compressed as the client accepts (file bytes never
+    /// are), no body for `HEAD` (headers, `Content-Length` included, stay as for GET), the
+    /// concurrency slot held until the body is sent, and CORS headers.
     fn finish(
         &self,
         method: &Method,
         outcome: Result<Response, HttpError>,
-        html: bool,
+        client: &Client,
         slot: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Response {
         let mut response = match outcome {
             Ok(response) => response,
-            Err(error) => error.into_response(html),
+            Err(error) => match &client.page {
+                Some(uri) => error.into_page(Some(&Looked {
+                    path: uri.path(),
+                    query: uri.query(),
+                })),
+                None => error.into_response(false),
+            },
         };
+        compress::apply(&mut response, client.accept_encoding.as_ref());
         if method == Method::HEAD {
             *response.body_mut() = Body::empty();
         }
@@ -560,6 +641,25 @@ fn retrieval_timed_out(limit: Duration) -> HttpError {
     )
 }
 
+/// 504 when a read has not started within the maximum request duration (boxo answers the
+/// expired request context with 504 too).
+fn request_too_long(limit: Duration) -> HttpError {
+    HttpError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        format!(
+            "Unable to serve the request within the maximum request duration ({} s)",
+            limit.as_secs_f64()
+        ),
+    )
+}
+
+/// The operator's size limits ([`GatewayLimits`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct SizeLimits {
+    deserialized: Option<u64>,
+    dag: Option<u64>,
+}
+
 /// 429 with `Retry-After` and `Cache-Control: no-store` (a cache must not keep it).
 fn too_many_requests() -> HttpError {
     HttpError::new(
@@ -574,6 +674,24 @@ fn preflight() -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     response
+}
+
+/// What [`Gateway::finish`] needs of the request once its handler has taken it.
+struct Client {
+    /// The request's URI when the client's Accept asks for HTML (a browser): its error page
+    /// names the path and links around it.
+    page: Option<http::Uri>,
+    /// The client's `Accept-Encoding`, for generated pages.
+    accept_encoding: Option<HeaderValue>,
+}
+
+impl Client {
+    fn of<B>(request: &Request<B>) -> Self {
+        Client {
+            page: prefers_html(request).then(|| request.uri().clone()),
+            accept_encoding: request.headers().get(header::ACCEPT_ENCODING).cloned(),
+        }
+    }
 }
 
 /// Whether the client's Accept header asks for HTML (browsers), for error bodies.
@@ -660,12 +778,13 @@ mod tests {
             .respond(get(&format!("/ipfs/{MULTIBLOCK}?filename=m.txt")))
             .await;
         let mut body = response.into_body();
-        // Each block takes most of the limit to come, the whole file several times it; the
-        // body waits on the source all along.
+        // Each block takes half the limit to come (the other half is the margin a loaded
+        // machine needs), the whole file more than twice it; the body waits on the source all
+        // along.
         let started = Instant::now();
         let releases = tokio::spawn(async move {
             for _ in 0..5 {
-                tokio::time::sleep(LIMIT * 2 / 3).await;
+                tokio::time::sleep(LIMIT / 2).await;
                 gate.add_permits(1);
             }
         });
@@ -674,8 +793,127 @@ mod tests {
             total += frame.unwrap().into_data().unwrap().len();
         }
         assert_eq!(total, 1026);
-        assert!(started.elapsed() > LIMIT * 3);
+        assert!(started.elapsed() > LIMIT * 2);
         releases.await.unwrap();
+    }
+
+    /// A gateway with `limits` over a source whose `gated` blocks wait for permits.
+    fn gateway_over(
+        gated: Vec<cid::Cid>,
+        limits: GatewayLimits,
+    ) -> (Gateway, Arc<Semaphore>, tempfile::TempDir) {
+        let (dir, store) = store_with(&["trustless_gateway_car/subdir-with-mixed-block-files.car"]);
+        let gated = GatedSource::new(Arc::clone(&store), gated);
+        let gate = gated.gate();
+        let pins = Arc::new(Pinset::open(dir.path()).unwrap());
+        let pubsub = Arc::new(crate::services::pubsub::LocalBus::new("12D3KooWTest"));
+        let options = GatewayOptions {
+            limits,
+            ..Default::default()
+        };
+        let gateway =
+            Gateway::new(store, pins, pubsub, options).with_source(Arc::new(gated) as SharedSource);
+        (gateway, gate, dir)
+    }
+
+    fn multiblock_leaves() -> Vec<cid::Cid> {
+        let (_dir, store) =
+            store_with(&["trustless_gateway_car/subdir-with-mixed-block-files.car"]);
+        let block = store.get(&MULTIBLOCK.parse().unwrap()).unwrap().unwrap();
+        crate::ipld::dagpb::decode(&block)
+            .unwrap()
+            .links
+            .iter()
+            .map(|link| link.cid)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_body_still_streaming_at_the_maximum_request_duration_is_cut() {
+        let limits = GatewayLimits {
+            max_request_duration: Some(LIMIT),
+            ..Default::default()
+        };
+        let (gateway, gate, _dir) = gateway_over(multiblock_leaves(), limits);
+        let started = Instant::now();
+        let response = gateway
+            .respond(get(&format!("/ipfs/{MULTIBLOCK}?filename=m.txt")))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        // Blocks keep coming, each well within any stall limit, but the whole takes longer
+        // than the request may.
+        let releases = tokio::spawn(async move {
+            for _ in 0..5 {
+                gate.add_permits(1);
+                tokio::time::sleep(LIMIT / 3).await;
+            }
+        });
+        let mut total = 0;
+        let error = loop {
+            match body.frame().await {
+                Some(Ok(frame)) => total += frame.into_data().unwrap().len(),
+                Some(Err(error)) => break error,
+                None => panic!("the body ended whole ({total} bytes) past the deadline"),
+            }
+        };
+        assert!(total < 1026, "{total}");
+        assert!(started.elapsed() >= LIMIT);
+        assert!(started.elapsed() < LIMIT * 3);
+        assert!(
+            error.to_string().contains("maximum request duration"),
+            "{error}"
+        );
+        releases.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_read_not_started_by_the_maximum_request_duration_is_a_504() {
+        let limits = GatewayLimits {
+            max_request_duration: Some(LIMIT),
+            ..Default::default()
+        };
+        let (gateway, _gate, _dir) = gateway_over(multiblock_leaves(), limits);
+        let started = Instant::now();
+        // Without a name the type is sniffed from the first leaf, which never comes.
+        let response = gateway.respond(get(&format!("/ipfs/{MULTIBLOCK}"))).await;
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(started.elapsed() < LIMIT * 3);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            String::from_utf8_lossy(&body).contains("maximum request duration"),
+            "{body:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_empty_identity_probe_needs_no_block_source() {
+        // The source could never give the empty block: the probe is answered without it.
+        let empty: cid::Cid = "bafkqaaa".parse().unwrap();
+        let limits = GatewayLimits {
+            retrieval_timeout: Some(LIMIT),
+            ..Default::default()
+        };
+        let (gateway, _gate, _dir) = gateway_over(vec![empty], limits);
+        for method in [Method::GET, Method::HEAD] {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/ipfs/bafkqaaa?format=raw")
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap();
+            let response = gateway.respond(request).await;
+            assert_eq!(response.status(), StatusCode::OK, "{method}");
+            assert_eq!(
+                response.headers()[header::CONTENT_TYPE],
+                "application/vnd.ipld.raw"
+            );
+            assert_eq!(response.headers()[header::CONTENT_LENGTH], "0");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert!(body.is_empty());
+        }
+        // Anything else about that CID still goes to the source (and times out here).
+        let response = gateway.respond(get("/ipfs/bafkqaaa")).await;
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     }
 
     #[tokio::test]

@@ -31,7 +31,7 @@ use super::{listing, Gateway, ListingDefault};
 use crate::http::body::Segment;
 use crate::http::header_text::HeaderText;
 use crate::http::range::{self, RangePlan, RangeRequest};
-use crate::http::{conditional, content_type, Body, HttpError, Response};
+use crate::http::{compress, conditional, content_type, Body, HttpError, Response};
 use crate::ipld::cid::{codec, v1_text};
 use crate::ipld::dag_scope::{DagScope, EntityBytes};
 use crate::services::file::FileStream;
@@ -239,6 +239,9 @@ pub(super) async fn serve_content(
             Format::IpnsRecord => return Err(HttpError::bad_request(
                 "format=ipns-record is only for /ipns/<name> (an IPNS record belongs to a name)",
             )),
+            _ if is_empty_identity_probe(ask, &root, segments) => {
+                serve_resolved(gw, ask, empty_identity_block(root), None).await?
+            }
             _ => match resolve::resolve(&*gw.blocks, root, segments).await {
                 Ok(resolved) => serve_resolved(gw, ask, resolved, segments.last().copied()).await?,
                 Err(Error::NotFound(why))
@@ -257,6 +260,51 @@ pub(super) async fn serve_content(
         }
     }
     Ok(response)
+}
+
+/// The empty block addressed by an identity multihash (CIDv1, raw, zero-length digest): the
+/// trustless gateway spec's probe ("Dedicated Probe Paths"), which boxo's HTTP block client
+/// sends as `GET`/`HEAD /ipfs/bafkqaaa?format=raw` and a failed answer to which drops the
+/// provider.
+const EMPTY_IDENTITY: [u8; 4] = [0x01, 0x55, 0x00, 0x00];
+
+/// Whether the request is that probe, answered without the block source (boxo
+/// `isEmptyIdentityProbe`): 200 with an empty body even when no source could serve it.
+fn is_empty_identity_probe(ask: &Ask<'_>, root: &Cid, segments: &[&str]) -> bool {
+    segments.is_empty() && ask.format() == Format::Raw && root.to_bytes() == EMPTY_IDENTITY
+}
+
+/// The probe's block, as resolving it would give it.
+fn empty_identity_block(root: Cid) -> Resolved {
+    Resolved {
+        cid: root,
+        node: Node::File(FileRoot::Raw(Bytes::new())),
+        roots: smallvec::smallvec![root],
+    }
+}
+
+/// The bytes a response for `node` stands for, as boxo measures them against the operator's
+/// size limits (from the block at hand, nothing more fetched): a file's size as its root
+/// declares it, a directory's cumulative DAG size as its links record it, any other block's
+/// length.
+pub(super) fn entity_size(node: &Node) -> u64 {
+    match node {
+        Node::File(root) => root.size(),
+        Node::Directory(dir) | Node::HamtDirectory(dir, _) => dir
+            .links
+            .iter()
+            .fold(dir.encoded_len() as u64, |sum, link| {
+                sum.saturating_add(link.tsize.unwrap_or(0))
+            }),
+        Node::Symlink(target) => target.len() as u64,
+        Node::Other(_, bytes) => bytes.len() as u64,
+    }
+}
+
+/// Whether `format` deserializes (boxo's default, `json` and `cbor` handler): what the
+/// deserialized-response size limit concerns.
+fn deserializes(format: Format) -> bool {
+    matches!(format, Format::Default | Format::Json | Format::Cbor)
 }
 
 /// A path that names nothing, on a site with its own origin: the site's `_redirects` rules
@@ -345,6 +393,9 @@ pub(super) async fn serve_resolved(
     name: Option<&str>,
 ) -> Result<Response, HttpError> {
     let Resolved { cid, node, roots } = resolved;
+    if ask.format() != Format::Raw {
+        gw.check_size(entity_size(&node), deserializes(ask.format()))?;
+    }
     let mut text = HeaderText::with_capacity(ask.content_path.len() + 64 * (roots.len() + 3));
     text.set(X_IPFS_PATH, ask.content_path);
     text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&roots)));
@@ -357,6 +408,7 @@ pub(super) async fn serve_resolved(
                 Node::Other(_, bytes) | Node::File(FileRoot::Raw(bytes)) => bytes,
                 _ => crate::services::fetch(&*gw.blocks, &cid).await?,
             };
+            gw.check_size(block.len() as u64, false)?;
             let rep = Representation {
                 content_type: Some(Format::Raw.media_type()),
                 etag_suffix: Some("raw"),
@@ -580,12 +632,15 @@ pub(super) async fn serve_directory(
             dir_cid: dir_cid.as_str(),
             dag_size: dir::dag_size(&node, &entries),
         };
-        ("text/html", listing::html(&page, &entries)?)
+        let kinds = listing::kinds(&*gw.blocks, &entries).await;
+        ("text/html", listing::html(&page, &entries, &kinds)?)
     };
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     text.set_u64(header::CONTENT_LENGTH, body.len() as u64);
     text.apply(&mut headers);
-    Ok(with_status(StatusCode::OK, headers, Body::full(body)))
+    let mut response = with_status(StatusCode::OK, headers, Body::full(body));
+    compress::mark(&mut response);
+    Ok(response)
 }
 
 /// JSON when Accept names application/json, HTML when it names anything else (the Agregore
@@ -630,7 +685,7 @@ async fn serve_file(
     if let Some(modified) = last_modified {
         text.set(header::LAST_MODIFIED, &httpdate::fmt_http_date(modified));
     }
-    if not_modified(ask.headers, etag) {
+    if not_modified(ask.headers, etag) || not_modified_since(ask.headers, last_modified) {
         return Ok(not_modified_response(text, headers));
     }
     let filename = query_param(ask.query, "filename").filter(|f| !f.is_empty());
@@ -785,6 +840,22 @@ fn quoted<'b>(text: &str, suffix: Option<&str>, buf: &'b mut [u8; ETAG_CAPACITY]
     }
     buf[end] = b'"';
     std::str::from_utf8(&buf[..end + 1]).unwrap_or("\"\"")
+}
+
+/// `If-Modified-Since` at or after the file's UnixFS 1.5 mtime (RFC 9110 §13.1.3; boxo
+/// `handleIfModifiedSince`), ignored when `If-None-Match` is present (the Etag decides then)
+/// or the file records no mtime.
+fn not_modified_since(headers: &HeaderMap, last_modified: Option<SystemTime>) -> bool {
+    let Some(modified) = last_modified else {
+        return false;
+    };
+    if headers.contains_key(header::IF_NONE_MATCH) {
+        return false;
+    }
+    headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| conditional::parse_http_date(v.as_bytes()))
+        .is_some_and(|since| modified <= since)
 }
 
 /// Range applies unless an `If-Range` validator no longer matches (RFC 9110 §13.1.5).

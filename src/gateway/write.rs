@@ -16,12 +16,14 @@ use std::sync::Arc;
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Request, StatusCode};
 
+use super::listing::human_bytes;
 use super::path::{self, encode_segment};
 use super::response::{with_status, IPFS_HASH};
 use super::{Gateway, RequestBody};
+use crate::http::error::escape_html;
 use crate::http::header_text::HeaderText;
 use crate::http::upload::{self, FormNames, UploadOptions};
-use crate::http::{Body, HttpError, Response};
+use crate::http::{compress, page as shell, Body, HttpError, Response};
 use crate::ipld::cid::v1_text;
 use crate::services::add::{Entry, ImportParams};
 use crate::services::edit::{self, Tree};
@@ -162,6 +164,7 @@ pub(super) async fn post<B: RequestBody>(
     request: Request<B>,
 ) -> Result<Response, HttpError> {
     let pin = wants_pin(&request);
+    let html = accepts_html(&request);
     let uploaded = upload_body(gw, request).await?;
     pin_if_asked(gw, pin, &uploaded.root).await?;
     let cid = v1_text(&uploaded.root.cid);
@@ -170,7 +173,89 @@ pub(super) async fn post<B: RequestBody>(
     } else {
         format!("ipfs://{cid}")
     };
-    Ok(created(StatusCode::CREATED, &uploaded.root, &location))
+    let mut response = created(StatusCode::CREATED, &uploaded.root, &location);
+    if html {
+        // A browser's form: a page that shows the new CID and links to it; the status and
+        // headers stay those every client gets.
+        let page = receipt(&uploaded, pin);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        headers.insert(header::CONTENT_LENGTH, http::HeaderValue::from(page.len()));
+        *response.body_mut() = Body::from(page);
+        compress::mark(&mut response);
+    }
+    Ok(response)
+}
+
+/// Whether the client's Accept asks for HTML (a browser submitting a form).
+fn accepts_html<B>(request: &Request<B>) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The page a browser sees after an upload: the new CID, linked on this gateway, and for a
+/// form each top-level entry. Names come from the client: every one is escaped.
+fn receipt(uploaded: &upload::Uploaded, pinned: bool) -> String {
+    use std::fmt::Write;
+    let cid = v1_text(&uploaded.root.cid);
+    let cid = cid.as_str();
+    let (href, what) = if uploaded.form {
+        (format!("/ipfs/{cid}/"), "directory")
+    } else {
+        (format!("/ipfs/{cid}"), "file")
+    };
+    let mut out = String::with_capacity(4096);
+    shell::start(&mut out, &format!("Uploaded {cid}"));
+    let _ = write!(
+        out,
+        "<h1>Uploaded</h1>\n<p>Your {what} is stored on this gateway{pinned} and has this CID:</p>\n\
+         <a class=\"path mono\" href=\"{href}\" translate=\"no\">{cid}</a>\n\
+         <ul class=\"actions\">\n<li><a class=\"primary\" href=\"{href}\">Open it</a></li>\n\
+         <li><a href=\"{href}?format=car\" rel=\"nofollow\">Download as CAR</a></li>\n</ul>\n\
+         <p class=\"muted\">Address: <code translate=\"no\">ipfs://{cid}{slash}</code> &middot; \
+         {size} in all</p>\n",
+        pinned = if pinned { " (pinned)" } else { "" },
+        slash = if uploaded.form { "/" } else { "" },
+        size = human_bytes(uploaded.root.tsize),
+    );
+    let top: Vec<&(String, Entry)> = uploaded
+        .added
+        .iter()
+        .filter(|(path, _)| !path.is_empty() && !path.contains('/'))
+        .collect();
+    if uploaded.form && !top.is_empty() {
+        out.push_str("<h2>Contents</h2>\n<table>\n");
+        for (name, entry) in top {
+            // A folder of the form: some added path lies below it.
+            let dir = uploaded.added.iter().any(|(path, _)| {
+                path.strip_prefix(name.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+            });
+            let (class, slash, size) = if dir {
+                (" class=\"dir\"", "/", entry.tsize)
+            } else {
+                ("", "", entry.size)
+            };
+            let _ = writeln!(
+                out,
+                "<tr{class}><td class=\"name\"><a href=\"{href}{}{slash}\">{}</a>{slash}</td>\
+                 <td class=\"cid\" translate=\"no\">{}</td><td class=\"size\">{}</td></tr>",
+                escape_html(&encode_segment(name)),
+                escape_html(name),
+                v1_text(&entry.cid).as_str(),
+                human_bytes(size),
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    shell::end(&mut out);
+    out
 }
 
 /// `PUT /ipfs/<cid>[/<path>]`: a plain body is written as the file at `path`; a form's

@@ -44,6 +44,17 @@ pub struct Body {
     stall: Option<StallGuard>,
     /// The request's metrics, recorded when the body is dropped (see [`Body::observe`]).
     observed: Option<super::metrics::Observed>,
+    /// Cuts the body at a fixed instant (see [`Body::cut_at`]).
+    deadline: Option<Deadline>,
+}
+
+/// The instant past which the body is cut, whatever it is waiting for, and the request's
+/// whole allowance (for the error). The clock is read on every poll; a timer is made only
+/// when the body first waits for its source (a body sent in one go allocates none).
+struct Deadline {
+    at: tokio::time::Instant,
+    allowance: std::time::Duration,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// The longest a body may wait for its source between two chunks. The timer runs only while
@@ -74,6 +85,7 @@ impl Body {
             slot: None,
             stall: None,
             observed: None,
+            deadline: None,
         }
     }
 
@@ -103,6 +115,7 @@ impl Body {
             slot: None,
             stall: None,
             observed: None,
+            deadline: None,
         }
     }
 
@@ -145,6 +158,19 @@ impl Body {
         });
     }
 
+    /// Ends the body with an error once `deadline` has passed, so that a request never
+    /// outlives the operator's maximum request duration (`allowance`, counted from its
+    /// arrival): boxo ends the request's context then, which cuts a response already
+    /// streaming. The client sees a truncated response (the connection cut), never a short
+    /// body passed off as complete.
+    pub fn cut_at(&mut self, deadline: tokio::time::Instant, allowance: std::time::Duration) {
+        self.deadline = Some(Deadline {
+            at: deadline,
+            allowance,
+            timer: None,
+        });
+    }
+
     /// Appends a segment. (Not for stream bodies, whose length is not known.)
     pub fn push(&mut self, segment: Segment) {
         self.remaining += segment.len();
@@ -159,6 +185,25 @@ impl Body {
                 debug_assert!(false, "segments cannot follow a stream");
                 Kind::One(segment)
             }
+        };
+    }
+
+    /// The body's bytes when it is one in-memory buffer (a page cairn generated), for
+    /// re-encoding it whole; `None` for files, streams and multi-part bodies.
+    pub fn buffer(&self) -> Option<&Bytes> {
+        match &self.kind {
+            Kind::One(Segment::Bytes(bytes)) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// Replaces the body's bytes, keeping its slot and stall guard.
+    pub fn replace_buffer(&mut self, bytes: Bytes) {
+        self.remaining = bytes.len() as u64;
+        self.kind = if bytes.is_empty() {
+            Kind::Empty
+        } else {
+            Kind::One(Segment::Bytes(bytes))
         };
     }
 
@@ -317,6 +362,40 @@ impl std::fmt::Display for Stalled {
 
 impl std::error::Error for Stalled {}
 
+/// The error a body cut at the maximum request duration ends with.
+#[derive(Debug)]
+struct TooLong(std::time::Duration);
+
+impl std::fmt::Display for TooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the request took longer than the maximum request duration ({} s)",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for TooLong {}
+
+impl Body {
+    /// Ends the body at the maximum request duration: the error it ends with.
+    fn cut_too_long(&mut self) -> BoxError {
+        let allowance = self
+            .deadline
+            .take()
+            .map_or_else(Default::default, |d| d.allowance);
+        tracing::warn!(
+            ?allowance,
+            "response outlived the maximum request duration: cut"
+        );
+        self.stall = None;
+        self.remaining = 0;
+        self.kind = Kind::Failed(None);
+        Box::new(TooLong(allowance))
+    }
+}
+
 impl http_body::Body for Body {
     type Data = Bytes;
     type Error = BoxError;
@@ -326,7 +405,25 @@ impl http_body::Body for Body {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
+        if let Some(deadline) = &mut this.deadline {
+            let expired = tokio::time::Instant::now() >= deadline.at;
+            if expired {
+                return Poll::Ready(Some(Err(this.cut_too_long())));
+            }
+        }
         let polled = this.poll_source(cx);
+        if polled.is_pending() {
+            if let Some(deadline) = &mut this.deadline {
+                // The timer wakes the task at the deadline while the source keeps it waiting.
+                let at = deadline.at;
+                let timer = deadline
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                if timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Some(Err(this.cut_too_long())));
+                }
+            }
+        }
         let Some(guard) = &mut this.stall else {
             return polled;
         };

@@ -11,7 +11,7 @@
 
 use http::{header, HeaderValue, StatusCode};
 
-use super::{cors, Body, Response};
+use super::{compress, cors, page, Body, Response};
 use crate::ipld::ErrorKind as IpldKind;
 use crate::services::keystore::KeystoreError;
 use crate::services::names::NameError;
@@ -77,21 +77,27 @@ impl HttpError {
         self
     }
 
-    /// Renders the error. `html` is whether the client's Accept prefers text/html.
+    /// Renders the error: plain text (the message and a newline) for API clients, or, when
+    /// `html` (the client's Accept asks for text/html), the page [`HttpError::into_page`]
+    /// renders without knowing the request.
     pub fn into_response(self, html: bool) -> Response {
-        let (content_type, body) = if html {
-            let text = escape_html(&self.message);
-            let status = self.status;
-            (
-                "text/html; charset=utf-8",
-                format!(
-                    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{status}</title></head>\
-                     <body><h1>{status}</h1><p>{text}</p></body></html>\n"
-                ),
-            )
-        } else {
-            ("text/plain; charset=utf-8", format!("{}\n", self.message))
-        };
+        if html {
+            return self.into_page(None);
+        }
+        let body = format!("{}\n", self.message);
+        self.respond("text/plain; charset=utf-8", body)
+    }
+
+    /// The HTML page for browsers: what went wrong (status, a headline, the message), the
+    /// path that was looked for and what to do next — the parent directory, the raw block and
+    /// CAR forms of a content path, a retry on a timeout or overload. Everything that comes
+    /// from the request or the error is escaped.
+    pub fn into_page(self, looked: Option<&Looked<'_>>) -> Response {
+        let body = page_for(&self, looked);
+        self.respond("text/html; charset=utf-8", body)
+    }
+
+    fn respond(self, content_type: &'static str, body: String) -> Response {
         let mut response = Response::new(Body::from(body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
@@ -104,8 +110,193 @@ impl HttpError {
             headers.insert(name, value);
         }
         cors::apply(headers);
+        compress::mark(&mut response);
         response
     }
+}
+
+/// The request an error page answers, as the client sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct Looked<'a> {
+    /// The request path, percent-encoded as sent.
+    pub path: &'a str,
+    /// The query, without `?`.
+    pub query: Option<&'a str>,
+}
+
+impl Looked<'_> {
+    /// `/ipfs/<root>…` or `/ipns/<name>…`: content the raw and CAR forms exist for.
+    fn is_content(&self) -> bool {
+        let mut segments = self.path.split('/');
+        segments.next() == Some("")
+            && matches!(segments.next(), Some("ipfs" | "ipns"))
+            && segments.next().is_some_and(|root| !root.is_empty())
+    }
+
+    /// The directory above a content path below its root (`/ipfs/<cid>/a/b` →
+    /// `/ipfs/<cid>/a/`), ending in `/` so its listing is served without a redirect.
+    fn parent(&self) -> Option<&str> {
+        if !self.is_content() {
+            return None;
+        }
+        let trimmed = self.path.trim_end_matches('/');
+        let cut = trimmed.rfind('/')?;
+        // `/ipfs/<cid>` has nothing above it worth a link.
+        (trimmed[..cut].matches('/').count() >= 2).then(|| &trimmed[..=cut])
+    }
+
+    /// Whether the request already asked for this format.
+    fn asked_for(&self, format: &str) -> bool {
+        self.query.is_some_and(|q| {
+            q.split('&')
+                .any(|pair| pair.strip_prefix("format=") == Some(format))
+        })
+    }
+}
+
+/// A directory path as a link label: its last segment (`docs/`), or for a content root the
+/// CID shortened (`bafy…xips4/`).
+fn short_dir(path: &str) -> String {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let trimmed = decoded.trim_end_matches('/');
+    let name = trimmed.rsplit('/').next().unwrap_or(trimmed);
+    if trimmed.matches('/').count() == 2 && name.len() > 12 && name.is_ascii() {
+        format!("{}\u{2026}{}/", &name[..4], &name[name.len() - 5..])
+    } else {
+        format!("{name}/")
+    }
+}
+
+/// A headline per status, in words a visitor reads.
+fn headline(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "This request is not valid",
+        403 => "This is not allowed here",
+        404 => "Nothing was found at this path",
+        405 => "This method is not allowed here",
+        406 => "This content is not available in the format asked for",
+        410 => "This content is blocked on this gateway",
+        413 => "That is too large for this gateway",
+        414 => "This address is too long",
+        416 => "That range is not in the content",
+        429 => "Too many requests right now",
+        500 => "Something went wrong on this gateway",
+        501 => "This gateway cannot serve this",
+        502 => "The content could not be read",
+        503 => "This gateway is busy",
+        504 => "The content could not be fetched in time",
+        507 => "This gateway is out of storage",
+        _ => status.canonical_reason().unwrap_or("The request failed"),
+    }
+}
+
+/// What to do next, per status.
+fn hint(status: StatusCode, retry_after: Option<&str>) -> Option<String> {
+    let text = match status.as_u16() {
+        404 => "Check the path for typos; the directory above lists what is there. If the content \
+                is only elsewhere on the network, this gateway may not be fetching it."
+            .to_owned(),
+        410 => "The operator of this gateway has blocked this content. Nothing can be done about \
+                it here."
+            .to_owned(),
+        406 => "Ask for one of the formats below instead.".to_owned(),
+        504 => "The blocks of this content were not found or did not arrive in time. Blocks that \
+                did arrive are kept, so trying again in a little while often succeeds."
+            .to_owned(),
+        429 | 503 => match retry_after {
+            Some(seconds) => format!("Try again in {seconds} seconds."),
+            None => "Try again in a little while.".to_owned(),
+        },
+        502 => "The content's blocks are malformed or of a kind this gateway cannot read; its raw \
+                blocks may still be downloaded."
+            .to_owned(),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// The error page's HTML.
+fn page_for(error: &HttpError, looked: Option<&Looked<'_>>) -> String {
+    use std::fmt::Write;
+    let status = error.status;
+    let code = status.as_u16();
+    let headline = headline(status);
+    let mut out = String::with_capacity(4096 + error.message.len());
+    page::start(&mut out, &format!("{code} {headline}"));
+    let class = if status.is_server_error() { " s5" } else { "" };
+    let _ = writeln!(
+        out,
+        "<h1><span class=\"status{class}\">{code}</span>{headline}</h1>"
+    );
+    if let Some(looked) = looked {
+        let decoded = percent_encoding::percent_decode_str(looked.path).decode_utf8_lossy();
+        let _ = writeln!(
+            out,
+            "<h2>Path</h2>\n<code class=\"path\" translate=\"no\">{}</code>",
+            escape_html(&decoded)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<h2>What went wrong</h2>\n<pre>{}</pre>",
+        escape_html(&error.message)
+    );
+    let retry_after = error
+        .headers
+        .iter()
+        .find(|(name, _)| name == header::RETRY_AFTER)
+        .and_then(|(_, value)| value.to_str().ok());
+    let hint = hint(status, retry_after);
+    let mut actions = String::new();
+    if matches!(code, 429 | 503 | 504) {
+        // The same URL, query included.
+        actions.push_str("<li><a class=\"primary\" href=\"\">Try again</a></li>\n");
+    }
+    let mut forms = String::new();
+    if let Some(looked) = looked {
+        if let Some(parent) = looked.parent() {
+            let class = if actions.is_empty() {
+                " class=\"primary\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                actions,
+                "<li><a{class} href=\"{}\">Up to {}</a></li>",
+                escape_html(parent),
+                escape_html(&short_dir(parent))
+            );
+        }
+        let offers_forms = looked.is_content() && matches!(code, 404 | 406 | 500..=504);
+        for (format, label) in [("raw", "Raw block"), ("car", "CAR")] {
+            if offers_forms && !looked.asked_for(format) {
+                let _ = writeln!(
+                    forms,
+                    "<li><a href=\"{}?format={format}\" rel=\"nofollow\">{label} \
+                     <span class=\"muted\">?format={format}</span></a></li>",
+                    escape_html(looked.path)
+                );
+            }
+        }
+    }
+    if hint.is_some() || !actions.is_empty() || !forms.is_empty() {
+        out.push_str("<h2>What you can do</h2>\n");
+        if let Some(hint) = hint {
+            let _ = writeln!(out, "<p class=\"hint\">{}</p>", escape_html(&hint));
+        }
+        if !actions.is_empty() {
+            let _ = write!(out, "<ul class=\"actions\">\n{actions}</ul>\n");
+        }
+        if !forms.is_empty() {
+            let _ = write!(
+                out,
+                "<p class=\"muted\">This path in a verifiable form, for IPFS tools:</p>\n\
+                 <ul class=\"actions\">\n{forms}</ul>\n"
+            );
+        }
+    }
+    page::end(&mut out);
+    out
 }
 
 /// An error and its sources, `: `-joined. A source whose text its wrapper already shows (a
@@ -310,6 +501,135 @@ mod tests {
             escape_html(r#"<a href="x">&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
         );
+    }
+
+    fn page_text(error: HttpError, looked: Option<&Looked<'_>>) -> (Response, String) {
+        let response = error.into_page(looked);
+        let body = response.body().buffer().cloned().unwrap_or_default();
+        (response, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn plain_and_html_bodies() {
+        let response = HttpError::not_found("no link named \"x\"").into_response(false);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            response.body().buffer().unwrap().as_ref(),
+            b"no link named \"x\"\n"
+        );
+        let response = HttpError::not_found("gone").into_response(true);
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        assert!(response.extensions().get::<compress::Generated>().is_some());
+    }
+
+    #[test]
+    fn error_pages_escape_what_the_request_and_error_hold() {
+        let looked = Looked {
+            path: "/ipfs/bafkqaaa/%3Cscript%3Ealert(1)%3C/script%3E/x%22y",
+            query: Some("a=<b>"),
+        };
+        let (_, text) = page_text(
+            HttpError::not_found("no link named \"<script>alert(1)</script>\""),
+            Some(&looked),
+        );
+        assert!(!text.contains("<script>"), "{text}");
+        assert!(
+            text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{text}"
+        );
+        assert!(text.contains("x&quot;y"), "{text}");
+        // Links keep the path as sent (percent-encoded), escaped for the attribute.
+        assert!(
+            text.contains(r#"href="/ipfs/bafkqaaa/%3Cscript%3Ealert(1)%3C/script%3E/""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_404_page_names_the_path_and_links_around_it() {
+        let looked = Looked {
+            path: "/ipfs/bafyroot/docs/missing.txt",
+            query: None,
+        };
+        let (response, text) = page_text(
+            HttpError::not_found("no link named missing.txt"),
+            Some(&looked),
+        );
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(
+            text.contains("<title>404 Nothing was found at this path</title>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/ipfs/bafyroot/docs/missing.txt</code>"),
+            "{text}"
+        );
+        assert!(text.contains("no link named missing.txt"), "{text}");
+        assert!(
+            text.contains(r#"<a class="primary" href="/ipfs/bafyroot/docs/">Up to docs/</a>"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"href="/ipfs/bafyroot/docs/missing.txt?format=raw""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"href="/ipfs/bafyroot/docs/missing.txt?format=car""#),
+            "{text}"
+        );
+        assert!(!text.contains("Try again"), "{text}");
+        // A root has no parent link; a request for a CAR is not offered the CAR again.
+        let looked = Looked {
+            path: "/ipfs/bafyroot",
+            query: Some("format=car"),
+        };
+        let (_, text) = page_text(HttpError::not_found("x"), Some(&looked));
+        assert!(!text.contains("Up to"), "{text}");
+        assert!(!text.contains("?format=car\""), "{text}");
+        assert!(text.contains("?format=raw\""), "{text}");
+        // No content path, no content links.
+        let looked = Looked {
+            path: "/nothing-here",
+            query: None,
+        };
+        let (_, text) = page_text(HttpError::not_found("no such route"), Some(&looked));
+        assert!(!text.contains("?format="), "{text}");
+    }
+
+    #[test]
+    fn timeouts_and_overload_say_to_retry() {
+        let looked = Looked {
+            path: "/ipfs/bafyroot/a",
+            query: None,
+        };
+        let (response, text) = page_text(
+            HttpError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "Unable to retrieve content within timeout period (1 s)",
+            ),
+            Some(&looked),
+        );
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(
+            text.contains(r#"<a class="primary" href="">Try again</a>"#),
+            "{text}"
+        );
+        assert!(text.contains("trying again in a little while"), "{text}");
+        assert!(text.contains("?format=car"), "{text}");
+        let (response, text) = page_text(
+            HttpError::new(StatusCode::TOO_MANY_REQUESTS, "busy")
+                .with_header(header::RETRY_AFTER, HeaderValue::from_static("7")),
+            None,
+        );
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+        assert!(text.contains("Try again in 7 seconds."), "{text}");
     }
 
     #[test]

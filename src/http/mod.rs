@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod compress;
 pub mod conditional;
 pub mod content_type;
 pub mod cors;
@@ -15,6 +16,7 @@ pub mod health;
 pub mod lines;
 pub mod metrics;
 pub mod multipart;
+pub mod page;
 pub mod range;
 pub mod router;
 pub mod server;

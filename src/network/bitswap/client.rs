@@ -52,7 +52,9 @@
 //! Blocks are verified before use: payload blocks by construction ([`Block`]), 1.0.0 blocks
 //! by [`verify_legacy_blocks`](super::verify_legacy_blocks) against the wanted CIDs. A 1.0.0
 //! block matching nothing wanted (nor delivered lately) is dropped and its sender penalised:
-//! the sessions waiting on its want-blocks stop asking it.
+//! the sessions waiting on its want-blocks stop asking it. Any block that answers no want,
+//! pending or ended lately, is unsolicited: dropped (the client keeps no blocks of its own),
+//! and counted for the transport, which charges it to the sender ([`super::budget`]).
 //!
 //! The caller owns the deadline: it wraps the fetch in a timeout, or uses [`Fetch::within`],
 //! whose error carries a [`Diagnosis`] of what was tried (for a 504 page).
@@ -392,13 +394,15 @@ impl<K: PeerKey> Client<K> {
     }
 
     /// A message from `peer` (any inbound stream): its blocks and presences. Its wantlist is
-    /// for the server ([`super::PeerLedger::receive`]).
-    pub fn receive(&self, peer: &K, message: &Message) {
+    /// for the server ([`super::PeerLedger::receive`]). Returns what of it was unsolicited:
+    /// that is dropped, never handed to anyone, and the transport charges it to the peer
+    /// ([`super::budget`]).
+    pub fn receive(&self, peer: &K, message: &Message) -> Unsolicited {
         if message.blocks.is_empty()
             && message.legacy_blocks.is_empty()
             && message.presences.is_empty()
         {
-            return;
+            return Unsolicited::default();
         }
         let legacy = if message.legacy_blocks.is_empty() {
             Legacy::default()
@@ -410,7 +414,7 @@ impl<K: PeerKey> Client<K> {
         };
         self.shared.with(true, |engine, now, out| {
             engine.receive(peer, message, legacy, now, out)
-        });
+        })
     }
 
     /// `peer` is connected and its Bitswap stream speaks `protocol`.
@@ -449,6 +453,17 @@ impl<K: PeerKey> Client<K> {
         self.shared
             .with(true, |engine, _, out| engine.shutdown(out));
     }
+}
+
+/// What of a message answered nothing the client asked ([`Client::receive`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unsolicited {
+    /// Blocks (1.1.0 and later) that meet no want, pending or ended lately; a 1.0.0
+    /// message's blocks that match none count as one.
+    pub blocks: usize,
+    /// HAVEs and DONT_HAVEs about CIDs not wanted now (late ones, after a want ended, are
+    /// common and cheap: they cost one wantlist entry each).
+    pub presences: usize,
 }
 
 /// A group of related gets (one request, one DAG walk). Cheap to clone; dropped with its last

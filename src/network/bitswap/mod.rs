@@ -12,8 +12,10 @@
 //!
 //! Streams are tokio's `AsyncRead`/`AsyncWrite`; a `futures` stream (libp2p's) plugs in through
 //! `tokio_util::compat`. On the libp2p node, [`transport`] carries the streams and [`swarm`]
-//! runs the server and the client over them.
+//! runs the server and the client over them; [`budget`] bounds what each peer's messages may
+//! cost and has a peer that overdraws it disconnected.
 
+pub mod budget;
 pub mod client;
 pub mod message;
 pub mod server;
@@ -21,7 +23,7 @@ pub mod swarm;
 pub mod transport;
 pub mod wire;
 
-pub use client::{Client, ClientConfig, Diagnosis, Fetch, FetchError, Session};
+pub use client::{Client, ClientConfig, Diagnosis, Fetch, FetchError, Session, Unsolicited};
 pub use message::{
     verify_legacy_blocks, Block, BlockPresence, Entry, Limits, Message, PresenceType, WantType,
     Wantlist,
@@ -177,6 +179,10 @@ pub enum Error {
     /// does that (boxo closes the connection too).
     #[error("peer asked for identity CID {0}")]
     IdentityWant(cid::Cid),
+    /// The peer's messages cost more than its budget allows ([`budget`]): a wantlist flood,
+    /// or blocks nobody asked for.
+    #[error("the peer's bitswap messages exceed its budget (a flood)")]
+    OverBudget,
     /// A message to send that encodes to more than [`MAX_MESSAGE_SIZE`].
     #[error("outgoing bitswap message of {len} bytes exceeds the {max}-byte limit")]
     OutgoingTooLarge { len: usize, max: usize },
@@ -197,6 +203,7 @@ impl Error {
                 | Error::TooManyItems { .. }
                 | Error::CidTooLong { .. }
                 | Error::IdentityWant(_)
+                | Error::OverBudget
         )
     }
 }
@@ -225,5 +232,42 @@ mod tests {
         assert_eq!(Protocol::ALL[0], Protocol::V120);
         assert!(!Protocol::V100.has_payload() && Protocol::V110.has_payload());
         assert!(!Protocol::V110.has_presences() && Protocol::V120.has_presences());
+    }
+
+    /// Whatever a peer gets wrong in a message's bytes gets it disconnected, not only its
+    /// stream closed; a stream cut short is no fault.
+    #[test]
+    fn malformed_messages_and_floods_are_violations() {
+        let limits = Limits::default();
+        let cases: [(&str, &[u8]); 5] = [
+            ("a truncated tag", &[0xff]),
+            ("a field past the end", &[0x0a, 0x05, 0x01]),
+            ("a wantlist entry without a CID", &[0x0a, 0x02, 0x0a, 0x00]),
+            ("a wantlist with the wrong wire type", &[0x08, 0x01]),
+            (
+                "a CID that does not parse",
+                &[0x0a, 0x05, 0x0a, 0x03, 0x0a, 0x01, 0xff],
+            ),
+        ];
+        for (what, bytes) in cases {
+            let error = Message::decode(bytes::Bytes::from_static(bytes), &limits).unwrap_err();
+            assert!(error.is_violation(), "{what}: {error}");
+        }
+        let tight = Limits {
+            max_items: 1,
+            ..limits
+        };
+        let cid = cid::Cid::new_v1(0x55, multihash::Multihash::wrap(0x12, &[7; 32]).unwrap());
+        let two = Message {
+            wantlist: Some(Wantlist {
+                entries: vec![Entry::cancel(cid), Entry::cancel(cid)],
+                full: false,
+            }),
+            ..Message::default()
+        };
+        let error = Message::decode(two.encode(Protocol::V120).into(), &tight).unwrap_err();
+        assert!(error.is_violation(), "{error}");
+        assert!(Error::OverBudget.is_violation());
+        assert!(!Error::Truncated.is_violation());
     }
 }

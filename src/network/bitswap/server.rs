@@ -19,7 +19,8 @@
 //!
 //! Bounds: a peer's wants (queued plus being answered) are capped at
 //! [`ServerConfig::max_wantlist_entries`] (boxo's `MaxQueuedWantlistEntriesPerPeer`, 1024);
-//! wants past the cap are dropped and counted, as boxo does. Each peer has at most one message
+//! wants past the cap are dropped and counted, as boxo does (on the libp2p node, what a
+//! peer's wants cost in CPU is bounded too: [`super::budget`] disconnects a flooder). Each peer has at most one message
 //! in the making or in flight: the next is built once the last was handed out, so a peer that
 //! does not read its stream holds one message and nothing more. A message is filled up to
 //! [`ServerConfig::target_message_size`] (boxo's 16 KiB) or one block, and never past

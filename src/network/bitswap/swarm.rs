@@ -11,10 +11,15 @@
 //! [`FindProviders`] it is given (the DHT's, delegated routers'); a provider not connected is
 //! dialed when the first want goes to it. [`BitswapBlocks`] is the client as a
 //! [`BlockSource`], the node's network source for the retrieval layer.
+//!
+//! Hostile peers: a peer is disconnected when it breaks the protocol
+//! ([`Error::is_violation`]: malformed messages, oversized ones, identity wants), when it
+//! holds more than [`MAX_INBOUND_STREAMS_PER_PEER`] streams open, or when its messages cost
+//! more than its [`super::budget`] (wantlist floods, unsolicited blocks).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use cid::Cid;
@@ -22,9 +27,10 @@ use libp2p::{PeerId, Stream};
 use tokio::sync::mpsc;
 use tokio_util::compat::FuturesAsyncReadCompatExt;
 
+use super::budget::{unsolicited_cost, wantlist_cost, BudgetConfig, Budgets};
 use super::client::{Client, ClientConfig, DagSessions, FindProviders, Outbox};
 use super::transport::{Event, Opener};
-use super::{write_message, Message, MessageReader, PeerLedger, Protocol, Server};
+use super::{write_message, Error, Message, MessageReader, PeerLedger, Protocol, Server};
 use crate::network::NetworkHandle;
 use crate::store::{self, BlockSource, SourceFuture};
 
@@ -141,16 +147,29 @@ async fn run(
     let ledgers: Ledgers = Arc::default();
     let server = Arc::new(server);
     let open_streams: OpenStreams = Arc::default();
+    let budgets = Arc::new(Budgets::new(BudgetConfig::default()));
     while let Some(event) = events.recv().await {
         match event {
             // Assumed to speak 1.2.0 until a stream to it says otherwise.
             Event::Connected(peer) => client.peer_connected(peer, Protocol::V120),
-            Event::Disconnected(peer) => client.peer_disconnected(&peer),
+            Event::Disconnected(peer) => {
+                client.peer_disconnected(&peer);
+                budgets.release(&peer, Instant::now());
+            }
             Event::Inbound {
                 peer,
                 protocol,
                 stream,
             } => {
+                if budgets.in_debt(&peer, Instant::now()) {
+                    // Back before its debt is paid: nothing of it is read (a flooder coming
+                    // back at once costs a handshake, not a decoded 16k-entry message).
+                    tracing::debug!(%peer, "bitswap: disconnecting a peer still over its budget");
+                    drop(stream);
+                    let node = node.clone();
+                    tokio::spawn(async move { node.disconnect(peer).await });
+                    continue;
+                }
                 let Some(counted) = StreamCount::enter(&open_streams, peer) else {
                     tracing::info!(%peer, "bitswap: disconnecting a peer that opened more than {MAX_INBOUND_STREAMS_PER_PEER} streams at once");
                     drop(stream);
@@ -168,6 +187,7 @@ async fn run(
                         ledgers: Arc::clone(&ledgers),
                         client: client.clone(),
                         node: node.clone(),
+                        budgets: Arc::clone(&budgets),
                     },
                     counted,
                 ));
@@ -221,10 +241,13 @@ struct Peers {
     ledgers: Ledgers,
     client: Client<PeerId>,
     node: NetworkHandle,
+    budgets: Arc<Budgets<PeerId>>,
 }
 
 /// Reads one inbound stream to its end: wants to the peer's ledger, answers to the client.
-/// A peer that sends what is not Bitswap is disconnected.
+/// A peer that sends what is not Bitswap, or more than its budget allows, is disconnected:
+/// each message is charged before its wants are applied, and again for the unsolicited
+/// blocks the client found in it.
 async fn read_peer(
     peer: PeerId,
     protocol: Protocol,
@@ -238,6 +261,7 @@ async fn read_peer(
         ledgers,
         client,
         node,
+        budgets,
     } = peers;
     let mut reader = MessageReader::new(stream.compat(), server.config().limits);
     let mut ledger: Option<PeerLedger> = None;
@@ -247,6 +271,10 @@ async fn read_peer(
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         };
+        let cost = wantlist_cost(&message);
+        if cost > 0 && !budgets.charge(&peer, cost, Instant::now()) {
+            break Err(Error::OverBudget);
+        }
         if message.wantlist.is_some() {
             let ledger = ledger
                 .get_or_insert_with(|| ledger_for(peer, protocol, &server, &ledgers, &opener));
@@ -255,7 +283,10 @@ async fn read_peer(
             }
         }
         server.stats().received(&message);
-        client.receive(&peer, &message);
+        let cost = unsolicited_cost(&client.receive(&peer, &message));
+        if cost > 0 && !budgets.charge(&peer, cost, Instant::now()) {
+            break Err(Error::OverBudget);
+        }
     };
     if let Some(ledger) = ledger {
         match outcome {

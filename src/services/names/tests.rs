@@ -1107,3 +1107,34 @@ async fn concurrent_resolutions_of_one_name_share_one_lookup() {
     }
     assert_eq!(network.lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn a_name_is_cached_no_longer_than_its_record_stays_valid() {
+    // A TTL of an hour on a record that expires in a minute (boxo#1166): the answer's TTL, the
+    // gateway's `Cache-Control: max-age`, is the minute.
+    let h = harness();
+    let key = SigningKey::from_bytes(&[23; 32]);
+    let name = IpnsName::from_ed25519(&key.verifying_key());
+    let eol = SystemTime::now() + Duration::from_secs(60);
+    let record = Record::create(
+        &key,
+        &format!("/ipfs/{EMPTY_DIR}"),
+        1,
+        eol,
+        Duration::from_secs(3600),
+        true,
+    )
+    .unwrap();
+    h.names.put_record(&name, record.to_bytes()).unwrap();
+    let resolved = h.names.resolve(&name.to_string()).await.unwrap();
+    assert!(
+        resolved.ttl <= Duration::from_secs(60),
+        "{:?}",
+        resolved.ttl
+    );
+    assert!(
+        resolved.ttl >= Duration::from_secs(55),
+        "{:?}",
+        resolved.ttl
+    );
+}

@@ -12,7 +12,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::diagnosis::{Asked, Diagnosis, Outcome, PeerReport, ProviderLookups, SessionStats};
-use super::{ClientConfig, PeerKey, MIN_DELAY};
+use super::{ClientConfig, PeerKey, Unsolicited, MIN_DELAY};
 use crate::network::bitswap::{
     verify_legacy_blocks, Block, Entry, Message, PresenceType, Protocol,
 };
@@ -24,6 +24,22 @@ pub(super) type WaiterId = u64;
 /// answering before our cancel reached it) is recognised as a late duplicate and not taken for
 /// garbage.
 const RECENTLY_DELIVERED: usize = 256;
+
+/// Wants ended lately (met or withdrawn), remembered by digest so that a block answering one
+/// of them is not counted as unsolicited: peers answer wants until our cancel reaches them,
+/// and a session sends a want to several peers. 16k is a full wantlist message's worth;
+/// each costs 8 bytes twice.
+const RECENTLY_ENDED: usize = 16 * 1024;
+
+/// The part of a multihash digest that identifies it among the recently ended wants (a
+/// collision only spares one block from being counted).
+fn digest_key(hash: &Multihash<64>) -> u64 {
+    let digest = hash.digest();
+    let mut key = [0u8; 8];
+    let n = digest.len().min(8);
+    key[..n].copy_from_slice(&digest[..n]);
+    u64::from_le_bytes(key) ^ hash.code().rotate_left(32)
+}
 
 /// What one engine call wants done, in order.
 pub(super) struct Outgoing<K> {
@@ -376,6 +392,9 @@ pub(super) struct Engine<K> {
     timers: BTreeSet<(Instant, Cid)>,
     sessions: HashMap<SessionId, SessionState<K>>,
     recent: VecDeque<Cid>,
+    /// Digests of wants ended lately ([`RECENTLY_ENDED`]), oldest first, and as a set.
+    ended: VecDeque<u64>,
+    ended_set: HashSet<u64>,
     next_id: u64,
     closed: bool,
 }
@@ -391,6 +410,8 @@ impl<K: PeerKey> Engine<K> {
             timers: BTreeSet::new(),
             sessions: HashMap::new(),
             recent: VecDeque::new(),
+            ended: VecDeque::new(),
+            ended_set: HashSet::new(),
             next_id: 0,
             closed: false,
         }
@@ -503,6 +524,15 @@ impl<K: PeerKey> Engine<K> {
 
     fn remove_want(&mut self, cid: &Cid) -> Option<Want<K>> {
         let want = self.wants.remove(cid)?;
+        let key = digest_key(cid.hash());
+        if self.ended_set.insert(key) {
+            if self.ended.len() == RECENTLY_ENDED {
+                if let Some(old) = self.ended.pop_front() {
+                    self.ended_set.remove(&old);
+                }
+            }
+            self.ended.push_back(key);
+        }
         if let Some(at) = want.deadline {
             self.timers.remove(&(at, *cid));
         }
@@ -574,7 +604,8 @@ impl<K: PeerKey> Engine<K> {
     }
 
     /// A message from `peer`: its blocks (1.0.0 ones already matched, by [`match_legacy`])
-    /// meet wants, its presences steer them. Its wantlist is the server's business.
+    /// meet wants, its presences steer them. Its wantlist is the server's business. Returns
+    /// what of it was unsolicited (see [`Unsolicited`]); that is dropped.
     pub(super) fn receive(
         &mut self,
         peer: &K,
@@ -582,16 +613,21 @@ impl<K: PeerKey> Engine<K> {
         legacy: Legacy,
         now: Instant,
         out: &mut Outgoing<K>,
-    ) {
+    ) -> Unsolicited {
+        let mut unsolicited = Unsolicited::default();
         for block in message.blocks.iter().chain(&legacy.blocks) {
-            self.deliver(block, peer, out);
+            if !self.deliver(block, peer, out) {
+                unsolicited.blocks += 1;
+            }
         }
         if legacy.garbage {
+            unsolicited.blocks += 1;
             self.penalise(peer, now, out);
         }
         let mut touched = Vec::new();
         for presence in &message.presences {
             let Some(want) = self.wants.get_mut(&presence.cid) else {
+                unsolicited.presences += 1;
                 continue;
             };
             let order = want.round.next_order;
@@ -643,16 +679,20 @@ impl<K: PeerKey> Engine<K> {
         for cid in touched {
             self.step(&cid, now, out);
         }
+        unsolicited
     }
 
     /// A verified block from `from`: every want it meets is answered, credited to `from` and
-    /// cancelled everywhere else.
-    fn deliver(&mut self, block: &Block, from: &K, out: &mut Outgoing<K>) {
+    /// cancelled everywhere else. False when it meets no want, pending or ended lately.
+    fn deliver(&mut self, block: &Block, from: &K, out: &mut Outgoing<K>) -> bool {
         let cids: Vec<Cid> = self
             .by_hash
             .get(block.cid().hash())
             .cloned()
             .unwrap_or_default();
+        if cids.is_empty() {
+            return self.ended_set.contains(&digest_key(block.cid().hash()));
+        }
         for cid in cids {
             let Some(want) = self.remove_want(&cid) else {
                 continue;
@@ -686,6 +726,7 @@ impl<K: PeerKey> Engine<K> {
             }
             self.recent.push_back(cid);
         }
+        true
     }
 
     /// `peer` sent a block that answers nothing: the sessions waiting on it stop asking it, and

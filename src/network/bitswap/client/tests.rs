@@ -1010,3 +1010,80 @@ async fn each_dag_gets_a_session_that_asks_the_peers_of_its_earlier_blocks() {
         "C sent DAG two, not DAG one: it is not asked"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn blocks_nobody_asked_for_are_counted_and_dropped() {
+    let world = World::new(ClientConfig::default());
+    world.connect("P", Protocol::V120, Remote::Silent);
+    world.connect("Q", Protocol::V120, Remote::Silent);
+    let blocks = |data: &[&'static [u8]]| Message {
+        blocks: data
+            .iter()
+            .map(|d| Block::new(cid_of(d), Bytes::from_static(d)).unwrap())
+            .collect(),
+        ..Message::default()
+    };
+
+    // Never wanted: counted, and not kept for a later get (the client stores nothing).
+    assert_eq!(
+        world
+            .client
+            .receive(&"P", &blocks(&[b"never", b"asked"]))
+            .blocks,
+        2
+    );
+    let later = world.client.get(cid_of(b"never"), &world.client.session());
+    assert!(
+        later.within(Duration::from_secs(1)).await.is_err(),
+        "an unsolicited block answered a later get"
+    );
+
+    // Wanted: not counted; the same block again from a slower peer, after the want was met,
+    // is a late duplicate and not counted either; nor a block for a want withdrawn since.
+    let fetch = world.client.get(cid_of(b"wanted"), &world.client.session());
+    assert_eq!(
+        world.client.receive(&"P", &blocks(&[b"wanted"])),
+        Unsolicited::default()
+    );
+    fetch.await.unwrap();
+    assert_eq!(
+        world.client.receive(&"Q", &blocks(&[b"wanted"])),
+        Unsolicited::default()
+    );
+    drop(
+        world
+            .client
+            .get(cid_of(b"withdrawn"), &world.client.session()),
+    );
+    assert_eq!(
+        world.client.receive(&"Q", &blocks(&[b"withdrawn"])).blocks,
+        0
+    );
+
+    // HAVEs and DONT_HAVEs about nothing wanted count one each.
+    let presences = Message {
+        presences: vec![
+            BlockPresence {
+                cid: cid_of(b"never"),
+                kind: PresenceType::Have,
+            },
+            BlockPresence {
+                cid: cid_of(b"asked"),
+                kind: PresenceType::DontHave,
+            },
+        ],
+        ..Message::default()
+    };
+    assert_eq!(world.client.receive(&"P", &presences).presences, 2);
+
+    // A 1.0.0 message whose blocks match nothing counts once.
+    let legacy = Message {
+        legacy_blocks: vec![
+            Bytes::from_static(b"junk"),
+            Bytes::from_static(b"more junk"),
+        ],
+        ..Message::default()
+    };
+    assert_eq!(world.client.receive(&"P", &legacy).blocks, 1);
+    world.assert_empty();
+}
