@@ -39,6 +39,12 @@ static GLOBAL: Counting = Counting;
 fn main() {
     let data = tempfile::tempdir().unwrap();
     let gateway = support::gateway(data.path());
+    // The same gateway counting its requests (`--metrics`): the counting must not allocate.
+    let counted = tempfile::tempdir().unwrap();
+    let counting = support::gateway(counted.path()).with_metrics(std::sync::Arc::new(
+        cairn::http::metrics::GatewayMetrics::default(),
+    ));
+    let small = get(&format!("/ipfs/{DIR_WITH_FILES}/hello.txt"), &[]);
     let cases = [
         (
             "cached small-file GET",
@@ -58,9 +64,13 @@ fn main() {
     ];
     println!("| request | allocations | bytes allocated |");
     println!("|---|---|---|");
-    for (label, request) in cases {
+    let cases = cases
+        .into_iter()
+        .map(|(label, request)| (label, request, &gateway))
+        .chain([("cached small-file GET, metrics on", small, &counting)]);
+    for (label, request, gateway) in cases {
         // Warm the block cache first: the figure is for the cached path.
-        drain(respond(&gateway, copy(&request)).into_body());
+        drain(respond(gateway, copy(&request)).into_body());
         const N: u64 = 1000;
         // Requests are consumed: make them before counting.
         let requests: Vec<_> = (0..N).map(|_| copy(&request)).collect();
@@ -69,7 +79,7 @@ fn main() {
             BYTES.load(Ordering::Relaxed),
         );
         for request in requests {
-            drain(respond(&gateway, request).into_body());
+            drain(respond(gateway, request).into_body());
         }
         let (a1, b1) = (
             ALLOCATIONS.load(Ordering::Relaxed),

@@ -25,6 +25,19 @@ fn hot_path(c: &mut Criterion) {
         )
     });
 
+    // The same with the request counted (`--metrics`): the difference is what counting costs.
+    let counted_data = tempfile::tempdir().unwrap();
+    let counting = support::gateway(counted_data.path()).with_metrics(std::sync::Arc::new(
+        cairn::http::metrics::GatewayMetrics::default(),
+    ));
+    group.bench_function("small_file_cached_metrics", |b| {
+        b.iter_batched(
+            || copy(&small),
+            |r| drain(respond(&counting, black_box(r)).into_body()),
+            BatchSize::SmallInput,
+        )
+    });
+
     let range = get(
         &format!("/ipfs/{DIR_WITH_FILES}/multiblock.txt"),
         &[("Range", "bytes=300-700")],

@@ -124,7 +124,7 @@ class Daemon:
         if self.kind == "cairn":
             command = [self.tools["cairn"], "serve", "--data", self.dir,
                        "--gateway", f"127.0.0.1:{self.gateway}", "--cluster-api", "off",
-                       "--rpc-api", f"127.0.0.1:{self.rpc}",
+                       "--rpc-api", f"127.0.0.1:{self.rpc}", "--metrics", "off",
                        "--swarm", f"/ip4/127.0.0.1/tcp/{self.swarm}"]
         else:
             command = [self.tools["ipfs"], "daemon"]

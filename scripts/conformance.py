@@ -202,7 +202,8 @@ def start_cairn(args, scratch):
     log = open(scratch / "cairn.log", "w")
     server = subprocess.Popen(
         [str(cairn), "serve", "--data", str(data), "--gateway", f"127.0.0.1:{port}",
-         "--cluster-api", "off", "--rpc-api", "off", "--offline", "--subdomain-host", "localhost",
+         "--cluster-api", "off", "--rpc-api", "off", "--metrics", "off", "--offline",
+         "--subdomain-host", "localhost",
          "--subdomain-host", "example.com",
          # The suite's client sends no Accept header and expects Kubo's HTML listing;
          # the Agregore spec answers such requests with JSON (cairn's default).

@@ -36,7 +36,8 @@ class Node:
         self.port = loopback.free_port()
         self.cluster = loopback.free_port()
         command = [cairn, "serve", "--data", self.data, "--gateway", f"127.0.0.1:{self.port}",
-                   "--cluster-api", f"127.0.0.1:{self.cluster}", "--offline", *extra]
+                   "--cluster-api", f"127.0.0.1:{self.cluster}", "--offline",
+                   "--metrics", "off", *extra]
         if shell:
             command = ["sh", "-c", f'{shell}; exec "$0" "$@"'] + command
         self.log = tempfile.NamedTemporaryFile(prefix="cairn-probe-log-", delete=False)

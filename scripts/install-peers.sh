@@ -3,7 +3,8 @@
 # $(go env GOPATH)/bin. A peer already installed at the right version is kept (a cache between
 # CI runs on one machine); Go's module and build caches stay in their default places.
 #
-#   bash scripts/install-peers.sh [kubo] [cluster] [gateway-conformance] [rainbow]   (default: all)
+#   bash scripts/install-peers.sh [kubo] [cluster] [gateway-conformance] [rainbow] [promtool]
+#                                                                              (default: all)
 #
 #   Kubo v0.43.1 (ipfs)       built in a scratch module: its go-libp2p fork is not served by the
 #                             module proxy, so quic-go and webtransport-go are pinned by `replace`
@@ -15,6 +16,9 @@
 #                             peer cache (the suite runs `go test` in that copy)
 #   Rainbow v1.24.0           built from a source tree named by RAINBOW_SRC; skipped, with a
 #                             message, when neither installed nor a source tree given
+#   promtool                  Debian's `prometheus` package (apt-get, as root, when promtool is
+#                             absent): the metrics test runs `promtool check metrics`; the
+#                             package's server is stopped, never left running
 #
 # Scratch modules and the suite's source copy live in $CAIRN_PEER_BUILD_DIR, by default
 # ${XDG_CACHE_HOME:-~/.cache}/cairn-peers. Any failure to install a requested peer (Rainbow
@@ -35,7 +39,7 @@ CONFORMANCE_MODULE=github.com/ipfs/gateway-conformance
 
 requested=("$@")
 for peer in "${requested[@]}"; do
-  case "$peer" in kubo | cluster | gateway-conformance | rainbow) ;;
+  case "$peer" in kubo | cluster | gateway-conformance | rainbow | promtool) ;;
     *) echo "install-peers: unknown peer '$peer'" >&2; exit 2 ;;
   esac
 done
@@ -140,4 +144,17 @@ if want rainbow; then
     [[ "$got" == *" $RAINBOW "* ]] || { echo "install-peers: expected Rainbow $RAINBOW, got '$got'" >&2; exit 1; }
     echo "$got"
   fi
+fi
+
+if want promtool; then
+  if ! command -v promtool >/dev/null; then
+    echo "installing promtool (Debian package prometheus) …"
+    start=$(date +%s)
+    apt-get update -qq
+    apt-get install -y --no-install-recommends prometheus
+    # Only promtool is wanted: the server the package may have started must not run.
+    if command -v invoke-rc.d >/dev/null; then invoke-rc.d prometheus stop >/dev/null 2>&1 || true; fi
+    took "promtool" "$start"
+  fi
+  promtool --version | head -n 1
 fi

@@ -215,6 +215,9 @@ def main():
             offline = ["--offline"] if "--offline" in help_text else []
             # Two builds side by side: the second would find 5001 taken by the first's RPC.
             rpc_off = ["--rpc-api", "off"] if "--rpc-api" in help_text else []
+            # Likewise 8091 and the metrics listener; counting is measured on its own
+            # (BENCHMARKS.md, metrics on and off).
+            rpc_off += ["--metrics", "off"] if "--metrics" in help_text else []
             procs.append((cname, subprocess.Popen(
                 [binary, "serve", "--data", os.path.join(work, f"cairn-{cname}"),
                  "--gateway", f"127.0.0.1:{ports[cname]}", "--cluster-api", "off"] + offline + rpc_off,

@@ -100,11 +100,11 @@ def wait_connected(repo, peer_id, seconds=30):
 
 def quiet_listeners(binary):
     """`cairn serve` flags that turn off the listeners a script does not use (the Cluster API
-    on 9094, the Kubo RPC on 5001), so that several servers, or a Kubo, can run side by side;
-    only the flags `binary` knows (older builds are benchmarked too)."""
+    on 9094, the Kubo RPC on 5001, the metrics on 8091), so that several servers, or a Kubo,
+    can run side by side; only the flags `binary` knows (older builds are benchmarked too)."""
     help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
     flags = []
-    for flag in ("--cluster-api", "--rpc-api"):
+    for flag in ("--cluster-api", "--rpc-api", "--metrics"):
         if flag in help_text:
             flags += [flag, "off"]
     return flags

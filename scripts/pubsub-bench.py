@@ -34,7 +34,8 @@ import tempfile
 import threading
 import time
 
-from loopback import find, free_port, in_netns, ipfs, start_kubo, wait_connected, wait_port
+from loopback import (find, free_port, in_netns, ipfs, quiet_listeners, start_kubo,
+                      wait_connected, wait_port)
 
 MIB = 1 << 20
 
@@ -109,7 +110,7 @@ class Cairn:
         self.gateway = free_port()
         self.swarm_port = swarm = free_port()
         args = [binary, "serve", "--data", os.path.join(work, name), "--gateway",
-                f"127.0.0.1:{self.gateway}", "--cluster-api", "off"]
+                f"127.0.0.1:{self.gateway}", *quiet_listeners(binary)]
         if peers:
             args += ["--swarm", f"/ip4/127.0.0.1/tcp/{swarm}"]
             for peer in peers:

@@ -111,6 +111,10 @@ struct ServeArgs {
     /// use), or `off`.
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:5001")]
     rpc_api: String,
+    /// Address of the Prometheus metrics listener (`GET /debug/metrics/prometheus`), or `off`
+    /// (then nothing is counted)
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:8091")]
+    metrics: String,
     /// Cluster API credentials (repeatable); turns on Basic and JWT authentication.
     #[arg(long, value_name = "USER:PASSWORD")]
     cluster_auth: Vec<String>,
@@ -378,6 +382,7 @@ fn main() -> ExitCode {
                 max_upload,
                 cluster_api,
                 rpc_api,
+                metrics,
                 cluster_auth,
                 dns_resolver,
                 dnslinks,
@@ -408,9 +413,14 @@ fn main() -> ExitCode {
                 pubsub_memory,
                 ..
             } = *args;
-            let listeners = parse_listen("--cluster-api", &cluster_api)
-                .and_then(|cluster_api| Ok((cluster_api, parse_listen("--rpc-api", &rpc_api)?)));
-            listeners.and_then(|(cluster_api, rpc_api)| {
+            let listeners = parse_listen("--cluster-api", &cluster_api).and_then(|cluster_api| {
+                Ok((
+                    cluster_api,
+                    parse_listen("--rpc-api", &rpc_api)?,
+                    parse_listen("--metrics", &metrics)?,
+                ))
+            });
+            listeners.and_then(|(cluster_api, rpc_api, metrics)| {
                 let names = name_options(
                     dns_resolver,
                     &dnslinks,
@@ -438,6 +448,7 @@ fn main() -> ExitCode {
                     max_upload,
                     cluster_api,
                     rpc_api,
+                    metrics,
                     cluster_auth,
                     names,
                     subdomain_hosts,
@@ -639,7 +650,8 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         let data = options.data.clone();
         app::serve(options, shutdown, |listening| {
             // Tests and scripts read these lines to learn the ports when given port 0: the
-            // swarm's first, then the gateway's, then the Cluster API's, then the RPC's.
+            // swarm's first, then the gateway's, then the Cluster API's, then the RPC's, then
+            // the metrics'.
             for addr in &listening.swarm {
                 println!("swarm listening on {addr}");
             }
@@ -649,6 +661,9 @@ fn serve(options: ServeOptions) -> Result<(), String> {
             }
             if let Some(rpc) = listening.rpc {
                 println!("rpc api listening on http://{rpc}");
+            }
+            if let Some(metrics) = listening.metrics {
+                println!("metrics listening on http://{metrics}");
             }
             tracing::info!(data = %data.display(), "serving");
         })

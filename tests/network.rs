@@ -423,7 +423,7 @@ fn the_identity_persists_and_a_corrupt_key_stops_cairn() {
     std::fs::write(&key, b"not a key").unwrap();
     let out = Command::new(cairn_bin())
         .args(["serve", "--gateway", "127.0.0.1:0", "--cluster-api", "off"])
-        .args(["--rpc-api", "off"])
+        .args(["--rpc-api", "off", "--metrics", "off"])
         .args(["--swarm", LOOPBACK_TCP, "--data"])
         .arg(data.path())
         .output()

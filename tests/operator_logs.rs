@@ -92,6 +92,8 @@ fn json_logs_and_no_colour_codes_off_a_terminal() {
                 "127.0.0.1:0",
                 "--cluster-api",
                 "off",
+                "--metrics",
+                "off",
             ])
             .args([
                 "--log-format",

@@ -15,6 +15,7 @@ use crate::gateway::{Gateway, GatewayLimits, GatewayOptions, ListingDefault};
 use crate::http::access_log::{AccessLog, LogFormat};
 use crate::http::cors::OriginPolicy;
 use crate::http::health::Health;
+use crate::http::metrics::{GatewayMetrics, MetricsApi, NodeMetrics};
 use crate::http::server::{self, ByteCounters, ServerLimits, Shutdown};
 use crate::http::upload::UploadSlots;
 use crate::http::workers::ConnectionWorkers;
@@ -66,6 +67,8 @@ pub struct ServeOptions {
     pub cluster_api: Option<SocketAddr>,
     /// Where the Kubo RPC API listens (None: off).
     pub rpc_api: Option<SocketAddr>,
+    /// Where the Prometheus metrics are served (None: off, and nothing is counted).
+    pub metrics: Option<SocketAddr>,
     /// `USER:PASSWORD` pairs turning on Cluster API authentication.
     pub cluster_auth: Vec<String>,
     /// Largest upload accepted (bytes).
@@ -207,6 +210,8 @@ pub struct Listening {
     pub cluster: Option<SocketAddr>,
     /// The Kubo RPC API, if on.
     pub rpc: Option<SocketAddr>,
+    /// The metrics listener, if on.
+    pub metrics: Option<SocketAddr>,
     /// The libp2p node's listen addresses, each ending in `/p2p/<peer id>` (empty offline).
     pub swarm: Vec<Multiaddr>,
 }
@@ -257,6 +262,20 @@ pub async fn serve(
         Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
         None => None,
     };
+    let metrics_listener = match options.metrics {
+        Some(addr) => Some(server::bind(addr).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let metrics_bound = match &metrics_listener {
+        Some(l) => Some(l.local_addr().map_err(|e| e.to_string())?),
+        None => None,
+    };
+    // Counted only when served.
+    let mut metrics = metrics_listener.as_ref().map(|_| {
+        let mut metrics = NodeMetrics::new(Arc::clone(&store), Arc::clone(&pins));
+        metrics.gateway = Some(Arc::new(GatewayMetrics::default()));
+        metrics
+    });
     // Another process's GC (`cairn gc`) must not leave removed blocks served from memory.
     let watched = Arc::clone(&store);
     tokio::spawn(async move {
@@ -324,6 +343,10 @@ pub async fn serve(
     };
     // Event streams never end by themselves: closing the bus ends them, so shutdown does not
     // wait out its grace period for them.
+    if let Some(metrics) = &mut metrics {
+        metrics.pubsub = Some(Arc::clone(&bus));
+        metrics.node = node.clone();
+    }
     let mut stopping = shutdown.clone();
     tokio::spawn(async move {
         stopping.wait().await;
@@ -343,6 +366,9 @@ pub async fn serve(
             bitswap::client::ClientConfig::default(),
         )
         .map_err(|e| format!("cannot run bitswap: {e}"))?;
+        if let Some(metrics) = &mut metrics {
+            metrics.bitswap = Some(Arc::clone(bitswap.stats()));
+        }
         // Bitswap gives up a little before the gateway's timeout, so that the 504 says what
         // was tried rather than only that time ran out.
         let give_up = options
@@ -362,6 +388,9 @@ pub async fn serve(
         ));
     }
     let blocks = Arc::new(retrieval(&store, &options, peers, Arc::clone(&denylist))?);
+    if let Some(metrics) = &mut metrics {
+        metrics.retrieval = Some(Arc::clone(blocks.stats()));
+    }
     let pinning = Pinning::new(
         Arc::clone(&store),
         // Pinning writes what it fetches to the kept blocks itself.
@@ -392,6 +421,9 @@ pub async fn serve(
         pubsub,
         gateway_options,
     );
+    if let Some(counted) = metrics.as_ref().and_then(|m| m.gateway.as_ref()) {
+        gateway = gateway.with_metrics(Arc::clone(counted));
+    }
     if let Some(target) = &options.access_log {
         let log = AccessLog::open(target, options.log_format)
             .map_err(|e| format!("--access-log: {e}"))?;
@@ -487,10 +519,21 @@ pub async fn serve(
             shutdown.clone(),
         ));
     }
+    if let (Some(listener), Some(metrics)) = (metrics_listener, metrics) {
+        tasks.spawn(server::serve(
+            listener,
+            Arc::new(MetricsApi::new(Arc::new(metrics))),
+            options.limits.clone(),
+            Arc::new(ByteCounters::default()),
+            Some(Arc::clone(&workers)),
+            shutdown.clone(),
+        ));
+    }
     on_ready(&Listening {
         gateway: bound,
         cluster: cluster_bound,
         rpc: rpc_bound,
+        metrics: metrics_bound,
         swarm,
     });
     // Ready: the store is open, the denylists read, every listener bound. From shutdown on,

@@ -42,6 +42,7 @@ use tokio::sync::Semaphore;
 use crate::http::access_log::AccessLog;
 use crate::http::error::Looked;
 use crate::http::health::Health;
+use crate::http::metrics::GatewayMetrics;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{compress, cors, Body, HttpError, Response};
@@ -152,6 +153,8 @@ pub struct Gateway {
     health: Option<Arc<Health>>,
     /// Where each request gets its line (absent: no access log).
     access_log: Option<Arc<AccessLog>>,
+    /// Where each request is counted (absent: metrics off).
+    metrics: Option<Arc<GatewayMetrics>>,
     body_timeout: Option<Duration>,
     uploads: crate::http::upload::UploadSlots,
     /// Who may write (see [`access`]).
@@ -201,7 +204,14 @@ impl Gateway {
             denylist: Denylist::empty(),
             health: None,
             access_log: None,
+            metrics: None,
         }
+    }
+
+    /// Counts every request (probes apart) in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<GatewayMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Answers the liveness and readiness probes (`/healthz`, `/readyz`) from `health`.
@@ -296,12 +306,27 @@ impl Gateway {
     }
 
     /// The one path every request takes: admission (the concurrency cap), `Gateway::serve`
-    /// under the retrieval timeout, then `Gateway::finish`. Used by the server for every
-    /// connection and, with any body type, by benches.
+    /// under the retrieval timeout, then `Gateway::finish`, counted in the metrics if on.
+    /// Used by the server for every connection and, with any body type, by benches.
     pub async fn respond<B: RequestBody>(&self, request: Request<B>) -> Response {
         if let Some(response) = self.probe(&request) {
             return response;
         }
+        // Counted from here until the response's body is dropped (probes are not counted:
+        // balancers send them all the time).
+        let observed = self.metrics.as_ref().map(|metrics| metrics.start());
+        let method = request.method().clone();
+        let (mut response, timed_out) = self.admit_and_serve(request).await;
+        if let Some(mut observed) = observed {
+            observed.answered(&method, response.status(), response.headers(), timed_out);
+            response.body_mut().observe(observed);
+        }
+        response
+    }
+
+    /// Admission, `Gateway::serve` under the retrieval timeout and the maximum request
+    /// duration, then `Gateway::finish`; also whether the retrieval timeout answered (504).
+    async fn admit_and_serve<B: RequestBody>(&self, request: Request<B>) -> (Response, bool) {
         let client = Client::of(&request);
         let method = request.method().clone();
         let event_stream = request.uri().path().starts_with("/pubsub");
@@ -309,7 +334,10 @@ impl Gateway {
             Some(slots) if method != Method::OPTIONS && !event_stream => {
                 match Arc::clone(slots).try_acquire_owned() {
                     Ok(slot) => Some(slot),
-                    Err(_) => return self.finish(&method, Err(too_many_requests()), &client, None),
+                    Err(_) => {
+                        let refused = self.finish(&method, Err(too_many_requests()), &client, None);
+                        return (refused, false);
+                    }
                 }
             }
             _ => None,
@@ -323,15 +351,19 @@ impl Gateway {
         let first = match (stall, total) {
             (None, None) => {
                 let outcome = self.serve(request).await;
-                return self.finish(&method, outcome, &client, slot);
+                return (self.finish(&method, outcome, &client, slot), false);
             }
             (Some(stall), Some(total)) => stall.min(total),
             (Some(limit), None) | (None, Some(limit)) => limit,
         };
         let arrived = tokio::time::Instant::now();
+        let mut timed_out = false;
         let outcome = match tokio::time::timeout(first, self.serve(request)).await {
             Ok(outcome) => outcome,
-            Err(_) if stall == Some(first) => Err(retrieval_timed_out(first)),
+            Err(_) if stall == Some(first) => {
+                timed_out = true;
+                Err(retrieval_timed_out(first))
+            }
             Err(_) => Err(request_too_long(first)),
         };
         // Only what was served is cut: an error's text is at hand, and is the answer.
@@ -343,7 +375,7 @@ impl Gateway {
         if let Some(total) = total.filter(|_| served) {
             response.body_mut().cut_at(arrived + total, total);
         }
-        response
+        (response, timed_out)
     }
 
     /// 410 when content of `size` bytes is over the operator's limits: any response for the
@@ -882,6 +914,33 @@ mod tests {
         // Anything else about that CID still goes to the source (and times out here).
         let response = gateway.respond(get("/ipfs/bafkqaaa")).await;
         assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    }
+
+    #[tokio::test]
+    async fn retrieval_timeouts_are_counted_as_boxo_counts_them() {
+        let (gateway, gate, _dir) = gateway_over_gated_leaves();
+        let metrics = Arc::new(GatewayMetrics::default());
+        let gateway = gateway.with_metrics(Arc::clone(&metrics));
+        // A response that cannot start: a 504, not truncated.
+        let response = gateway.respond(get(&format!("/ipfs/{MULTIBLOCK}"))).await;
+        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+        drop(response);
+        assert_eq!(metrics.retrieval_timeouts(504, false), 1);
+        assert_eq!(metrics.responses(504), 1);
+        // A body cut after a stall: its 200 is counted, and a truncated timeout with it.
+        let response = gateway
+            .respond(get(&format!("/ipfs/{MULTIBLOCK}?filename=m.txt")))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        gate.add_permits(1);
+        body.frame().await.unwrap().unwrap();
+        body.frame().await.unwrap().unwrap_err();
+        assert_eq!(metrics.retrieval_timeouts(200, true), 0);
+        drop(body);
+        assert_eq!(metrics.retrieval_timeouts(200, true), 1);
+        assert_eq!(metrics.retrieval_timeouts(504, false), 1);
+        assert_eq!(metrics.responses(200), 1);
     }
 
     #[tokio::test]

@@ -42,6 +42,8 @@ pub struct Body {
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
     /// Cuts the body when its source stalls (see [`Body::cut_after_stall`]).
     stall: Option<StallGuard>,
+    /// The request's metrics, recorded when the body is dropped (see [`Body::observe`]).
+    observed: Option<super::metrics::Observed>,
     /// Cuts the body at a fixed instant (see [`Body::cut_at`]).
     deadline: Option<Deadline>,
 }
@@ -82,6 +84,7 @@ impl Body {
             remaining: 0,
             slot: None,
             stall: None,
+            observed: None,
             deadline: None,
         }
     }
@@ -111,6 +114,7 @@ impl Body {
             remaining: 0,
             slot: None,
             stall: None,
+            observed: None,
             deadline: None,
         }
     }
@@ -135,6 +139,12 @@ impl Body {
     /// concurrency limit counts responses still streaming, not just handlers running.
     pub fn hold(&mut self, slot: tokio::sync::OwnedSemaphorePermit) {
         self.slot = Some(slot);
+    }
+
+    /// Keeps the request's metrics record until the body has been sent (or abandoned): the
+    /// request counts as in flight until then, and its duration covers the whole body.
+    pub fn observe(&mut self, observed: super::metrics::Observed) {
+        self.observed = Some(observed);
     }
 
     /// Ends the body with an error when no chunk comes from its source within `limit` of
@@ -439,6 +449,9 @@ impl http_body::Body for Body {
         }
         let limit = guard.limit;
         tracing::warn!(?limit, "response body stalled: cut");
+        if let Some(observed) = &mut this.observed {
+            observed.truncated();
+        }
         this.stall = None;
         this.remaining = 0;
         this.kind = Kind::Failed(None);

@@ -29,6 +29,14 @@ pub struct GcReport {
     pub incomplete_pins: Vec<String>,
 }
 
+/// Collections this process completed (all stores: a process serves one).
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Garbage collections this process has completed.
+pub fn runs() -> u64 {
+    RUNS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Collects garbage in `store` according to `pins`, plus any `extra_roots` held recursively
 /// (e.g. the values IPNS names point to), waiting for writers in progress at most
 /// [`crate::store::MAX_GC_WAIT`].
@@ -95,6 +103,7 @@ pub fn collect_within(
     if !report.removed.is_empty() {
         store.mark_collected()?;
     }
+    RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
         removed = report.removed.len(),
         kept = report.kept,

@@ -109,10 +109,6 @@ impl Provenance {
         PROVENANCE.sync_scope(Arc::clone(provenance), f)
     }
 
-    fn recording() -> bool {
-        PROVENANCE.try_with(|_| ()).is_ok()
-    }
-
     fn mark(bit: u8) {
         let _ = PROVENANCE.try_with(|p| {
             if p.0.load(std::sync::atomic::Ordering::Relaxed) & bit == 0 {
@@ -136,6 +132,42 @@ impl Provenance {
     }
 }
 
+/// Blocks read through a [`Retrieval`] (and its [`Retrieval::keeping`] twin), by where they
+/// came from: the local store, bitswap peers, remote gateways (walks streamed in included).
+#[derive(Debug, Default)]
+pub struct RetrievalStats {
+    local: std::sync::atomic::AtomicU64,
+    bitswap: std::sync::atomic::AtomicU64,
+    remote: std::sync::atomic::AtomicU64,
+}
+
+impl RetrievalStats {
+    fn count(&self, bit: u8) {
+        let counter = match bit {
+            Provenance::LOCAL => &self.local,
+            Provenance::BITSWAP => &self.bitswap,
+            _ => &self.remote,
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Blocks read from the store, from bitswap peers and from remote gateways.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.local.load(Relaxed),
+            self.bitswap.load(Relaxed),
+            self.remote.load(Relaxed),
+        )
+    }
+}
+
+/// A block came from `bit`'s source: recorded for the request and counted.
+fn came_from(stats: &RetrievalStats, bit: u8) {
+    Provenance::mark(bit);
+    stats.count(bit);
+}
+
 /// The store, then the network.
 pub struct Retrieval {
     store: Arc<Blockstore>,
@@ -145,6 +177,7 @@ pub struct Retrieval {
     walks: Option<Arc<dyn WalkSource>>,
     streaming: Arc<Streaming>,
     cache: FetchCacheWriter,
+    stats: Arc<RetrievalStats>,
 }
 
 /// Writes fetched blocks to the fetch cache off the readers' path, on one thread of its own
@@ -237,6 +270,7 @@ impl Retrieval {
             walks: None,
             streaming: Arc::default(),
             cache: FetchCacheWriter::start(Arc::clone(&store)),
+            stats: Arc::default(),
             store,
         }
     }
@@ -252,7 +286,13 @@ impl Retrieval {
             streaming: Arc::clone(&self.streaming),
             cache: FetchCacheWriter::off(),
             denylist: Arc::clone(&self.denylist),
+            stats: Arc::clone(&self.stats),
         }
+    }
+
+    /// Blocks read so far, by source.
+    pub fn stats(&self) -> &Arc<RetrievalStats> {
+        &self.stats
     }
 
     /// Streams announced walks from `walks` (see [`Retrieval::expect`]).
@@ -342,15 +382,16 @@ impl BlockSource for Retrieval {
         if self.network.is_empty() {
             return match local {
                 SourceFuture::Ready(Some(Ok(Some(_)))) => {
-                    Provenance::mark(Provenance::LOCAL);
+                    came_from(&self.stats, Provenance::LOCAL);
                     local
                 }
-                // A disk read is wrapped to record it only when a request records anything.
-                SourceFuture::Pending(_) if Provenance::recording() => {
+                // A disk read (already a task on the blocking pool) is wrapped to count it.
+                SourceFuture::Pending(_) => {
+                    let stats = Arc::clone(&self.stats);
                     SourceFuture::pending(async move {
                         let block = local.await?;
                         if block.is_some() {
-                            Provenance::mark(Provenance::LOCAL);
+                            came_from(&stats, Provenance::LOCAL);
                         }
                         Ok(block)
                     })
@@ -361,7 +402,7 @@ impl BlockSource for Retrieval {
         match local {
             // In memory or in the page cache: no allocation, no task.
             SourceFuture::Ready(Some(Ok(Some(block)))) => {
-                Provenance::mark(Provenance::LOCAL);
+                came_from(&self.stats, Provenance::LOCAL);
                 SourceFuture::ready(Ok(Some(block)))
             }
             SourceFuture::Ready(Some(Err(e))) => SourceFuture::ready(Err(e)),
@@ -369,17 +410,18 @@ impl BlockSource for Retrieval {
                 let (cid, store, network) =
                     (*cid, Arc::clone(&self.store), Arc::clone(&self.network));
                 let (streaming, cache) = (Arc::clone(&self.streaming), self.cache.clone());
+                let stats = Arc::clone(&self.stats);
                 SourceFuture::pending(async move {
                     if let Some(block) = local.await? {
-                        Provenance::mark(Provenance::LOCAL);
+                        came_from(&stats, Provenance::LOCAL);
                         return Ok(Some(block));
                     }
                     if let Some(block) = streaming.block(&cid, &store).await {
                         // Walks are streamed from remote backends.
-                        Provenance::mark(Provenance::REMOTE);
+                        came_from(&stats, Provenance::REMOTE);
                         return Ok(Some(block));
                     }
-                    fetch(cid, &cache, &network).await.map(Some)
+                    fetch(cid, &cache, &network, &stats).await.map(Some)
                 })
             }
         }
@@ -415,6 +457,7 @@ async fn fetch(
     cid: Cid,
     cache: &FetchCacheWriter,
     network: &[NetworkSource],
+    stats: &RetrievalStats,
 ) -> store::Result<Bytes> {
     let mut asked: FuturesUnordered<_> = network
         .iter()
@@ -427,7 +470,7 @@ async fn fetch(
     while let Some((name, kind, answer)) = asked.next().await {
         match answer {
             Ok(Some(block)) => {
-                Provenance::mark(kind.bit());
+                came_from(stats, kind.bit());
                 cache.keep(cid, block.clone());
                 return Ok(block);
             }

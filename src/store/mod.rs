@@ -103,6 +103,9 @@ pub struct Blockstore {
     unsynced_dirs: Mutex<HashSet<PathBuf>>,
     /// The GC epoch last seen (see [`Blockstore::notice_collections`]).
     seen_epoch: Mutex<Option<std::time::SystemTime>>,
+    /// Reads through [`BlockSource`] that asked the memory cache, and those it answered.
+    cache_requests: AtomicU64,
+    cache_hits: AtomicU64,
 }
 
 /// Largest fetched block that also goes to the memory cache on arrival. Larger ones (file
@@ -141,6 +144,8 @@ impl Blockstore {
             tmp_counter: AtomicU64::new(0),
             unsynced_dirs: Mutex::new(HashSet::new()),
             seen_epoch: Mutex::new(None),
+            cache_requests: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
         };
         match store.remove_stale_temporaries() {
             Ok(0) => {}
@@ -208,6 +213,23 @@ impl Blockstore {
     }
 
     /// Keeps a block (verified against `cid` by whoever got it) in the memory cache only.
+    /// Block reads (through [`BlockSource`]) that asked the memory cache, and how many it
+    /// answered: boxo's blockstore cache requests and hits.
+    pub fn cache_stats(&self) -> (u64, u64) {
+        (
+            self.cache_requests.load(Ordering::Relaxed),
+            self.cache_hits.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Counts a read that asked the memory cache, and whether it answered.
+    fn count_cache_read(&self, hit: bool) {
+        self.cache_requests.fetch_add(1, Ordering::Relaxed);
+        if hit {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn remember(&self, cid: &Cid, block: &Bytes) {
         if cid.hash().code() != IDENTITY {
             self.cache.insert(*cid.hash(), block.clone());

@@ -95,8 +95,10 @@ pub type SharedSource = Arc<dyn BlockSource>;
 impl BlockSource for Blockstore {
     fn get(&self, cid: &Cid) -> SourceFuture<Result<Option<Bytes>>> {
         if let Some(block) = self.get_in_memory(cid) {
+            self.count_cache_read(true);
             return SourceFuture::ready(Ok(Some(block)));
         }
+        self.count_cache_read(false);
         let at = self.disk(cid);
         if let Cached::Answer(block) = read_disk(&at, cached_read::read) {
             if let Ok(Some(block)) = &block {

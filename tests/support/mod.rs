@@ -82,6 +82,9 @@ pub struct Server {
     /// The Kubo RPC API's address, when started with `--rpc-api ADDR` (off by default here,
     /// so that parallel tests never share port 5001).
     pub rpc: Option<SocketAddr>,
+    /// The metrics listener's address, when started with `--metrics ADDR` (off by default
+    /// here, so that parallel tests never share port 8091).
+    pub metrics: Option<SocketAddr>,
     /// The libp2p node's listen addresses (`…/p2p/<id>`); empty when offline.
     pub swarm: Vec<String>,
     pub data: tempfile::TempDir,
@@ -155,6 +158,11 @@ impl Server {
         if !args.contains(&"--rpc-api") {
             command.args(["--rpc-api", "off"]);
         }
+        let metrics_on =
+            args.contains(&"--metrics") && !args.windows(2).any(|w| w == ["--metrics", "off"]);
+        if !args.contains(&"--metrics") {
+            command.args(["--metrics", "off"]);
+        }
         if !args.iter().any(|a| NETWORK_FLAGS.contains(a)) {
             command.arg("--offline");
         }
@@ -199,6 +207,11 @@ impl Server {
             stdout.read_line(&mut line).unwrap();
             parse_addr(&line)
         });
+        let metrics = metrics_on.then(|| {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            parse_addr(&line)
+        });
         // Keep the pipe open and drained: a write to a closed stdout would fail.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Server {
@@ -206,6 +219,7 @@ impl Server {
             addr,
             cluster,
             rpc,
+            metrics,
             swarm,
             data,
         }

@@ -93,6 +93,62 @@ impl Protocol {
     }
 }
 
+/// Blocks and their bytes this node's Bitswap received from peers and sent to them (the
+/// counts boxo's client and server keep: `blocks_received`, `data_received`, `blocks_sent`,
+/// `data_sent`). Shared by the [`Server`] and the swarm's readers; read for metrics.
+#[derive(Debug, Default)]
+pub struct BitswapStats {
+    blocks_received: std::sync::atomic::AtomicU64,
+    data_received: std::sync::atomic::AtomicU64,
+    blocks_sent: std::sync::atomic::AtomicU64,
+    data_sent: std::sync::atomic::AtomicU64,
+}
+
+/// A reading of [`BitswapStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BitswapCounts {
+    pub blocks_received: u64,
+    pub data_received: u64,
+    pub blocks_sent: u64,
+    pub data_sent: u64,
+}
+
+impl BitswapStats {
+    /// A message's blocks arrived from a peer.
+    pub fn received(&self, message: &Message) {
+        Self::count(&self.blocks_received, &self.data_received, message);
+    }
+
+    /// A message's blocks were written to a peer.
+    pub fn sent(&self, message: &Message) {
+        Self::count(&self.blocks_sent, &self.data_sent, message);
+    }
+
+    fn count(
+        blocks: &std::sync::atomic::AtomicU64,
+        bytes: &std::sync::atomic::AtomicU64,
+        message: &Message,
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if message.blocks.is_empty() {
+            return;
+        }
+        let len: usize = message.blocks.iter().map(|b| b.data().len()).sum();
+        blocks.fetch_add(message.blocks.len() as u64, Relaxed);
+        bytes.fetch_add(len as u64, Relaxed);
+    }
+
+    pub fn counts(&self) -> BitswapCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        BitswapCounts {
+            blocks_received: self.blocks_received.load(Relaxed),
+            data_received: self.data_received.load(Relaxed),
+            blocks_sent: self.blocks_sent.load(Relaxed),
+            data_sent: self.data_sent.load(Relaxed),
+        }
+    }
+}
+
 /// Everything that can go wrong reading, writing or serving Bitswap messages. A peer that
 /// causes one of these has its stream closed.
 #[derive(Debug, thiserror::Error)]

@@ -92,6 +92,8 @@ struct Shared {
     /// Turns at building a message, handed out first come, first served (tokio's semaphore is
     /// fair).
     builds: Semaphore,
+    /// Blocks written to peers (and those received, counted by the swarm's readers).
+    stats: Arc<super::BitswapStats>,
 }
 
 impl Server {
@@ -102,12 +104,19 @@ impl Server {
                 source,
                 config,
                 builds,
+                stats: Arc::default(),
             }),
         }
     }
 
     pub fn config(&self) -> &ServerConfig {
         &self.shared.config
+    }
+
+    /// The node's Bitswap counts: blocks written by this server's ledgers, and those the
+    /// swarm's readers received.
+    pub fn stats(&self) -> &Arc<super::BitswapStats> {
+        &self.shared.stats
     }
 
     /// A ledger for a newly connected peer whose outgoing stream speaks `protocol`. Keep one per
@@ -512,6 +521,7 @@ impl PeerLedger {
     pub async fn write_to<W: AsyncWrite + Unpin>(&self, mut writer: W) -> Result<(), Error> {
         while let Some(message) = self.next_message().await {
             write_message(&mut writer, &message, self.peer.protocol).await?;
+            self.peer.shared.stats.sent(&message);
         }
         writer.shutdown().await?;
         Ok(())

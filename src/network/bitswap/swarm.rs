@@ -46,6 +46,7 @@ pub struct AlreadyStarted;
 #[derive(Clone)]
 pub struct Bitswap {
     sessions: Arc<DagSessions<PeerId>>,
+    stats: Arc<super::BitswapStats>,
 }
 
 /// CIDs the DAG sessions expect at most (a few MiB; a 1 GiB file of 256 KiB leaves is 4,096).
@@ -61,13 +62,19 @@ impl Bitswap {
         config: ClientConfig,
     ) -> Result<Bitswap, AlreadyStarted> {
         let events = node.take_bitswap_events().ok_or(AlreadyStarted)?;
+        let stats = Arc::clone(server.stats());
         let opener = node.bitswap_opener();
         let outbox = StreamOutbox::new(opener.clone());
         let client = Client::new(Arc::new(outbox.clone()), finder, config);
         let _ = outbox.inner.client.set(client.clone());
         tokio::spawn(run(events, opener, server, client.clone(), node.clone()));
         let sessions = Arc::new(DagSessions::new(client, EXPECTED_CIDS));
-        Ok(Bitswap { sessions })
+        Ok(Bitswap { sessions, stats })
+    }
+
+    /// Blocks and bytes received from peers and sent to them.
+    pub fn stats(&self) -> &Arc<super::BitswapStats> {
+        &self.stats
     }
 
     /// The client as a block source. A block no peer sends within `give_up` is an
@@ -275,6 +282,7 @@ async fn read_peer(
                 break Err(e);
             }
         }
+        server.stats().received(&message);
         let cost = unsolicited_cost(&client.receive(&peer, &message));
         if cost > 0 && !budgets.charge(&peer, cost, Instant::now()) {
             break Err(Error::OverBudget);

@@ -76,6 +76,9 @@ pub struct LocalBus {
     inner: Arc<Inner>,
     peer_id: Arc<str>,
     next_seqno: AtomicU64,
+    /// Messages delivered here that this node published, and that peers did.
+    published: AtomicU64,
+    received: AtomicU64,
 }
 
 struct Inner {
@@ -221,6 +224,8 @@ impl LocalBus {
             }),
             peer_id: peer_id.into(),
             next_seqno: AtomicU64::new(start),
+            published: AtomicU64::new(0),
+            received: AtomicU64::new(0),
         }
     }
 
@@ -320,6 +325,12 @@ impl LocalBus {
         seqno: u64,
         data: Bytes,
     ) -> Result<(), PubsubError> {
+        let counter = if *from == *self.peer_id {
+            &self.published
+        } else {
+            &self.received
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         let limits = self.inner.limits;
         let mut wake: SmallVec<[Waker; 8]> = SmallVec::new();
         {
@@ -359,6 +370,15 @@ impl LocalBus {
         }
         wake.into_iter().for_each(Waker::wake);
         Ok(())
+    }
+
+    /// Messages delivered so far (whether or not a subscriber was there): those this node
+    /// published, and those that came from peers.
+    pub fn message_counts(&self) -> (u64, u64) {
+        (
+            self.published.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
     }
 
     /// Number of live subscriptions to `topic` on this node.
