@@ -68,28 +68,23 @@ pub async fn kinds(source: &dyn BlockSource, entries: &[DirEntry]) -> Vec<bool> 
 
 /// `["a.txt","sub/"]`: names in block order, `/` after directories.
 pub async fn json(source: &dyn BlockSource, entries: &[DirEntry]) -> Result<String, HttpError> {
-    let mut names = Vec::with_capacity(entries.len());
-    // What the names take once written (quotes, comma, a `/`; escapes can only add more,
-    // and the final length is checked too).
-    let mut length = 2usize;
-    for batch in entries.chunks(KIND_READS_IN_FLIGHT) {
-        let mut reads = Vec::with_capacity(batch.len());
-        for entry in batch {
-            reads.push(dir::entry_is_directory(source, entry));
-        }
-        let kinds = futures_util::future::join_all(reads).await;
-        for (entry, is_directory) in batch.iter().zip(kinds) {
-            length += entry.name().len() + 4;
-            if length > MAX_LISTING_BYTES {
-                return Err(too_long());
-            }
+    // What the names take once written (quotes, comma, a `/`; escapes can only add more, and
+    // the final length is checked too): known before any entry's block is read.
+    let length = 2 + entries.iter().map(|e| e.name().len() + 4).sum::<usize>();
+    if length > MAX_LISTING_BYTES {
+        return Err(too_long());
+    }
+    let names: Vec<String> = entries
+        .iter()
+        .zip(kinds(source, entries).await)
+        .map(|(entry, is_directory)| {
             let mut name = entry.name().to_owned();
             if is_directory {
                 name.push('/');
             }
-            names.push(name);
-        }
-    }
+            name
+        })
+        .collect();
     let json = serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned());
     if json.len() > MAX_LISTING_BYTES {
         return Err(too_long());
