@@ -424,11 +424,22 @@ impl From<NameError> for HttpError {
             E::DnsTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             E::Conflict(_) => StatusCode::CONFLICT,
             E::TooDeep(_) => StatusCode::LOOP_DETECTED,
-            E::Keystore(_) | E::Io(_) | E::Content(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Io { source, .. } | E::Keystore(KeystoreError::Io { source, .. })
+                if is_storage_full(source) =>
+            {
+                StatusCode::INSUFFICIENT_STORAGE
+            }
+            E::Keystore(_) | E::Io { .. } | E::Worker(_) | E::Content(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
-        if matches!(e, E::Keystore(KeystoreError::Io { .. }) | E::Io(_)) {
+        if matches!(e, E::Keystore(KeystoreError::Io { .. }) | E::Io { .. }) {
             // Their text names files of the data directory.
-            return HttpError::caused_by_with(status, STORAGE_FAILED.to_owned(), e);
+            let message = match status {
+                StatusCode::INSUFFICIENT_STORAGE => STORAGE_FULL,
+                _ => STORAGE_FAILED,
+            };
+            return HttpError::caused_by_with(status, message.to_owned(), e);
         }
         HttpError::caused_by(status, e)
     }
@@ -689,6 +700,30 @@ mod tests {
         })
         .into();
         assert_eq!(status_of(&sink), StatusCode::INSUFFICIENT_STORAGE);
+        // The record store and the key store: the same answers.
+        let names = |source: std::io::Error| -> HttpError {
+            NameError::Io {
+                what: "write",
+                path: "/srv/cairn/data/ipns/k51.rec".into(),
+                source,
+            }
+            .into()
+        };
+        let keys = |source: std::io::Error| -> HttpError {
+            NameError::Keystore(KeystoreError::Io {
+                path: "/srv/cairn/data/keys/self".into(),
+                source,
+            })
+            .into()
+        };
+        for failure in [names, keys] {
+            let full = failure(std::io::Error::from_raw_os_error(libc::ENOSPC));
+            assert_eq!(full.status, StatusCode::INSUFFICIENT_STORAGE);
+            assert_eq!(full.message, STORAGE_FULL);
+            let other = failure(std::io::Error::from_raw_os_error(libc::EIO));
+            assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(other.message, STORAGE_FAILED);
+        }
     }
 
     #[test]

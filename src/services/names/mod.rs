@@ -164,15 +164,27 @@ pub enum NameError {
     /// Reading content or editing a tree (a missing path or block, a file in the way, …).
     #[error("{0}")]
     Content(#[from] super::Error),
-    /// The record store's files.
-    #[error("IPNS record store: {0}")]
-    Io(String),
+    /// The record store's files (the I/O error kept: a full disk is the client's 507).
+    #[error("IPNS record store: {what} {}: {source}", .path.display())]
+    Io {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A name operation's blocking task failed (it panicked, or the runtime is stopping).
+    #[error("a name operation failed: {0}")]
+    Worker(String),
 }
 
 type Result<T> = std::result::Result<T, NameError>;
 
-fn io_error(what: &str, path: &Path, e: io::Error) -> NameError {
-    NameError::Io(format!("{what} {}: {e}", path.display()))
+fn io_error(what: &'static str, path: &Path, source: io::Error) -> NameError {
+    NameError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -743,7 +755,7 @@ impl NameService {
         let names = Arc::clone(self);
         tokio::task::spawn_blocking(move || operation(&names))
             .await
-            .map_err(|e| NameError::Io(format!("a name operation failed: {e}")))?
+            .map_err(|e| NameError::Worker(e.to_string()))?
     }
 
     fn write_lease(&self) -> std::result::Result<crate::store::GcLock, super::Error> {
