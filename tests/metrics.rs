@@ -236,23 +236,10 @@ fn the_exposition_passes_promtool() {
 
 /// Runs `promtool check metrics` on `text`: it must exit 0 and report nothing.
 fn promtool_check(promtool: &std::path::Path, text: &str) {
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = support::output_with_stdin(
+        std::process::Command::new(promtool).args(["check", "metrics"]),
+        text.as_bytes(),
+    );
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -228,25 +228,16 @@ fn kubos_cli_drives_cairn() {
     let api = format!("/ip4/127.0.0.1/tcp/{}", rpc_addr(&server).port());
     let run = |args: &[&str], stdin: Option<&[u8]>| -> String {
         let scratch = tempfile::tempdir().unwrap();
-        let mut child = Command::new(&ipfs)
-            .arg("--api")
-            .arg(&api)
-            .args(args)
-            // No repository: the CLI must work from the API address alone.
-            .env("IPFS_PATH", scratch.path())
-            .env("IPFS_TELEMETRY", "off")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.unwrap_or(b""))
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = support::output_with_stdin(
+            Command::new(&ipfs)
+                .arg("--api")
+                .arg(&api)
+                .args(args)
+                // No repository: the CLI must work from the API address alone.
+                .env("IPFS_PATH", scratch.path())
+                .env("IPFS_TELEMETRY", "off"),
+            stdin.unwrap_or(b""),
+        );
         assert!(
             out.status.success(),
             "ipfs {args:?}: {}",

@@ -648,3 +648,20 @@ pub fn http_request(
     stream.write_all(req.as_bytes()).unwrap();
     read_response(&mut BufReader::new(stream), method == "HEAD")
 }
+
+/// Runs `command` with `stdin` as its standard input and collects its output.
+pub fn output_with_stdin(
+    command: &mut std::process::Command,
+    stdin: &[u8],
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
