@@ -239,6 +239,11 @@ struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = cairn::http::upload::DEFAULT_MAX_UPLOADS,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_uploads: u32,
+    /// Uploads one client address may have in flight at once (default: a quarter of
+    /// --max-uploads). Behind a reverse proxy every client has the proxy's address: raise it
+    /// to --max-uploads there and limit clients at the proxy
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_uploads_per_client: Option<u32>,
     /// An origin (scheme://host[:port]) whose pages may write through the gateway and change
     /// things through the Cluster API (repeatable). Without any, pages of every origin may
     /// write through the gateway (the Agregore contract) and none may change the Cluster API;
@@ -408,6 +413,7 @@ fn main() -> ExitCode {
                 header_timeout,
                 body_timeout,
                 max_uploads,
+                max_uploads_per_client,
                 allow_origins,
                 write_token,
                 pubsub_memory,
@@ -441,6 +447,8 @@ fn main() -> ExitCode {
                         ..ServerLimits::default()
                     },
                     max_uploads: max_uploads as usize,
+                    max_uploads_per_client: max_uploads_per_client
+                        .map_or(max_uploads as usize / 4, |n| n as usize),
                     allowed_origins: OriginPolicy::new(&allow_origins)
                         .map_err(|e| format!("--allow-origin: {e}"))?,
                     write_token,

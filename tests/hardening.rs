@@ -119,6 +119,59 @@ fn connections_that_never_speak_are_closed_after_the_header_timeout() {
     assert_eq!(server.get("/ipfs/bafkqaaa").status, 200);
 }
 
+/// An HTTP/2 frame (RFC 9113 §4.1): length, type, flags, stream.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut frame = len.to_be_bytes()[1..].to_vec();
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// The client preface: the magic and an empty SETTINGS frame.
+fn h2_preface() -> Vec<u8> {
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    bytes.extend(h2_frame(0x4, 0, 0, &[]));
+    bytes
+}
+
+/// A HEADERS frame for `GET path` with one extra header, HPACK-encoded as literals with
+/// incremental indexing (RFC 7541 §6.2.1; names from the static table: `:authority` 1,
+/// `:path` 4, `accept` 19).
+fn h2_get(stream: u32, authority: &str, path: &str, accept: &str) -> Vec<u8> {
+    let mut block = vec![0x82, 0x86]; // :method GET, :scheme http
+    for (name_index, value) in [(1u8, authority), (4, path), (19, accept)] {
+        block.push(0x40 | name_index); // 6-bit prefix: every index here fits
+        assert!(value.len() < 127);
+        block.push(value.len() as u8);
+        block.extend_from_slice(value.as_bytes());
+    }
+    h2_frame(0x1, 0x4 | 0x1, stream, &block) // END_HEADERS | END_STREAM
+}
+
+#[test]
+fn idle_http2_connections_are_closed_after_the_header_timeout_busy_ones_are_not() {
+    let server = quick_server(&[]);
+    // The whole preface, then nothing: hyper has no idle limit for HTTP/2 of its own.
+    let mut idle = TcpStream::connect(server.addr).unwrap();
+    idle.write_all(&h2_preface()).unwrap();
+    // A pubsub stream in flight, which outlives the header timeout.
+    let mut busy = TcpStream::connect(server.addr).unwrap();
+    busy.write_all(&h2_preface()).unwrap();
+    let authority = server.addr.to_string();
+    busy.write_all(&h2_get(1, &authority, "/pubsub/room", "text/event-stream"))
+        .unwrap();
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(6)),
+        "an idle HTTP/2 connection is still open"
+    );
+    assert!(
+        !closed_within(&mut busy, Duration::from_secs(3)),
+        "an HTTP/2 connection was closed with a response in flight"
+    );
+}
+
 #[test]
 fn the_descriptor_limit_is_raised_to_the_hard_limit() {
     let launch = Launch {
@@ -311,7 +364,39 @@ fn stalled_upload(
     sent: &[u8],
     length: usize,
 ) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).unwrap();
+    stalled_upload_from(
+        TcpStream::connect(addr).unwrap(),
+        addr,
+        path,
+        headers,
+        sent,
+        length,
+    )
+}
+
+/// A connection to `to` from the loopback address `from` (any of 127.0.0.0/8).
+fn connect_from(from: &str, to: SocketAddr) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        socket.connect(to).await.unwrap().into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+}
+
+fn stalled_upload_from(
+    mut stream: TcpStream,
+    addr: SocketAddr,
+    path: &str,
+    headers: &str,
+    sent: &[u8],
+    length: usize,
+) -> TcpStream {
     stream
         .write_all(
             format!(
@@ -409,7 +494,14 @@ fn a_stalled_upload_gets_408_and_releases_what_it_held() {
 fn uploads_in_flight_are_bounded_and_the_rest_of_the_gateway_keeps_answering() {
     let server = Server::start_in(
         tempfile::tempdir().unwrap(),
-        &["--max-uploads", "2", "--body-timeout", "60s"],
+        &[
+            "--max-uploads",
+            "2",
+            "--max-uploads-per-client",
+            "2",
+            "--body-timeout",
+            "60s",
+        ],
     );
     let held: Vec<TcpStream> = (0..2)
         .map(|_| stalled_upload(server.addr, "/ipfs/", "", b"partial", 1 << 20))
@@ -433,6 +525,51 @@ fn uploads_in_flight_are_bounded_and_the_rest_of_the_gateway_keeps_answering() {
     // A client that gives up frees its slot.
     drop(held);
     wait_for("a free upload slot", Duration::from_secs(10), || {
+        server.send("POST", "/ipfs/", &[], b"hello world").status == 201
+    });
+}
+
+#[test]
+fn one_client_address_cannot_take_every_upload_slot() {
+    let server = Server::start_in(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--max-uploads",
+            "8",
+            "--max-uploads-per-client",
+            "2",
+            "--body-timeout",
+            "60s",
+        ],
+    );
+    // A client trickling two bodies from 127.0.0.1 holds its share.
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| stalled_upload(server.addr, "/ipfs/", "", b"partial", 1 << 20))
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let r = server.send("POST", "/ipfs/", &[], b"hello world");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(r.text().contains("from this address"), "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    // Another address still uploads, on both APIs.
+    let upload_from = |to: SocketAddr, path: &str, content_type: &str, body: &[u8]| {
+        let headers = format!("Content-Type: {content_type}\r\nConnection: close\r\n");
+        let stream = connect_from("127.0.0.2", to);
+        let stream = stalled_upload_from(stream, to, path, &headers, body, body.len());
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        read_response(&mut BufReader::new(stream), false)
+    };
+    let r = upload_from(server.addr, "/ipfs/", "text/plain", b"hello world");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (content_type, form) =
+        support::form(&[("file", Some("a.txt"), "text/plain", b"hello world")]);
+    let r = upload_from(server.cluster.unwrap(), "/add", &content_type, &form);
+    assert_eq!(r.status, 200, "{}", r.text());
+    // From the first address too, once its uploads end.
+    drop(held);
+    wait_for("the address's share back", Duration::from_secs(10), || {
         server.send("POST", "/ipfs/", &[], b"hello world").status == 201
     });
 }

@@ -254,8 +254,11 @@ fn memory_mib(pid: u32, field: &str) -> f64 {
 
 /// Not a check: measures what a wantlist flooder costs cairn. For `CAIRN_FLOOD_SECONDS`
 /// (default 20) a peer floods full 16k-entry wantlists, redialing at once whenever cut off
-/// (unless `CAIRN_FLOOD_RECONNECT=0`); prints cairn's CPU use and memory. `CAIRN_FLOOD_BIN`
-/// runs another build of cairn (e.g. one without the budget) in its place.
+/// (unless `CAIRN_FLOOD_RECONNECT=0`), with a fresh identity each time if
+/// `CAIRN_FLOOD_NEW_IDENTITY=1`; prints cairn's CPU use and memory. `CAIRN_FLOOD_BIN` runs
+/// another build of cairn (e.g. one without the budget) in its place; `CAIRN_FLOOD_SWARM`
+/// sets cairn's listen address (default loopback, which the connection rate exempts: use an
+/// address of a dummy interface inside a network namespace to see the rate at work).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, run by hand"]
 async fn measure_a_wantlist_flood() {
@@ -276,7 +279,8 @@ async fn measure_a_wantlist_flood() {
             shell,
             stderr: None,
         };
-        let args = ["--swarm", LOOPBACK_TCP, "--cluster-api", "off"];
+        let swarm = std::env::var("CAIRN_FLOOD_SWARM").unwrap_or_else(|_| LOOPBACK_TCP.into());
+        let args = ["--swarm", &swarm, "--cluster-api", "off"];
         let server = Server::launch(dir, &args, &[], &launch);
         let addr = server.swarm.iter().find(|a| a.contains("/tcp/")).unwrap();
         let peer: PeerId = addr.rsplit_once("/p2p/").unwrap().1.parse().unwrap();
@@ -296,18 +300,23 @@ async fn measure_a_wantlist_flood() {
         frames.push(frame);
     }
     let idle_rss = memory_mib(pid, "VmRSS");
-    let flooder = RawPeer::start().await;
+    let new_identity = std::env::var("CAIRN_FLOOD_NEW_IDENTITY").is_ok_and(|v| v == "1");
+    let mut flooder = RawPeer::start().await;
     let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
     let deadline = t0 + Duration::from_secs(seconds);
     let reconnect = std::env::var("CAIRN_FLOOD_RECONNECT").map_or(true, |v| v != "0");
-    let (mut sent, mut connections, mut peak_rss) = (0u64, 0u64, idle_rss);
+    let (mut sent, mut connections, mut refused, mut peak_rss) = (0u64, 0u64, 0u64, idle_rss);
     while Instant::now() < deadline {
         if connections > 0 && !reconnect {
             tokio::time::sleep(Duration::from_millis(100)).await;
             peak_rss = peak_rss.max(memory_mib(pid, "VmRSS"));
             continue;
         }
+        if new_identity && connections > 0 {
+            flooder = RawPeer::start().await;
+        }
         if flooder.node.dial(target.clone()).await.is_err() {
+            refused += 1;
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         }
@@ -334,7 +343,7 @@ async fn measure_a_wantlist_flood() {
     peak_rss = peak_rss.max(memory_mib(pid, "VmRSS"));
     eprintln!(
         "flood for {wall:.1} s: {sent} messages of {MAX_MESSAGE_ITEMS} wants written over \
-         {connections} connections; cairn used {cpu:.2} CPU s ({:.0}% of a core), RSS {idle_rss:.1} \
+         {connections} connections ({refused} dials refused); cairn used {cpu:.2} CPU s ({:.0}% of a core), RSS {idle_rss:.1} \
          MiB idle, {peak_rss:.1} MiB peak sampled, VmHWM {:.1} MiB",
         100.0 * cpu / wall,
         memory_mib(pid, "VmHWM"),

@@ -102,6 +102,8 @@ pub struct ServeOptions {
     pub log_format: LogFormat,
     /// Uploads in flight at once, across both APIs.
     pub max_uploads: usize,
+    /// Uploads one client address may have in flight at once.
+    pub max_uploads_per_client: usize,
     /// Origins allowed to write (gateway) or change anything (Cluster API); empty: any origin
     /// on the gateway, none on the Cluster API.
     pub allowed_origins: OriginPolicy,
@@ -290,7 +292,7 @@ pub async fn serve(
     if !writable {
         tracing::info!("gateway is read-only (not on loopback; --writable to accept uploads)");
     }
-    let uploads = UploadSlots::new(options.max_uploads);
+    let uploads = UploadSlots::new(options.max_uploads, options.max_uploads_per_client);
     let body_timeout = Some(options.limits.body_timeout);
     let gateway_options = GatewayOptions {
         writable,

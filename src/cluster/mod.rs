@@ -712,12 +712,13 @@ impl ClusterApi {
                 "request Content-Type isn't multipart/form-data".into(),
             ));
         }
+        let client = crate::http::server::client_ip(&request);
         let mut lines: Vec<AddedOutput> = Vec::new();
         let allocations = Vec::new();
         let root = match add.format {
             params::AddFormat::Car => {
                 let (root, bytes, size, lease) = self
-                    .add_car(request.into_body(), content_type.as_deref(), length)
+                    .add_car(request.into_body(), content_type.as_deref(), length, client)
                     .await?;
                 lines.push(AddedOutput {
                     name: String::new(),
@@ -742,6 +743,7 @@ impl ClusterApi {
                         hidden: add.hidden,
                         body_timeout: self.body_timeout,
                         slots: self.uploads.clone(),
+                        client,
                     },
                 )
                 .await
@@ -818,9 +820,10 @@ impl ClusterApi {
         body: Incoming,
         content_type: Option<&str>,
         length: Option<u64>,
+        client: Option<std::net::IpAddr>,
     ) -> Result<(Cid, u64, u64, crate::store::GcLock), ApiFailure> {
         upload::check_length(self.max_upload, length).map_err(ApiFailure::Http)?;
-        let _slot = self.uploads.admit().map_err(ApiFailure::Http)?;
+        let _slot = self.uploads.admit(client).map_err(ApiFailure::Http)?;
         let form = upload::form_decoder(
             content_type,
             FormNames::GoClient,

@@ -457,7 +457,13 @@ where
         body,
         content_type,
         length,
-        super::write::upload_options(gw),
+        super::write::upload_options(
+            gw,
+            parts
+                .extensions
+                .get::<crate::http::server::ClientAddr>()
+                .map(|c| c.0.ip()),
+        ),
     )
     .await?;
     let added = uploaded.added;

@@ -36,7 +36,7 @@ pub(super) fn params() -> ImportParams {
     ImportParams::cid_v1()
 }
 
-pub(super) fn upload_options(gw: &Gateway) -> UploadOptions {
+pub(super) fn upload_options(gw: &Gateway, client: Option<std::net::IpAddr>) -> UploadOptions {
     UploadOptions {
         params: params(),
         max_bytes: gw.max_upload,
@@ -44,6 +44,7 @@ pub(super) fn upload_options(gw: &Gateway) -> UploadOptions {
         hidden: true,
         body_timeout: gw.body_timeout,
         slots: gw.uploads.clone(),
+        client,
     }
 }
 
@@ -148,12 +149,13 @@ async fn upload_body<B: RequestBody>(
 ) -> Result<upload::Uploaded, HttpError> {
     let kind = content_type(&request).map(str::to_owned);
     let length = content_length(&request);
+    let options = upload_options(gw, crate::http::server::client_ip(&request));
     upload::upload(
         Arc::clone(&gw.store),
         request.into_body(),
         kind.as_deref(),
         length,
-        upload_options(gw),
+        options,
     )
     .await
 }

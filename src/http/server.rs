@@ -10,7 +10,9 @@
 //!   client preface (RFC 9113 §3.4: the magic string and the header of the client's SETTINGS
 //!   frame). A connection that sends nothing, or part of a preface, is closed when the timeout
 //!   runs out. hyper's own header timeout then covers each HTTP/1 request head, the idle time
-//!   between kept-alive requests included.
+//!   between kept-alive requests included. hyper has no such limit for HTTP/2, so this loop
+//!   keeps one: an HTTP/2 connection with no request in flight for the header timeout is
+//!   closed gracefully (GOAWAY, RFC 9113 §6.8), as Go's `http.Server.IdleTimeout` does.
 //! - **Exhaust descriptors into a busy loop.** At start the soft `RLIMIT_NOFILE` is raised to
 //!   the hard limit (as Go's runtime does). When `accept` still fails for want of descriptors,
 //!   the loop frees a descriptor it keeps in reserve, accepts the waiting connection and closes
@@ -36,7 +38,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -236,10 +238,111 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Conn<T> {
 }
 
 /// A response body that marks its connection as responding until it is dropped (sent or
-/// abandoned): see [`Patch::responding`].
+/// abandoned): see [`Patch::responding`] and [`Activity`].
 struct Tracked {
     body: Logged,
     _responding: Option<Responding>,
+    _active: Option<Active>,
+}
+
+/// How busy an HTTP/2 connection is: its requests in flight (from the request until its
+/// response body is sent or dropped), and since when it has had none.
+struct Activity {
+    opened: std::time::Instant,
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Milliseconds after `opened` when the last request in flight ended.
+    idle_since_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            opened: std::time::Instant::now(),
+            in_flight: Default::default(),
+            idle_since_ms: Default::default(),
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.opened.elapsed().as_millis() as u64
+    }
+
+    /// Returns once the connection has had no request in flight for `limit`.
+    async fn idled(&self, limit: Duration) {
+        loop {
+            let wait = if self.in_flight.load(Ordering::Acquire) > 0 {
+                limit
+            } else {
+                let idle = self
+                    .now_ms()
+                    .saturating_sub(self.idle_since_ms.load(Ordering::Acquire));
+                match limit.checked_sub(Duration::from_millis(idle)) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => return,
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// One request in flight on an HTTP/2 connection.
+struct Active(Arc<Activity>);
+
+impl Active {
+    fn start(activity: &Option<Arc<Activity>>) -> Option<Active> {
+        let activity = activity.as_ref()?;
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        Some(Active(Arc::clone(activity)))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        // The time first: a check that sees no request in flight then sees this end.
+        self.0
+            .idle_since_ms
+            .store(self.0.now_ms(), Ordering::Release);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Drives one connection to its end. It is asked to close gracefully (finishing the
+/// responses under way) when the server shuts down, or when `idle` says it has idled past
+/// its limit.
+async fn drive<C: GracefulConnection>(
+    connection: C,
+    mut shutdown: Shutdown,
+    idle: Option<(Arc<Activity>, Duration)>,
+) -> Result<(), C::Error> {
+    let mut connection = std::pin::pin!(connection);
+    // How long the graceful close may take: unbounded on shutdown (the server bounds it),
+    // the idle limit again for an idle connection.
+    let closing = async {
+        match &idle {
+            Some((activity, limit)) => tokio::select! {
+                () = shutdown.wait() => None,
+                () = activity.idled(*limit) => Some(*limit),
+            },
+            None => {
+                shutdown.wait().await;
+                None
+            }
+        }
+    };
+    let bound = tokio::select! {
+        result = connection.as_mut() => return result,
+        bound = closing => bound,
+    };
+    connection.as_mut().graceful_shutdown();
+    match bound {
+        None => connection.await,
+        // An HTTP/2 close waits for the client to answer a PING after the first GOAWAY
+        // (RFC 9113 §6.8); a client that never answers is dropped.
+        Some(limit) => tokio::time::timeout(limit, connection)
+            .await
+            .unwrap_or(Ok(())),
+    }
 }
 
 struct Responding(Arc<Patch>);
@@ -281,11 +384,25 @@ impl http_body::Body for Tracked {
 fn tracked(
     response: http::Response<Logged>,
     responding: Option<Responding>,
+    active: Option<Active>,
 ) -> http::Response<Tracked> {
     response.map(|body| Tracked {
         body,
         _responding: responding,
+        _active: active,
     })
+}
+
+/// The address a request came from, in the extensions of the requests that may upload
+/// (`POST`, `PUT`): an upload takes its client's share of the slots by it
+/// ([`super::upload::UploadSlots`]). Other requests go without, to spare the hot path an
+/// allocation.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The IP address `request` came from, where the server recorded it ([`ClientAddr`]).
+pub fn client_ip<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
+    request.extensions().get::<ClientAddr>().map(|c| c.0.ip())
 }
 
 /// What serves requests on a listener.
@@ -403,7 +520,8 @@ pub async fn serve<H: Handler>(
         .timer(TokioTimer::new())
         .max_header_list_size(limits.max_head_bytes as u32);
     let patch_lines = refusal_header_lines(&*handler);
-    let graceful = GracefulShutdown::new();
+    // Each connection holds a receiver until it ends: shutdown waits for none to be left.
+    let (drain, _) = watch::channel(());
     let mut shedding = Shedding::new();
     loop {
         let accepted = tokio::select! {
@@ -425,7 +543,7 @@ pub async fn serve<H: Handler>(
         let conn_shutdown = shutdown.clone();
         let counters = Arc::clone(&counters);
         let builder = builder.clone();
-        let watcher = graceful.watcher();
+        let draining = drain.subscribe();
         let head_timeout = limits.head_timeout;
         let max_head_bytes = limits.max_head_bytes;
         let patch_lines = patch_lines.clone();
@@ -452,19 +570,26 @@ pub async fn serve<H: Handler>(
                 counters
                     .read
                     .fetch_add(prefix.len() as u64, Ordering::Relaxed);
+                let http2 = prefix.starts_with(H2_PREFACE);
+                let activity = http2.then(Activity::new);
                 // hyper's own answers exist on HTTP/1 only.
-                let patch =
-                    (!prefix.starts_with(H2_PREFACE) && !patch_lines.is_empty()).then(|| {
-                        Arc::new(Patch {
-                            lines: patch_lines,
-                            responding: AtomicBool::new(false),
-                        })
-                    });
+                let patch = (!http2 && !patch_lines.is_empty()).then(|| {
+                    Arc::new(Patch {
+                        lines: patch_lines,
+                        responding: AtomicBool::new(false),
+                    })
+                });
                 let service_patch = patch.clone();
-                let service = service_fn(move |request: Request<Incoming>| {
+                let service_activity = activity.clone();
+                let connection_shutdown = conn_shutdown.clone();
+                let service = service_fn(move |mut request: Request<Incoming>| {
+                    if matches!(*request.method(), Method::POST | Method::PUT) {
+                        request.extensions_mut().insert(ClientAddr(peer));
+                    }
                     let handler = handler.clone();
                     let shutdown = conn_shutdown.clone();
                     let patch = service_patch.clone();
+                    let active = Active::start(&service_activity);
                     async move {
                         let responding = Responding::start(&patch);
                         let checked = check_head(&request, max_head_bytes)
@@ -476,7 +601,7 @@ pub async fn serve<H: Handler>(
                         } else {
                             respond(&*handler, request, peer).await
                         };
-                        Ok::<_, Infallible>(tracked(response, responding))
+                        Ok::<_, Infallible>(tracked(response, responding, active))
                     }
                 });
                 let stream = Conn {
@@ -489,10 +614,11 @@ pub async fn serve<H: Handler>(
                 let connection = builder
                     .serve_connection_with_upgrades(TokioIo::new(stream), service)
                     .into_owned();
-                let connection = watcher.watch(connection);
-                if let Err(e) = connection.await {
+                let idle = activity.map(|activity| (activity, head_timeout));
+                if let Err(e) = drive(connection, connection_shutdown, idle).await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
+                drop(draining);
             }
         };
         match &workers {
@@ -504,7 +630,7 @@ pub async fn serve<H: Handler>(
     }
     drop(listener);
     tokio::select! {
-        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = drain.closed() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(limits.shutdown_grace) => {
             tracing::warn!("shutdown grace period over; closing remaining connections");
         }
@@ -749,7 +875,7 @@ fn open_tunnel<H: Handler>(
     handler: Arc<H>,
     request: Request<Incoming>,
     local: Option<SocketAddr>,
-    mut shutdown: Shutdown,
+    shutdown: Shutdown,
     patch: Option<Arc<Patch>>,
 ) -> Response {
     let authority = request
@@ -789,21 +915,13 @@ fn open_tunnel<H: Handler>(
                     Ok(()) => handler.handle(request).await,
                 }
                 .map(Logged::off);
-                Ok::<_, Infallible>(tracked(response, responding))
+                Ok::<_, Infallible>(tracked(response, responding, None))
             }
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .serve_connection(upgraded, service);
-        tokio::pin!(connection);
-        let ended = tokio::select! {
-            ended = &mut connection => ended,
-            _ = shutdown.wait() => {
-                connection.as_mut().graceful_shutdown();
-                connection.await
-            }
-        };
-        if let Err(e) = ended {
+        if let Err(e) = drive(connection, shutdown, None).await {
             tracing::debug!(error = %e, "CONNECT tunnel ended with an error");
         }
     });

@@ -13,13 +13,19 @@
 //! - **Every blocking thread.** An ingest runs on a blocking thread for as long as its body
 //!   comes in, so the uploads in flight at once are bounded ([`UploadSlots`], shared by the
 //!   APIs of a process); one more gets 503 with `Retry-After` at once.
+//! - **Every upload slot.** One client address holds at most a share of the slots
+//!   (`--max-uploads-per-client`, a quarter by default, as nginx's `limit_conn` would), so a
+//!   client that trickles its bodies just under the stall limit cannot keep everyone else's
+//!   uploads out; past its share it gets 503 with `Retry-After`.
 //! - **Memory.** Nothing of a body is buffered here: chunks go to the ingest as they come
 //!   (at most a small bounded channel of them in flight). A form's part headers are bounded by
 //!   the parser's [`Limits`] (8 KiB of headers and 4 KiB of name per part, 1,000,000 parts).
 //!   Form names are taken as sent: only the three escapes browsers make (`%22`, `%0D`, `%0A`,
 //!   HTML's multipart/form-data encoding) are undone; the name rule itself is the ingest's.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -43,35 +49,100 @@ const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// The uploads a process runs at once, across its APIs: each holds a blocking thread while its
 /// body comes in, so without a bound a few hundred stalled uploads would take every one of
-/// them (Tokio's pool stops at 512) and hang all other uploads and blocking work.
+/// them (Tokio's pool stops at 512) and hang all other uploads and blocking work. Each client
+/// address has a share of them.
 #[derive(Debug, Clone)]
-pub struct UploadSlots(Arc<tokio::sync::Semaphore>);
+pub struct UploadSlots {
+    slots: Arc<tokio::sync::Semaphore>,
+    per_client: usize,
+    held: HeldByClient,
+}
+
+/// Slots held, by client address (addresses holding none are not kept).
+type HeldByClient = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// One upload's slot, given back when dropped.
+#[derive(Debug)]
+pub struct UploadSlot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    client: Option<(IpAddr, HeldByClient)>,
+}
+
+impl Drop for UploadSlot {
+    fn drop(&mut self) {
+        if let Some((ip, held)) = &self.client {
+            let mut held = lock(held);
+            if let Some(count) = held.get_mut(ip) {
+                *count -= 1;
+                if *count == 0 {
+                    held.remove(ip);
+                }
+            }
+        }
+    }
+}
+
+fn lock(held: &Mutex<HashMap<IpAddr, usize>>) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+    // A count change is one write: a poisoned lock is still consistent.
+    held.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 impl UploadSlots {
-    pub fn new(max: usize) -> Self {
-        UploadSlots(Arc::new(tokio::sync::Semaphore::new(
-            max.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
-        )))
+    /// `max` slots in all, at most `per_client` of them held by one client address.
+    pub fn new(max: usize, per_client: usize) -> Self {
+        let max = max.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        UploadSlots {
+            slots: Arc::new(tokio::sync::Semaphore::new(max)),
+            per_client: per_client.clamp(1, max),
+            held: Arc::default(),
+        }
     }
 
-    /// A slot for one upload, held until dropped; 503 with `Retry-After` when none is free.
-    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, HttpError> {
-        Arc::clone(&self.0).try_acquire_owned().map_err(|_| {
+    /// A slot for one upload from `client` (`None`: an address not known, which only the
+    /// total bounds), held until dropped; 503 with `Retry-After` when none is free or the
+    /// client holds its share.
+    pub fn admit(&self, client: Option<IpAddr>) -> Result<UploadSlot, HttpError> {
+        let busy = |what: &str| {
             HttpError::new(
                 http::StatusCode::SERVICE_UNAVAILABLE,
-                format!("too many uploads in progress; retry after {RETRY_AFTER_SECONDS} seconds"),
+                format!("{what}; retry after {RETRY_AFTER_SECONDS} seconds"),
             )
             .with_header(
                 http::header::RETRY_AFTER,
                 http::HeaderValue::from(RETRY_AFTER_SECONDS),
             )
+        };
+        let Some(ip) = client else {
+            let permit = Arc::clone(&self.slots)
+                .try_acquire_owned()
+                .map_err(|_| busy("too many uploads in progress"))?;
+            return Ok(UploadSlot {
+                _permit: permit,
+                client: None,
+            });
+        };
+        let mut held = lock(&self.held);
+        let count = held.get(&ip).copied().unwrap_or(0);
+        if count >= self.per_client {
+            return Err(busy("too many uploads in progress from this address"));
+        }
+        let permit = Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| busy("too many uploads in progress"))?;
+        held.insert(ip, count + 1);
+        Ok(UploadSlot {
+            _permit: permit,
+            client: Some((ip, Arc::clone(&self.held))),
         })
     }
 }
 
 impl Default for UploadSlots {
     fn default() -> Self {
-        UploadSlots::new(DEFAULT_MAX_UPLOADS as usize)
+        UploadSlots::new(
+            DEFAULT_MAX_UPLOADS as usize,
+            DEFAULT_MAX_UPLOADS as usize / 4,
+        )
     }
 }
 
@@ -137,6 +208,8 @@ pub struct UploadOptions {
     pub body_timeout: Option<Duration>,
     /// The slots uploads share (503 when none is free).
     pub slots: UploadSlots,
+    /// The client's address, for its share of the slots.
+    pub client: Option<IpAddr>,
 }
 
 /// Whether a Content-Type names multipart/form-data.
@@ -162,7 +235,7 @@ where
     B::Error: std::fmt::Display,
 {
     check_length(options.max_bytes, content_length)?;
-    let _slot = options.slots.admit()?;
+    let _slot = options.slots.admit(options.client)?;
     let input = match form_decoder(content_type, options.form_names, form_limits())? {
         Some(decoder) => Input::Form(decoder),
         None => Input::File,
@@ -311,6 +384,29 @@ fn browser_name(sent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_address_holds_at_most_its_share_of_the_slots() {
+        let slots = UploadSlots::new(4, 2);
+        let a: IpAddr = "203.0.113.1".parse().unwrap();
+        let b: IpAddr = "203.0.113.2".parse().unwrap();
+        let a1 = slots.admit(Some(a)).unwrap();
+        let _a2 = slots.admit(Some(a)).unwrap();
+        let refused = slots.admit(Some(a)).unwrap_err();
+        assert_eq!(refused.status, http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(refused.message.contains("from this address"));
+        let _b1 = slots.admit(Some(b)).unwrap();
+        let _unknown = slots.admit(None).unwrap();
+        // All four taken: the total holds for everyone.
+        assert!(slots.admit(Some(b)).is_err());
+        assert!(slots.admit(None).is_err());
+        drop(a1);
+        let _a3 = slots.admit(Some(a)).unwrap();
+        assert_eq!(lock(&slots.held).get(&a), Some(&2));
+        drop(_a3);
+        drop(_a2);
+        assert_eq!(lock(&slots.held).get(&a), None, "an address holding none is not kept");
+    }
 
     #[test]
     fn browser_names_are_kept_but_for_the_html_escapes() {

@@ -70,6 +70,8 @@ pub struct ConnectionLimits {
     /// New connections are refused while the process uses more than this fraction of the
     /// machine's memory.
     pub max_memory_fraction: f64,
+    /// How often one source address may open a connection.
+    pub inbound_rates: super::inbound_rate::InboundRates,
 }
 
 impl Default for ConnectionLimits {
@@ -80,6 +82,7 @@ impl Default for ConnectionLimits {
             max_pending_incoming: 64,
             max_pending_outgoing: 128,
             max_memory_fraction: 0.9,
+            inbound_rates: super::inbound_rate::InboundRates::default(),
         }
     }
 }

@@ -5,7 +5,10 @@
 //!
 //! - [`node`]: the libp2p swarm (TCP and QUIC, Noise, Yamux, Identify, Ping, the Kademlia
 //!   DHTs, connection limits, peering, Bitswap's streams), driven through [`NetworkHandle`];
-//!   [`config`] and [`identity`] configure it.
+//!   [`config`] and [`identity`] configure it; [`inbound_rate`] refuses sources that connect
+//!   too often.
+//! - [`token_bucket`]: the one token bucket (Bitswap budgets, pubsub admission, connection
+//!   rates).
 //! - [`bitswap`]: the Bitswap wire format, server and client (transport-independent), and
 //!   both run on the node ([`bitswap::swarm`]).
 //! - [`pubsub`]: the gossipsub router (publish/subscribe between peers, as go-libp2p-pubsub
@@ -20,6 +23,7 @@ pub mod bitswap;
 pub mod config;
 pub mod http_client;
 pub mod identity;
+pub mod inbound_rate;
 pub mod node;
 mod peering;
 pub mod providers;
@@ -27,6 +31,7 @@ pub mod pubsub;
 pub mod records;
 pub mod remote;
 pub mod routing_v1;
+pub mod token_bucket;
 
 pub use config::{ConnectionLimits, DhtMode, NetworkConfig};
 pub use libp2p::{Multiaddr, PeerId};

@@ -37,6 +37,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::bitswap::transport;
 use super::config::{peer_of, DhtMode, NetworkConfig};
+use super::inbound_rate;
 use super::peering;
 use super::pubsub;
 use super::records;
@@ -84,7 +85,9 @@ pub enum NetworkError {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
-    // Limits first: a refused connection is refused before other behaviours see it.
+    // Limits first: a refused connection is refused before other behaviours see it, and
+    // the rate first of all, so that a refused source does not count as pending.
+    inbound_rate: inbound_rate::Behaviour,
     limits: connection_limits::Behaviour,
     memory: memory_connection_limits::Behaviour,
     identify: identify::Behaviour,
@@ -480,6 +483,9 @@ fn build_swarm(
                 }),
             );
             Behaviour {
+                inbound_rate: inbound_rate::Behaviour(inbound_rate::Limiter::new(
+                    limits.inbound_rates.clone(),
+                )),
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
                         .with_max_established(Some(limits.max_established))
@@ -1452,6 +1458,53 @@ mod tests {
         let _ = second.dial(hub_addr).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(hub.connected_peers().await.unwrap(), vec![first.peer_id()]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_source_that_reconnects_too_often_is_refused_before_its_handshake() {
+        use crate::network::inbound_rate::{InboundRates, SubnetRate};
+        use crate::network::token_bucket::Rate;
+
+        let per_address = |burst| {
+            vec![SubnetRate {
+                prefix_len: 32,
+                rate: Rate {
+                    per_second: 0.001,
+                    burst,
+                },
+            }]
+        };
+        let hub = start(
+            Keypair::generate_ed25519(),
+            NetworkConfig {
+                limits: ConnectionLimits {
+                    inbound_rates: InboundRates {
+                        ipv4: per_address(2.0),
+                        ipv6: Vec::new(),
+                        exempt_loopback: false,
+                    },
+                    ..ConnectionLimits::default()
+                },
+                ..loopback_config(DhtMode::Client)
+            },
+        )
+        .await
+        .unwrap();
+        let hub_addr = tcp_addr(&hub).await;
+        // Each attempt with a fresh identity, as a flooder that is cut off would come back.
+        let (mut outcomes, mut peers) = (Vec::new(), Vec::new());
+        for _ in 0..4 {
+            let peer = start(
+                Keypair::generate_ed25519(),
+                loopback_config(DhtMode::Client),
+            )
+            .await
+            .unwrap();
+            outcomes.push(peer.dial(hub_addr.clone()).await.is_ok());
+            peers.push(peer);
+        }
+        assert_eq!(outcomes, [true, true, false, false]);
+        assert_eq!(hub.connected_peers().await.unwrap().len(), 2);
     }
 
     #[test]

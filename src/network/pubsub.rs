@@ -61,6 +61,7 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, Notify};
 
 use crate::ipld::protobuf::bytes_field_len;
+use crate::network::token_bucket::{Rate, TokenBucket};
 
 /// Largest RPC frame sent or accepted: go-libp2p-pubsub's `DefaultMaxMessageSize`.
 pub const MAX_FRAME_BYTES: usize = 1 << 20;
@@ -519,21 +520,28 @@ impl TopicSubscriptionFilter for TopicLength {
 /// delivered; published ones before they are built), and one that the budget cannot cover
 /// is refused there.
 pub(crate) struct Admission {
-    buckets: Mutex<(Bucket, Bucket)>,
+    /// Bytes, then messages.
+    rates: (Rate, Rate),
+    buckets: Mutex<(TokenBucket, TokenBucket)>,
     refused: AtomicU64,
 }
 
 impl Admission {
     fn new(limits: &PubsubLimits) -> Admission {
         let now = Instant::now();
+        let bytes = Rate {
+            per_second: limits.bytes_per_second as f64,
+            burst: limits.byte_burst() as f64,
+        };
+        let messages = Rate {
+            per_second: limits.messages_per_second.max(1) as f64,
+            burst: limits.messages_per_second.max(1) as f64,
+        };
         Admission {
+            rates: (bytes, messages),
             buckets: Mutex::new((
-                Bucket::new(limits.bytes_per_second, limits.byte_burst(), now),
-                Bucket::new(
-                    limits.messages_per_second.max(1),
-                    limits.messages_per_second.max(1),
-                    now,
-                ),
+                TokenBucket::full(&bytes, now),
+                TokenBucket::full(&messages, now),
             )),
             refused: AtomicU64::new(0),
         }
@@ -544,8 +552,8 @@ impl Admission {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let (bytes, messages) = &mut *buckets;
-        bytes.refill(now);
-        messages.refill(now);
+        bytes.refill(&self.rates.0, now);
+        messages.refill(&self.rates.1, now);
         if bytes.tokens >= cost as f64 && messages.tokens >= 1.0 {
             bytes.tokens -= cost as f64;
             messages.tokens -= 1.0;
@@ -581,32 +589,6 @@ impl DataTransform for Admission {
     ) -> Result<Vec<u8>, std::io::Error> {
         self.admit(data.len(), topic.as_str().len())?;
         Ok(data)
-    }
-}
-
-/// A token bucket: `rate` tokens a second, at most `burst` saved up. Over any interval of
-/// length T it grants at most `burst + rate × T`.
-struct Bucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn new(rate: usize, burst: usize, now: Instant) -> Bucket {
-        Bucket {
-            rate: rate as f64,
-            burst: burst as f64,
-            tokens: burst as f64,
-            last: now,
-        }
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        self.last = now;
     }
 }
 
@@ -813,18 +795,6 @@ mod tests {
         assert!(frame_len(&from, MAX_FRAME_BYTES, 1) > MAX_FRAME_BYTES);
         let fits = MAX_FRAME_BYTES - 200;
         assert!(frame_len(&from, fits, 10) <= MAX_FRAME_BYTES);
-    }
-
-    #[test]
-    fn buckets_grant_burst_then_rate() {
-        let start = Instant::now();
-        let mut bucket = Bucket::new(100, 300, start);
-        assert_eq!(bucket.tokens, 300.0);
-        bucket.tokens = 0.0;
-        bucket.refill(start + Duration::from_millis(500));
-        assert!((bucket.tokens - 50.0).abs() < 1e-6);
-        bucket.refill(start + Duration::from_secs(60));
-        assert_eq!(bucket.tokens, 300.0, "never more than the burst");
     }
 
     #[test]

@@ -46,6 +46,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::Unsolicited;
+use crate::network::token_bucket::{Rate, TokenBucket};
 
 /// Units the bucket holds when full: the most a peer may spend in a burst.
 pub const BURST: u64 = 65_536;
@@ -81,24 +82,18 @@ impl Default for BudgetConfig {
 /// overdraws owes at least a full bucket.
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
-    /// Units left (negative: owed).
-    tokens: f64,
-    /// When `tokens` was last brought up to date.
-    at: Instant,
+    level: TokenBucket,
     /// Whether the peer's connection is open (a closed peer's bucket is kept only while it
     /// is not full).
     connected: bool,
 }
 
-impl Bucket {
-    fn refill(&mut self, config: &BudgetConfig, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * config.per_second as f64).min(config.burst as f64);
-        self.at = now;
-    }
-
-    fn is_full(&self, config: &BudgetConfig) -> bool {
-        self.tokens >= config.burst as f64
+impl BudgetConfig {
+    fn rate(&self) -> Rate {
+        Rate {
+            per_second: self.per_second as f64,
+            burst: self.burst as f64,
+        }
     }
 }
 
@@ -107,6 +102,7 @@ impl Bucket {
 #[derive(Debug)]
 pub struct Budgets<K> {
     config: BudgetConfig,
+    rate: Rate,
     buckets: Mutex<HashMap<K, Bucket>>,
 }
 
@@ -114,6 +110,7 @@ impl<K: Eq + Hash + Clone> Budgets<K> {
     pub fn new(config: BudgetConfig) -> Self {
         Budgets {
             config,
+            rate: config.rate(),
             buckets: Mutex::default(),
         }
     }
@@ -124,17 +121,17 @@ impl<K: Eq + Hash + Clone> Budgets<K> {
     pub fn charge(&self, peer: &K, cost: u64, now: Instant) -> bool {
         let mut buckets = self.lock();
         let bucket = buckets.entry(peer.clone()).or_insert(Bucket {
-            tokens: self.config.burst as f64,
-            at: now,
+            level: TokenBucket::full(&self.rate, now),
             connected: true,
         });
         bucket.connected = true;
-        bucket.refill(&self.config, now);
-        bucket.tokens -= cost as f64;
-        if bucket.tokens < 0.0 {
+        let level = &mut bucket.level;
+        level.refill(&self.rate, now);
+        level.tokens -= cost as f64;
+        if level.tokens < 0.0 {
             // Overdrawing costs a whole bucket on top: the peer is refused for the time a
             // bucket takes to fill, and every message it sends meanwhile restarts that.
-            bucket.tokens = bucket.tokens.min(-(self.config.burst as f64));
+            level.tokens = level.tokens.min(-self.rate.burst);
             return false;
         }
         true
@@ -149,11 +146,11 @@ impl<K: Eq + Hash + Clone> Budgets<K> {
         if let Some(bucket) = buckets.get_mut(peer) {
             bucket.connected = false;
         }
-        let config = self.config;
+        let rate = self.rate;
         buckets.retain(|_, bucket| {
             bucket.connected || {
-                bucket.refill(&config, now);
-                !bucket.is_full(&config)
+                bucket.level.refill(&rate, now);
+                !bucket.level.is_full(&rate)
             }
         });
     }
@@ -179,11 +176,11 @@ impl<K: Eq + Hash + Clone> Budgets<K> {
         let Some(bucket) = buckets.get_mut(peer) else {
             return Duration::ZERO;
         };
-        bucket.refill(&self.config, now);
-        if bucket.tokens >= 0.0 {
+        bucket.level.refill(&self.rate, now);
+        if bucket.level.tokens >= 0.0 {
             return Duration::ZERO;
         }
-        Duration::from_secs_f64(-bucket.tokens / self.config.per_second.max(1) as f64)
+        Duration::from_secs_f64(-bucket.level.tokens / self.config.per_second.max(1) as f64)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Bucket>> {
