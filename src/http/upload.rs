@@ -405,7 +405,11 @@ mod tests {
         assert_eq!(lock(&slots.held).get(&a), Some(&2));
         drop(_a3);
         drop(_a2);
-        assert_eq!(lock(&slots.held).get(&a), None, "an address holding none is not kept");
+        assert_eq!(
+            lock(&slots.held).get(&a),
+            None,
+            "an address holding none is not kept"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use cid::Cid;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream::{BoxStream, FuturesUnordered, StreamExt};
 use multihash::Multihash;
 use tokio::sync::oneshot;
@@ -262,6 +262,211 @@ impl Drop for Running {
     }
 }
 
+/// How a large file's bytes are fetched when walks stream from a source that serves byte
+/// ranges (IPIP-402 `entity-bytes`): one CAR response is written by one backend thread, and
+/// Kubo's CAR writer gives about 270 MiB/s where its own gateway reads the same file at
+/// 1,200, so a file is asked for in segments, several at once. The first segment starts at
+/// once, small, for the first byte's sake; the file's size is learnt from its root as that
+/// streams in, and the rest is asked for in [`SEGMENT_BYTES`] pieces, [`PARALLEL_SEGMENTS`]
+/// in flight (each CAR repeats the root and the inner nodes over its range: a few KiB).
+const HEAD_BYTES: u64 = 4 << 20;
+const SEGMENT_BYTES: u64 = 8 << 20;
+const PARALLEL_SEGMENTS: usize = 3;
+
+/// The byte range of an entity walk that may be segmented: from a non-negative offset, to a
+/// non-negative offset or the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segments {
+    from: u64,
+    /// Inclusive; `None`: to the end.
+    to: Option<u64>,
+}
+
+impl Segments {
+    fn of(walk: &Walk) -> Option<Segments> {
+        if walk.scope != DagScope::Entity {
+            return None;
+        }
+        match walk.bytes {
+            None => Some(Segments { from: 0, to: None }),
+            Some(EntityBytes { from, to }) if from >= 0 => match to {
+                None => Some(Segments {
+                    from: from as u64,
+                    to: None,
+                }),
+                Some(to) if to >= from => Some(Segments {
+                    from: from as u64,
+                    to: Some(to as u64),
+                }),
+                // A `to` counted from the end needs the size first: one walk.
+                Some(_) => None,
+            },
+            Some(_) => None,
+        }
+    }
+
+    /// The first segment's walk.
+    fn head(&self, walk: &Walk) -> Walk {
+        let head_to = self.from + HEAD_BYTES - 1;
+        self.range(
+            walk,
+            self.from,
+            self.to.map_or(head_to, |to| to.min(head_to)),
+        )
+    }
+
+    /// The walks after the head for a file of `size` bytes, in order.
+    fn rest(&self, walk: &Walk, size: u64) -> Vec<Walk> {
+        let Some(last) = size.checked_sub(1) else {
+            return Vec::new();
+        };
+        let end = self.to.map_or(last, |to| to.min(last));
+        let mut walks = Vec::new();
+        let mut at = self.from + HEAD_BYTES;
+        while at <= end {
+            let to = (at + SEGMENT_BYTES - 1).min(end);
+            walks.push(self.range(walk, at, to));
+            at = to + 1;
+        }
+        walks
+    }
+
+    fn range(&self, walk: &Walk, from: u64, to: u64) -> Walk {
+        Walk {
+            bytes: Some(EntityBytes {
+                from: from as i64,
+                to: Some(to as i64),
+            }),
+            ..walk.clone()
+        }
+    }
+}
+
+/// Streams announced walks into the caches (see [`Retrieval::expect`]).
+struct WalkStreamer {
+    walks: Arc<dyn WalkSource>,
+    store: Arc<Blockstore>,
+    cache: FetchCacheWriter,
+    denylist: Arc<Denylist>,
+    streaming: Arc<Streaming>,
+}
+
+impl WalkStreamer {
+    /// Streams one walk; `running` counts it until it ends.
+    async fn stream(&self, walk: &Walk, running: Running) {
+        let mut blocks = match self.walks.walk(walk).await {
+            Ok(Some(blocks)) => blocks,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(root = %walk.root, error = %e, "walk not streamed");
+                return;
+            }
+        };
+        while let Some(item) = blocks.next().await {
+            match item {
+                // A blocked block in the stream is dropped, never kept.
+                Ok((cid, _)) if self.denylist.check_cid(&cid).is_some() => {}
+                Ok((cid, block)) => {
+                    running.0.arrived(&cid, &block, &self.store);
+                    self.cache.keep(cid, block);
+                }
+                Err(e) => {
+                    tracing::debug!(root = %walk.root, error = %e, "walk stream ended early");
+                    break;
+                }
+            }
+        }
+        drop(running);
+    }
+
+    /// [`Self::stream`] of a walk it owns, counted as running from now.
+    async fn stream_owned(&self, walk: Walk) {
+        self.stream(&walk, Running::start(&self.streaming)).await;
+    }
+
+    /// Streams an entity walk in segments (see [`SEGMENT_BYTES`]): the head at once; the
+    /// rest, once the entity turns out to be a file longer than the head, a few at a time.
+    async fn segmented(&self, walk: Walk, segments: Segments, running: Running) {
+        let head = segments.head(&walk);
+        let segments_left = async {
+            let path: Vec<&str> = walk.path.iter().map(String::as_str).collect();
+            let streamed = Streamed {
+                store: Arc::clone(&self.store),
+                streaming: Arc::clone(&self.streaming),
+            };
+            // The entity's root comes in with the head: its size says what is left.
+            match super::resolve::resolve(&streamed, walk.root, &path).await {
+                Ok(super::resolve::Resolved {
+                    node: super::resolve::Node::File(file),
+                    ..
+                }) => segments.rest(&walk, file.size()),
+                _ => Vec::new(),
+            }
+        };
+        let segments_left = std::pin::pin!(segments_left);
+        let head_done = std::pin::pin!(self.stream(&head, Running::start(&self.streaming)));
+        let (mut segments_left, mut head_done) = (segments_left, head_done);
+        // Usually the root resolves while the head streams on, and the segments start then.
+        // When the head ends first, the root is in memory if it came at all; what cannot be
+        // read at once is not waited for (`running` would keep the wait going for ever).
+        let (rest, head_streaming) = tokio::select! {
+            rest = &mut segments_left => (rest, true),
+            () = &mut head_done => (segments_left.now_or_never().unwrap_or_default(), false),
+        };
+        let rest = async {
+            let mut waiting = rest.into_iter();
+            let mut in_flight = FuturesUnordered::new();
+            loop {
+                while in_flight.len() < PARALLEL_SEGMENTS {
+                    let Some(segment) = waiting.next() else { break };
+                    in_flight.push(self.stream_owned(segment));
+                }
+                if in_flight.next().await.is_none() {
+                    break;
+                }
+            }
+        };
+        if head_streaming {
+            tokio::join!(head_done, rest);
+        } else {
+            rest.await;
+        }
+        // Until here `running` kept readers waiting on the walk's blocks.
+        drop(running);
+    }
+}
+
+/// The store, with the blocks of running walks as they arrive: what the segmenting reads the
+/// entity's root through, so it never asks the network for a block on its own.
+struct Streamed {
+    store: Arc<Blockstore>,
+    streaming: Arc<Streaming>,
+}
+
+impl BlockSource for Streamed {
+    fn get(&self, cid: &Cid) -> SourceFuture<store::Result<Option<Bytes>>> {
+        let local = BlockSource::get(&*self.store, cid);
+        if let SourceFuture::Ready(Some(Ok(Some(block)))) = local {
+            return SourceFuture::ready(Ok(Some(block)));
+        }
+        let (cid, store, streaming) = (*cid, Arc::clone(&self.store), Arc::clone(&self.streaming));
+        SourceFuture::pending(async move {
+            if let Some(block) = local.await? {
+                return Ok(Some(block));
+            }
+            Ok(streaming.block(&cid, &store).await)
+        })
+    }
+
+    fn has(&self, cid: &Cid) -> SourceFuture<store::Result<bool>> {
+        BlockSource::has(&*self.store, cid)
+    }
+
+    fn size(&self, cid: &Cid) -> SourceFuture<store::Result<Option<u64>>> {
+        BlockSource::size(&*self.store, cid)
+    }
+}
+
 impl Retrieval {
     pub fn new(store: Arc<Blockstore>, network: Vec<NetworkSource>) -> Retrieval {
         Retrieval {
@@ -329,41 +534,22 @@ impl Retrieval {
         if let SourceFuture::Ready(Some(Ok(true))) = here {
             return;
         }
-        let (walks, store, cache, denylist) = (
-            Arc::clone(walks),
-            Arc::clone(&self.store),
-            self.cache.clone(),
-            Arc::clone(&self.denylist),
-        );
+        let streamer = WalkStreamer {
+            walks: Arc::clone(walks),
+            store: Arc::clone(&self.store),
+            cache: self.cache.clone(),
+            denylist: Arc::clone(&self.denylist),
+            streaming: Arc::clone(&self.streaming),
+        };
         let running = Running::start(&self.streaming);
         runtime.spawn(async move {
             if let Ok(true) = here.await {
                 return;
             }
-            let blocks = match walks.walk(&walk).await {
-                Ok(Some(blocks)) => blocks,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::debug!(root = %walk.root, error = %e, "walk not streamed");
-                    return;
-                }
-            };
-            let mut blocks = blocks;
-            while let Some(item) = blocks.next().await {
-                match item {
-                    // A blocked block in the stream is dropped, never kept.
-                    Ok((cid, _)) if denylist.check_cid(&cid).is_some() => {}
-                    Ok((cid, block)) => {
-                        running.0.arrived(&cid, &block, &store);
-                        cache.keep(cid, block);
-                    }
-                    Err(e) => {
-                        tracing::debug!(root = %walk.root, error = %e, "walk stream ended early");
-                        break;
-                    }
-                }
+            match Segments::of(&walk) {
+                Some(segments) => streamer.segmented(walk, segments, running).await,
+                None => streamer.stream(&walk, running).await,
             }
-            drop(running);
         });
     }
 
@@ -835,6 +1021,115 @@ mod tests {
         }
         assert_eq!(retrieval.get(&c).await.unwrap(), Some(c_data));
         assert_eq!(*peer.asked.lock().unwrap(), [c]);
+    }
+
+    /// A UnixFS file root of `size` bytes over 1 MiB leaves nobody holds.
+    fn file_root(size: u64) -> (Cid, Bytes) {
+        use crate::ipld::dagpb::{PbLink, PbNode};
+        use crate::ipld::unixfs::{DataType, UnixFsData};
+        let leaves = size.div_ceil(1 << 20);
+        let mut data = UnixFsData::new(DataType::File);
+        data.filesize = Some(size);
+        let links = (0..leaves)
+            .map(|i| {
+                let leaf = block(format!("leaf {i}").as_bytes()).0;
+                let len = (size - i * (1 << 20)).min(1 << 20);
+                data.blocksizes.push(len);
+                PbLink::new(leaf, Some(Bytes::new()), Some(len)).unwrap()
+            })
+            .collect();
+        let node = PbNode {
+            links,
+            data: Some(Bytes::from(data.encode())),
+        };
+        let bytes = Bytes::from(node.to_bytes());
+        (Cid::new_v1(0x70, Code::Sha2_256.digest(&bytes)), bytes)
+    }
+
+    fn entity(root: Cid, bytes: Option<(i64, Option<i64>)>) -> Walk {
+        Walk {
+            root,
+            path: Vec::new(),
+            scope: DagScope::Entity,
+            bytes: bytes.map(|(from, to)| EntityBytes { from, to }),
+        }
+    }
+
+    /// The walks asked of `car` once `walk` is expected and every walk has ended.
+    async fn walks_asked(car: &Arc<Car>, walk: Walk) -> Vec<Walk> {
+        let dir = tempfile::tempdir().unwrap();
+        let retrieval = Retrieval::new(store(dir.path()), Vec::new())
+            .with_walks(Arc::clone(car) as Arc<dyn WalkSource>);
+        retrieval.expect(walk);
+        car.gate.add_permits(1 << 20);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        for _ in 0..500 {
+            if retrieval.streaming.lock().running == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(retrieval.streaming.lock().running, 0);
+        let mut walks = std::mem::take(&mut *car.walks.lock().unwrap());
+        walks.sort_by_key(|w| w.bytes.map(|b| b.from));
+        walks
+    }
+
+    #[tokio::test]
+    async fn a_large_file_is_streamed_in_segments_several_at_once() {
+        const MIB: i64 = 1 << 20;
+        let (root, root_block) = file_root(20 << 20);
+        let car = Arc::new(Car {
+            blocks: vec![(root, root_block)],
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            walks: Mutex::default(),
+        });
+        let range = |from: i64, to: i64| entity(root, Some((from, Some(to))));
+        // The whole file: a 4 MiB head, then 8 MiB segments to the end.
+        assert_eq!(
+            walks_asked(&car, entity(root, None)).await,
+            [
+                range(0, 4 * MIB - 1),
+                range(4 * MIB, 12 * MIB - 1),
+                range(12 * MIB, 20 * MIB - 1),
+            ]
+        );
+        // A range: its own bytes only.
+        assert_eq!(
+            walks_asked(&car, range(MIB, 10 * MIB)).await,
+            [range(MIB, 5 * MIB - 1), range(5 * MIB, 10 * MIB)]
+        );
+        // Open-ended from an offset.
+        assert_eq!(
+            walks_asked(&car, entity(root, Some((15 * MIB, None)))).await,
+            [range(15 * MIB, 19 * MIB - 1), range(19 * MIB, 20 * MIB - 1)]
+        );
+        // Within the head, counted from the end, or another scope: one walk as asked.
+        for walk in [
+            range(0, MIB),
+            entity(root, Some((-MIB, None))),
+            Walk {
+                scope: DagScope::All,
+                ..entity(root, None)
+            },
+        ] {
+            assert_eq!(walks_asked(&car, walk.clone()).await, [walk]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_head_without_the_root_ends_the_walk_without_segments() {
+        let (root, _) = file_root(20 << 20);
+        let car = Arc::new(Car {
+            blocks: Vec::new(),
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            walks: Mutex::default(),
+        });
+        let walk = entity(root, None);
+        assert_eq!(
+            walks_asked(&car, walk).await,
+            [entity(root, Some((0, Some((4 << 20) - 1))))]
+        );
     }
 
     #[tokio::test]
