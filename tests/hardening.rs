@@ -490,24 +490,35 @@ fn a_stalled_upload_gets_408_and_releases_what_it_held() {
     assert!(ok, "{out}");
 }
 
-#[test]
-fn uploads_in_flight_are_bounded_and_the_rest_of_the_gateway_keeps_answering() {
-    let server = Server::start_in(
-        tempfile::tempdir().unwrap(),
-        &[
-            "--max-uploads",
-            "2",
-            "--max-uploads-per-client",
-            "2",
-            "--body-timeout",
-            "60s",
-        ],
-    );
-    let held: Vec<TcpStream> = (0..2)
+/// A server with `max` upload slots, `per_client` for one address, and a body timeout long
+/// enough for tests to hold slots with stalled uploads.
+fn upload_server(max: u32, per_client: u32) -> Server {
+    let (max, per_client) = (max.to_string(), per_client.to_string());
+    let args = [
+        "--max-uploads",
+        &max,
+        "--max-uploads-per-client",
+        &per_client,
+        "--body-timeout",
+        "60s",
+    ];
+    Server::start_in(tempfile::tempdir().unwrap(), &args)
+}
+
+/// `n` uploads from 127.0.0.1 that stall after their head, each holding a slot.
+fn hold_uploads(server: &Server, n: usize) -> Vec<TcpStream> {
+    let held = (0..n)
         .map(|_| stalled_upload(server.addr, "/ipfs/", "", b"partial", 1 << 20))
         .collect();
     // Each has its slot once its head is read.
     std::thread::sleep(Duration::from_millis(500));
+    held
+}
+
+#[test]
+fn uploads_in_flight_are_bounded_and_the_rest_of_the_gateway_keeps_answering() {
+    let server = upload_server(2, 2);
+    let held = hold_uploads(&server, 2);
     let (content_type, form) =
         support::form(&[("file", Some("a.txt"), "text/plain", b"hello world")]);
     for (addr, path) in [(server.addr, "/ipfs/"), (server.cluster.unwrap(), "/add")] {
@@ -531,22 +542,9 @@ fn uploads_in_flight_are_bounded_and_the_rest_of_the_gateway_keeps_answering() {
 
 #[test]
 fn one_client_address_cannot_take_every_upload_slot() {
-    let server = Server::start_in(
-        tempfile::tempdir().unwrap(),
-        &[
-            "--max-uploads",
-            "8",
-            "--max-uploads-per-client",
-            "2",
-            "--body-timeout",
-            "60s",
-        ],
-    );
+    let server = upload_server(8, 2);
     // A client trickling two bodies from 127.0.0.1 holds its share.
-    let held: Vec<TcpStream> = (0..2)
-        .map(|_| stalled_upload(server.addr, "/ipfs/", "", b"partial", 1 << 20))
-        .collect();
-    std::thread::sleep(Duration::from_millis(500));
+    let held = hold_uploads(&server, 2);
     let r = server.send("POST", "/ipfs/", &[], b"hello world");
     assert_eq!(r.status, 503, "{}", r.text());
     assert!(r.text().contains("from this address"), "{}", r.text());
