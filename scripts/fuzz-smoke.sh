@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every cargo-fuzz target for a short while (default 20 s each) on its committed seed
-# corpus; any crash fails. Long runs: `RUSTC_BOOTSTRAP=1 cargo fuzz run <target>` in fuzz/.
+# Runs every cargo-fuzz target for a short while (default 20 s each) on its committed corpus
+# (hand-made seeds and what the long campaign found, `fuzz/campaign.md`); any crash fails.
+# Long runs: `scripts/fuzz-campaign.sh`, or `RUSTC_BOOTSTRAP=1 cargo fuzz run <target>` in fuzz/.
 set -euo pipefail
 seconds="${1:-20}"
 cd "$(dirname "$0")/../fuzz"
@@ -11,7 +12,7 @@ cargo fuzz build -O
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for target in $targets; do
-  # Work on a copy, so the committed seed corpus stays as it is.
+  # Work on a copy, so the committed corpus stays as it is.
   work=$(mktemp -d)
   cp -r "corpus/$target/." "$work/" 2>/dev/null || true
   echo "fuzz: $target for ${seconds}s"
