@@ -48,7 +48,7 @@ pub(super) async fn car(
     let root_text = v1_text(&root);
     let etag = car_etag(root_text.as_str(), segments, &params, options.order_unknown);
     let mut headers = HeaderMap::with_capacity(16);
-    let mut text = HeaderText::with_capacity(256 + ask.content_path.len());
+    let mut text = HeaderText::new();
     text.set(header::ETAG, &etag);
     cache_control(ask, CacheKind::Content, &mut headers, &mut text);
     if not_modified(ask.headers, &etag) {
@@ -184,7 +184,7 @@ pub(super) async fn tar(
     let cid_text = v1_text(&resolved.cid);
     let etag = format!("W/\"{}.{}\"", cid_text.as_str(), Format::Tar.etag_suffix());
     let mut headers = HeaderMap::with_capacity(16);
-    let mut text = HeaderText::with_capacity(256 + ask.content_path.len());
+    let mut text = HeaderText::new();
     text.set(header::ETAG, &etag);
     cache_control(ask, CacheKind::Content, &mut headers, &mut text);
     text.set(X_IPFS_PATH, ask.content_path);

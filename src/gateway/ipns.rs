@@ -221,7 +221,7 @@ async fn serve_record(
     let bytes = record.bytes();
     let etag = record_etag(&bytes);
     let mut headers = HeaderMap::with_capacity(12);
-    let mut text = HeaderText::with_capacity(256);
+    let mut text = HeaderText::new();
     text.set(header::ETAG, &etag);
     // Before the 304 too, so that a revalidating cache renews its copy (RFC 9111 §4.3.4).
     let max_age = record.max_age(SystemTime::now()).as_secs();
@@ -408,7 +408,7 @@ fn ipns_path_headers(
         path_text.push('/');
     }
     let mut headers = HeaderMap::with_capacity(6);
-    let mut text = HeaderText::with_capacity(2 * (key_text.len() + path_text.len()) + 128);
+    let mut text = HeaderText::new();
     if path_text.is_empty() {
         text.set_fmt(X_IPNS_PATH, format_args!("/ipns/{key_text}"));
     } else {
@@ -598,7 +598,7 @@ async fn routing_get(
     };
     let bytes = record.bytes();
     let mut headers = HeaderMap::with_capacity(12);
-    let mut text = HeaderText::with_capacity(256);
+    let mut text = HeaderText::new();
     set_routing_cache_headers(&mut text, &record, SystemTime::now());
     text.set(header::ETAG, &record_etag(&bytes));
     text.set(

@@ -120,7 +120,7 @@ fn subdomain_url(
 
 fn redirect(status: StatusCode, location: &str) -> Response {
     let mut headers = HeaderMap::with_capacity(4);
-    let mut text = HeaderText::with_capacity(location.len());
+    let mut text = HeaderText::new();
     text.set(header::LOCATION, location);
     text.apply(&mut headers);
     with_status(status, headers, Body::empty())

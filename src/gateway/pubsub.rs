@@ -210,7 +210,7 @@ fn info(api: &PubsubApi, topic: &str) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let mut text = HeaderText::with_capacity(8);
+    let mut text = HeaderText::new();
     text.set_u64(header::CONTENT_LENGTH, json.len() as u64);
     text.apply(&mut headers);
     let mut response = Response::new(Body::full(json.freeze()));

@@ -142,7 +142,7 @@ pub(super) async fn serve_ipfs(
             location.push('?');
             location.push_str(query);
         }
-        let mut text = HeaderText::with_capacity(location.len());
+        let mut text = HeaderText::new();
         text.set(header::LOCATION, &location);
         let mut headers = HeaderMap::with_capacity(4);
         text.apply(&mut headers);
@@ -396,7 +396,7 @@ pub(super) async fn serve_resolved(
     if ask.format() != Format::Raw {
         gw.check_size(entity_size(&node), deserializes(ask.format()))?;
     }
-    let mut text = HeaderText::with_capacity(ask.content_path.len() + 64 * (roots.len() + 3));
+    let mut text = HeaderText::new();
     text.set(X_IPFS_PATH, ask.content_path);
     text.set_fmt(X_IPFS_ROOTS, format_args!("{}", RootsList(&roots)));
     // Every file-like answer goes through one `serve_file` call, so the future holds one.

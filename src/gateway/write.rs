@@ -134,7 +134,7 @@ async fn off_worker<T: Send + 'static>(
 
 /// `201 Created` with `Location` and `Ipfs-Hash`.
 fn created(status: StatusCode, root: &Entry, location: &str) -> Response {
-    let mut text = HeaderText::with_capacity(location.len() + 80);
+    let mut text = HeaderText::new();
     text.set(header::LOCATION, location);
     text.set(IPFS_HASH, v1_text(&root.cid).as_str());
     let mut headers = HeaderMap::with_capacity(8);
@@ -352,7 +352,7 @@ pub(super) async fn delete<B>(
         return match off_worker(move || Ok(pins.remove(&root)?)).await? {
             Some(_) => {
                 let mut headers = HeaderMap::with_capacity(4);
-                let mut text = HeaderText::with_capacity(80);
+                let mut text = HeaderText::new();
                 text.set(IPFS_HASH, v1_text(&root).as_str());
                 text.apply(&mut headers);
                 Ok(with_status(StatusCode::OK, headers, Body::empty()))
