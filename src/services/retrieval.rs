@@ -316,26 +316,34 @@ impl Segments {
     }
 
     /// The walks after the head for a file of `size` bytes, in order.
-    fn rest(&self, walk: &Walk, size: u64) -> Vec<Walk> {
-        let Some(last) = size.checked_sub(1) else {
-            return Vec::new();
-        };
-        let end = self.to.map_or(last, |to| to.min(last));
-        let mut walks = Vec::new();
-        let mut at = self.from + HEAD_BYTES;
-        while at <= end {
-            let to = (at + SEGMENT_BYTES - 1).min(end);
-            walks.push(self.range(walk, at, to));
-            at = to + 1;
-        }
-        walks
+    ///
+    /// Lazily: the size comes from the file's root, which anyone can write (a root claiming
+    /// 2^64 bytes is a valid block), so the segments are made as they are asked for.
+    fn rest<'a>(&self, walk: &'a Walk, size: u64) -> impl Iterator<Item = Walk> + 'a {
+        let this = *self;
+        let end = size
+            .checked_sub(1)
+            .map(|last| self.to.map_or(last, |to| to.min(last)));
+        let mut at = Some(self.from.saturating_add(HEAD_BYTES));
+        std::iter::from_fn(move || {
+            let (from, end) = (at?, end?);
+            if from > end {
+                return None;
+            }
+            let to = from.saturating_add(SEGMENT_BYTES - 1).min(end);
+            at = to.checked_add(1);
+            Some(this.range(walk, from, to))
+        })
     }
 
+    /// Offsets come from an `i64` (`from`), so they fit one; an end past `i64::MAX` (a
+    /// request near it, plus the head) is the end of any file there can be.
     fn range(&self, walk: &Walk, from: u64, to: u64) -> Walk {
+        let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         Walk {
             bytes: Some(EntityBytes {
-                from: from as i64,
-                to: Some(to as i64),
+                from: signed(from),
+                to: Some(signed(to)),
             }),
             ..walk.clone()
         }
@@ -352,16 +360,17 @@ struct WalkStreamer {
 }
 
 impl WalkStreamer {
-    /// Streams one walk; `running` counts it until it ends.
-    async fn stream(&self, walk: &Walk, running: Running) {
+    /// Streams one walk; `running` counts it until it ends. The blocks it brought.
+    async fn stream(&self, walk: &Walk, running: Running) -> usize {
         let mut blocks = match self.walks.walk(walk).await {
             Ok(Some(blocks)) => blocks,
-            Ok(None) => return,
+            Ok(None) => return 0,
             Err(e) => {
                 tracing::debug!(root = %walk.root, error = %e, "walk not streamed");
-                return;
+                return 0;
             }
         };
+        let mut brought = 0;
         while let Some(item) = blocks.next().await {
             match item {
                 // A blocked block in the stream is dropped, never kept.
@@ -369,6 +378,7 @@ impl WalkStreamer {
                 Ok((cid, block)) => {
                     running.0.arrived(&cid, &block, &self.store);
                     self.cache.keep(cid, block);
+                    brought += 1;
                 }
                 Err(e) => {
                     tracing::debug!(root = %walk.root, error = %e, "walk stream ended early");
@@ -377,11 +387,12 @@ impl WalkStreamer {
             }
         }
         drop(running);
+        brought
     }
 
     /// [`Self::stream`] of a walk it owns, counted as running from now.
-    async fn stream_owned(&self, walk: Walk) {
-        self.stream(&walk, Running::start(&self.streaming)).await;
+    async fn stream_owned(&self, walk: Walk) -> usize {
+        self.stream(&walk, Running::start(&self.streaming)).await
     }
 
     /// Streams an entity walk in segments (see [`SEGMENT_BYTES`]): the head at once; the
@@ -399,8 +410,8 @@ impl WalkStreamer {
                 Ok(super::resolve::Resolved {
                     node: super::resolve::Node::File(file),
                     ..
-                }) => segments.rest(&walk, file.size()),
-                _ => Vec::new(),
+                }) => file.size(),
+                _ => 0,
             }
         };
         let segments_left = std::pin::pin!(segments_left);
@@ -409,20 +420,28 @@ impl WalkStreamer {
         // Usually the root resolves while the head streams on, and the segments start then.
         // When the head ends first, the root is in memory if it came at all; what cannot be
         // read at once is not waited for (`running` would keep the wait going for ever).
-        let (rest, head_streaming) = tokio::select! {
-            rest = &mut segments_left => (rest, true),
-            () = &mut head_done => (segments_left.now_or_never().unwrap_or_default(), false),
+        let (size, head_streaming) = tokio::select! {
+            size = &mut segments_left => (size, true),
+            _ = &mut head_done => (segments_left.now_or_never().unwrap_or(0), false),
         };
+        let rest = segments.rest(&walk, size);
+        // A segment that brings no more than the path and the root (the file ended before
+        // its root said, or the backend failed) ends the asking: the reader asks for what it
+        // still lacks on its own.
+        let path_and_root = walk.path.len() + 1;
         let rest = async {
-            let mut waiting = rest.into_iter();
+            let mut waiting = rest;
             let mut in_flight = FuturesUnordered::new();
+            let mut asking = true;
             loop {
-                while in_flight.len() < PARALLEL_SEGMENTS {
+                while asking && in_flight.len() < PARALLEL_SEGMENTS {
                     let Some(segment) = waiting.next() else { break };
                     in_flight.push(self.stream_owned(segment));
                 }
-                if in_flight.next().await.is_none() {
-                    break;
+                match in_flight.next().await {
+                    None => break,
+                    Some(brought) if brought <= path_and_root => asking = false,
+                    Some(_) => {}
                 }
             }
         };
@@ -548,7 +567,9 @@ impl Retrieval {
             }
             match Segments::of(&walk) {
                 Some(segments) => streamer.segmented(walk, segments, running).await,
-                None => streamer.stream(&walk, running).await,
+                None => {
+                    streamer.stream(&walk, running).await;
+                }
             }
         });
     }
@@ -1023,11 +1044,12 @@ mod tests {
         assert_eq!(*peer.asked.lock().unwrap(), [c]);
     }
 
-    /// A UnixFS file root of `size` bytes over 1 MiB leaves nobody holds.
+    /// A UnixFS file root of `size` bytes over 1 MiB leaves nobody holds (at most 64 of
+    /// them: a root may claim more than its links hold).
     fn file_root(size: u64) -> (Cid, Bytes) {
         use crate::ipld::dagpb::{PbLink, PbNode};
         use crate::ipld::unixfs::{DataType, UnixFsData};
-        let leaves = size.div_ceil(1 << 20);
+        let leaves = size.div_ceil(1 << 20).min(64);
         let mut data = UnixFsData::new(DataType::File);
         data.filesize = Some(size);
         let links = (0..leaves)
@@ -1115,6 +1137,38 @@ mod tests {
         ] {
             assert_eq!(walks_asked(&car, walk.clone()).await, [walk]);
         }
+    }
+
+    #[test]
+    fn segments_of_a_range_near_the_largest_offset_stay_in_range() {
+        let (root, _) = file_root(1 << 20);
+        let walk = entity(root, Some((i64::MAX - 10, None)));
+        let segments = Segments::of(&walk).unwrap();
+        let head = segments.head(&walk).bytes.unwrap();
+        assert_eq!(head.from, i64::MAX - 10);
+        assert_eq!(head.to, Some(i64::MAX));
+        // A root may claim any size: segments are made one at a time, and their offsets stay
+        // within what a request can say.
+        let mut rest = segments.rest(&walk, u64::MAX);
+        let first = rest.next().unwrap().bytes.unwrap();
+        assert_eq!((first.from, first.to), (i64::MAX, Some(i64::MAX)));
+        assert!(rest.take(3).all(|w| w.bytes.unwrap().from == i64::MAX));
+        assert_eq!(segments.rest(&walk, 0).count(), 0);
+    }
+
+    #[tokio::test]
+    async fn segments_stop_once_one_brings_nothing_but_the_root() {
+        const MIB: i64 = 1 << 20;
+        // A root claiming 1 TiB, whose segments the backend answers with the root alone.
+        let (root, root_block) = file_root(1 << 40);
+        let car = Arc::new(Car {
+            blocks: vec![(root, root_block)],
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            walks: Mutex::default(),
+        });
+        let walks = walks_asked(&car, entity(root, None)).await;
+        let froms: Vec<i64> = walks.iter().map(|w| w.bytes.unwrap().from).collect();
+        assert_eq!(froms, [0, 4 * MIB, 12 * MIB, 20 * MIB]);
     }
 
     #[tokio::test]
