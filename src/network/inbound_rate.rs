@@ -30,6 +30,10 @@ use super::token_bucket::{Rate, TokenBucket};
 /// dozen bytes, so this bounds the limiter to a few MiB).
 pub const MAX_SOURCES: usize = 65_536;
 
+/// How often a full map is swept for refilled buckets at most: a sweep reads every bucket,
+/// and a new source arriving while the map is full must not cost one each time.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A rate for every source in one subnet size: addresses that agree on their first
 /// `prefix_len` bits share a bucket.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +87,8 @@ pub struct Limiter {
     /// Keyed by the subnet: its prefix length and its address with the rest zeroed.
     buckets: HashMap<(u8, IpAddr), TokenBucket>,
     refused: u64,
+    /// When the map was last swept.
+    swept: Option<Instant>,
 }
 
 impl Limiter {
@@ -91,6 +97,7 @@ impl Limiter {
             rates,
             buckets: HashMap::new(),
             refused: 0,
+            swept: None,
         }
     }
 
@@ -160,6 +167,13 @@ impl Limiter {
     }
 
     fn forget_refilled(&mut self, now: Instant) {
+        if self
+            .swept
+            .is_some_and(|at| now.saturating_duration_since(at) < SWEEP_INTERVAL)
+        {
+            return;
+        }
+        self.swept = Some(now);
         let rates = &self.rates;
         self.buckets.retain(|(prefix_len, ip), bucket| {
             let list = if ip.is_ipv4() {
@@ -361,10 +375,20 @@ mod tests {
         // All in debt (one token spent): a new source is refused, not tracked.
         assert!(!limiter.admit(&addr("/ip4/198.51.100.99/tcp/1"), t0));
         assert_eq!(limiter.tracked(), MAX_SOURCES);
-        // Once their one token is back (5 s), they are forgotten as room is needed.
+        // Once their one token is back (5 s), they are forgotten as room is needed, by a
+        // sweep made at most once a second.
         let later = t0 + Duration::from_secs(6);
         assert!(limiter.admit(&addr("/ip4/198.51.100.99/tcp/1"), later));
         assert_eq!(limiter.tracked(), 1);
+        // Full again, and in debt: sweeps are spaced, so refusals stay cheap.
+        for i in 0..MAX_SOURCES as u32 - 1 {
+            let source = addr(&format!("/ip4/{}/tcp/1", std::net::Ipv4Addr::from(i + 1)));
+            assert!(limiter.admit(&source, later));
+        }
+        let swept = limiter.swept;
+        let soon = later + Duration::from_millis(500);
+        assert!(!limiter.admit(&addr("/ip4/198.51.100.100/tcp/1"), soon));
+        assert_eq!(limiter.swept, swept, "no second sweep within the interval");
     }
 
     #[test]
