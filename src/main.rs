@@ -447,8 +447,10 @@ fn main() -> ExitCode {
                         ..ServerLimits::default()
                     },
                     max_uploads: max_uploads as usize,
-                    max_uploads_per_client: max_uploads_per_client
-                        .map_or(max_uploads as usize / 4, |n| n as usize),
+                    max_uploads_per_client: max_uploads_per_client.map_or(
+                        cairn::http::upload::default_uploads_per_client(max_uploads as usize),
+                        |n| n as usize,
+                    ),
                     allowed_origins: OriginPolicy::new(&allow_origins)
                         .map_err(|e| format!("--allow-origin: {e}"))?,
                     write_token,

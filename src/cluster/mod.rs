@@ -712,7 +712,7 @@ impl ClusterApi {
                 "request Content-Type isn't multipart/form-data".into(),
             ));
         }
-        let client = crate::http::server::client_ip(&request);
+        let client = crate::http::server::client_ip(request.extensions());
         let mut lines: Vec<AddedOutput> = Vec::new();
         let allocations = Vec::new();
         let root = match add.format {

@@ -457,13 +457,7 @@ where
         body,
         content_type,
         length,
-        super::write::upload_options(
-            gw,
-            parts
-                .extensions
-                .get::<crate::http::server::ClientAddr>()
-                .map(|c| c.0.ip()),
-        ),
+        super::write::upload_options(gw, crate::http::server::client_ip(&parts.extensions)),
     )
     .await?;
     let added = uploaded.added;

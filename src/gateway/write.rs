@@ -149,7 +149,7 @@ async fn upload_body<B: RequestBody>(
 ) -> Result<upload::Uploaded, HttpError> {
     let kind = content_type(&request).map(str::to_owned);
     let length = content_length(&request);
-    let options = upload_options(gw, crate::http::server::client_ip(&request));
+    let options = upload_options(gw, crate::http::server::client_ip(request.extensions()));
     upload::upload(
         Arc::clone(&gw.store),
         request.into_body(),

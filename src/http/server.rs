@@ -400,9 +400,10 @@ fn tracked(
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
-/// The IP address `request` came from, where the server recorded it ([`ClientAddr`]).
-pub fn client_ip<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
-    request.extensions().get::<ClientAddr>().map(|c| c.0.ip())
+/// The IP address a request came from, where the server recorded it in its extensions
+/// ([`ClientAddr`]).
+pub fn client_ip(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
+    extensions.get::<ClientAddr>().map(|c| c.0.ip())
 }
 
 /// What serves requests on a listener.

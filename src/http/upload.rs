@@ -44,6 +44,11 @@ pub use crate::services::ingest::Ingested as Uploaded;
 /// Uploads in flight at once by default (see [`UploadSlots`]).
 pub const DEFAULT_MAX_UPLOADS: u32 = 64;
 
+/// Uploads one client address may hold by default: a quarter of `max`.
+pub fn default_uploads_per_client(max: usize) -> usize {
+    max / 4
+}
+
 /// How long a client is told to wait after a 503 for want of an upload slot.
 const RETRY_AFTER_SECONDS: u64 = 5;
 
@@ -139,10 +144,8 @@ impl UploadSlots {
 
 impl Default for UploadSlots {
     fn default() -> Self {
-        UploadSlots::new(
-            DEFAULT_MAX_UPLOADS as usize,
-            DEFAULT_MAX_UPLOADS as usize / 4,
-        )
+        let max = DEFAULT_MAX_UPLOADS as usize;
+        UploadSlots::new(max, default_uploads_per_client(max))
     }
 }
 

@@ -177,6 +177,16 @@ pub fn peer_of(addr: &Multiaddr) -> Option<PeerId> {
     }
 }
 
+/// The IP address a multiaddr starts with; an IPv4-mapped IPv6 address is that IPv4 address
+/// (what a dual-stack listener reports for an IPv4 peer).
+pub fn leading_ip(addr: &Multiaddr) -> Option<std::net::IpAddr> {
+    match addr.iter().next()? {
+        Protocol::Ip4(ip) => Some(ip.into()),
+        Protocol::Ip6(ip) => Some(ip.to_ipv4_mapped().map_or(ip.into(), Into::into)),
+        _ => None,
+    }
+}
+
 fn parse_multiaddr(text: &str) -> Result<Multiaddr, String> {
     text.parse()
         .map_err(|e| format!("{text:?} is not a multiaddr: {e}"))

@@ -16,13 +16,13 @@ use std::time::Instant;
 
 use libp2p::core::transport::PortUse;
 use libp2p::core::Endpoint;
-use libp2p::multiaddr::Protocol;
 use libp2p::swarm::{
     dummy, ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
     THandlerOutEvent, ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId};
 
+use super::config::leading_ip;
 use super::token_bucket::{Rate, TokenBucket};
 
 /// Buckets kept at most. A bucket goes once it has refilled; past this many sources in
@@ -105,7 +105,7 @@ impl Limiter {
     /// every subnet `source` is in. A source that is not an IP address (none reaches a
     /// listener today) is let through.
     pub fn admit(&mut self, source: &Multiaddr, now: Instant) -> bool {
-        let Some(ip) = source_ip(source) else {
+        let Some(ip) = leading_ip(source) else {
             return true;
         };
         if self.rates.exempt_loopback && ip.is_loopback() {
@@ -187,16 +187,6 @@ impl Limiter {
             bucket.refill(&subnet.rate, now);
             !bucket.is_full(&subnet.rate)
         });
-    }
-}
-
-/// The IP address a multiaddr starts with.
-fn source_ip(addr: &Multiaddr) -> Option<IpAddr> {
-    match addr.iter().next()? {
-        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
-        // An IPv4-mapped IPv6 address is that IPv4 address (a dual-stack listener).
-        Protocol::Ip6(ip) => Some(ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4)),
-        _ => None,
     }
 }
 

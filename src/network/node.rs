@@ -36,7 +36,7 @@ use libp2p::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::bitswap::transport;
-use super::config::{peer_of, DhtMode, NetworkConfig};
+use super::config::{leading_ip, peer_of, DhtMode, NetworkConfig};
 use super::inbound_rate;
 use super::peering;
 use super::pubsub;
@@ -1086,25 +1086,26 @@ enum Scope {
 
 /// The scope of an IP or DNS multiaddr; None for an unspecified IP or another kind.
 fn scope(addr: &Multiaddr) -> Option<Scope> {
-    match addr.iter().next()? {
-        Protocol::Ip4(ip) => ipv4_scope(ip),
-        Protocol::Ip6(ip) => match ip.to_ipv4_mapped() {
-            Some(v4) => ipv4_scope(v4),
-            None if ip.is_unspecified() || ip.is_multicast() => None,
-            None if ip.is_loopback() => Some(Scope::Loopback),
-            // fc00::/7 unique local, fe80::/10 link local, 2001:db8::/32 documentation.
-            None if (ip.segments()[0] & 0xfe00) == 0xfc00
+    use std::net::IpAddr::{V4, V6};
+    match leading_ip(addr) {
+        Some(V4(ip)) => ipv4_scope(ip),
+        Some(V6(ip)) if ip.is_unspecified() || ip.is_multicast() => None,
+        Some(V6(ip)) if ip.is_loopback() => Some(Scope::Loopback),
+        // fc00::/7 unique local, fe80::/10 link local, 2001:db8::/32 documentation.
+        Some(V6(ip))
+            if (ip.segments()[0] & 0xfe00) == 0xfc00
                 || (ip.segments()[0] & 0xffc0) == 0xfe80
                 || (ip.segments()[0] == 0x2001 && ip.segments()[1] == 0x0db8) =>
-            {
-                Some(Scope::Private)
-            }
-            None => Some(Scope::Public),
-        },
-        Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_) | Protocol::Dnsaddr(_) => {
-            Some(Scope::Public)
+        {
+            Some(Scope::Private)
         }
-        _ => None,
+        Some(V6(_)) => Some(Scope::Public),
+        None => match addr.iter().next()? {
+            Protocol::Dns(_) | Protocol::Dns4(_) | Protocol::Dns6(_) | Protocol::Dnsaddr(_) => {
+                Some(Scope::Public)
+            }
+            _ => None,
+        },
     }
 }
 

@@ -43,16 +43,6 @@ impl TokenBucket {
     pub fn is_full(&self, rate: &Rate) -> bool {
         self.tokens >= rate.burst
     }
-
-    /// Refills, then takes `cost` if the bucket holds it: whether it did.
-    pub fn try_take(&mut self, rate: &Rate, cost: f64, now: Instant) -> bool {
-        self.refill(rate, now);
-        if self.tokens >= cost {
-            self.tokens -= cost;
-            return true;
-        }
-        false
-    }
 }
 
 #[cfg(test)]
@@ -68,8 +58,10 @@ mod tests {
         };
         let start = Instant::now();
         let mut bucket = TokenBucket::full(&rate, start);
-        assert!(bucket.try_take(&rate, 300.0, start));
-        assert!(!bucket.try_take(&rate, 1.0, start), "past the burst");
+        assert_eq!(bucket.tokens, 300.0);
+        bucket.tokens = 0.0;
+        bucket.refill(&rate, start);
+        assert_eq!(bucket.tokens, 0.0, "nothing regained without time");
         bucket.refill(&rate, start + Duration::from_millis(500));
         assert!((bucket.tokens - 50.0).abs() < 1e-6);
         bucket.refill(&rate, start + Duration::from_secs(60));

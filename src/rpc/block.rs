@@ -168,7 +168,7 @@ impl RpcApi {
         let big = args.bool(&["allow-big-block"], false)?;
         let prefix = Prefix::from_args(args)?;
         // The writer holds a blocking thread while the body comes in: one upload slot.
-        let client = crate::http::server::client_ip(&request);
+        let client = crate::http::server::client_ip(request.extensions());
         let slot = self.options.uploads.admit(client).map_err(Failure::Http)?;
         let stall = self.options.body_timeout;
         let limit = if big {

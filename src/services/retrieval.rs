@@ -287,28 +287,20 @@ impl Segments {
         if walk.scope != DagScope::Entity {
             return None;
         }
-        match walk.bytes {
-            None => Some(Segments { from: 0, to: None }),
-            Some(EntityBytes { from, to }) if from >= 0 => match to {
-                None => Some(Segments {
-                    from: from as u64,
-                    to: None,
-                }),
-                Some(to) if to >= from => Some(Segments {
-                    from: from as u64,
-                    to: Some(to as u64),
-                }),
-                // A `to` counted from the end needs the size first: one walk.
-                Some(_) => None,
-            },
-            Some(_) => None,
-        }
+        let EntityBytes { from, to } = walk.bytes.unwrap_or(EntityBytes { from: 0, to: None });
+        // Offsets counted from the end need the size first: one walk.
+        let from = u64::try_from(from).ok()?;
+        let to = match to {
+            None => None,
+            Some(to) => Some(u64::try_from(to).ok().filter(|&to| to >= from)?),
+        };
+        Some(Segments { from, to })
     }
 
     /// The first segment's walk.
     fn head(&self, walk: &Walk) -> Walk {
         let head_to = self.from + HEAD_BYTES - 1;
-        self.range(
+        byte_range(
             walk,
             self.from,
             self.to.map_or(head_to, |to| to.min(head_to)),
@@ -320,7 +312,6 @@ impl Segments {
     /// Lazily: the size comes from the file's root, which anyone can write (a root claiming
     /// 2^64 bytes is a valid block), so the segments are made as they are asked for.
     fn rest<'a>(&self, walk: &'a Walk, size: u64) -> impl Iterator<Item = Walk> + 'a {
-        let this = *self;
         let end = size
             .checked_sub(1)
             .map(|last| self.to.map_or(last, |to| to.min(last)));
@@ -332,21 +323,22 @@ impl Segments {
             }
             let to = from.saturating_add(SEGMENT_BYTES - 1).min(end);
             at = to.checked_add(1);
-            Some(this.range(walk, from, to))
+            Some(byte_range(walk, from, to))
         })
     }
+}
 
-    /// Offsets come from an `i64` (`from`), so they fit one; an end past `i64::MAX` (a
-    /// request near it, plus the head) is the end of any file there can be.
-    fn range(&self, walk: &Walk, from: u64, to: u64) -> Walk {
-        let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        Walk {
-            bytes: Some(EntityBytes {
-                from: signed(from),
-                to: Some(signed(to)),
-            }),
-            ..walk.clone()
-        }
+/// `walk` for the bytes `from..=to` of its entity. Offsets come from an `i64` (a request's
+/// `from`), so they fit one; an end past `i64::MAX` (a request near it, plus the head) is the
+/// end of any file there can be.
+fn byte_range(walk: &Walk, from: u64, to: u64) -> Walk {
+    let signed = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    Walk {
+        bytes: Some(EntityBytes {
+            from: signed(from),
+            to: Some(signed(to)),
+        }),
+        ..walk.clone()
     }
 }
 
@@ -399,7 +391,7 @@ impl WalkStreamer {
     /// rest, once the entity turns out to be a file longer than the head, a few at a time.
     async fn segmented(&self, walk: Walk, segments: Segments, running: Running) {
         let head = segments.head(&walk);
-        let segments_left = async {
+        let file_size = async {
             let path: Vec<&str> = walk.path.iter().map(String::as_str).collect();
             let streamed = Streamed {
                 store: Arc::clone(&self.store),
@@ -414,15 +406,14 @@ impl WalkStreamer {
                 _ => 0,
             }
         };
-        let segments_left = std::pin::pin!(segments_left);
-        let head_done = std::pin::pin!(self.stream(&head, Running::start(&self.streaming)));
-        let (mut segments_left, mut head_done) = (segments_left, head_done);
+        let mut file_size = std::pin::pin!(file_size);
+        let mut head_done = std::pin::pin!(self.stream(&head, Running::start(&self.streaming)));
         // Usually the root resolves while the head streams on, and the segments start then.
         // When the head ends first, the root is in memory if it came at all; what cannot be
         // read at once is not waited for (`running` would keep the wait going for ever).
         let (size, head_streaming) = tokio::select! {
-            size = &mut segments_left => (size, true),
-            _ = &mut head_done => (segments_left.now_or_never().unwrap_or(0), false),
+            size = &mut file_size => (size, true),
+            _ = &mut head_done => (file_size.now_or_never().unwrap_or(0), false),
         };
         let rest = segments.rest(&walk, size);
         // A segment that brings no more than the path and the root (the file ended before

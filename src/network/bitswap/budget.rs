@@ -101,7 +101,6 @@ impl BudgetConfig {
 /// a peer (a libp2p `PeerId`).
 #[derive(Debug)]
 pub struct Budgets<K> {
-    config: BudgetConfig,
     rate: Rate,
     buckets: Mutex<HashMap<K, Bucket>>,
 }
@@ -109,7 +108,6 @@ pub struct Budgets<K> {
 impl<K: Eq + Hash + Clone> Budgets<K> {
     pub fn new(config: BudgetConfig) -> Self {
         Budgets {
-            config,
             rate: config.rate(),
             buckets: Mutex::default(),
         }
@@ -180,7 +178,7 @@ impl<K: Eq + Hash + Clone> Budgets<K> {
         if bucket.level.tokens >= 0.0 {
             return Duration::ZERO;
         }
-        Duration::from_secs_f64(-bucket.level.tokens / self.config.per_second.max(1) as f64)
+        Duration::from_secs_f64(-bucket.level.tokens / self.rate.per_second.max(1.0))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Bucket>> {
