@@ -92,6 +92,10 @@ struct ServeArgs {
     /// evicted first; pinned and added blocks never count)
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     fetch_cache_size: u64,
+    /// Bytes of finished responses kept in memory and replayed to requests that come again
+    /// exactly alike (immutable content only, bodies up to 64 KiB; 0: off)
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    response_cache_size: u64,
     /// Accept POST/PUT/DELETE even when the gateway listens beyond loopback (writes are on
     /// by default only on a loopback address).
     #[arg(long)]
@@ -145,8 +149,8 @@ struct ServeArgs {
     /// Agregore spec) or `html` (Kubo)
     #[arg(long, value_name = "json|html", default_value = "json", value_parser = parse_listing_default)]
     listing_without_accept: ListingDefault,
-    /// Requests served at once; more get 429 with Retry-After (0: no cap). Event streams are
-    /// not counted
+    /// Requests served at once; more get 429 with Retry-After (0: no cap). Event streams and
+    /// answers replayed from the response cache are not counted
     #[arg(long, value_name = "N", default_value_t = 4096)]
     max_concurrent_requests: usize,
     /// Longest wait for a read's response to start (e.g. 30s, 2m; 0: none); past it, 504
@@ -383,6 +387,7 @@ fn main() -> ExitCode {
                 gateway,
                 cache_size,
                 fetch_cache_size,
+                response_cache_size,
                 writable,
                 max_upload,
                 cluster_api,
@@ -455,6 +460,7 @@ fn main() -> ExitCode {
                         .map_err(|e| format!("--allow-origin: {e}"))?,
                     write_token,
                     writable,
+                    response_cache_bytes: response_cache_size,
                     max_upload,
                     cluster_api,
                     rpc_api,

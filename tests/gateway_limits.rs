@@ -117,8 +117,12 @@ fn requests_beyond_the_concurrency_cap_get_429_until_a_slot_frees() {
         held.response.header("content-length"),
         Some(&*BIG.to_string())
     );
-    let r = server.get(&small);
+    // A request not seen before waits for the slot; the answer replayed to one seen before
+    // does no work and takes none (`--response-cache-size`).
+    let r = server.get(&format!("{small}?again"));
     assert_too_many_requests(&r);
+    let r = server.get(&small);
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"hello world\n"[..]));
     // HEAD, other routes and HTML clients are counted too.
     let r = server.request("HEAD", &small, &[]);
     assert_eq!(r.status, 429, "{r:?}");
@@ -144,7 +148,7 @@ fn requests_beyond_the_concurrency_cap_get_429_until_a_slot_frees() {
     // 2. A client that goes away mid-body frees the slot as well.
     let held = hold(&server, &big_path, &[]);
     assert_eq!(held.response.status, 200);
-    let r = server.get(&small);
+    let r = server.get(&format!("{small}?once-more"));
     assert_too_many_requests(&r);
     drop(held);
     let r = until_admitted(&server, &small);

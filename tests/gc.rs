@@ -8,6 +8,8 @@ use support::Server;
 
 const DIR_WITH_FILES: &str = "bafybeihchr7vmgjaasntayyatmp5sv6xza57iy2h4xj7g46bpjij6yhrmy";
 const DIR_LISTING: &str = "bafybeig6ka5mlwkl4subqhaiatalkcleo4jgnr3hqwvpmsqfca27cijp3i";
+/// A file in [`DIR_LISTING`]: `ą/ę/file-źł.txt`.
+const UNPINNED_FILE: &str = "/ipfs/bafybeig6ka5mlwkl4subqhaiatalkcleo4jgnr3hqwvpmsqfca27cijp3i/%C4%85/%C4%99/file-%C5%BA%C5%82.txt";
 
 fn cairn(args: &[&str], data: &std::path::Path) -> (bool, String) {
     let out = Command::new(support::cairn_bin())
@@ -37,17 +39,23 @@ fn gc_keeps_pinned_and_removes_unpinned_beside_a_running_server() {
     let data_path = data.path().to_path_buf();
     let server = Server::start_in(data, &[]);
     assert_eq!(server.get(&format!("/ipfs/{DIR_LISTING}/")).status, 200);
+    // Twice: the second answer is replayed from memory, which must stop too.
+    for _ in 0..2 {
+        assert_eq!(server.get(UNPINNED_FILE).status, 200);
+    }
 
     let (ok, out) = cairn(&["gc"], &data_path);
     assert!(ok, "{out}");
     let removed = out.lines().filter(|l| l.starts_with("removed ")).count();
     assert_eq!(removed, 10, "the unpinned CAR had 10 blocks: {out}");
 
-    // The server notices the collection within a second and stops serving removed blocks.
+    // The server notices the collection within a second and stops serving removed blocks,
+    // from memory too (its block cache and its replayed answers).
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let r = server.get(&format!("/ipfs/{DIR_WITH_FILES}/multiblock.txt"));
     assert_eq!(r.status, 200, "pinned content is kept, every block of it");
     assert_eq!(server.get(&format!("/ipfs/{DIR_LISTING}/")).status, 404);
+    assert_eq!(server.get(UNPINNED_FILE).status, 404);
     // A second run has nothing left to do.
     let (ok, out) = cairn(&["gc"], &data_path);
     assert!(ok);

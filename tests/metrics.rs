@@ -168,6 +168,9 @@ fn gateway_requests_are_counted_by_status_and_response_type() {
         ),
         0.0
     );
+    // The file asked for twice alike: the second answer was replayed, and counted as the
+    // first was.
+    assert_eq!(value(&text, "cairn_gateway_replayed_responses_total"), 1.0);
 
     // The node's own: blocks read (all local here), the store's cache, what the store holds.
     assert!(value(&text, "cairn_retrieval_blocks_total{source=\"local\"}") >= 4.0);

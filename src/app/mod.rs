@@ -111,6 +111,8 @@ pub struct ServeOptions {
     pub write_token: Option<String>,
     /// Bytes pubsub holds for subscribers, all topics together.
     pub pubsub_memory: usize,
+    /// Bytes of replayed gateway responses (0: none; see [`crate::http::memo`]).
+    pub response_cache_bytes: u64,
 }
 
 /// How remote backends are asked for content.
@@ -313,6 +315,7 @@ pub async fn serve(
             .iter()
             .map(|(domain, _)| domain.clone())
             .collect(),
+        response_cache_bytes: options.response_cache_bytes,
     };
     let gateway_counters = Arc::new(ByteCounters::default());
     let node = match options.network.clone() {

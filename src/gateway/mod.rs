@@ -42,6 +42,7 @@ use tokio::sync::Semaphore;
 use crate::http::access_log::AccessLog;
 use crate::http::error::Looked;
 use crate::http::health::Health;
+use crate::http::memo::{Lookup, Pending, ResponseMemo};
 use crate::http::metrics::GatewayMetrics;
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
@@ -91,13 +92,17 @@ pub struct GatewayOptions {
     /// Hosts that serve only trustless responses (`--trustless-only-host`; boxo's
     /// `DeserializedResponses: false` for a public gateway): see [`trustless`].
     pub trustless_hosts: Vec<String>,
+    /// Bytes of finished answers to repeated requests for immutable content kept in memory
+    /// and replayed (`--response-cache-size`; 0: none): see [`crate::http::memo`].
+    pub response_cache_bytes: u64,
 }
 
 /// Limits an operator sets on a public gateway, as boxo offers them.
 #[derive(Debug, Clone, Default)]
 pub struct GatewayLimits {
     /// Requests served at once; more get 429 with `Retry-After` (`None`: no cap). Event
-    /// streams and preflights are not counted: they cost nothing while idle.
+    /// streams and preflights are not counted: they cost nothing while idle; nor are answers
+    /// replayed from the memo, which do no work and whose bodies are already in memory.
     pub max_concurrent_requests: Option<usize>,
     /// Longest wait for a read's response to start (`None`: no limit); past it, 504.
     pub retrieval_timeout: Option<Duration>,
@@ -159,6 +164,8 @@ pub struct Gateway {
     uploads: crate::http::upload::UploadSlots,
     /// Who may write (see [`access`]).
     access: access::WriteAccess,
+    /// Answers replayed to repeated requests (absent: every request is served afresh).
+    memo: Option<ResponseMemo>,
 }
 
 impl Gateway {
@@ -205,6 +212,7 @@ impl Gateway {
             health: None,
             access_log: None,
             metrics: None,
+            memo: ResponseMemo::new(options.response_cache_bytes),
         }
     }
 
@@ -316,12 +324,46 @@ impl Gateway {
         // balancers send them all the time).
         let observed = self.metrics.as_ref().map(|metrics| metrics.start());
         let method = request.method().clone();
-        let (mut response, timed_out) = self.admit_and_serve(request).await;
+        let lookup = self
+            .memo
+            .as_ref()
+            .map(|memo| memo.lookup(&request, self.memo_epoch()));
+        let replayed = matches!(lookup, Some(Lookup::Hit(_)));
+        let (mut response, timed_out) = match lookup {
+            Some(Lookup::Hit(response)) => (response, false),
+            // Boxed, so that a replayed answer's future holds (and moves) no room for
+            // serving's, which is kilobytes.
+            Some(Lookup::Miss(pending)) => Box::pin(self.serve_and_keep(request, pending)).await,
+            None => Box::pin(self.serve_and_keep(request, None)).await,
+        };
         if let Some(mut observed) = observed {
+            if replayed {
+                observed.replayed();
+            }
             observed.answered(&method, response.status(), response.headers(), timed_out);
             response.body_mut().observe(observed);
         }
         response
+    }
+
+    /// `Gateway::admit_and_serve`, its response then offered to the memo for `pending`.
+    async fn serve_and_keep<B: RequestBody>(
+        &self,
+        request: Request<B>,
+        pending: Option<Pending>,
+    ) -> (Response, bool) {
+        let (mut response, timed_out) = self.admit_and_serve(request).await;
+        if let (Some(memo), Some(pending)) = (&self.memo, pending) {
+            memo.keep(pending, &mut response).await;
+        }
+        (response, timed_out)
+    }
+
+    /// What a replayed answer must have been kept under: it moves when blocks may have gone
+    /// from the store or the denylist changed, the two things that can make an immutable
+    /// answer wrong.
+    fn memo_epoch(&self) -> u64 {
+        self.store.removals() + self.denylist.generation()
     }
 
     /// Admission, `Gateway::serve` under the retrieval timeout and the maximum request

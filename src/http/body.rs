@@ -207,6 +207,42 @@ impl Body {
         };
     }
 
+    /// Reads the whole body into one buffer when its length is known and at most `max` bytes
+    /// (`None`, untouched, otherwise): the body then holds that buffer, keeping its slot and
+    /// guards, and a copy of it is returned. One piece is handed back without a copy. When
+    /// the source fails midway the body is left to send what came, then end with the error
+    /// (the client sees the same cut answer it would have without the gathering).
+    pub async fn gather(&mut self, max: u64) -> Option<Bytes> {
+        use http_body_util::BodyExt;
+        if matches!(self.kind, Kind::Stream(_) | Kind::Failed(_)) || self.remaining > max {
+            return None;
+        }
+        let mut pieces: smallvec::SmallVec<[Bytes; 2]> = smallvec::SmallVec::new();
+        loop {
+            match self.frame().await {
+                None => break,
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        pieces.push(data);
+                    }
+                }
+                Some(Err(error)) => {
+                    let came = concat(&pieces);
+                    self.remaining = came.len() as u64;
+                    self.kind = Kind::Stream(Box::pin(CutAfter {
+                        came: Some(came).filter(|b| !b.is_empty()),
+                        held: false,
+                        error: Some(error),
+                    }));
+                    return None;
+                }
+            }
+        }
+        let whole = concat(&pieces);
+        self.replace_buffer(whole.clone());
+        Some(whole)
+    }
+
     /// Exact number of bytes the body will produce.
     pub fn len(&self) -> u64 {
         self.remaining
@@ -235,6 +271,50 @@ impl Body {
                 }
             }
         }
+    }
+}
+
+/// `pieces` as one buffer (the piece itself when there is one).
+fn concat(pieces: &[Bytes]) -> Bytes {
+    match pieces {
+        [] => Bytes::new(),
+        [one] => one.clone(),
+        many => {
+            let mut whole = bytes::BytesMut::with_capacity(many.iter().map(Bytes::len).sum());
+            for piece in many {
+                whole.extend_from_slice(piece);
+            }
+            whole.freeze()
+        }
+    }
+}
+
+/// What [`Body::gather`] leaves when its source failed: the bytes that came, then the error.
+struct CutAfter {
+    came: Option<Bytes>,
+    held: bool,
+    error: Option<BoxError>,
+}
+
+impl http_body::Body for CutAfter {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(came) = self.came.take() {
+            return Poll::Ready(Some(Ok(Frame::data(came))));
+        }
+        if !self.held {
+            // Give hyper a turn to flush what came before the error cuts the connection (as
+            // `Chunks` does).
+            self.held = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(self.error.take().map(Err))
     }
 }
 

@@ -225,6 +225,8 @@ pub struct GatewayMetrics {
     types: [Counter; ResponseType::ALL.len()],
     get_duration: Histogram,
     type_durations: [Histogram; ResponseType::ALL.len()],
+    /// `cairn_gateway_replayed_responses_total`: answers given from the response memo.
+    replayed: Counter,
 }
 
 impl Default for GatewayMetrics {
@@ -237,6 +239,7 @@ impl Default for GatewayMetrics {
             types: Default::default(),
             get_duration: Histogram::default(),
             type_durations: Default::default(),
+            replayed: Counter::default(),
         }
     }
 }
@@ -336,6 +339,11 @@ impl GatewayMetrics {
             let (name, help) = kind.histogram();
             out.histogram(name, help, histogram);
         }
+        out.counter(
+            "cairn_gateway_replayed_responses_total",
+            "Responses replayed from memory to a request seen before (--response-cache-size).",
+            self.replayed.get(),
+        );
     }
 }
 
@@ -385,6 +393,11 @@ impl Observed {
     /// The body was cut: its source stalled past the retrieval timeout.
     pub fn truncated(&mut self) {
         self.truncated = true;
+    }
+
+    /// The response was replayed from the memo ([`crate::http::memo`]).
+    pub fn replayed(&mut self) {
+        self.metrics.replayed.inc();
     }
 }
 

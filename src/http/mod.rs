@@ -14,6 +14,7 @@ pub mod go_query;
 pub mod header_text;
 pub mod health;
 pub mod lines;
+pub mod memo;
 pub mod metrics;
 pub mod multipart;
 pub mod page;

@@ -106,6 +106,9 @@ pub struct Blockstore {
     /// Reads through [`BlockSource`] that asked the memory cache, and those it answered.
     cache_requests: AtomicU64,
     cache_hits: AtomicU64,
+    /// Grows whenever blocks may have gone: deleted here, or collected by another process
+    /// (see [`Blockstore::removals`]).
+    removals: AtomicU64,
 }
 
 /// Largest fetched block that also goes to the memory cache on arrival. Larger ones (file
@@ -146,6 +149,7 @@ impl Blockstore {
             seen_epoch: Mutex::new(None),
             cache_requests: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
+            removals: AtomicU64::new(0),
         };
         match store.remove_stale_temporaries() {
             Ok(0) => {}
@@ -464,6 +468,7 @@ impl Blockstore {
 
     /// Removes a block. Returns whether it was there.
     pub fn delete(&self, mh: &Multihash<64>) -> Result<bool> {
+        self.removals.fetch_add(1, Ordering::Release);
         self.cache.remove(mh);
         let path = self.block_path(mh);
         match fs::remove_file(&path) {
@@ -549,6 +554,14 @@ impl Blockstore {
         fs::write(&path, stamp).map_err(|e| Error::io("write GC epoch", &path, e))
     }
 
+    /// A count that grows whenever blocks may have stopped being here: a delete, or another
+    /// process's collection noticed ([`Blockstore::notice_collections`]). What keeps answers
+    /// derived from blocks (the gateway's replayed responses) compares it to tell whether
+    /// they may still be given.
+    pub fn removals(&self) -> u64 {
+        self.removals.load(Ordering::Acquire)
+    }
+
     /// Drops the in-memory cache if another process collected garbage since the last call, so
     /// removed blocks stop being served from memory. Cheap (one `stat`); servers call it
     /// periodically.
@@ -559,6 +572,7 @@ impl Blockstore {
         if let Ok(mut seen) = self.seen_epoch.lock() {
             if *seen != modified {
                 if seen.is_some() || modified.is_some() {
+                    self.removals.fetch_add(1, Ordering::Release);
                     self.cache.clear();
                     if let Some(fetched) = &self.fetched {
                         if let Err(e) = fetched.reload() {
@@ -894,7 +908,12 @@ mod tests {
         want.sort_by_key(|mh| mh.to_bytes());
         assert_eq!(seen, want);
         store.get(&a).unwrap();
+        let removals = store.removals();
         assert!(store.delete(a.hash()).unwrap());
+        assert!(
+            store.removals() > removals,
+            "what keeps answers made of blocks is told"
+        );
         assert!(!store.delete(a.hash()).unwrap());
         assert_eq!(
             store.get(&a).unwrap(),

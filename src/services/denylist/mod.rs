@@ -45,6 +45,8 @@ pub struct Denylist {
     /// Verdicts of CIDs (every block read asks, and `/ipfs/<cid>` requests), kept until the
     /// rules change: a hot block is checked by one lookup instead of its double hashes.
     cids: quick_cache::sync::Cache<Cid, Remembered>,
+    /// Grows with every change of the rules (see [`Denylist::generation`]).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Denylist {
@@ -428,6 +430,7 @@ impl Denylist {
             rules: RwLock::new(Rules::default()),
             following: Mutex::new(follow::Following::default()),
             cids: quick_cache::sync::Cache::new(CID_VERDICTS),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -572,6 +575,12 @@ impl Denylist {
         Some(blocked)
     }
 
+    /// A count that grows with every change of the rules: answers given under other rules
+    /// (the gateway's replayed responses) are not given again once it has moved.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// How many lists and rules are loaded.
     pub fn size(&self) -> (usize, usize) {
         let rules = self.rules.read().unwrap_or_else(|p| p.into_inner());
@@ -597,6 +606,7 @@ impl Denylist {
             rules.refresh();
             self.cids.clear();
             self.active.store(rules.count() > 0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
         }
         // A big list is freed after the lock is released.
         drop(old);
@@ -611,6 +621,7 @@ impl Denylist {
         rules.refresh();
         self.cids.clear();
         self.active.store(rules.count() > 0, Ordering::Relaxed);
+        self.generation.fetch_add(1, Ordering::Release);
     }
 }
 

@@ -1,0 +1,537 @@
+//! Replayed answers: the finished response to a `GET` or `HEAD` that comes again, byte for
+//! byte, kept in memory when the response says it can never change (`Cache-Control:
+//! immutable`, RFC 8246, and `public`) and its body is small. A repeat is answered from here
+//! without routing, resolving or reading a block: on a hot 1 KiB file that work was more
+//! than half of the server's CPU per request (BENCHMARKS.md, session 9).
+//!
+//! The key is the whole request head — method, version, target and every header, in order —
+//! so whatever a response depends on (`Accept`, `Range`, `If-None-Match`, `Host`, `Origin`,
+//! `Cache-Control: only-if-cached`, …) is part of it and no rule about what varies can be
+//! wrong: a different head is a different entry. This is stricter than an RFC 9111 shared
+//! cache, which would match on the `Vary` headers only; it trades hits from clients that
+//! send other headers for answers that are always what the handler would give. `Date` is
+//! not kept: hyper adds the current one to every response.
+//!
+//! Each connection worker thread also keeps its own copies of the answers it gives most
+//! ([`Near`]): replaying from the shared memo alone made both cores take its shard lock and
+//! bump the same reference counts (the answer's, its header values', its body's) on every
+//! request, and those contended atomics were half of a lookup's time.
+//!
+//! What would make a kept answer wrong is content going away (deleted, collected) or being
+//! blocked: the caller passes an epoch that grows whenever either may have happened, and an
+//! entry kept under another epoch is a miss. An answer is kept under the epoch read before
+//! its request was served, so one racing a removal is never taken for current.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, Method, Request, StatusCode, Version};
+
+use super::{Body, Response};
+
+/// Largest body kept: small files and pages, where the per-request work dwarfs the bytes.
+pub const MAX_BODY: u64 = 64 << 10;
+
+/// Longest request head that is looked up; longer ones are served as usual (and their key
+/// would cost more than it saves).
+const MAX_KEY: usize = 4 << 10;
+
+/// Largest body a worker thread copies for itself ([`Near`]).
+const NEAR_MAX_BODY: usize = 16 << 10;
+
+/// Answers each worker thread keeps for itself: a direct-mapped table (a key's slot is its
+/// hash modulo the size; a newcomer replaces the slot's answer), so that a thread holds at
+/// most this many copies, of at most [`NEAR_MAX_BODY`] each.
+const NEAR_SLOTS: usize = 256;
+
+/// The finished answers to repeated requests, within a byte budget (least recently and
+/// least frequently used evicted first: quick_cache's CLOCK-Pro, which keeps one-off
+/// requests from pushing hot ones out).
+pub struct ResponseMemo {
+    answers: quick_cache::sync::Cache<Box<[u8]>, Arc<Answer>, AnswerWeight>,
+    /// Tells this memo's answers from another's in the threads' own tables (a process may
+    /// run several gateways: tests, benches).
+    id: u64,
+}
+
+/// A thread's own copies of answers it replayed ([`NEAR_SLOTS`]).
+struct Near {
+    slots: Vec<Option<NearAnswer>>,
+}
+
+/// A copy whose header values and body this thread allocated, so that replaying it touches
+/// no memory another core writes.
+struct NearAnswer {
+    memo: u64,
+    hash: u64,
+    key: Box<[u8]>,
+    answer: Answer,
+}
+
+thread_local! {
+    static NEAR: std::cell::RefCell<Near> = const {
+        std::cell::RefCell::new(Near { slots: Vec::new() })
+    };
+}
+
+impl Answer {
+    fn response(&self) -> Response {
+        let mut response = Response::new(Body::full(self.body.clone()));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+
+    /// A copy sharing no allocation with `self`.
+    fn deep_copy(&self) -> Answer {
+        let mut headers = HeaderMap::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            let name = http::HeaderName::from_bytes(name.as_str().as_bytes())
+                .unwrap_or_else(|_| name.clone());
+            let mut copy =
+                http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+            copy.set_sensitive(value.is_sensitive());
+            headers.append(name, copy);
+        }
+        Answer {
+            status: self.status,
+            headers,
+            body: Bytes::copy_from_slice(&self.body),
+            epoch: self.epoch,
+        }
+    }
+}
+
+impl std::fmt::Debug for ResponseMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseMemo")
+            .field("entries", &self.answers.len())
+            .field("bytes", &self.answers.weight())
+            .finish()
+    }
+}
+
+/// One kept answer.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    epoch: u64,
+}
+
+#[derive(Clone)]
+struct AnswerWeight;
+
+impl quick_cache::Weighter<Box<[u8]>, Arc<Answer>> for AnswerWeight {
+    fn weight(&self, key: &Box<[u8]>, answer: &Arc<Answer>) -> u64 {
+        let headers: usize = answer
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum();
+        (key.len() + headers + answer.body.len() + 128) as u64
+    }
+}
+
+/// What a lookup found.
+// Unpacked as soon as it is returned; boxing the hit would add an allocation to the path
+// the memo exists to make short.
+#[allow(clippy::large_enum_variant)]
+pub enum Lookup {
+    /// The kept answer, ready to send.
+    Hit(Response),
+    /// Nothing kept: serve the request, then offer the response to [`ResponseMemo::keep`]
+    /// with this (when the request may be kept at all).
+    Miss(Option<Pending>),
+}
+
+/// A request that missed, remembered until its response is known.
+pub struct Pending {
+    key: Box<[u8]>,
+    epoch: u64,
+}
+
+impl ResponseMemo {
+    /// A memo of at most `budget` bytes; `None` for 0 (no memo).
+    pub fn new(budget: u64) -> Option<ResponseMemo> {
+        if budget == 0 {
+            return None;
+        }
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let estimated = (budget / 4096).clamp(16, 1 << 20) as usize;
+        Some(ResponseMemo {
+            answers: quick_cache::sync::Cache::with_weighter(estimated, budget, AnswerWeight),
+            id: IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
+    /// The kept answer to `request`, if one was kept under `epoch`.
+    pub fn lookup<B>(&self, request: &Request<B>, epoch: u64) -> Lookup {
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return Lookup::Miss(None);
+        }
+        let mut key = smallvec::SmallVec::<[u8; 1024]>::new();
+        if !write_key(request, &mut key) {
+            return Lookup::Miss(None);
+        }
+        let hash = foldhash::fast::FixedState::with_seed(0).hash_one(&key[..]);
+        let near = NEAR.with_borrow_mut(|near| {
+            if near.slots.is_empty() {
+                near.slots.resize_with(NEAR_SLOTS, || None);
+            }
+            let slot = &mut near.slots[hash as usize % NEAR_SLOTS];
+            match slot {
+                Some(mine)
+                    if mine.memo == self.id
+                        && mine.hash == hash
+                        && mine.answer.epoch == epoch
+                        && *mine.key == key[..] =>
+                {
+                    return Some(mine.answer.response());
+                }
+                _ => {}
+            }
+            let shared = self.answers.get(&key[..]).filter(|a| a.epoch == epoch)?;
+            if shared.body.len() > NEAR_MAX_BODY {
+                return Some(shared.response());
+            }
+            let mine = slot.insert(NearAnswer {
+                memo: self.id,
+                hash,
+                key: Box::from(&key[..]),
+                answer: shared.deep_copy(),
+            });
+            Some(mine.answer.response())
+        });
+        match near {
+            Some(response) => Lookup::Hit(response),
+            None => Lookup::Miss(Some(Pending {
+                key: Box::from(&key[..]),
+                epoch,
+            })),
+        }
+    }
+
+    /// Keeps `response` as the answer to the request of `pending` when it may be replayed:
+    /// it says it is immutable and public, sets no cookie, and its body has a known length
+    /// of at most [`MAX_BODY`] (read whole here, before the response leaves; a body whose
+    /// source fails is not kept and goes out cut, as it would have).
+    pub async fn keep(&self, pending: Pending, response: &mut Response) {
+        if !replayable(response.headers()) {
+            return;
+        }
+        let Some(body) = response.body_mut().gather(MAX_BODY).await else {
+            return;
+        };
+        let answer = Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body,
+            epoch: pending.epoch,
+        };
+        self.answers.insert(pending.key, Arc::new(answer));
+    }
+}
+
+/// RFC 8246 §2: `immutable` says the representation "will not be updated during the
+/// freshness lifetime"; `public` that a shared cache may keep it (RFC 9111 §5.2.2.9). Never
+/// `no-store`, `no-cache` or `private`, and never a `Set-Cookie`.
+fn replayable(headers: &HeaderMap) -> bool {
+    if headers.contains_key(header::SET_COOKIE) {
+        return false;
+    }
+    let mut immutable = false;
+    let mut public = false;
+    for value in headers.get_all(header::CACHE_CONTROL) {
+        let Ok(value) = value.to_str() else {
+            return false;
+        };
+        for directive in value.split(',') {
+            let name = directive.split('=').next().unwrap_or("").trim();
+            if name.eq_ignore_ascii_case("immutable") {
+                immutable = true;
+            } else if name.eq_ignore_ascii_case("public") {
+                public = true;
+            } else if ["no-store", "no-cache", "private"]
+                .iter()
+                .any(|d| name.eq_ignore_ascii_case(d))
+            {
+                return false;
+            }
+        }
+    }
+    immutable && public
+}
+
+/// Writes the request head into `key`: method, version, scheme, authority, path and query,
+/// then each header's name and value, every part ended by a NUL (which none of them may
+/// hold: `http` refuses it in a URI, a name or a value), so that two different heads never
+/// write the same bytes. `false` past [`MAX_KEY`].
+fn write_key<B>(request: &Request<B>, key: &mut smallvec::SmallVec<[u8; 1024]>) -> bool {
+    let mut part = |bytes: &[u8]| {
+        key.extend_from_slice(bytes);
+        key.push(0);
+    };
+    part(request.method().as_str().as_bytes());
+    part(version_text(request.version()));
+    let uri = request.uri();
+    part(uri.scheme_str().unwrap_or("").as_bytes());
+    part(uri.authority().map_or("", |a| a.as_str()).as_bytes());
+    part(uri.path_and_query().map_or("", |pq| pq.as_str()).as_bytes());
+    for (name, value) in request.headers() {
+        part(name.as_str().as_bytes());
+        part(value.as_bytes());
+    }
+    key.len() <= MAX_KEY
+}
+
+fn version_text(version: Version) -> &'static [u8] {
+    match version {
+        Version::HTTP_09 => b"0.9",
+        Version::HTTP_10 => b"1.0",
+        Version::HTTP_11 => b"1.1",
+        Version::HTTP_2 => b"2",
+        Version::HTTP_3 => b"3",
+        _ => b"?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use http_body_util::BodyExt;
+
+    const IMMUTABLE: &str = "public, max-age=29030400, immutable";
+
+    fn request(method: Method, target: &str, headers: &[(&str, &str)]) -> Request<()> {
+        let mut builder = Request::builder().method(method).uri(target);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap()
+    }
+
+    fn response(cache_control: Option<&str>, body: &'static str) -> Response {
+        let mut response = Response::new(Body::from(body));
+        if let Some(value) = cache_control {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_str(value).unwrap());
+        }
+        response
+            .headers_mut()
+            .insert("x-test", HeaderValue::from_static("kept"));
+        response
+    }
+
+    async fn body_of(response: Response) -> Bytes {
+        response.into_body().collect().await.unwrap().to_bytes()
+    }
+
+    /// Serves `request` through the memo the way the gateway does: the answer kept, or
+    /// `make`'s response offered to it.
+    async fn serve(
+        memo: &ResponseMemo,
+        request: &Request<()>,
+        epoch: u64,
+        make: impl FnOnce() -> Response,
+    ) -> (bool, Response) {
+        match memo.lookup(request, epoch) {
+            Lookup::Hit(response) => (true, response),
+            Lookup::Miss(pending) => {
+                let mut response = make();
+                if let Some(pending) = pending {
+                    memo.keep(pending, &mut response).await;
+                }
+                (false, response)
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_request_for_immutable_content_is_replayed_whole() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let get = request(Method::GET, "/ipfs/x", &[("host", "a")]);
+        let (hit, first) = serve(&memo, &get, 0, || response(Some(IMMUTABLE), "hello")).await;
+        assert!(!hit);
+        assert_eq!(body_of(first).await, "hello");
+        let (hit, again) = serve(&memo, &get, 0, || unreachable!()).await;
+        assert!(hit);
+        assert_eq!(again.status(), StatusCode::OK);
+        assert_eq!(again.headers()["x-test"], "kept");
+        assert_eq!(again.headers()[header::CACHE_CONTROL], IMMUTABLE);
+        assert_eq!(body_of(again).await, "hello");
+    }
+
+    #[tokio::test]
+    async fn any_difference_in_the_head_is_another_entry() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let base = request(Method::GET, "/ipfs/x", &[("host", "a")]);
+        serve(&memo, &base, 0, || response(Some(IMMUTABLE), "base")).await;
+        let variants = [
+            request(Method::HEAD, "/ipfs/x", &[("host", "a")]),
+            request(Method::GET, "/ipfs/x?format=raw", &[("host", "a")]),
+            request(Method::GET, "/ipfs/x", &[("host", "b")]),
+            request(
+                Method::GET,
+                "/ipfs/x",
+                &[("host", "a"), ("accept", "text/html")],
+            ),
+            request(
+                Method::GET,
+                "/ipfs/x",
+                &[("host", "a"), ("range", "bytes=0-1")],
+            ),
+            request(Method::GET, "/ipfs/x", &[("accept", "a"), ("host", "a")]),
+            request(Method::GET, "http://a/ipfs/x", &[("host", "a")]),
+        ];
+        for variant in &variants {
+            let (hit, _) = serve(&memo, variant, 0, || response(None, "other")).await;
+            assert!(
+                !hit,
+                "{variant:?} was answered with another request's answer"
+            );
+        }
+        // A header value that would run into the next part is still another head.
+        let joined = request(Method::GET, "/ipfs/x", &[("host", "aaccept")]);
+        assert!(!serve(&memo, &joined, 0, || response(None, "")).await.0);
+        assert!(serve(&memo, &base, 0, || unreachable!()).await.0);
+    }
+
+    #[tokio::test]
+    async fn only_public_immutable_small_answers_are_kept() {
+        let cases: [(Option<&str>, bool); 7] = [
+            (Some(IMMUTABLE), true),
+            (Some("immutable, public"), true),
+            (None, false),
+            (Some("public, max-age=60"), false),
+            (Some("max-age=29030400, immutable"), false),
+            (Some("public, immutable, no-store"), false),
+            (Some("public, immutable, private"), false),
+        ];
+        for (cache_control, kept) in cases {
+            let memo = ResponseMemo::new(1 << 20).unwrap();
+            let get = request(Method::GET, "/", &[]);
+            serve(&memo, &get, 0, || response(cache_control, "x")).await;
+            let (hit, _) = serve(&memo, &get, 0, || response(None, "y")).await;
+            assert_eq!(hit, kept, "Cache-Control: {cache_control:?}");
+        }
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let get = request(Method::GET, "/", &[]);
+        serve(&memo, &get, 0, || {
+            let mut r = response(Some(IMMUTABLE), "x");
+            r.headers_mut()
+                .insert(header::SET_COOKIE, HeaderValue::from_static("a=b"));
+            r
+        })
+        .await;
+        assert!(!serve(&memo, &get, 0, || response(None, "")).await.0);
+        // Too large a body is sent as it is, not kept.
+        let large = Bytes::from(vec![7u8; MAX_BODY as usize + 1]);
+        let (_, sent) = serve(&memo, &get, 0, || {
+            let mut r = Response::new(Body::full(large.clone()));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+            r
+        })
+        .await;
+        assert_eq!(body_of(sent).await, large);
+        assert!(!serve(&memo, &get, 0, || response(None, "")).await.0);
+        // Writes are never looked up.
+        let post = request(Method::POST, "/", &[]);
+        assert!(matches!(memo.lookup(&post, 0), Lookup::Miss(None)));
+    }
+
+    #[tokio::test]
+    async fn an_answer_kept_under_another_epoch_is_a_miss() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let get = request(Method::GET, "/ipfs/x", &[]);
+        serve(&memo, &get, 3, || response(Some(IMMUTABLE), "old")).await;
+        let (hit, fresh) = serve(&memo, &get, 4, || response(Some(IMMUTABLE), "new")).await;
+        assert!(!hit);
+        assert_eq!(body_of(fresh).await, "new");
+        let (hit, again) = serve(&memo, &get, 4, || unreachable!()).await;
+        assert!(hit);
+        assert_eq!(body_of(again).await, "new");
+    }
+
+    #[test]
+    fn a_threads_own_copy_shares_no_allocation_with_the_kept_answer() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ipfs-path", HeaderValue::from_str("/ipfs/x").unwrap());
+        let mut secret = HeaderValue::from_str("t").unwrap();
+        secret.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, secret);
+        let kept = Answer {
+            status: StatusCode::PARTIAL_CONTENT,
+            headers,
+            body: Bytes::from(vec![1u8; 100]),
+            epoch: 7,
+        };
+        let copy = kept.deep_copy();
+        assert_eq!(copy.status, kept.status);
+        assert_eq!(copy.epoch, 7);
+        assert_eq!(copy.headers, kept.headers);
+        assert_eq!(copy.body, kept.body);
+        assert_ne!(copy.body.as_ptr(), kept.body.as_ptr());
+        for (name, value) in &kept.headers {
+            let theirs = &copy.headers[name];
+            assert_ne!(theirs.as_bytes().as_ptr(), value.as_bytes().as_ptr());
+            assert_eq!(theirs.is_sensitive(), value.is_sensitive());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_overlong_head_is_served_without_the_memo() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let long = "v".repeat(MAX_KEY);
+        let get = request(Method::GET, "/", &[("x-long", &long)]);
+        assert!(matches!(memo.lookup(&get, 0), Lookup::Miss(None)));
+    }
+
+    #[tokio::test]
+    async fn a_body_whose_source_fails_is_sent_cut_and_not_kept() {
+        use crate::services::resolve::Node;
+        // `multiblock.txt`: 1026 bytes in five raw leaves; the fourth is gone.
+        let (_dir, store) = crate::services::testing::store_with(&[
+            "trustless_gateway_car/subdir-with-mixed-block-files.car",
+        ]);
+        let root: cid::Cid = "bafybeigcisqd7m5nf3qmuvjdbakl5bdnh4ocrmacaqkpuh77qjvggmt2sa"
+            .parse()
+            .unwrap();
+        let Node::File(file) = Node::load(&*store, &root).await.unwrap() else {
+            panic!("not a file");
+        };
+        let leaves = crate::ipld::dagpb::decode(&store.get(&root).unwrap().unwrap())
+            .unwrap()
+            .links;
+        assert!(store.delete(leaves[3].cid.hash()).unwrap());
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let get = request(Method::GET, "/", &[]);
+        let source: crate::store::SharedSource = store.clone();
+        let make = || {
+            let stream = crate::services::file::FileStream::new(source, &file, 0, 1026).unwrap();
+            let mut r = Response::new(Body::file(stream));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+            r
+        };
+        let (_, sent) = serve(&memo, &get, 0, make).await;
+        let mut body = sent.into_body();
+        let mut came = 0;
+        loop {
+            match body.frame().await {
+                Some(Ok(frame)) => came += frame.into_data().unwrap().len(),
+                Some(Err(_)) => break,
+                None => panic!("a body with a missing block ended as if whole"),
+            }
+        }
+        assert_eq!(
+            came, 768,
+            "the three leaves before the missing one went out"
+        );
+        assert!(!serve(&memo, &get, 0, || response(None, "")).await.0);
+    }
+}
