@@ -44,6 +44,9 @@ fn main() {
     let counting = support::gateway(counted.path()).with_metrics(std::sync::Arc::new(
         cairn::http::metrics::GatewayMetrics::default(),
     ));
+    // The same gateway replaying answers (`cairn serve`'s default `--response-cache-size`).
+    let replaying_dir = tempfile::tempdir().unwrap();
+    let replaying = support::gateway_with(replaying_dir.path(), replaying_options());
     let small = get(&format!("/ipfs/{DIR_WITH_FILES}/hello.txt"), &[]);
     let cases = [
         (
@@ -67,7 +70,10 @@ fn main() {
     let cases = cases
         .into_iter()
         .map(|(label, request)| (label, request, &gateway))
-        .chain([("cached small-file GET, metrics on", small, &counting)]);
+        .chain([
+            ("cached small-file GET, metrics on", copy(&small), &counting),
+            ("cached small-file GET, replayed", small, &replaying),
+        ]);
     for (label, request, gateway) in cases {
         // Warm the block cache first: the figure is for the cached path.
         drain(respond(gateway, copy(&request)).into_body());
@@ -87,10 +93,28 @@ fn main() {
         );
         println!("| {label} | {} | {} |", (a1 - a0) / N, (b1 - b0) / N);
     }
-    // The whole server runs with `cairn serve`'s default limits (a concurrency cap and a
-    // retrieval timeout on every read), which cost their share per request.
+    // The whole server runs with `cairn serve`'s defaults (a concurrency cap and a
+    // retrieval timeout on every read, which cost their share per request; answers
+    // replayed), then with every request served afresh (`--response-cache-size 0`).
     let served = tempfile::tempdir().unwrap();
+    whole_server(
+        support::gateway_with(served.path(), replaying_options()),
+        "replayed (the default)",
+    );
+    let afresh = tempfile::tempdir().unwrap();
     let options = cairn::gateway::GatewayOptions {
+        response_cache_bytes: 0,
+        ..replaying_options()
+    };
+    whole_server(
+        support::gateway_with(afresh.path(), options),
+        "served afresh (`--response-cache-size 0`)",
+    );
+}
+
+/// `cairn serve`'s default gateway options, as far as they bear on a read.
+fn replaying_options() -> cairn::gateway::GatewayOptions {
+    cairn::gateway::GatewayOptions {
         limits: cairn::gateway::GatewayLimits {
             max_concurrent_requests: Some(4096),
             retrieval_timeout: Some(std::time::Duration::from_secs(30)),
@@ -99,13 +123,13 @@ fn main() {
             max_request_duration: Some(std::time::Duration::from_secs(3600)),
             ..Default::default()
         },
+        response_cache_bytes: 32 << 20,
         ..Default::default()
-    };
-    whole_server(support::gateway_with(served.path(), options));
+    }
 }
 
 /// The same requests through the real server loop on a socket.
-fn whole_server(gateway: cairn::gateway::Gateway) {
+fn whole_server(gateway: cairn::gateway::Gateway, how: &str) {
     use std::io::{Read, Write};
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
@@ -139,7 +163,7 @@ fn whole_server(gateway: cairn::gateway::Gateway) {
         ),
     ];
     println!();
-    println!("| request (whole server, keep-alive) | allocations | bytes allocated |");
+    println!("| request (whole server, keep-alive; {how}) | allocations | bytes allocated |");
     println!("|---|---|---|");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_nodelay(true).unwrap();

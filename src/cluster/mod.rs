@@ -23,7 +23,6 @@ pub mod types;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::pin::Pin as StdPin;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
@@ -625,8 +624,8 @@ impl ClusterApi {
         let now = Instant::now();
         let mut last = self.last_rates.lock().unwrap_or_else(|e| e.into_inner());
         for (protocol, counters) in &self.bandwidth {
-            let total_in = counters.read.load(Ordering::Relaxed);
-            let total_out = counters.written.load(Ordering::Relaxed);
+            let total_in = counters.read();
+            let total_out = counters.written();
             let (since, prev_in, prev_out) =
                 last.get(protocol).copied().unwrap_or((self.started, 0, 0));
             let secs = now.duration_since(since).as_secs_f64().max(1e-3);

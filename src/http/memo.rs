@@ -60,13 +60,33 @@ struct Near {
     slots: Vec<Option<NearAnswer>>,
 }
 
-/// A copy whose header values and body this thread allocated, so that replaying it touches
-/// no memory another core writes.
+/// One slot of a thread's table: a request head and what this thread knows of its answer.
 struct NearAnswer {
     memo: u64,
     hash: u64,
     key: Box<[u8]>,
-    answer: Answer,
+    epoch: u64,
+    known: Known,
+}
+
+enum Known {
+    /// A copy whose header values and body this thread allocated, so that replaying it
+    /// touches no memory another core writes.
+    Kept(Answer),
+    /// The last answer could not be kept (an error, a mutable or large answer): the next
+    /// this many requests alike are served afresh without asking the shared memo (whose
+    /// shard lock both cores would take for a miss) or copying their key.
+    Declined(u32),
+}
+
+/// How many requests alike skip the memo after an answer it declined, before one tries
+/// again (content added since may now give an answer it keeps).
+const DECLINED_SKIPS: u32 = 63;
+
+impl NearAnswer {
+    fn holds(&self, memo: u64, hash: u64, key: &[u8], epoch: u64) -> bool {
+        self.memo == memo && self.hash == hash && self.epoch == epoch && *self.key == *key
+    }
 }
 
 thread_local! {
@@ -149,6 +169,7 @@ pub enum Lookup {
 /// A request that missed, remembered until its response is known.
 pub struct Pending {
     key: Box<[u8]>,
+    hash: u64,
     epoch: u64,
 }
 
@@ -168,7 +189,7 @@ impl ResponseMemo {
 
     /// The kept answer to `request`, if one was kept under `epoch`.
     pub fn lookup<B>(&self, request: &Request<B>, epoch: u64) -> Lookup {
-        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        if !matches!(*request.method(), Method::GET | Method::HEAD) || refuses_memo(request) {
             return Lookup::Miss(None);
         }
         let mut key = smallvec::SmallVec::<[u8; 1024]>::new();
@@ -176,41 +197,62 @@ impl ResponseMemo {
             return Lookup::Miss(None);
         }
         let hash = foldhash::fast::FixedState::with_seed(0).hash_one(&key[..]);
-        let near = NEAR.with_borrow_mut(|near| {
+        NEAR.with_borrow_mut(|near| {
             if near.slots.is_empty() {
                 near.slots.resize_with(NEAR_SLOTS, || None);
             }
             let slot = &mut near.slots[hash as usize % NEAR_SLOTS];
-            match slot {
-                Some(mine)
-                    if mine.memo == self.id
-                        && mine.hash == hash
-                        && mine.answer.epoch == epoch
-                        && *mine.key == key[..] =>
-                {
-                    return Some(mine.answer.response());
+            if let Some(mine) = slot
+                .as_mut()
+                .filter(|m| m.holds(self.id, hash, &key, epoch))
+            {
+                match &mut mine.known {
+                    Known::Kept(answer) => return Lookup::Hit(answer.response()),
+                    Known::Declined(skips) if *skips > 0 => {
+                        *skips -= 1;
+                        return Lookup::Miss(None);
+                    }
+                    Known::Declined(_) => {}
                 }
-                _ => {}
             }
-            let shared = self.answers.get(&key[..]).filter(|a| a.epoch == epoch)?;
+            let pending = || Pending {
+                key: Box::from(&key[..]),
+                hash,
+                epoch,
+            };
+            let Some(shared) = self.answers.get(&key[..]).filter(|a| a.epoch == epoch) else {
+                return Lookup::Miss(Some(pending()));
+            };
             if shared.body.len() > NEAR_MAX_BODY {
-                return Some(shared.response());
+                return Lookup::Hit(shared.response());
             }
-            let mine = slot.insert(NearAnswer {
+            let copy = shared.deep_copy();
+            let response = copy.response();
+            *slot = Some(NearAnswer {
                 memo: self.id,
                 hash,
                 key: Box::from(&key[..]),
-                answer: shared.deep_copy(),
-            });
-            Some(mine.answer.response())
-        });
-        match near {
-            Some(response) => Lookup::Hit(response),
-            None => Lookup::Miss(Some(Pending {
-                key: Box::from(&key[..]),
                 epoch,
-            })),
-        }
+                known: Known::Kept(copy),
+            });
+            Lookup::Hit(response)
+        })
+    }
+
+    /// Notes in this thread's table that the answer to `pending` was not kept.
+    fn decline(&self, pending: Pending) {
+        NEAR.with_borrow_mut(|near| {
+            if near.slots.is_empty() {
+                return;
+            }
+            near.slots[pending.hash as usize % NEAR_SLOTS] = Some(NearAnswer {
+                memo: self.id,
+                hash: pending.hash,
+                key: pending.key,
+                epoch: pending.epoch,
+                known: Known::Declined(DECLINED_SKIPS),
+            });
+        });
     }
 
     /// Keeps `response` as the answer to the request of `pending` when it may be replayed:
@@ -219,10 +261,10 @@ impl ResponseMemo {
     /// source fails is not kept and goes out cut, as it would have).
     pub async fn keep(&self, pending: Pending, response: &mut Response) {
         if !replayable(response.headers()) {
-            return;
+            return self.decline(pending);
         }
         let Some(body) = response.body_mut().gather(MAX_BODY).await else {
-            return;
+            return self.decline(pending);
         };
         let answer = Answer {
             status: response.status(),
@@ -262,6 +304,24 @@ fn replayable(headers: &HeaderMap) -> bool {
         }
     }
     immutable && public
+}
+
+/// Whether the client asks not to be answered from a cache: RFC 9111 §5.2.1.4 (`no-cache`:
+/// not without validating, which for this memo means serving afresh; a browser's reload
+/// sends it), §5.2.1.5 (`no-store`: not kept either), and `Pragma: no-cache` from HTTP/1.0
+/// clients (§5.4).
+fn refuses_memo<B>(request: &Request<B>) -> bool {
+    let says_no = |name: header::HeaderName| {
+        request.headers().get_all(name).iter().any(|value| {
+            value.to_str().map_or(true, |text| {
+                text.split(',').any(|directive| {
+                    let name = directive.split('=').next().unwrap_or("").trim();
+                    name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store")
+                })
+            })
+        })
+    };
+    says_no(header::CACHE_CONTROL) || says_no(header::PRAGMA)
 }
 
 /// Writes the request head into `key`: method, version, scheme, authority, path and query,
@@ -481,6 +541,47 @@ mod tests {
             assert_ne!(theirs.as_bytes().as_ptr(), value.as_bytes().as_ptr());
             assert_eq!(theirs.is_sensitive(), value.is_sensitive());
         }
+    }
+
+    #[tokio::test]
+    async fn an_answer_declined_is_retried_after_a_while() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let get = request(Method::GET, "/ipfs/later", &[]);
+        // Not kept (no immutable caching): the next requests alike skip the memo.
+        serve(&memo, &get, 0, || response(None, "404")).await;
+        for _ in 0..DECLINED_SKIPS {
+            assert!(matches!(memo.lookup(&get, 0), Lookup::Miss(None)));
+        }
+        // Then one asks again, and its answer, immutable now, is kept.
+        let (hit, _) = serve(&memo, &get, 0, || response(Some(IMMUTABLE), "here")).await;
+        assert!(!hit);
+        let (hit, again) = serve(&memo, &get, 0, || unreachable!()).await;
+        assert!(hit);
+        assert_eq!(body_of(again).await, "here");
+        // A removal since a decline asks again at once.
+        let other = request(Method::GET, "/ipfs/other", &[]);
+        serve(&memo, &other, 0, || response(None, "404")).await;
+        assert!(matches!(memo.lookup(&other, 1), Lookup::Miss(Some(_))));
+    }
+
+    #[tokio::test]
+    async fn a_client_that_asks_for_no_cache_is_served_afresh() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        for (name, value) in [
+            ("cache-control", "no-cache"),
+            ("cache-control", "max-age=0, No-Store"),
+            ("pragma", "no-cache"),
+        ] {
+            let get = request(Method::GET, "/ipfs/x", &[(name, value)]);
+            serve(&memo, &get, 0, || response(Some(IMMUTABLE), "a")).await;
+            let (hit, again) = serve(&memo, &get, 0, || response(Some(IMMUTABLE), "b")).await;
+            assert!(!hit, "{name}: {value}");
+            assert_eq!(body_of(again).await, "b");
+        }
+        // Other directives do not stop it.
+        let get = request(Method::GET, "/ipfs/x", &[("cache-control", "max-age=0")]);
+        serve(&memo, &get, 0, || response(Some(IMMUTABLE), "a")).await;
+        assert!(serve(&memo, &get, 0, || unreachable!()).await.0);
     }
 
     #[tokio::test]

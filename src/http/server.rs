@@ -47,11 +47,57 @@ use super::workers::ConnectionWorkers;
 use super::{HttpError, Response};
 use crate::services::retrieval::Provenance;
 
-/// Bytes read and written on one listener's connections (for bandwidth reporting).
+/// Bytes read and written on one listener's connections (for bandwidth reporting). Every
+/// read and write of every connection adds to them, so each thread adds to a shard of its
+/// own, on a cache line of its own: one pair of counters shared by all made both cores
+/// contend for one line on every request.
 #[derive(Debug, Default)]
 pub struct ByteCounters {
-    pub read: std::sync::atomic::AtomicU64,
-    pub written: std::sync::atomic::AtomicU64,
+    shards: [CounterShard; COUNTER_SHARDS],
+}
+
+const COUNTER_SHARDS: usize = 16;
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct CounterShard {
+    read: std::sync::atomic::AtomicU64,
+    written: std::sync::atomic::AtomicU64,
+}
+
+impl ByteCounters {
+    /// This thread's shard: threads take shards in turn as they first count.
+    fn shard(&self) -> &CounterShard {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        thread_local! {
+            static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % COUNTER_SHARDS;
+        }
+        &self.shards[SHARD.with(|shard| *shard)]
+    }
+
+    pub fn add_read(&self, n: usize) {
+        self.shard().read.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn add_written(&self, n: usize) {
+        self.shard().written.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes read so far.
+    pub fn read(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.read.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| s.written.load(Ordering::Relaxed))
+            .sum()
+    }
 }
 
 /// A connection as hyper sees it: counts the bytes going through it, first hands back the
@@ -120,9 +166,9 @@ impl<T: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Conn<T> {
         let before = buf.filled().len();
         let poll = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
         let n = buf.filled().len() - before;
-        self.counters
-            .read
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        if n > 0 {
+            self.counters.add_read(n);
+        }
         poll
     }
 }
@@ -148,7 +194,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> Conn<T> {
                 }
                 Poll::Ready(Ok(n)) => {
                     *written += n;
-                    self.counters.written.fetch_add(n as u64, Ordering::Relaxed);
+                    self.counters.add_written(n);
                 }
                 Poll::Ready(Err(e)) => {
                     self.patched = None;
@@ -185,9 +231,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Conn<T> {
         }
         let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
         if let std::task::Poll::Ready(Ok(n)) = &poll {
-            self.counters
-                .written
-                .fetch_add(*n as u64, std::sync::atomic::Ordering::Relaxed);
+            self.counters.add_written(*n);
         }
         poll
     }
@@ -205,9 +249,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Conn<T> {
         }
         let poll = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let std::task::Poll::Ready(Ok(n)) = &poll {
-            self.counters
-                .written
-                .fetch_add(*n as u64, std::sync::atomic::Ordering::Relaxed);
+            self.counters.add_written(*n);
         }
         poll
     }
@@ -568,9 +610,7 @@ pub async fn serve<H: Handler>(
                         return;
                     }
                 };
-                counters
-                    .read
-                    .fetch_add(prefix.len() as u64, Ordering::Relaxed);
+                counters.add_read(prefix.len());
                 let http2 = prefix.starts_with(H2_PREFACE);
                 let activity = http2.then(Activity::new);
                 // hyper's own answers exist on HTTP/1 only.
@@ -583,24 +623,33 @@ pub async fn serve<H: Handler>(
                 let service_patch = patch.clone();
                 let service_activity = activity.clone();
                 let connection_shutdown = conn_shutdown.clone();
+                // Each request's future owns a reference to the handler. A clone of the
+                // `Arc` every connection shares would bump one count from both cores on
+                // every request (a contended cache line); this `Arc` is the connection's
+                // own, so only its thread touches its count.
+                let handler = Arc::new(handler);
                 let service = service_fn(move |mut request: Request<Incoming>| {
                     if matches!(*request.method(), Method::POST | Method::PUT) {
                         request.extensions_mut().insert(ClientAddr(peer));
                     }
-                    let handler = handler.clone();
-                    let shutdown = conn_shutdown.clone();
+                    let handler = Arc::clone(&handler);
+                    // The shutdown signal (shared by all) only for a tunnel, which outlives
+                    // its request.
+                    let tunnel_shutdown =
+                        (request.method() == Method::CONNECT).then(|| conn_shutdown.clone());
                     let patch = service_patch.clone();
                     let active = Active::start(&service_activity);
                     async move {
                         let responding = Responding::start(&patch);
                         let checked = check_head(&request, max_head_bytes)
                             .and_then(|()| check_host(&request));
-                        let response = if let Err(error) = checked {
-                            handler.refuse(error).map(Logged::off)
-                        } else if request.method() == Method::CONNECT {
-                            open_tunnel(handler, request, local, shutdown, patch).map(Logged::off)
-                        } else {
-                            respond(&*handler, request, peer).await
+                        let response = match (checked, tunnel_shutdown) {
+                            (Err(error), _) => handler.refuse(error).map(Logged::off),
+                            (Ok(()), Some(shutdown)) => {
+                                open_tunnel(Arc::clone(&*handler), request, local, shutdown, patch)
+                                    .map(Logged::off)
+                            }
+                            (Ok(()), None) => respond(&**handler, request, peer).await,
                         };
                         Ok::<_, Infallible>(tracked(response, responding, active))
                     }
