@@ -227,13 +227,10 @@ impl Body {
                     }
                 }
                 Some(Err(error)) => {
-                    let came = concat(&pieces);
-                    self.remaining = came.len() as u64;
-                    self.kind = Kind::Stream(Box::pin(CutAfter {
-                        came: Some(came).filter(|b| !b.is_empty()),
-                        held: false,
-                        error: Some(error),
-                    }));
+                    let came = Ok(concat(&pieces));
+                    let cut = Body::chunks(futures_util::stream::iter([came, Err(Carried(error))]));
+                    self.remaining = 0;
+                    self.kind = cut.kind;
                     return None;
                 }
             }
@@ -289,32 +286,19 @@ fn concat(pieces: &[Bytes]) -> Bytes {
     }
 }
 
-/// What [`Body::gather`] leaves when its source failed: the bytes that came, then the error.
-struct CutAfter {
-    came: Option<Bytes>,
-    held: bool,
-    error: Option<BoxError>,
+/// A body's error carried through [`Body::chunks`] (which takes a typed error).
+#[derive(Debug)]
+struct Carried(BoxError);
+
+impl std::fmt::Display for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
-impl http_body::Body for CutAfter {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if let Some(came) = self.came.take() {
-            return Poll::Ready(Some(Ok(Frame::data(came))));
-        }
-        if !self.held {
-            // Give hyper a turn to flush what came before the error cuts the connection (as
-            // `Chunks` does).
-            self.held = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        Poll::Ready(self.error.take().map(Err))
+impl std::error::Error for Carried {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 
