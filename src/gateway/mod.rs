@@ -43,7 +43,7 @@ use crate::http::access_log::AccessLog;
 use crate::http::error::Looked;
 use crate::http::health::Health;
 use crate::http::memo::{Lookup, Pending, ResponseMemo};
-use crate::http::metrics::GatewayMetrics;
+use crate::http::metrics::{GatewayMetrics, Observed};
 use crate::http::router::{self, NoRoute, Route};
 use crate::http::server::Handler;
 use crate::http::{compress, cors, Body, HttpError, Response};
@@ -57,6 +57,10 @@ use crate::store::{Blockstore, SharedSource};
 
 /// Longest request target (path and query) accepted; longer ones get 414.
 pub const MAX_URI_BYTES: usize = 8 << 10;
+
+/// How long an answer given as the path gateway under a Host that may carry a DNSLink (and
+/// had none) is replayed: a DNSLink added since shows within this.
+const DNSLINK_FALLBACK_REPLAY: Duration = Duration::from_secs(60);
 
 /// What a directory answers to a request without `Accept`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -322,41 +326,59 @@ impl Gateway {
         }
         // Counted from here until the response's body is dropped (probes are not counted:
         // balancers send them all the time).
-        let observed = self.metrics.as_ref().map(|metrics| metrics.start());
-        let method = request.method().clone();
+        let mut observed = self.metrics.as_ref().map(|metrics| metrics.start());
         let lookup = self
             .memo
             .as_ref()
             .map(|memo| memo.lookup(&request, self.memo_epoch()));
-        let replayed = matches!(lookup, Some(Lookup::Hit(_)));
-        let (mut response, timed_out) = match lookup {
-            Some(Lookup::Hit(response)) => (response, false),
+        match lookup {
+            Some(Lookup::Hit(mut response)) => {
+                if let Some(mut observed) = observed {
+                    observed.replayed();
+                    let method = request.method();
+                    observed.answered(method, response.status(), response.headers(), false);
+                    response.body_mut().observe(observed);
+                }
+                response
+            }
             // Boxed, so that a replayed answer's future holds (and moves) no room for
             // serving's, which is kilobytes.
-            Some(Lookup::Miss(pending)) => Box::pin(self.serve_and_keep(request, pending)).await,
-            None => Box::pin(self.serve_and_keep(request, None)).await,
-        };
-        if let Some(mut observed) = observed {
-            if replayed {
-                observed.replayed();
+            Some(Lookup::Miss(pending)) => {
+                Box::pin(self.serve_and_keep(request, pending, &mut observed)).await
             }
-            observed.answered(&method, response.status(), response.headers(), timed_out);
-            response.body_mut().observe(observed);
+            None => Box::pin(self.serve_and_keep(request, None, &mut observed)).await,
         }
-        response
     }
 
-    /// `Gateway::admit_and_serve`, its response then offered to the memo for `pending`.
+    /// `Gateway::admit_and_serve`, counted in `observed`, then offered to the memo for
+    /// `pending` (counted first, so that a body cut while the memo reads it counts as cut).
     async fn serve_and_keep<B: RequestBody>(
         &self,
         request: Request<B>,
         pending: Option<Pending>,
-    ) -> (Response, bool) {
+        observed: &mut Option<Observed>,
+    ) -> Response {
+        let method = request.method().clone();
+        // A Host that may carry a DNSLink but had none (or whose lookup failed) is served as
+        // the path gateway: that answer holds only until the name gets one, which no epoch
+        // follows, so it is given again for a short while only.
+        let for_at_most = (self.names.is_some()
+            && matches!(
+                self.hosts
+                    .classify(host::request_host(request.uri(), request.headers())),
+                host::HostKind::MaybeDnsLink { .. }
+            ))
+        .then_some(DNSLINK_FALLBACK_REPLAY);
         let (mut response, timed_out) = self.admit_and_serve(request).await;
-        if let (Some(memo), Some(pending)) = (&self.memo, pending) {
-            memo.keep(pending, &mut response).await;
+        if let Some(mut observed) = observed.take() {
+            observed.answered(&method, response.status(), response.headers(), timed_out);
+            response.body_mut().observe(observed);
         }
-        (response, timed_out)
+        if let (Some(memo), Some(pending)) = (&self.memo, pending) {
+            memo.keep(pending, &mut response, self.memo_epoch(), for_at_most)
+                .await;
+        }
+        response
     }
 
     /// What a replayed answer must have been kept under: it moves when blocks may have gone

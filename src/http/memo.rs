@@ -119,6 +119,7 @@ impl Answer {
             headers,
             body: Bytes::copy_from_slice(&self.body),
             epoch: self.epoch,
+            until: self.until,
         }
     }
 }
@@ -138,6 +139,16 @@ struct Answer {
     headers: HeaderMap,
     body: Bytes,
     epoch: u64,
+    /// When the answer stops being given, if it may change without the epoch moving (see
+    /// [`ResponseMemo::keep`]).
+    until: Option<std::time::Instant>,
+}
+
+impl Answer {
+    /// Whether it may be given now, under `epoch`.
+    fn current(&self, epoch: u64) -> bool {
+        self.epoch == epoch && self.until.is_none_or(|t| std::time::Instant::now() < t)
+    }
 }
 
 #[derive(Clone)]
@@ -207,7 +218,10 @@ impl ResponseMemo {
                 .filter(|m| m.holds(self.id, hash, &key, epoch))
             {
                 match &mut mine.known {
-                    Known::Kept(answer) => return Lookup::Hit(answer.response()),
+                    Known::Kept(answer) if answer.current(epoch) => {
+                        return Lookup::Hit(answer.response())
+                    }
+                    Known::Kept(_) => {}
                     Known::Declined(skips) if *skips > 0 => {
                         *skips -= 1;
                         return Lookup::Miss(None);
@@ -220,7 +234,7 @@ impl ResponseMemo {
                 hash,
                 epoch,
             };
-            let Some(shared) = self.answers.get(&key[..]).filter(|a| a.epoch == epoch) else {
+            let Some(shared) = self.answers.get(&key[..]).filter(|a| a.current(epoch)) else {
                 return Lookup::Miss(Some(pending()));
             };
             if shared.body.len() > NEAR_MAX_BODY {
@@ -258,9 +272,18 @@ impl ResponseMemo {
     /// Keeps `response` as the answer to the request of `pending` when it may be replayed:
     /// it says it is immutable and public, sets no cookie, and its body has a known length
     /// of at most [`MAX_BODY`] (read whole here, before the response leaves; a body whose
-    /// source fails is not kept and goes out cut, as it would have).
-    pub async fn keep(&self, pending: Pending, response: &mut Response) {
-        if !replayable(response.headers()) {
+    /// source fails is not kept and goes out cut, as it would have). `epoch` is the epoch
+    /// now: one that moved while the request was served voids the answer. `for_at_most`
+    /// bounds how long it is given when it rests on something the epoch does not follow
+    /// (a Host that had no DNSLink when asked, and might have one later).
+    pub async fn keep(
+        &self,
+        pending: Pending,
+        response: &mut Response,
+        epoch: u64,
+        for_at_most: Option<std::time::Duration>,
+    ) {
+        if epoch != pending.epoch || !replayable(response.headers()) {
             return self.decline(pending);
         }
         let Some(body) = response.body_mut().gather(MAX_BODY).await else {
@@ -269,8 +292,11 @@ impl ResponseMemo {
         let answer = Answer {
             status: response.status(),
             headers: response.headers().clone(),
-            body,
+            // A copy: the body may be a slice of a far larger block (a range), which the
+            // budget would count as only the slice.
+            body: Bytes::copy_from_slice(&body),
             epoch: pending.epoch,
+            until: for_at_most.map(|d| std::time::Instant::now() + d),
         };
         self.answers.insert(pending.key, Arc::new(answer));
     }
@@ -309,14 +335,17 @@ fn replayable(headers: &HeaderMap) -> bool {
 /// Whether the client asks not to be answered from a cache: RFC 9111 §5.2.1.4 (`no-cache`:
 /// not without validating, which for this memo means serving afresh; a browser's reload
 /// sends it), §5.2.1.5 (`no-store`: not kept either), and `Pragma: no-cache` from HTTP/1.0
-/// clients (§5.4).
+/// clients (§5.4). `only-if-cached` (§5.2.1.7) asks the gateway whether the node holds the
+/// content now, which only serving can tell (a fetched block may have been evicted since).
 fn refuses_memo<B>(request: &Request<B>) -> bool {
     let says_no = |name: header::HeaderName| {
         request.headers().get_all(name).iter().any(|value| {
             value.to_str().map_or(true, |text| {
                 text.split(',').any(|directive| {
                     let name = directive.split('=').next().unwrap_or("").trim();
-                    name.eq_ignore_ascii_case("no-cache") || name.eq_ignore_ascii_case("no-store")
+                    ["no-cache", "no-store", "only-if-cached"]
+                        .iter()
+                        .any(|d| name.eq_ignore_ascii_case(d))
                 })
             })
         })
@@ -403,7 +432,7 @@ mod tests {
             Lookup::Miss(pending) => {
                 let mut response = make();
                 if let Some(pending) = pending {
-                    memo.keep(pending, &mut response).await;
+                    memo.keep(pending, &mut response, epoch, None).await;
                 }
                 (false, response)
             }
@@ -529,6 +558,7 @@ mod tests {
             headers,
             body: Bytes::from(vec![1u8; 100]),
             epoch: 7,
+            until: None,
         };
         let copy = kept.deep_copy();
         assert_eq!(copy.status, kept.status);
@@ -565,11 +595,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_answer_made_while_the_epoch_moved_is_not_kept() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let get = request(Method::GET, "/ipfs/x", &[]);
+        let Lookup::Miss(Some(pending)) = memo.lookup(&get, 5) else {
+            panic!("nothing kept yet");
+        };
+        // A block went (epoch 5 → 6) while the request was being served.
+        let mut answer = response(Some(IMMUTABLE), "made before");
+        memo.keep(pending, &mut answer, 6, None).await;
+        assert!(!matches!(memo.lookup(&get, 5), Lookup::Hit(_)));
+        assert!(!matches!(memo.lookup(&get, 6), Lookup::Hit(_)));
+    }
+
+    #[tokio::test]
+    async fn an_answer_kept_for_a_while_is_not_given_after_it() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let get = request(Method::GET, "/ipfs/x", &[("host", "maybe-dnslink.example")]);
+        let Lookup::Miss(Some(pending)) = memo.lookup(&get, 0) else {
+            panic!("nothing kept yet");
+        };
+        let mut answer = response(Some(IMMUTABLE), "path gateway");
+        let window = std::time::Duration::from_millis(100);
+        memo.keep(pending, &mut answer, 0, Some(window)).await;
+        assert!(matches!(memo.lookup(&get, 0), Lookup::Hit(_)));
+        tokio::time::sleep(window + std::time::Duration::from_millis(20)).await;
+        assert!(matches!(memo.lookup(&get, 0), Lookup::Miss(Some(_))));
+    }
+
+    #[tokio::test]
+    async fn a_kept_body_is_a_copy_not_a_slice_of_a_larger_block() {
+        let memo = ResponseMemo::new(1 << 20).unwrap();
+        let block = Bytes::from(vec![9u8; 1 << 20]);
+        let get = request(Method::GET, "/ipfs/x", &[("range", "bytes=0-9")]);
+        serve(&memo, &get, 0, || {
+            let mut r = Response::new(Body::full(block.slice(0..10)));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
+            r
+        })
+        .await;
+        let (_, kept) = memo.answers.iter().next().expect("kept");
+        assert_eq!(kept.body, block.slice(0..10));
+        let inside = block.as_ptr_range();
+        assert!(
+            !inside.contains(&kept.body.as_ptr()),
+            "the block is held by the memo"
+        );
+    }
+
+    #[tokio::test]
     async fn a_client_that_asks_for_no_cache_is_served_afresh() {
         let memo = ResponseMemo::new(1 << 20).unwrap();
         for (name, value) in [
             ("cache-control", "no-cache"),
             ("cache-control", "max-age=0, No-Store"),
+            ("cache-control", "only-if-cached"),
             ("pragma", "no-cache"),
         ] {
             let get = request(Method::GET, "/ipfs/x", &[(name, value)]);

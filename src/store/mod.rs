@@ -420,10 +420,12 @@ impl Blockstore {
     /// Deletes every block of the fetch cache (GC, once it has kept what pins reach).
     /// Returns the blocks removed.
     pub fn clear_fetched(&self) -> Result<Vec<Multihash<64>>> {
-        match &self.fetched {
+        let cleared = match &self.fetched {
             Some(fetched) => fetched.clear(),
             None => fetched::clear_dir(&self.fetched_dir),
-        }
+        };
+        self.removals.fetch_add(1, Ordering::Release);
+        cleared
     }
 
     /// Bytes the fetch cache holds (0 without one).
@@ -468,10 +470,13 @@ impl Blockstore {
 
     /// Removes a block. Returns whether it was there.
     pub fn delete(&self, mh: &Multihash<64>) -> Result<bool> {
-        self.removals.fetch_add(1, Ordering::Release);
         self.cache.remove(mh);
         let path = self.block_path(mh);
-        match fs::remove_file(&path) {
+        let removed = fs::remove_file(&path);
+        // Moved once the block is gone, never before: an answer made from the block while
+        // it was still here is then kept under the old count, and so not given again.
+        self.removals.fetch_add(1, Ordering::Release);
+        match removed {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Error::io("remove block", &path, e)),
@@ -554,10 +559,11 @@ impl Blockstore {
         fs::write(&path, stamp).map_err(|e| Error::io("write GC epoch", &path, e))
     }
 
-    /// A count that grows whenever blocks may have stopped being here: a delete, or another
-    /// process's collection noticed ([`Blockstore::notice_collections`]). What keeps answers
-    /// derived from blocks (the gateway's replayed responses) compares it to tell whether
-    /// they may still be given.
+    /// A count that grows whenever blocks may have stopped being here: a delete, the fetch
+    /// cache cleared, or another process's collection noticed
+    /// ([`Blockstore::notice_collections`]); it moves after the blocks are gone. What keeps
+    /// answers derived from blocks (the gateway's replayed responses) compares it to tell
+    /// whether they may still be given.
     pub fn removals(&self) -> u64 {
         self.removals.load(Ordering::Acquire)
     }
@@ -572,13 +578,14 @@ impl Blockstore {
         if let Ok(mut seen) = self.seen_epoch.lock() {
             if *seen != modified {
                 if seen.is_some() || modified.is_some() {
-                    self.removals.fetch_add(1, Ordering::Release);
                     self.cache.clear();
                     if let Some(fetched) = &self.fetched {
                         if let Err(e) = fetched.reload() {
                             tracing::warn!(error = %e, "could not re-read the fetch cache");
                         }
                     }
+                    // After the caches are dropped (see `delete`).
+                    self.removals.fetch_add(1, Ordering::Release);
                 }
                 *seen = modified;
             }
