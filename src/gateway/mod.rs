@@ -327,27 +327,22 @@ impl Gateway {
         // Counted from here until the response's body is dropped (probes are not counted:
         // balancers send them all the time).
         let mut observed = self.metrics.as_ref().map(|metrics| metrics.start());
-        let lookup = self
-            .memo
-            .as_ref()
-            .map(|memo| memo.lookup(&request, self.memo_epoch()));
-        match lookup {
-            Some(Lookup::Hit(mut response)) => {
-                if let Some(mut observed) = observed {
-                    observed.replayed();
-                    let method = request.method();
-                    observed.answered(method, response.status(), response.headers(), false);
-                    response.body_mut().observe(observed);
+        let pending = match &self.memo {
+            Some(memo) => match memo.lookup(&request, self.memo_epoch()) {
+                Lookup::Hit(mut response) => {
+                    if let Some(mut observed) = observed {
+                        observed.replayed();
+                        observed.attach(request.method(), &mut response, false);
+                    }
+                    return response;
                 }
-                response
-            }
-            // Boxed, so that a replayed answer's future holds (and moves) no room for
-            // serving's, which is kilobytes.
-            Some(Lookup::Miss(pending)) => {
-                Box::pin(self.serve_and_keep(request, pending, &mut observed)).await
-            }
-            None => Box::pin(self.serve_and_keep(request, None, &mut observed)).await,
-        }
+                Lookup::Miss(pending) => pending,
+            },
+            None => None,
+        };
+        // Boxed, so that a replayed answer's future holds (and moves) no room for serving's,
+        // which is kilobytes.
+        Box::pin(self.serve_and_keep(request, pending, &mut observed)).await
     }
 
     /// `Gateway::admit_and_serve`, counted in `observed`, then offered to the memo for
@@ -362,17 +357,17 @@ impl Gateway {
         // A Host that may carry a DNSLink but had none (or whose lookup failed) is served as
         // the path gateway: that answer holds only until the name gets one, which no epoch
         // follows, so it is given again for a short while only.
-        let for_at_most = (self.names.is_some()
-            && matches!(
-                self.hosts
-                    .classify(host::request_host(request.uri(), request.headers())),
+        let for_at_most = pending.as_ref().and_then(|_| {
+            let host = host::request_host(request.uri(), request.headers());
+            let maybe_dnslink = matches!(
+                self.hosts.classify(host),
                 host::HostKind::MaybeDnsLink { .. }
-            ))
-        .then_some(DNSLINK_FALLBACK_REPLAY);
+            );
+            (self.names.is_some() && maybe_dnslink).then_some(DNSLINK_FALLBACK_REPLAY)
+        });
         let (mut response, timed_out) = self.admit_and_serve(request).await;
-        if let Some(mut observed) = observed.take() {
-            observed.answered(&method, response.status(), response.headers(), timed_out);
-            response.body_mut().observe(observed);
+        if let Some(observed) = observed.take() {
+            observed.attach(&method, &mut response, timed_out);
         }
         if let (Some(memo), Some(pending)) = (&self.memo, pending) {
             memo.keep(pending, &mut response, self.memo_epoch(), for_at_most)

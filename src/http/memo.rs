@@ -65,7 +65,6 @@ struct NearAnswer {
     memo: u64,
     hash: u64,
     key: Box<[u8]>,
-    epoch: u64,
     known: Known,
 }
 
@@ -73,10 +72,10 @@ enum Known {
     /// A copy whose header values and body this thread allocated, so that replaying it
     /// touches no memory another core writes.
     Kept(Answer),
-    /// The last answer could not be kept (an error, a mutable or large answer): the next
-    /// this many requests alike are served afresh without asking the shared memo (whose
-    /// shard lock both cores would take for a miss) or copying their key.
-    Declined(u32),
+    /// The last answer, under `epoch`, could not be kept (an error, a mutable or large
+    /// answer): the next `skips` requests alike are served afresh without asking the shared
+    /// memo (whose shard lock both cores would take for a miss) or copying their key.
+    Declined { skips: u32, epoch: u64 },
 }
 
 /// How many requests alike skip the memo after an answer it declined, before one tries
@@ -84,8 +83,8 @@ enum Known {
 const DECLINED_SKIPS: u32 = 63;
 
 impl NearAnswer {
-    fn holds(&self, memo: u64, hash: u64, key: &[u8], epoch: u64) -> bool {
-        self.memo == memo && self.hash == hash && self.epoch == epoch && *self.key == *key
+    fn holds(&self, memo: u64, hash: u64, key: &[u8]) -> bool {
+        self.memo == memo && self.hash == hash && *self.key == *key
     }
 }
 
@@ -213,20 +212,16 @@ impl ResponseMemo {
                 near.slots.resize_with(NEAR_SLOTS, || None);
             }
             let slot = &mut near.slots[hash as usize % NEAR_SLOTS];
-            if let Some(mine) = slot
-                .as_mut()
-                .filter(|m| m.holds(self.id, hash, &key, epoch))
-            {
+            if let Some(mine) = slot.as_mut().filter(|m| m.holds(self.id, hash, &key)) {
                 match &mut mine.known {
                     Known::Kept(answer) if answer.current(epoch) => {
                         return Lookup::Hit(answer.response())
                     }
-                    Known::Kept(_) => {}
-                    Known::Declined(skips) if *skips > 0 => {
+                    Known::Declined { skips, epoch: at } if *skips > 0 && *at == epoch => {
                         *skips -= 1;
                         return Lookup::Miss(None);
                     }
-                    Known::Declined(_) => {}
+                    _ => {}
                 }
             }
             let pending = || Pending {
@@ -246,7 +241,6 @@ impl ResponseMemo {
                 memo: self.id,
                 hash,
                 key: Box::from(&key[..]),
-                epoch,
                 known: Known::Kept(copy),
             });
             Lookup::Hit(response)
@@ -263,8 +257,10 @@ impl ResponseMemo {
                 memo: self.id,
                 hash: pending.hash,
                 key: pending.key,
-                epoch: pending.epoch,
-                known: Known::Declined(DECLINED_SKIPS),
+                known: Known::Declined {
+                    skips: DECLINED_SKIPS,
+                    epoch: pending.epoch,
+                },
             });
         });
     }
@@ -312,11 +308,10 @@ fn replayable(headers: &HeaderMap) -> bool {
     let mut immutable = false;
     let mut public = false;
     for value in headers.get_all(header::CACHE_CONTROL) {
-        let Ok(value) = value.to_str() else {
+        let Some(names) = directive_names(value) else {
             return false;
         };
-        for directive in value.split(',') {
-            let name = directive.split('=').next().unwrap_or("").trim();
+        for name in names {
             if name.eq_ignore_ascii_case("immutable") {
                 immutable = true;
             } else if name.eq_ignore_ascii_case("public") {
@@ -340,9 +335,8 @@ fn replayable(headers: &HeaderMap) -> bool {
 fn refuses_memo<B>(request: &Request<B>) -> bool {
     let says_no = |name: header::HeaderName| {
         request.headers().get_all(name).iter().any(|value| {
-            value.to_str().map_or(true, |text| {
-                text.split(',').any(|directive| {
-                    let name = directive.split('=').next().unwrap_or("").trim();
+            directive_names(value).is_none_or(|mut names| {
+                names.any(|name| {
                     ["no-cache", "no-store", "only-if-cached"]
                         .iter()
                         .any(|d| name.eq_ignore_ascii_case(d))
@@ -351,6 +345,16 @@ fn refuses_memo<B>(request: &Request<B>) -> bool {
         })
     };
     says_no(header::CACHE_CONTROL) || says_no(header::PRAGMA)
+}
+
+/// The directive names of one `Cache-Control` (or `Pragma`) value, RFC 9111 §5.2:
+/// `name[=argument]` items separated by commas; `None` when the value is not text.
+fn directive_names(value: &http::HeaderValue) -> Option<impl Iterator<Item = &str>> {
+    let text = value.to_str().ok()?;
+    Some(
+        text.split(',')
+            .map(|directive| directive.split('=').next().unwrap_or("").trim()),
+    )
 }
 
 /// Writes the request head into `key`: method, version, scheme, authority, path and query,

@@ -395,6 +395,13 @@ impl Observed {
         self.truncated = true;
     }
 
+    /// Counts `response` as this request's answer ([`Observed::answered`]) and keeps the
+    /// record with its body until the body is dropped.
+    pub fn attach(mut self, method: &Method, response: &mut super::Response, timed_out: bool) {
+        self.answered(method, response.status(), response.headers(), timed_out);
+        response.body_mut().observe(self);
+    }
+
     /// The response was replayed from the memo ([`crate::http::memo`]).
     pub fn replayed(&mut self) {
         self.metrics.replayed.inc();

@@ -106,8 +106,7 @@ pub struct Blockstore {
     /// Reads through [`BlockSource`] that asked the memory cache, and those it answered.
     cache_requests: AtomicU64,
     cache_hits: AtomicU64,
-    /// Grows whenever blocks may have gone: deleted here, or collected by another process
-    /// (see [`Blockstore::removals`]).
+    /// Grows whenever blocks may have gone (see [`Blockstore::removals`]).
     removals: AtomicU64,
 }
 

@@ -603,10 +603,7 @@ impl Denylist {
                 }
                 (None, None) => None,
             };
-            rules.refresh();
-            self.cids.clear();
-            self.active.store(rules.count() > 0, Ordering::Relaxed);
-            self.generation.fetch_add(1, Ordering::Release);
+            self.changed(&mut rules);
         }
         // A big list is freed after the lock is released.
         drop(old);
@@ -618,6 +615,12 @@ impl Denylist {
         if let Some(list) = rules.lists.iter_mut().find(|l| l.source == source) {
             list.add_lines(text, first_line);
         }
+        self.changed(&mut rules);
+    }
+
+    /// What follows every change of the rules, under their write lock: their index
+    /// rebuilt, the remembered verdicts forgotten, the generation moved.
+    fn changed(&self, rules: &mut Rules) {
         rules.refresh();
         self.cids.clear();
         self.active.store(rules.count() > 0, Ordering::Relaxed);
