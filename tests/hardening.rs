@@ -173,6 +173,53 @@ fn idle_http2_connections_are_closed_after_the_header_timeout_busy_ones_are_not(
 }
 
 #[test]
+fn idle_and_dribbling_http1_connections_are_closed_after_the_header_timeout_busy_ones_are_not() {
+    let server = quick_server(&[]);
+    let host = format!("Host: {}\r\n", server.addr);
+    // Kept alive after an answer, then silent.
+    let mut kept_alive = TcpStream::connect(server.addr).unwrap();
+    kept_alive
+        .write_all(format!("GET /ipfs/bafkqaaa HTTP/1.1\r\n{host}\r\n").as_bytes())
+        .unwrap();
+    let answer = read_response(&mut BufReader::new(kept_alive.try_clone().unwrap()), false);
+    assert_eq!(answer.status, 200);
+    // A head sent a line at a time, each well within the timeout, never finished.
+    let mut dribbling = TcpStream::connect(server.addr).unwrap();
+    dribbling
+        .write_all(format!("GET /ipfs/bafkqaaa HTTP/1.1\r\n{host}").as_bytes())
+        .unwrap();
+    // A pubsub stream in flight, which outlives the header timeout.
+    let mut busy = TcpStream::connect(server.addr).unwrap();
+    busy.write_all(
+        format!("GET /pubsub/room HTTP/1.1\r\n{host}Accept: text/event-stream\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let mut dribble_closed = false;
+    while started.elapsed() < Duration::from_secs(6) {
+        if dribbling.write_all(b"X-Slow: 1\r\n").is_err()
+            || closed_within(&mut dribbling, Duration::from_millis(300))
+        {
+            dribble_closed = true;
+            break;
+        }
+    }
+    assert!(
+        dribble_closed,
+        "a connection dribbling its head is still open"
+    );
+    assert!(
+        closed_within(&mut kept_alive, Duration::from_secs(6)),
+        "an idle kept-alive HTTP/1.1 connection is still open"
+    );
+    assert!(
+        !closed_within(&mut busy, Duration::from_secs(3)),
+        "an HTTP/1.1 connection was closed with a response in flight"
+    );
+}
+
+#[test]
 fn the_descriptor_limit_is_raised_to_the_hard_limit() {
     let launch = Launch {
         shell: Some("ulimit -Sn 256".into()),

@@ -1091,7 +1091,9 @@ impl http_body::Body for NdjsonBody {
 }
 
 impl Handler for ClusterApi {
-    async fn handle(&self, request: Request<Incoming>) -> Response {
+    type Begun = ();
+
+    async fn handle(&self, request: Request<Incoming>, (): ()) -> Response {
         let head = request.method() == Method::HEAD;
         let mut response = match self.dispatch(request).await {
             Ok(response) => response,

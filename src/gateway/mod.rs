@@ -317,32 +317,53 @@ impl Gateway {
         self
     }
 
-    /// The one path every request takes: admission (the concurrency cap), `Gateway::serve`
-    /// under the retrieval timeout, then `Gateway::finish`, counted in the metrics if on.
-    /// Used by the server for every connection and, with any body type, by benches.
+    /// The one path every request takes: [`Gateway::begin`] (a probe's answer, or a replay),
+    /// then [`Gateway::serve_begun`]. The server takes the two steps itself (see
+    /// [`Handler::begin`]); benches and tests come in here, with any body type.
     pub async fn respond<B: RequestBody>(&self, request: Request<B>) -> Response {
-        if let Some(response) = self.probe(&request) {
-            return response;
+        match self.begin(&request) {
+            Ok(answered) => answered,
+            // Boxed, so that the future of a request answered at once holds (and moves) no
+            // room for serving's, which is kilobytes.
+            Err(begun) => Box::pin(self.serve_begun(request, begun)).await,
+        }
+    }
+
+    /// What is done at once as a request arrives: a health probe is answered, and an answer
+    /// kept in the memo is replayed (counted in the metrics). Otherwise, what serving goes on
+    /// from: the request's metrics record, and the memo's note of what to keep.
+    pub fn begin<B>(&self, request: &Request<B>) -> Result<Response, Begun> {
+        if let Some(response) = self.probe(request) {
+            return Ok(response);
         }
         // Counted from here until the response's body is dropped (probes are not counted:
         // balancers send them all the time).
-        let mut observed = self.metrics.as_ref().map(|metrics| metrics.start());
+        let observed = self.metrics.as_ref().map(|metrics| metrics.start());
         let pending = match &self.memo {
-            Some(memo) => match memo.lookup(&request, self.memo_epoch()) {
+            Some(memo) => match memo.lookup(request, self.memo_epoch()) {
                 Lookup::Hit(mut response) => {
                     if let Some(mut observed) = observed {
                         observed.replayed();
                         observed.attach(request.method(), &mut response, false);
                     }
-                    return response;
+                    return Ok(response);
                 }
                 Lookup::Miss(pending) => pending,
             },
             None => None,
         };
-        // Boxed, so that a replayed answer's future holds (and moves) no room for serving's,
-        // which is kilobytes.
-        Box::pin(self.serve_and_keep(request, pending, &mut observed)).await
+        Err(Begun { observed, pending })
+    }
+
+    /// Serves a request [`Gateway::begin`] could not answer: admission (the concurrency cap),
+    /// `Gateway::serve` under the retrieval timeout, then `Gateway::finish`, counted in the
+    /// metrics if on, and offered to the memo.
+    pub async fn serve_begun<B: RequestBody>(&self, request: Request<B>, begun: Begun) -> Response {
+        let Begun {
+            mut observed,
+            pending,
+        } = begun;
+        self.serve_and_keep(request, pending, &mut observed).await
     }
 
     /// `Gateway::admit_and_serve`, counted in `observed`, then offered to the memo for
@@ -658,6 +679,14 @@ pub trait RequestBody:
 {
 }
 
+/// What [`Gateway::begin`] hands to serving: the request's metrics record (metrics on) and
+/// the memo's note of what to keep (memo on, an answer it may keep).
+#[derive(Default)]
+pub struct Begun {
+    observed: Option<Observed>,
+    pending: Option<Pending>,
+}
+
 impl<B> RequestBody for B where
     B: http_body::Body<Data = bytes::Bytes, Error: std::fmt::Display> + Send + Unpin + 'static
 {
@@ -673,8 +702,14 @@ impl Handler for Gateway {
         )
     }
 
-    async fn handle(&self, request: Request<Incoming>) -> Response {
-        self.respond(request).await
+    type Begun = Begun;
+
+    fn begin(&self, request: &Request<Incoming>) -> Result<Response, Begun> {
+        Gateway::begin(self, request)
+    }
+
+    async fn handle(&self, request: Request<Incoming>, begun: Begun) -> Response {
+        self.serve_begun(request, begun).await
     }
 
     fn access_log(&self) -> Option<&Arc<AccessLog>> {

@@ -767,12 +767,12 @@ async fn serve_file(
             };
             let consumed = body.len();
             if consumed < size {
-                body.push(Segment::File(FileStream::new(
+                body.push(Segment::File(Box::new(FileStream::new(
                     SharedSource::clone(source),
                     root,
                     consumed,
                     size - consumed,
-                )?));
+                )?)));
             }
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             (StatusCode::OK, body)
@@ -804,12 +804,12 @@ async fn serve_file(
                 let mut body = Body::empty();
                 for part in layout.parts() {
                     body.push(Segment::Bytes(part.header.clone()));
-                    body.push(Segment::File(FileStream::new(
+                    body.push(Segment::File(Box::new(FileStream::new(
                         SharedSource::clone(source),
                         root,
                         part.range.start,
                         part.range.len(),
-                    )?));
+                    )?)));
                 }
                 body.push(Segment::Bytes(layout.closing_delimiter().clone()));
                 text.set(header::CONTENT_TYPE, boundary.content_type().as_str());

@@ -21,7 +21,9 @@ pub type DynBody = Pin<Box<dyn http_body::Body<Data = Bytes, Error = BoxError> +
 /// One piece of a body.
 pub enum Segment {
     Bytes(Bytes),
-    File(FileStream),
+    /// Boxed: a stream is 128 bytes, and every response's body moves several times on its
+    /// way to hyper.
+    File(Box<FileStream>),
 }
 
 impl Segment {
@@ -35,15 +37,25 @@ impl Segment {
 
 /// A response body. One-piece bodies (the common case: a file, a listing) hold their piece
 /// inline; only multi-part bodies keep a queue.
+///
+/// A body moves by value several times between the handler and hyper (into the response,
+/// through each wrapper, out of each future), so it is kept to a few words: what only a
+/// served answer carries (a replayed one has none of it) is boxed in [`Guards`].
 pub struct Body {
     kind: Kind,
     remaining: u64,
+    /// The request's metrics, recorded when the body is dropped (see [`Body::observe`]).
+    observed: Option<super::metrics::Observed>,
+    guards: Option<Box<Guards>>,
+}
+
+/// What holds or cuts a served body.
+#[derive(Default)]
+struct Guards {
     /// A concurrency slot the response holds until its body is dropped (sent or abandoned).
     slot: Option<tokio::sync::OwnedSemaphorePermit>,
     /// Cuts the body when its source stalls (see [`Body::cut_after_stall`]).
     stall: Option<StallGuard>,
-    /// The request's metrics, recorded when the body is dropped (see [`Body::observe`]).
-    observed: Option<super::metrics::Observed>,
     /// Cuts the body at a fixed instant (see [`Body::cut_at`]).
     deadline: Option<Deadline>,
 }
@@ -82,10 +94,8 @@ impl Body {
         Body {
             kind: Kind::Empty,
             remaining: 0,
-            slot: None,
-            stall: None,
             observed: None,
-            deadline: None,
+            guards: None,
         }
     }
 
@@ -100,7 +110,7 @@ impl Body {
 
     pub fn file(stream: FileStream) -> Self {
         let mut body = Body::empty();
-        body.push(Segment::File(stream));
+        body.push(Segment::File(Box::new(stream)));
         body
     }
 
@@ -112,10 +122,8 @@ impl Body {
         Body {
             kind: Kind::Stream(Box::pin(body)),
             remaining: 0,
-            slot: None,
-            stall: None,
             observed: None,
-            deadline: None,
+            guards: None,
         }
     }
 
@@ -138,7 +146,7 @@ impl Body {
     /// Keeps `slot` taken until the body has been sent (or the client went away), so a
     /// concurrency limit counts responses still streaming, not just handlers running.
     pub fn hold(&mut self, slot: tokio::sync::OwnedSemaphorePermit) {
-        self.slot = Some(slot);
+        self.guards().slot = Some(slot);
     }
 
     /// Keeps the request's metrics record until the body has been sent (or abandoned): the
@@ -151,7 +159,7 @@ impl Body {
     /// asking (boxo cuts a stalled retrieval the same way): the client sees a truncated
     /// response, never a connection held open forever.
     pub fn cut_after_stall(&mut self, limit: std::time::Duration) {
-        self.stall = Some(StallGuard {
+        self.guards().stall = Some(StallGuard {
             limit,
             timer: None,
             armed: false,
@@ -164,11 +172,15 @@ impl Body {
     /// streaming. The client sees a truncated response (the connection cut), never a short
     /// body passed off as complete.
     pub fn cut_at(&mut self, deadline: tokio::time::Instant, allowance: std::time::Duration) {
-        self.deadline = Some(Deadline {
+        self.guards().deadline = Some(Deadline {
             at: deadline,
             allowance,
             timer: None,
         });
+    }
+
+    fn guards(&mut self) -> &mut Guards {
+        self.guards.get_or_insert_with(Default::default)
     }
 
     /// Appends a segment. (Not for stream bodies, whose length is not known.)
@@ -444,8 +456,8 @@ impl std::error::Error for TooLong {}
 
 impl Body {
     /// Ends the body at the maximum request duration: the error it ends with.
-    fn cut_too_long(&mut self) -> BoxError {
-        let allowance = self
+    fn cut_too_long(&mut self, guards: &mut Guards) -> BoxError {
+        let allowance = guards
             .deadline
             .take()
             .map_or_else(Default::default, |d| d.allowance);
@@ -453,42 +465,38 @@ impl Body {
             ?allowance,
             "response outlived the maximum request duration: cut"
         );
-        self.stall = None;
+        guards.stall = None;
         self.remaining = 0;
         self.kind = Kind::Failed(None);
         Box::new(TooLong(allowance))
     }
-}
 
-impl http_body::Body for Body {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
+    /// [`Body::poll_source`] under the deadline and the stall guard.
+    fn poll_guarded(
+        &mut self,
+        guards: &mut Guards,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        if let Some(deadline) = &mut this.deadline {
+        if let Some(deadline) = &mut guards.deadline {
             let expired = tokio::time::Instant::now() >= deadline.at;
             if expired {
-                return Poll::Ready(Some(Err(this.cut_too_long())));
+                return Poll::Ready(Some(Err(self.cut_too_long(guards))));
             }
         }
-        let polled = this.poll_source(cx);
+        let polled = self.poll_source(cx);
         if polled.is_pending() {
-            if let Some(deadline) = &mut this.deadline {
+            if let Some(deadline) = &mut guards.deadline {
                 // The timer wakes the task at the deadline while the source keeps it waiting.
                 let at = deadline.at;
                 let timer = deadline
                     .timer
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
                 if timer.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Some(Err(this.cut_too_long())));
+                    return Poll::Ready(Some(Err(self.cut_too_long(guards))));
                 }
             }
         }
-        let Some(guard) = &mut this.stall else {
+        let Some(guard) = &mut guards.stall else {
             return polled;
         };
         if polled.is_ready() {
@@ -513,13 +521,32 @@ impl http_body::Body for Body {
         }
         let limit = guard.limit;
         tracing::warn!(?limit, "response body stalled: cut");
-        if let Some(observed) = &mut this.observed {
+        if let Some(observed) = &mut self.observed {
             observed.truncated();
         }
-        this.stall = None;
-        this.remaining = 0;
-        this.kind = Kind::Failed(None);
+        guards.stall = None;
+        self.remaining = 0;
+        self.kind = Kind::Failed(None);
         Poll::Ready(Some(Err(Box::new(Stalled(limit)))))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let Some(mut guards) = this.guards.take() else {
+            return this.poll_source(cx);
+        };
+        // Out of the body while its source is polled; the slot goes back with the rest.
+        let polled = this.poll_guarded(&mut guards, cx);
+        this.guards = Some(guards);
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

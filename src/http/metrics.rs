@@ -804,7 +804,9 @@ impl MetricsApi {
 }
 
 impl Handler for MetricsApi {
-    async fn handle(&self, request: Request<Incoming>) -> Response {
+    type Begun = ();
+
+    async fn handle(&self, request: Request<Incoming>, (): ()) -> Response {
         self.respond(&request).await
     }
 }

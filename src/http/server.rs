@@ -1,5 +1,6 @@
 //! The server loop: accepts connections on a listener and serves HTTP/1.1 (keep-alive) and
-//! HTTP/2 over cleartext (h2c, prior knowledge) on each, through hyper-util's auto builder.
+//! HTTP/2 over cleartext (h2c, prior knowledge) on each with hyper, the protocol told by the
+//! connection's first bytes (read here, see below).
 //! Limits on the request head live here (hyper answers 431 past the header buffer and 414 for
 //! an overlong URI); graceful shutdown stops accepting and lets in-flight responses finish
 //! within a bounded wait.
@@ -9,10 +10,12 @@
 //!   its first bytes itself, within the header timeout: enough to tell HTTP/1 from the HTTP/2
 //!   client preface (RFC 9113 §3.4: the magic string and the header of the client's SETTINGS
 //!   frame). A connection that sends nothing, or part of a preface, is closed when the timeout
-//!   runs out. hyper's own header timeout then covers each HTTP/1 request head, the idle time
-//!   between kept-alive requests included. hyper has no such limit for HTTP/2, so this loop
-//!   keeps one: an HTTP/2 connection with no request in flight for the header timeout is
-//!   closed gracefully (GOAWAY, RFC 9113 §6.8), as Go's `http.Server.IdleTimeout` does.
+//!   runs out. After that, a connection with no request in flight for the header timeout is
+//!   closed gracefully (HTTP/2: GOAWAY, RFC 9113 §6.8), as Go's `http.Server.IdleTimeout`
+//!   does: on HTTP/1 that bounds each request head, the idle time between kept-alive requests
+//!   included, as hyper's header timeout would. (hyper's arms a timer for every request: an
+//!   allocation and two timer-wheel updates, a tenth of the user time of a small GET. This
+//!   one reads the clock once as each response ends; see [`Activity`].)
 //! - **Exhaust descriptors into a busy loop.** At start the soft `RLIMIT_NOFILE` is raised to
 //!   the hard limit (as Go's runtime does). When `accept` still fails for want of descriptors,
 //!   the loop frees a descriptor it keeps in reserve, accepts the waiting connection and closes
@@ -30,15 +33,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::{header, HeaderValue, Method, Request, StatusCode, Version};
 use hyper::body::Incoming;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -109,7 +112,7 @@ struct Conn<T> {
     /// Bytes read before hyper took the connection, returned by the first reads.
     prefix: Bytes,
     /// Set on HTTP/1 connections whose handler has headers for hyper's own answers.
-    patch: Option<Arc<Patch>>,
+    patch: Option<Patch>,
     /// A patched answer being written: the bytes, how many are written, and how many bytes of
     /// hyper's buffer it stands for (reported once all are written).
     patched: Option<(Vec<u8>, usize, usize)>,
@@ -119,10 +122,10 @@ struct Conn<T> {
 struct Patch {
     /// `name: value\r\n` lines (the handler's CORS headers).
     lines: Bytes,
-    /// Whether a response of the handler is being written: hyper answers on its own only
-    /// between two responses (it reads the next head once the last response is out), so
-    /// bytes written meanwhile are never taken for one of its answers.
-    responding: AtomicBool,
+    /// The connection's requests in flight: hyper answers on its own only between two
+    /// responses (it reads the next head once the last response is out), so bytes written
+    /// while one is in flight are never taken for one of its answers.
+    activity: Arc<Activity>,
 }
 
 impl Patch {
@@ -137,7 +140,7 @@ impl Patch {
             && memchr::memmem::find(buf, b"\r\nconnection: close\r\n").is_some()
             && memchr::memmem::find(buf, b"\r\ncontent-length: 0\r\n").is_some()
             && memchr::memmem::find(buf, b"access-control-").is_none()
-            && !self.responding.load(Ordering::Acquire)
+            && self.activity.in_flight.load(Ordering::Acquire) == 0
     }
 
     /// `buf` with the lines inserted after its status line.
@@ -279,16 +282,17 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Conn<T> {
     }
 }
 
-/// A response body that marks its connection as responding until it is dropped (sent or
-/// abandoned): see [`Patch::responding`] and [`Activity`].
+/// A response body that counts as its connection's request in flight until it is dropped
+/// (sent or abandoned): see [`Activity`].
 struct Tracked {
     body: Logged,
-    _responding: Option<Responding>,
-    _active: Option<Active>,
+    _active: Active,
 }
 
-/// How busy an HTTP/2 connection is: its requests in flight (from the request until its
-/// response body is sent or dropped), and since when it has had none.
+/// How busy a connection is: its requests in flight (from the request's head until its
+/// response body is sent or dropped), and since when it has had none. What closes an idle
+/// connection ([`drive`]) and what tells hyper's own answers from the handler's ([`Patch`]).
+/// Only the connection's own thread touches it: the atomics are never contended.
 struct Activity {
     opened: std::time::Instant,
     in_flight: std::sync::atomic::AtomicUsize,
@@ -328,14 +332,13 @@ impl Activity {
     }
 }
 
-/// One request in flight on an HTTP/2 connection.
+/// One request in flight on a connection.
 struct Active(Arc<Activity>);
 
 impl Active {
-    fn start(activity: &Option<Arc<Activity>>) -> Option<Active> {
-        let activity = activity.as_ref()?;
+    fn start(activity: &Arc<Activity>) -> Active {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
-        Some(Active(Arc::clone(activity)))
+        Active(Arc::clone(activity))
     }
 }
 
@@ -349,34 +352,62 @@ impl Drop for Active {
     }
 }
 
+/// A hyper connection that can be asked to close once the responses under way are out.
+trait Closing: Future<Output = Result<(), hyper::Error>> {
+    fn close_gracefully(self: std::pin::Pin<&mut Self>);
+}
+
+impl<I, S, B> Closing for http1::UpgradeableConnection<I, S>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<super::body::BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    B: http_body::Body + 'static,
+    B::Error: Into<super::body::BoxError>,
+{
+    fn close_gracefully(self: std::pin::Pin<&mut Self>) {
+        // Closes at once when no request is in progress (a head half read included).
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, B, E> Closing for http2::Connection<I, S, E>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = B>,
+    S::Error: Into<super::body::BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: http_body::Body + 'static,
+    B::Error: Into<super::body::BoxError>,
+    E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
+{
+    fn close_gracefully(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
 /// Drives one connection to its end. It is asked to close gracefully (finishing the
-/// responses under way) when the server shuts down, or when `idle` says it has idled past
-/// its limit.
-async fn drive<C: GracefulConnection>(
+/// responses under way) when the server shuts down, or once it has had no request in flight
+/// for `idle_limit`.
+async fn drive<C: Closing>(
     connection: C,
     mut shutdown: Shutdown,
-    idle: Option<(Arc<Activity>, Duration)>,
-) -> Result<(), C::Error> {
+    activity: Arc<Activity>,
+    idle_limit: Duration,
+) -> Result<(), hyper::Error> {
     let mut connection = std::pin::pin!(connection);
     // How long the graceful close may take: unbounded on shutdown (the server bounds it),
     // the idle limit again for an idle connection.
     let closing = async {
-        match &idle {
-            Some((activity, limit)) => tokio::select! {
-                () = shutdown.wait() => None,
-                () = activity.idled(*limit) => Some(*limit),
-            },
-            None => {
-                shutdown.wait().await;
-                None
-            }
+        tokio::select! {
+            () = shutdown.wait() => None,
+            () = activity.idled(idle_limit) => Some(idle_limit),
         }
     };
     let bound = tokio::select! {
         result = connection.as_mut() => return result,
         bound = closing => bound,
     };
-    connection.as_mut().graceful_shutdown();
+    connection.as_mut().close_gracefully();
     match bound {
         None => connection.await,
         // An HTTP/2 close waits for the client to answer a PING after the first GOAWAY
@@ -384,22 +415,6 @@ async fn drive<C: GracefulConnection>(
         Some(limit) => tokio::time::timeout(limit, connection)
             .await
             .unwrap_or(Ok(())),
-    }
-}
-
-struct Responding(Arc<Patch>);
-
-impl Responding {
-    fn start(patch: &Option<Arc<Patch>>) -> Option<Responding> {
-        let patch = patch.as_ref()?;
-        patch.responding.store(true, Ordering::Release);
-        Some(Responding(Arc::clone(patch)))
-    }
-}
-
-impl Drop for Responding {
-    fn drop(&mut self) {
-        self.0.responding.store(false, Ordering::Release);
     }
 }
 
@@ -423,14 +438,9 @@ impl http_body::Body for Tracked {
     }
 }
 
-fn tracked(
-    response: http::Response<Logged>,
-    responding: Option<Responding>,
-    active: Option<Active>,
-) -> http::Response<Tracked> {
+fn tracked(response: http::Response<Logged>, active: Active) -> http::Response<Tracked> {
     response.map(|body| Tracked {
         body,
-        _responding: responding,
         _active: active,
     })
 }
@@ -448,9 +458,24 @@ pub fn client_ip(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
     extensions.get::<ClientAddr>().map(|c| c.0.ip())
 }
 
-/// What serves requests on a listener.
+/// What serves requests on a listener, in two steps: [`Handler::begin`] at once as the
+/// request arrives, then [`Handler::handle`] unless `begin` answered.
 pub trait Handler: Send + Sync + 'static {
-    fn handle(&self, request: Request<Incoming>) -> impl Future<Output = Response> + Send;
+    /// What `begin` learnt of a request, for `handle` to go on from.
+    type Begun: Default + Send + 'static;
+
+    /// The request's whole answer when it needs no waiting (the gateway's replays), or what
+    /// `handle` goes on from. An answer given here costs no future: none is made, moved or
+    /// polled for it. Default: nothing is answered at once.
+    fn begin(&self, _request: &Request<Incoming>) -> Result<Response, Self::Begun> {
+        Err(Self::Begun::default())
+    }
+
+    fn handle(
+        &self,
+        request: Request<Incoming>,
+        begun: Self::Begun,
+    ) -> impl Future<Output = Response> + Send;
 
     /// Whether `CONNECT <authority>` opens a tunnel that this server answers itself: HTTP/1.1
     /// spoken inside it reaches [`Handler::handle`] again, as a proxy client expects of a
@@ -472,21 +497,60 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-/// [`Handler::handle`], and the request's access log line once its response is sent when
-/// the handler keeps a log (its reads recorded for the line's source field).
-async fn respond<H: Handler>(
-    handler: &H,
-    request: Request<Incoming>,
-    client: SocketAddr,
-) -> http::Response<Logged> {
-    let Some(log) = handler.access_log() else {
-        return handler.handle(request).await.map(Logged::off);
-    };
-    let pending = log.start(&request, client);
-    let provenance = Arc::clone(pending.provenance());
-    let response = Provenance::scope(provenance, handler.handle(request)).await;
-    Logged::on(response, Arc::clone(log), pending)
+/// How a request is answered: at once (a refusal, a tunnel, what [`Handler::begin`]
+/// answered), or by [`Handler::handle`]; logged if the handler keeps an access log.
+enum Answering<H: Handler> {
+    AtOnce(http::Response<Logged>),
+    Handled {
+        request: Request<Incoming>,
+        begun: H::Begun,
+        logging: Option<LogLine>,
+    },
 }
+
+impl<H: Handler> Answering<H> {
+    /// [`Handler::begin`], and the start of the request's access log line when the handler
+    /// keeps a log.
+    fn begin(handler: &H, request: Request<Incoming>, client: SocketAddr) -> Self {
+        let logging = handler
+            .access_log()
+            .map(|log| (Arc::clone(log), log.start(&request, client)));
+        match (handler.begin(&request), logging) {
+            (Ok(response), None) => Answering::AtOnce(response.map(Logged::off)),
+            (Ok(response), Some((log, line))) => Answering::AtOnce(Logged::on(response, log, line)),
+            (Err(begun), logging) => Answering::Handled {
+                request,
+                begun,
+                logging,
+            },
+        }
+    }
+
+    /// The response: [`Handler::handle`] for a request not answered at once, its reads
+    /// recorded for the log line's source field.
+    async fn finish(self, handler: &H) -> http::Response<Logged> {
+        match self {
+            Answering::AtOnce(response) => response,
+            Answering::Handled {
+                request,
+                begun,
+                logging: None,
+            } => handler.handle(request, begun).await.map(Logged::off),
+            Answering::Handled {
+                request,
+                begun,
+                logging: Some((log, line)),
+            } => {
+                let provenance = Arc::clone(line.provenance());
+                let response = Provenance::scope(provenance, handler.handle(request, begun)).await;
+                Logged::on(response, log, line)
+            }
+        }
+    }
+}
+
+/// A request's access log, and its line begun.
+type LogLine = (Arc<AccessLog>, super::access_log::Pending);
 
 /// Connection-level limits and timeouts.
 #[derive(Debug, Clone)]
@@ -551,15 +615,13 @@ pub async fn serve<H: Handler>(
     workers: Option<Arc<ConnectionWorkers>>,
     mut shutdown: Shutdown,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
+    // No timer for HTTP/1: hyper's header timeout is replaced by the idle limit of `drive`.
+    let mut http1 = http1::Builder::new();
+    http1
         .keep_alive(true)
-        .max_buf_size(limits.max_head_bytes.max(8192))
-        .header_read_timeout(limits.head_timeout);
-    builder
-        .http2()
+        .max_buf_size(limits.max_head_bytes.max(8192));
+    let mut http2 = http2::Builder::new(TokioExecutor::new());
+    http2
         .timer(TokioTimer::new())
         .max_header_list_size(limits.max_head_bytes as u32);
     let patch_lines = refusal_header_lines(&*handler);
@@ -585,7 +647,8 @@ pub async fn serve<H: Handler>(
         let handler = handler.clone();
         let conn_shutdown = shutdown.clone();
         let counters = Arc::clone(&counters);
-        let builder = builder.clone();
+        let http1 = http1.clone();
+        let http2 = http2.clone();
         let draining = drain.subscribe();
         let head_timeout = limits.head_timeout;
         let max_head_bytes = limits.max_head_bytes;
@@ -611,47 +674,57 @@ pub async fn serve<H: Handler>(
                     }
                 };
                 counters.add_read(prefix.len());
-                let http2 = prefix.starts_with(H2_PREFACE);
-                let activity = http2.then(Activity::new);
+                let is_http2 = prefix.starts_with(H2_PREFACE);
+                let activity = Activity::new();
                 // hyper's own answers exist on HTTP/1 only.
-                let patch = (!http2 && !patch_lines.is_empty()).then(|| {
-                    Arc::new(Patch {
-                        lines: patch_lines,
-                        responding: AtomicBool::new(false),
-                    })
+                let patch = (!is_http2 && !patch_lines.is_empty()).then(|| Patch {
+                    lines: patch_lines,
+                    activity: Arc::clone(&activity),
                 });
-                let service_patch = patch.clone();
-                let service_activity = activity.clone();
+                let service_activity = Arc::clone(&activity);
                 let connection_shutdown = conn_shutdown.clone();
-                // Each request's future owns a reference to the handler. A clone of the
-                // `Arc` every connection shares would bump one count from both cores on
-                // every request (a contended cache line); this `Arc` is the connection's
-                // own, so only its thread touches its count.
                 let handler = Arc::new(handler);
                 let service = service_fn(move |mut request: Request<Incoming>| {
                     if matches!(*request.method(), Method::POST | Method::PUT) {
                         request.extensions_mut().insert(ClientAddr(peer));
                     }
-                    let handler = Arc::clone(&handler);
-                    // The shutdown signal (shared by all) only for a tunnel, which outlives
-                    // its request.
-                    let tunnel_shutdown =
-                        (request.method() == Method::CONNECT).then(|| conn_shutdown.clone());
-                    let patch = service_patch.clone();
                     let active = Active::start(&service_activity);
-                    async move {
-                        let responding = Responding::start(&patch);
-                        let checked = check_head(&request, max_head_bytes)
-                            .and_then(|()| check_host(&request));
-                        let response = match (checked, tunnel_shutdown) {
-                            (Err(error), _) => handler.refuse(error).map(Logged::off),
-                            (Ok(()), Some(shutdown)) => {
-                                open_tunnel(Arc::clone(&*handler), request, local, shutdown, patch)
-                                    .map(Logged::off)
-                            }
-                            (Ok(()), None) => respond(&**handler, request, peer).await,
-                        };
-                        Ok::<_, Infallible>(tracked(response, responding, active))
+                    let checked =
+                        check_head(&request, max_head_bytes).and_then(|()| check_host(&request));
+                    let answering = match checked {
+                        Err(error) => Answering::AtOnce(handler.refuse(error).map(Logged::off)),
+                        Ok(()) if request.method() == Method::CONNECT => {
+                            // The shutdown signal (shared by all) is cloned only for a
+                            // tunnel, which outlives its request.
+                            let tunnel = Tunnel {
+                                local,
+                                shutdown: conn_shutdown.clone(),
+                                activity: Arc::clone(&service_activity),
+                                idle_limit: head_timeout,
+                            };
+                            let opened = open_tunnel(Arc::clone(&*handler), request, tunnel);
+                            Answering::AtOnce(opened.map(Logged::off))
+                        }
+                        Ok(()) => Answering::begin(&**handler, request, peer),
+                    };
+                    match answering {
+                        Answering::AtOnce(response) => {
+                            Either::Left(std::future::ready(Ok(tracked(response, active))))
+                        }
+                        handled => {
+                            // Each request's future owns a reference to the handler. A
+                            // clone of the `Arc` every connection shares would bump one
+                            // count from both cores on every request (a contended cache
+                            // line); this `Arc` is the connection's own, so only its
+                            // thread touches its count.
+                            let handler = Arc::clone(&handler);
+                            // Boxed: the answers given at once (most, under load) move
+                            // no room for serving's through hyper.
+                            Either::Right(Box::pin(async move {
+                                let response = handled.finish(&**handler).await;
+                                Ok::<_, Infallible>(tracked(response, active))
+                            }))
+                        }
                     }
                 });
                 let stream = Conn {
@@ -661,11 +734,15 @@ pub async fn serve<H: Handler>(
                     patch,
                     patched: None,
                 };
-                let connection = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                    .into_owned();
-                let idle = activity.map(|activity| (activity, head_timeout));
-                if let Err(e) = drive(connection, connection_shutdown, idle).await {
+                let io = TokioIo::new(stream);
+                let ended = if is_http2 {
+                    let connection = http2.serve_connection(io, service);
+                    drive(connection, connection_shutdown, activity, head_timeout).await
+                } else {
+                    let connection = http1.serve_connection(io, service).with_upgrades();
+                    drive(connection, connection_shutdown, activity, head_timeout).await
+                };
+                if let Err(e) = ended {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
                 drop(draining);
@@ -917,6 +994,16 @@ pub fn raise_descriptor_limit() -> Option<u64> {
     descriptor_limit()
 }
 
+/// What a `CONNECT` tunnel carries over from the connection it is opened on.
+struct Tunnel {
+    /// The listener's address, the one authority always served.
+    local: Option<SocketAddr>,
+    shutdown: Shutdown,
+    /// The connection's: the tunnel's requests are written through it too.
+    activity: Arc<Activity>,
+    idle_limit: Duration,
+}
+
 /// Answers `CONNECT`: 200 and, once hyper hands over the connection, HTTP/1.1 inside the
 /// tunnel served by the same handler (RFC 9110 §9.3.6). Only tunnels to this listener's own
 /// address or to hosts the handler serves are opened (405 otherwise): the gateway never
@@ -924,10 +1011,14 @@ pub fn raise_descriptor_limit() -> Option<u64> {
 fn open_tunnel<H: Handler>(
     handler: Arc<H>,
     request: Request<Incoming>,
-    local: Option<SocketAddr>,
-    shutdown: Shutdown,
-    patch: Option<Arc<Patch>>,
+    tunnel: Tunnel,
 ) -> Response {
+    let Tunnel {
+        local,
+        shutdown,
+        activity,
+        idle_limit,
+    } = tunnel;
     let authority = request
         .uri()
         .authority()
@@ -953,25 +1044,28 @@ fn open_tunnel<H: Handler>(
                 return;
             }
         };
-        // The tunnel's requests are written through the same connection: they mark it as
-        // responding too.
+        // The tunnel's requests are written through the same connection: they count as its
+        // requests in flight.
+        let service_activity = Arc::clone(&activity);
         let service = service_fn(move |request: Request<Incoming>| {
             let handler = handler.clone();
-            let patch = patch.clone();
+            let active = Active::start(&service_activity);
             async move {
-                let responding = Responding::start(&patch);
                 let response = match check_host(&request) {
                     Err(error) => handler.refuse(error),
-                    Ok(()) => handler.handle(request).await,
+                    Ok(()) => match handler.begin(&request) {
+                        Ok(answered) => answered,
+                        Err(begun) => handler.handle(request, begun).await,
+                    },
                 }
                 .map(Logged::off);
-                Ok::<_, Infallible>(tracked(response, responding, None))
+                Ok::<_, Infallible>(tracked(response, active))
             }
         });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .serve_connection(upgraded, service);
-        if let Err(e) = drive(connection, shutdown, None).await {
+        let connection = http1::Builder::new()
+            .serve_connection(upgraded, service)
+            .with_upgrades();
+        if let Err(e) = drive(connection, shutdown, activity, idle_limit).await {
             tracing::debug!(error = %e, "CONNECT tunnel ended with an error");
         }
     });

@@ -280,7 +280,9 @@ const COMPANION_ORIGINS: &[&str] = &[
 const PREFLIGHT_HEADERS: &[&str] = &["Origin", "Accept", "Content-Type", "X-Requested-With"];
 
 impl Handler for RpcApi {
-    async fn handle(&self, request: Request<Incoming>) -> Response {
+    type Begun = ();
+
+    async fn handle(&self, request: Request<Incoming>, (): ()) -> Response {
         let under_api = request.uri().path().starts_with("/api/v0/");
         let preflight = request.method() == Method::OPTIONS
             && request
