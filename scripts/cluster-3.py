@@ -311,6 +311,20 @@ class Cluster:
         return self.statuses(cid)
 
 
+def fresh(cluster, peers):
+    """Until peer 1's monitor holds an unexpired freespace metric from each of `peers`."""
+    wanted = {p.id for p in peers}
+
+    def fresh_peers():
+        # `expire` is in Unix nanoseconds; a second's margin for the `pin add` to come.
+        soon = time.time_ns() + 1_000_000_000
+        return {m.get("peer") for m in cluster.peers[0].get("/monitor/metrics/freespace")
+                if m.get("valid", True) and m.get("expire", soon + 1) > soon}
+
+    cluster.wait("fresh freespace metrics from the allocated peers",
+                 lambda: wanted <= fresh_peers(), 60)
+
+
 def scenario(cluster, work):
     kind = cluster.kind
     names = [f"{kind}{i + 1}" for i in range(PEERS)]
@@ -334,6 +348,9 @@ def scenario(cluster, work):
         f.write(pseudo_random(4 << 20, 2))
     dag = cluster.daemons[0].add_local(path)
     on_two = ",".join(p.id for p in cluster.peers[:2])
+    # The allocator passes over a peer whose freespace metric has expired (5 s here): on a
+    # loaded machine a late one made ipfs-cluster allocate elsewhere. Both are fresh first.
+    fresh(cluster, cluster.peers[:2])
     cluster.ctl("pin", "add", "--replication", "2", "--allocations", on_two, "--wait", dag)
     statuses = cluster.wait_status(dag, {names[0]: "pinned", names[1]: "pinned"})
     record("replicate", statuses)
