@@ -356,24 +356,11 @@ impl Gateway {
     }
 
     /// Serves a request [`Gateway::begin`] could not answer: admission (the concurrency cap),
-    /// `Gateway::serve` under the retrieval timeout, then `Gateway::finish`, counted in the
-    /// metrics if on, and offered to the memo.
+    /// `Gateway::serve` under the retrieval timeout, then `Gateway::finish`; counted in the
+    /// metrics if on, then offered to the memo (counted first, so that a body cut while the
+    /// memo reads it counts as cut).
     pub async fn serve_begun<B: RequestBody>(&self, request: Request<B>, begun: Begun) -> Response {
-        let Begun {
-            mut observed,
-            pending,
-        } = begun;
-        self.serve_and_keep(request, pending, &mut observed).await
-    }
-
-    /// `Gateway::admit_and_serve`, counted in `observed`, then offered to the memo for
-    /// `pending` (counted first, so that a body cut while the memo reads it counts as cut).
-    async fn serve_and_keep<B: RequestBody>(
-        &self,
-        request: Request<B>,
-        pending: Option<Pending>,
-        observed: &mut Option<Observed>,
-    ) -> Response {
+        let Begun { observed, pending } = begun;
         let method = request.method().clone();
         // A Host that may carry a DNSLink but had none (or whose lookup failed) is served as
         // the path gateway: that answer holds only until the name gets one, which no epoch
@@ -387,7 +374,7 @@ impl Gateway {
             (self.names.is_some() && maybe_dnslink).then_some(DNSLINK_FALLBACK_REPLAY)
         });
         let (mut response, timed_out) = self.admit_and_serve(request).await;
-        if let Some(observed) = observed.take() {
+        if let Some(observed) = observed {
             observed.attach(&method, &mut response, timed_out);
         }
         if let (Some(memo), Some(pending)) = (&self.memo, pending) {

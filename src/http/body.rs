@@ -465,10 +465,16 @@ impl Body {
             ?allowance,
             "response outlived the maximum request duration: cut"
         );
+        self.cut(guards);
+        Box::new(TooLong(allowance))
+    }
+
+    /// Ends the body where it is: nothing more is read from its source, and the next poll
+    /// ends it (after the error that cut it).
+    fn cut(&mut self, guards: &mut Guards) {
         guards.stall = None;
         self.remaining = 0;
         self.kind = Kind::Failed(None);
-        Box::new(TooLong(allowance))
     }
 
     /// [`Body::poll_source`] under the deadline and the stall guard.
@@ -524,9 +530,7 @@ impl Body {
         if let Some(observed) = &mut self.observed {
             observed.truncated();
         }
-        guards.stall = None;
-        self.remaining = 0;
-        self.kind = Kind::Failed(None);
+        self.cut(guards);
         Poll::Ready(Some(Err(Box::new(Stalled(limit)))))
     }
 }

@@ -498,49 +498,48 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// How a request is answered: at once (a refusal, a tunnel, what [`Handler::begin`]
-/// answered), or by [`Handler::handle`]; logged if the handler keeps an access log.
-enum Answering<H: Handler> {
+/// answered), or later by [`Handler::handle`].
+enum Answer<H: Handler> {
     AtOnce(http::Response<Logged>),
-    Handled {
-        request: Request<Incoming>,
-        begun: H::Begun,
-        logging: Option<LogLine>,
-    },
+    Later(Handled<H>),
 }
 
-impl<H: Handler> Answering<H> {
-    /// [`Handler::begin`], and the start of the request's access log line when the handler
-    /// keeps a log.
-    fn begin(handler: &H, request: Request<Incoming>, client: SocketAddr) -> Self {
+/// A request [`Handler::begin`] did not answer, on its way to [`Handler::handle`]: what
+/// `begin` learnt, and the start of its access log line when the handler keeps a log.
+struct Handled<H: Handler> {
+    request: Request<Incoming>,
+    begun: H::Begun,
+    logging: Option<LogLine>,
+}
+
+impl<H: Handler> Handled<H> {
+    /// [`Handler::begin`]: its answer (logged if the handler keeps a log), or the request
+    /// for [`Handled::finish`].
+    fn begin(handler: &H, request: Request<Incoming>, client: SocketAddr) -> Answer<H> {
         let logging = handler
             .access_log()
             .map(|log| (Arc::clone(log), log.start(&request, client)));
         match (handler.begin(&request), logging) {
-            (Ok(response), None) => Answering::AtOnce(response.map(Logged::off)),
-            (Ok(response), Some((log, line))) => Answering::AtOnce(Logged::on(response, log, line)),
-            (Err(begun), logging) => Answering::Handled {
+            (Ok(response), None) => Answer::AtOnce(response.map(Logged::off)),
+            (Ok(response), Some((log, line))) => Answer::AtOnce(Logged::on(response, log, line)),
+            (Err(begun), logging) => Answer::Later(Handled {
                 request,
                 begun,
                 logging,
-            },
+            }),
         }
     }
 
-    /// The response: [`Handler::handle`] for a request not answered at once, its reads
-    /// recorded for the log line's source field.
+    /// [`Handler::handle`], its reads recorded for the log line's source field.
     async fn finish(self, handler: &H) -> http::Response<Logged> {
-        match self {
-            Answering::AtOnce(response) => response,
-            Answering::Handled {
-                request,
-                begun,
-                logging: None,
-            } => handler.handle(request, begun).await.map(Logged::off),
-            Answering::Handled {
-                request,
-                begun,
-                logging: Some((log, line)),
-            } => {
+        let Handled {
+            request,
+            begun,
+            logging,
+        } = self;
+        match logging {
+            None => handler.handle(request, begun).await.map(Logged::off),
+            Some((log, line)) => {
                 let provenance = Arc::clone(line.provenance());
                 let response = Provenance::scope(provenance, handler.handle(request, begun)).await;
                 Logged::on(response, log, line)
@@ -691,8 +690,8 @@ pub async fn serve<H: Handler>(
                     let active = Active::start(&service_activity);
                     let checked =
                         check_head(&request, max_head_bytes).and_then(|()| check_host(&request));
-                    let answering = match checked {
-                        Err(error) => Answering::AtOnce(handler.refuse(error).map(Logged::off)),
+                    let answer = match checked {
+                        Err(error) => Answer::AtOnce(handler.refuse(error).map(Logged::off)),
                         Ok(()) if request.method() == Method::CONNECT => {
                             // The shutdown signal (shared by all) is cloned only for a
                             // tunnel, which outlives its request.
@@ -703,15 +702,15 @@ pub async fn serve<H: Handler>(
                                 idle_limit: head_timeout,
                             };
                             let opened = open_tunnel(Arc::clone(&*handler), request, tunnel);
-                            Answering::AtOnce(opened.map(Logged::off))
+                            Answer::AtOnce(opened.map(Logged::off))
                         }
-                        Ok(()) => Answering::begin(&**handler, request, peer),
+                        Ok(()) => Handled::begin(&**handler, request, peer),
                     };
-                    match answering {
-                        Answering::AtOnce(response) => {
+                    match answer {
+                        Answer::AtOnce(response) => {
                             Either::Left(std::future::ready(Ok(tracked(response, active))))
                         }
-                        handled => {
+                        Answer::Later(handled) => {
                             // Each request's future owns a reference to the handler. A
                             // clone of the `Arc` every connection shares would bump one
                             // count from both cores on every request (a contended cache
