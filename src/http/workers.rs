@@ -17,8 +17,8 @@
 //! a reply wakes its reader without an inter-processor interrupt. The same steering a server
 //! behind a multi-queue NIC uses to keep a flow on the core its receive queue interrupts. A
 //! worker that already holds many more connections than another does not take more this way
-//! ([`Dealing::pick`]): the least busy one does, so one busy receive CPU cannot pile every connection
-//! on one worker.
+//! ([`Dealing::pick`]): the least busy one does, so one busy receive CPU cannot pile every
+//! connection on one worker.
 //!
 //! Blocking work (`spawn_blocking`) and tasks a request spawns run on the worker's runtime;
 //! each worker has its own blocking pool.
@@ -115,8 +115,8 @@ impl ConnectionWorkers {
         })
     }
 
-    /// Moves an accepted connection to a worker ([`Dealing::pick`]), which registers it with its own
-    /// reactor and runs `serve(stream)` there as a task.
+    /// Moves an accepted connection to a worker ([`Dealing::pick`]), which registers it with
+    /// its own reactor and runs `serve(stream)` there as a task.
     pub fn run<F, Fut>(&self, stream: TcpStream, serve: F)
     where
         F: FnOnce(TcpStream) -> Fut + Send + 'static,
