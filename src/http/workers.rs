@@ -104,10 +104,7 @@ impl ConnectionWorkers {
             });
             threads.push(thread);
         }
-        let dealing = std::sync::Mutex::new(Dealing {
-            turn: 0,
-            held_back: vec![false; workers.len()],
-        });
+        let dealing = std::sync::Mutex::new(Dealing::new(workers.len()));
         Ok(ConnectionWorkers {
             workers,
             threads,
@@ -200,30 +197,47 @@ impl Drop for Open {
 /// tighter bound would deal half away.
 const LOCAL_SLACK: usize = 32;
 
+/// How many of the latest connections [`Dealing`] remembers the receiving CPU of.
+const RECENT: usize = 64;
+
 /// How connections are dealt: the rotating start of the search for the least busy worker,
-/// and which workers are held back from taking their own CPU's connections.
+/// which workers are held back from taking their own CPU's connections, and the local
+/// workers of the latest connections.
 struct Dealing {
     turn: usize,
     held_back: Vec<bool>,
+    recent: [Option<usize>; RECENT],
 }
 
 impl Dealing {
+    fn new(workers: usize) -> Dealing {
+        Dealing {
+            turn: 0,
+            held_back: vec![false; workers],
+            recent: [None; RECENT],
+        }
+    }
+
     /// The worker for a new connection, given each worker's connections (`loads`) and the
     /// worker on the CPU that received the connection (`local`).
     ///
-    /// The local worker, unless it is held back: it is from when it holds [`LOCAL_SLACK`]
-    /// more than the least busy one until it holds no more than it. Otherwise (or with no
-    /// local worker) the least busy, searched from a rotating start so that ties are dealt
-    /// in turn. The hold lasts until the loads are even again: when all connections come
-    /// from one CPU (one client thread, a NIC with one queue), the others get every one
-    /// until they have caught up, rather than every other one.
+    /// The local worker, when the latest [`RECENT`] connections arrived on more than one
+    /// CPU and it is not held back. When they all arrived on one (a NIC with one queue, one
+    /// client thread), serving each on that CPU would only pile them onto one worker. A
+    /// worker is held back from when it holds [`LOCAL_SLACK`] more than the least busy one
+    /// until it holds no more than it: when a burst from one CPU outruns the others, they
+    /// get every connection until they have caught up, rather than every other one.
+    /// Otherwise the least busy, searched from a rotating start so that ties are dealt in
+    /// turn.
     fn pick(&mut self, local: Option<usize>, loads: &[usize]) -> usize {
         self.turn = self.turn.wrapping_add(1);
+        self.recent[self.turn % RECENT] = local;
         let least = (0..loads.len())
             .map(|i| (self.turn + i) % loads.len())
             .min_by_key(|&i| loads[i])
             .unwrap_or(0);
-        if let Some(local) = local {
+        let spread = self.recent.iter().flatten().any(|&w| Some(w) != local);
+        if let Some(local) = local.filter(|_| spread) {
             if loads[local] <= loads[least] {
                 self.held_back[local] = false;
             } else if loads[local] >= loads[least] + LOCAL_SLACK.max(loads[least] / 4) {
@@ -358,11 +372,13 @@ mod tests {
         worker
     }
 
+    /// Dealing that has seen connections arrive on each of `workers` CPUs (since closed).
     fn dealing(workers: usize) -> Dealing {
-        Dealing {
-            turn: 0,
-            held_back: vec![false; workers],
+        let mut dealing = Dealing::new(workers);
+        for worker in 0..workers {
+            dealing.pick(Some(worker), &vec![0; workers]);
         }
+        dealing
     }
 
     #[test]
@@ -393,7 +409,7 @@ mod tests {
     }
 
     #[test]
-    fn connections_all_from_one_cpu_end_even_and_in_runs() {
+    fn a_burst_from_one_cpu_after_others_ends_even_and_in_runs() {
         let mut d = dealing(2);
         let mut loads = [0, 0];
         let order: Vec<usize> = (0..64)
@@ -404,14 +420,23 @@ mod tests {
         // connections come from one client thread when a client opens them thread by thread.
         assert!(order[..32].iter().all(|&w| w == 0), "{order:?}");
         assert!(order[32..].iter().all(|&w| w == 1), "{order:?}");
-        // Many more from the same CPU: never more than the slack apart.
+    }
+
+    #[test]
+    fn connections_that_all_arrive_on_one_cpu_are_dealt_by_load_alone() {
+        let mut d = Dealing::new(2);
+        let mut loads = [0, 0];
+        let order: Vec<usize> = (0..8).map(|_| dealt(&mut d, &mut loads, Some(0))).collect();
+        assert_eq!(loads, [4, 4], "{order:?}");
         for _ in 0..1000 {
             dealt(&mut d, &mut loads, Some(0));
-            assert!(
-                loads[0].abs_diff(loads[1]) <= LOCAL_SLACK.max(loads[1] / 4),
-                "{loads:?}"
-            );
+            assert!(loads[0].abs_diff(loads[1]) <= 1, "{loads:?}");
         }
+        // Once one arrives elsewhere, the CPU a connection arrived on counts again.
+        let mut loads = [0, 0];
+        dealt(&mut d, &mut loads, Some(1));
+        assert_eq!(dealt(&mut d, &mut loads, Some(0)), 0);
+        assert_eq!(dealt(&mut d, &mut loads, Some(0)), 0);
     }
 
     #[test]
@@ -447,7 +472,11 @@ mod tests {
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        for &cpu in cpus.iter().take(4).chain(cpus.iter().rev().take(2)) {
+        // First a connection from each of two CPUs, dealt by load alone (connections are
+        // steered by CPU once they have arrived on more than one), then the ones checked.
+        let warm_up = cpus.iter().take(2).map(|&cpu| (cpu, false));
+        let checked = cpus.iter().take(4).chain(cpus.iter().rev().take(2));
+        for (cpu, check) in warm_up.chain(checked.map(|&cpu| (cpu, true))) {
             let client = std::thread::spawn(move || {
                 assert!(affinity::bind_to(cpu));
                 let mut client = std::net::TcpStream::connect(addr).unwrap();
@@ -470,7 +499,9 @@ mod tests {
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(usize::from(served_on), cpu);
+            if check {
+                assert_eq!(usize::from(served_on), cpu);
+            }
             assert_eq!(usize::from(blocking_cpus), cpus.len());
         }
     }
