@@ -72,13 +72,14 @@ impl ConnectionWorkers {
     fn start_on(cpus: Vec<Option<usize>>) -> std::io::Result<ConnectionWorkers> {
         let mut workers = Vec::new();
         let mut threads = Vec::new();
+        // Read here, before any thread is bound: the process's own CPU set.
+        let allowed = affinity::current();
         for (index, cpu) in cpus.into_iter().enumerate() {
             let mut builder = tokio::runtime::Builder::new_current_thread();
             builder.enable_all();
             if cpu.is_some() {
                 // The worker's blocking pool (ingest, disk writes) starts its threads from the
                 // bound worker thread; they would inherit its one CPU.
-                let allowed = affinity::current();
                 builder.on_thread_start(move || affinity::restore(&allowed));
             }
             let runtime = builder.build()?;
